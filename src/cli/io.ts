@@ -1,0 +1,19 @@
+/** What a command may touch of the outside world; tests and the entry point provide it. */
+export interface CliIO {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** stdout is a terminal: live progress and colour are allowed (colour also needs NO_COLOR unset). */
+  readonly isTTY: boolean;
+  /** The command line as typed, recorded in `_dag.runs`. */
+  readonly argv: readonly string[];
+  /** Commands set this; the entry point exits with it. */
+  exitCode: number;
+  /** What dag is doing now, for the one-line internal-error message. */
+  doing: string;
+}
+
+export function useColor(io: CliIO): boolean {
+  return io.isTTY && (io.env.NO_COLOR === undefined || io.env.NO_COLOR === '') && io.env.TERM !== 'dumb';
+}

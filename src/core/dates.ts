@@ -1,0 +1,38 @@
+/**
+ * Dates are calendar dates with no time zone. Inside dag a date is a day number (days since
+ * 1970-01-01), which keeps 100k-partition plans cheap; ISO strings appear only at the edges.
+ */
+export type Day = number;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MS_PER_DAY = 86_400_000;
+
+/** Parses a strict `YYYY-MM-DD`; `2021-11-31` and `2021-2-1` are rejected (undefined). */
+export function parseIsoDate(text: string): Day | undefined {
+  const match = ISO_DATE.exec(text);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const ms = Date.UTC(year, month - 1, day);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day) return undefined;
+  return Math.round(ms / MS_PER_DAY);
+}
+
+export function formatDay(day: Day): string {
+  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+}
+
+/** The day a JS Date (or epoch ms) falls on, in UTC. */
+export function dayOfMs(ms: number): Day {
+  return Math.floor(ms / MS_PER_DAY);
+}
+
+export function dayToMs(day: Day): number {
+  return day * MS_PER_DAY;
+}
+
+/** An inclusive range of days: `A..B` includes both ends. */
+export interface DayRange {
+  readonly start: Day;
+  readonly end: Day;
+}

@@ -1,0 +1,73 @@
+/**
+ * The planner's answer: for each selected processor, each expected partition in the range, a status,
+ * an action and why. Days are Day numbers here; `planToJson` (src/core/plan-json.ts) gives the
+ * DESIGN §6 shape with ISO dates.
+ */
+import type { Day, DayRange } from './dates.js';
+
+export type Status = 'fresh' | 'missing' | 'stale';
+export type Action = 'build' | 'blocked' | 'none';
+export type BlockedCategory = 'MISSING_DEPENDENCIES' | 'OUT_OF_RANGE' | 'INSUFFICIENT_HISTORY';
+
+/** Upstream partitions one partition lacks (blocked) or that changed (stale), grouped by upstream. */
+export interface UpstreamDays {
+  readonly upstream: string;
+  readonly days: readonly Day[];
+}
+
+export type StaleReason =
+  | { readonly kind: 'upstream_changed' | 'upstream_rebuilt' | 'upstream_stale' | 'external_older_than_upstream'; readonly upstream: string; readonly days: readonly Day[] }
+  | { readonly kind: 'code_changed'; readonly was: string; readonly now: string };
+
+export interface PartitionPlan {
+  readonly day: Day;
+  readonly status: Status;
+  readonly action: Action;
+  /** Only when blocked: the first of MISSING_DEPENDENCIES, OUT_OF_RANGE, INSUFFICIENT_HISTORY that applies. */
+  readonly category?: BlockedCategory;
+  /** Only when blocked: every upstream partition it lacks. */
+  readonly needs?: readonly UpstreamDays[];
+  /** Only when stale: all its reasons. */
+  readonly reasons?: readonly StaleReason[];
+  /** Facts worth saying about a fresh-looking partition (e.g. built outside dag, no modification times). */
+  readonly notes?: readonly string[];
+}
+
+export interface Batch {
+  readonly start: Day;
+  readonly end: Day;
+  /** The calendar partitions of the batch, ascending (with a game-day calendar, not every day in start..end). */
+  readonly days: readonly Day[];
+}
+
+export interface PartitionCounts {
+  readonly expected: number;
+  readonly fresh: number;
+  readonly missing: number;
+  readonly stale: number;
+  readonly build: number;
+  readonly blocked: number;
+}
+
+export interface ProcessorPlan {
+  readonly name: string;
+  readonly table: string;
+  readonly counts: PartitionCounts;
+  /** Every expected day in the range, ascending (fresh ones included, for grids). */
+  readonly expected: readonly Day[];
+  /** Every non-fresh partition, ascending by day. */
+  readonly partitions: readonly PartitionPlan[];
+  readonly batches: readonly Batch[];
+  /** Current code fingerprint: what the ledger will record for partitions built now. */
+  readonly codeFingerprint: string;
+}
+
+export interface Plan {
+  readonly pipeline: string;
+  readonly target: string;
+  readonly range: DayRange;
+  /** Topological order. */
+  readonly processors: readonly ProcessorPlan[];
+  readonly summary: PartitionCounts & { readonly batches: number };
+  readonly stats: { readonly queries: number; readonly elapsedMs: number };
+}

@@ -1,0 +1,46 @@
+/**
+ * What the warehouse holds, read once per invocation by an adapter and handed to the pure planner.
+ * Its size follows the number of partitions, but the number of queries that filled it follows the
+ * number of tables (stats.queries).
+ */
+import type { Day } from './dates.js';
+
+export interface PartitionInfo {
+  readonly rows: number;
+  /** Opaque: a content hash (DuckDB sources) or `lastModified:rows` (BigQuery). */
+  readonly version: string;
+  /**
+   * When this version came into being, in epoch ms, compared make-style with ledger `builtAt`:
+   * - a number: the warehouse's modification time (BigQuery) or, for DuckDB sources, when dag first
+   *   recorded this content version;
+   * - `Infinity`: changed since dag last recorded it (newer than anything built);
+   * - `undefined`: the warehouse cannot tell (DuckDB tables written outside dag).
+   */
+  readonly changedAt: number | undefined;
+}
+
+export interface TableInventory {
+  /** False when the table does not exist yet (every partition absent). */
+  readonly exists: boolean;
+  readonly partitions: ReadonlyMap<Day, PartitionInfo>;
+}
+
+/** One row of `_dag.partitions`: dag built this partition, and from what. */
+export interface LedgerEntry {
+  readonly runId: string;
+  /** Epoch ms, strictly after every input partition's builtAt/changedAt at build time. */
+  readonly builtAt: number;
+  readonly rows: number;
+  readonly codeFingerprint: string;
+  readonly inputFingerprint: string;
+}
+
+export interface Snapshot {
+  /** Sorted, distinct days of the calendar table; undefined when the calendar is every day. */
+  readonly calendar: readonly Day[] | undefined;
+  /** Inventory of every table read (selected processors, their upstream closure, the calendar), by node name. */
+  readonly tables: ReadonlyMap<string, TableInventory>;
+  /** Ledger entries by processor name, then day. */
+  readonly ledger: ReadonlyMap<string, ReadonlyMap<Day, LedgerEntry>>;
+  readonly stats: { readonly queries: number };
+}

@@ -1,0 +1,35 @@
+/** Opens the adapter for a target by its type; the only place that knows every adapter. */
+import type { Pipeline } from '../core/model.js';
+import { UserError } from '../core/diagnostics.js';
+import type { Warehouse } from './port.js';
+
+export interface OpenOptions {
+  /** Environment for credentials (GOOGLE_APPLICATION_CREDENTIALS, BIGQUERY_EMULATOR_HOST...). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Plans only read: adapters may open read-only. */
+  readonly readOnly: boolean;
+}
+
+export function resolveTargetName(pipeline: Pipeline, requested: string | undefined): string {
+  const name = requested ?? pipeline.defaultTarget;
+  if (!pipeline.targets.has(name)) {
+    const known = [...pipeline.targets.keys()].join(', ');
+    throw new UserError(`unknown target '${name}'; pipeline.yaml defines: ${known}`, 2, 'pass --target with one of those names');
+  }
+  return name;
+}
+
+export async function openWarehouse(pipeline: Pipeline, targetName: string, options: OpenOptions): Promise<Warehouse> {
+  const target = pipeline.targets.get(resolveTargetName(pipeline, targetName));
+  if (!target) throw new Error(`target ${targetName} vanished`);
+  switch (target.type) {
+    case 'duckdb': {
+      const { openDuckdb } = await import('./duckdb/index.js');
+      return openDuckdb(target, options);
+    }
+    case 'bigquery': {
+      const { openBigquery } = await import('./bigquery/index.js');
+      return openBigquery(target, options);
+    }
+  }
+}
