@@ -42,5 +42,10 @@ export interface Snapshot {
   readonly tables: ReadonlyMap<string, TableInventory>;
   /** Ledger entries by processor name, then day. */
   readonly ledger: ReadonlyMap<string, ReadonlyMap<Day, LedgerEntry>>;
+  /**
+   * Partitions whose latest attempt failed and that have not been built since, with the failure
+   * category (from `_dag.failures`); for coverage grids. Read in one query; may be empty.
+   */
+  readonly failures: ReadonlyMap<string, ReadonlyMap<Day, string>>;
   readonly stats: { readonly queries: number };
 }
