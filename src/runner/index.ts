@@ -1,0 +1,52 @@
+/**
+ * The runner's entry point: builds a Plan's batches on a warehouse and records what happened.
+ * The caller holds the target's lock and read the snapshot the plan came from (lock first).
+ */
+import { createBuildClock, systemClock, type BuildClock, type WallClock } from './clock.js';
+import { buildJobGraph } from './jobs.js';
+import { buildResult } from './result.js';
+import { schedule } from './scheduler.js';
+import type { RunContext } from './attempt.js';
+import type { RunnerOptions, RunResult } from './types.js';
+
+export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputVersion, InputFingerprinter, SpawnerFactory } from './types.js';
+export { createBuildClock, systemClock, type BuildClock, type WallClock };
+export { createCommandSpawner, logFileFor, stopGroup, type SpawnSettings } from './spawn.js';
+export { acquireRunLock, parseWaitDuration } from './lock.js';
+export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './notify.js';
+export { buildJobGraph } from './jobs.js';
+export { newRunId } from './run-id.js';
+
+export async function runPlan(options: RunnerOptions): Promise<RunResult> {
+  const { warehouse, clock } = options;
+  const startedWall = clock.wall();
+  const runStart = clock.next();
+  const graph = buildJobGraph(options.pipeline, options.plan, options.inputsOf);
+  await warehouse.recordRun({ runId: options.runId, commandLine: options.commandLine, target: warehouse.targetName, startedAt: runStart });
+  // Source versions first seen now are stamped runStart; every builtAt below is later than that.
+  await warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart);
+  options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
+  const context: RunContext = { options, runStart, built: new Map(), attempts: new Map(), jobsStarted: 0 };
+  let result: RunResult | undefined;
+  try {
+    const outcomes = await schedule(context, graph);
+    result = buildResult(options.plan, outcomes, {
+      runId: options.runId,
+      elapsedMs: clock.wall() - startedWall,
+      jobs: context.jobsStarted,
+      cancelled: options.signal.aborted,
+    });
+    return result;
+  } finally {
+    await warehouse
+      .recordRun({
+        runId: options.runId,
+        commandLine: options.commandLine,
+        target: warehouse.targetName,
+        startedAt: runStart,
+        endedAt: clock.next(),
+        outcome: result?.outcome ?? 'failed',
+      })
+      .catch((error: unknown) => options.onEvent({ kind: 'warning', message: `could not record the run's end in the ledger: ${error instanceof Error ? error.message : String(error)}` }));
+  }
+}
