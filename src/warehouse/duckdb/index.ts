@@ -1,9 +1,149 @@
-// Placeholder until the adapter lands.
-import type { DuckdbTarget } from '../../core/model.js';
-import { UserError } from '../../core/diagnostics.js';
+/**
+ * The DuckDB adapter: the Warehouse port on an embedded database file. The file is attached under a
+ * fixed alias (see connection.ts); the ledger lives in the target's ledger schema (`_dag`).
+ * Command batches run exclusively (gate.ts) because only one process may have the file open to write.
+ */
+import { existsSync } from 'node:fs';
+import type { DuckdbTarget, Pipeline } from '../../core/model.js';
+import type { Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
-import type { Warehouse } from '../port.js';
+import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
+import { runSqlBatch } from './batch.js';
+import { runCommandBatch } from './command.js';
+import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
+import { ExclusiveGate } from './gate.js';
+import { recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
+import { acquireFileLock, releaseFileLock } from './lock.js';
+import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
+import { ledgerDdl, qualifiedSchema } from './sql.js';
 
-export async function openDuckdb(target: DuckdbTarget, _options: OpenOptions): Promise<Warehouse> {
-  throw new UserError(`the duckdb adapter is not built yet (target ${target.name})`);
+export interface DuckdbOptions extends OpenOptions {
+  /** Sees every SQL statement the adapter issues, in order (golden tests, debugging). */
+  readonly onStatement?: StatementHook;
+}
+
+/** Extra connections readSnapshot uses to run inventory queries side by side. */
+const SNAPSHOT_PARALLELISM = 2;
+
+export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): Promise<Warehouse> {
+  if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
+  const db = await OpenDatabase.open(target.path, options.readOnly, options.onStatement);
+  try {
+    if (!options.readOnly) await db.main.runAll(ledgerDdl(target.ledgerSchema));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new DuckdbWarehouse(target, options, db);
+}
+
+class DuckdbWarehouse implements Warehouse {
+  readonly targetName: string;
+  private readonly gate = new ExclusiveGate();
+  private readonly schemasMade = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly target: DuckdbTarget,
+    private readonly options: DuckdbOptions,
+    /** Undefined: opened read-only on a file that does not exist yet (an empty warehouse). */
+    private db: OpenDatabase | undefined,
+  ) {
+    this.targetName = target.name;
+  }
+
+  readSnapshot(pipeline: Pipeline, nodes: readonly string[]): Promise<Snapshot> {
+    return this.gate.shared(async () => {
+      const db = this.db;
+      if (!db) return emptySnapshot(pipeline, nodes);
+      const pool: SerialConnection[] = [];
+      try {
+        for (let i = 0; i < SNAPSHOT_PARALLELISM; i++) pool.push(await db.connect());
+        return await readDuckdbSnapshot({ main: db.main, pool, ledgerSchema: this.target.ledgerSchema }, pipeline, nodes);
+      } finally {
+        for (const connection of pool) connection.close();
+      }
+    });
+  }
+
+  runSqlBatch(job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
+    return this.gate.shared(async () => {
+      const db = this.writable();
+      await this.ensureSchema(job.processor.table.schema);
+      const connection = await db.connect();
+      try {
+        return await runSqlBatch(connection, this.target.ledgerSchema, job, signal);
+      } finally {
+        connection.close();
+      }
+    });
+  }
+
+  runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
+    return this.gate.exclusive(async () => {
+      const db = this.writable();
+      return runCommandBatch(
+        {
+          path: this.target.path,
+          ledgerSchema: this.target.ledgerSchema,
+          current: db,
+          close: () => {
+            db.close();
+            this.db = undefined;
+          },
+          reopen: async () => (this.db = await OpenDatabase.open(this.target.path, false, this.options.onStatement)),
+        },
+        job,
+        spawn,
+        signal,
+      );
+    });
+  }
+
+  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<void> {
+    return this.gate.shared(() => recordSourceVersions(this.writable().main, this.target.ledgerSchema, pipeline, snapshot, at));
+  }
+
+  recordRun(run: RunRecord): Promise<void> {
+    return this.gate.shared(() => this.writable().main.runAll(recordRunStatements(this.target.ledgerSchema, run)));
+  }
+
+  recordFailure(failure: FailureRecord): Promise<void> {
+    return this.gate.shared(() => this.writable().main.run(recordFailureStatement(this.target.ledgerSchema, failure)));
+  }
+
+  acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult> {
+    return acquireFileLock(`${this.target.path}.lock`, owner, waitMs);
+  }
+
+  releaseLock(owner: LockOwner): Promise<void> {
+    return releaseFileLock(`${this.target.path}.lock`, owner);
+  }
+
+  async estimateBytes(): Promise<number | undefined> {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.gate.exclusive(async () => {
+      this.db?.close();
+      this.db = undefined;
+    });
+  }
+
+  private writable(): OpenDatabase {
+    if (this.options.readOnly) throw new Error(`the duckdb target ${this.target.name} was opened read-only`);
+    if (!this.db) throw new Error(`the duckdb target ${this.target.name} is closed`);
+    return this.db;
+  }
+
+  /** Creates a table's schema once, outside batch transactions, so concurrent batches never race on it. */
+  private ensureSchema(schema: string): Promise<void> {
+    let made = this.schemasMade.get(schema);
+    if (!made) {
+      made = this.writable().main.run(`CREATE SCHEMA IF NOT EXISTS ${qualifiedSchema(schema)}`);
+      made.catch(() => this.schemasMade.delete(schema));
+      this.schemasMade.set(schema, made);
+    }
+    return made;
+  }
 }

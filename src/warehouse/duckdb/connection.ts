@@ -1,0 +1,146 @@
+/**
+ * Opening the database file and talking to it. The file is ATTACHed to an in-memory instance under a
+ * fixed alias (sql.ts CATALOG) so that names never clash with the file's own name. Statements on one
+ * connection run one at a time (a queue); separate connections of one instance may run concurrently.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { UserError } from '../../core/diagnostics.js';
+import { CATALOG, quoteString } from './sql.js';
+
+export type StatementHook = (sql: string) => void;
+
+/** One connection whose statements are serialised, with the SQL reported to an optional hook. */
+export class SerialConnection {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly onStatement: StatementHook | undefined,
+  ) {}
+
+  /** Runs a statement for its effect. */
+  run(sql: string): Promise<void> {
+    this.onStatement?.(sql);
+    return this.enqueue(async () => {
+      await this.connection.run(sql);
+    });
+  }
+
+  /** Runs a query and returns its columns (column-major: cheap for big results). */
+  columns(sql: string): Promise<DuckDBValue[][]> {
+    this.onStatement?.(sql);
+    return this.enqueue(async () => (await this.connection.runAndReadAll(sql)).getColumns());
+  }
+
+  /** Runs statements in order; when one fails, a transaction it opened is rolled back. */
+  async runAll(statements: readonly string[]): Promise<void> {
+    try {
+      for (const sql of statements) await this.run(sql);
+    } catch (error) {
+      if (statements[0] === 'BEGIN TRANSACTION') await this.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Appends rows through DuckDB's appender (bulk, no SQL text), flushed before the promise settles. */
+  append(catalog: string, schema: string, table: string, fill: (appender: DuckDBAppender) => void): Promise<void> {
+    this.onStatement?.(`-- append to ${schema}.${table}`);
+    return this.enqueue(async () => {
+      const appender = await this.connection.createAppender(table, schema, catalog);
+      try {
+        fill(appender);
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    });
+  }
+
+  /** Stops the running statement; it then fails with an INTERRUPT error. */
+  interrupt(): void {
+    this.connection.interrupt();
+  }
+
+  close(): void {
+    this.connection.disconnectSync();
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** The opened file: an instance with the file attached, plus a serialised main connection. */
+export class OpenDatabase {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly main: SerialConnection,
+    private readonly onStatement: StatementHook | undefined,
+  ) {}
+
+  static async open(path: string, readOnly: boolean, onStatement?: StatementHook): Promise<OpenDatabase> {
+    if (!readOnly) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        throw new UserError(`cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`, 2, 'check the target path in pipeline.yaml and its permissions');
+      }
+    }
+    const instance = await DuckDBInstance.create(':memory:');
+    try {
+      const connection = await instance.connect();
+      const attach = `ATTACH ${quoteString(path)} AS ${CATALOG}${readOnly ? ' (READ_ONLY)' : ''}`;
+      try {
+        await connection.run(attach);
+        await connection.run(`USE ${CATALOG}`);
+      } catch (error) {
+        connection.disconnectSync();
+        throw openError(path, error);
+      }
+      return new OpenDatabase(instance, new SerialConnection(connection, onStatement), onStatement);
+    } catch (error) {
+      instance.closeSync();
+      throw error;
+    }
+  }
+
+  /** A fresh connection for one batch; the caller closes it. */
+  async connect(): Promise<SerialConnection> {
+    const connection = await this.instance.connect();
+    await connection.run(`USE ${CATALOG}`);
+    return new SerialConnection(connection, this.onStatement);
+  }
+
+  close(): void {
+    this.main.close();
+    // DETACH is implicit: closing the instance releases the file and its lock.
+    this.instance.closeSync();
+  }
+}
+
+/** The lock DuckDB reports when another process has the file open for writing. */
+const LOCKED = /Could not set lock on file/;
+
+export function openError(path: string, error: unknown): UserError {
+  const message = firstLine(error);
+  const locked = LOCKED.exec(message);
+  if (locked) {
+    const pid = /\(PID (\d+)\)/.exec(message)?.[1];
+    return new UserError(
+      `the DuckDB file ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}`,
+      2,
+      'wait for that process (another dag run, a notebook, the duckdb CLI) to finish or close the file, then retry',
+    );
+  }
+  if (!existsSync(path)) return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check the target path in pipeline.yaml');
+  return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check that the file is a DuckDB database you may read and write');
+}
+
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}

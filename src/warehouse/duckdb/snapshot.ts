@@ -1,0 +1,207 @@
+/**
+ * readSnapshot for DuckDB: one column-metadata query, one inventory query per existing table, then one
+ * query each for the ledger, the recorded source versions and the latest failures. Dates come back as
+ * day numbers computed by DuckDB and results are read column-wise, so no Date objects or per-row
+ * strings are built on the JS side.
+ */
+import type { Day } from '../../core/dates.js';
+import { UserError } from '../../core/diagnostics.js';
+import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
+import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import type { SerialConnection } from './connection.js';
+import { CATALOG, dayExpression, ledgerTable, msExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+
+export interface SnapshotReader {
+  readonly main: SerialConnection;
+  readonly ledgerSchema: string;
+  /** Extra connections for running inventory queries side by side; may be empty. */
+  readonly pool: readonly SerialConnection[];
+}
+
+/** The nodes to read: the requested ones plus the calendar node, each once, in pipeline order. */
+export function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode[] {
+  const wanted = new Set(names);
+  if (pipeline.calendar !== undefined) wanted.add(pipeline.calendar);
+  return [...pipeline.sources, ...pipeline.processors].filter((node) => wanted.has(node.name));
+}
+
+/** What a warehouse that does not exist yet holds: nothing. */
+export function emptySnapshot(pipeline: Pipeline, names: readonly string[]): Snapshot {
+  const tables = new Map<string, TableInventory>();
+  for (const node of nodesToRead(pipeline, names)) tables.set(node.name, { exists: false, partitions: new Map() });
+  return { calendar: pipeline.calendar === undefined ? undefined : [], tables, ledger: new Map(), failures: new Map(), stats: { queries: 0 } };
+}
+
+export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipeline, names: readonly string[]): Promise<Snapshot> {
+  const nodes = nodesToRead(pipeline, names);
+  let queries = 0;
+  const schemas = new Set(nodes.map((node) => node.table.schema));
+  schemas.add(reader.ledgerSchema);
+  const columnRows = await reader.main.columns(
+    `SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = ${quoteString(CATALOG)} AND schema_name IN (${stringList([...schemas])})`,
+  );
+  queries++;
+  const columnTypes = columnTypesByTable(columnRows);
+  const ledgerExists = (name: string): boolean => columnTypes.has(`${reader.ledgerSchema}.${name}`);
+
+  const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
+  const inventories = new Map<string, Map<Day, { rows: number; hash: string | undefined }>>();
+  const connections = [reader.main, ...reader.pool];
+  let next = 0;
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (next < existing.length) {
+        const node = existing[next++];
+        if (!node) break;
+        inventories.set(node.name, await readInventory(connection, node));
+      }
+    }),
+  );
+  queries += existing.length;
+
+  const processorNames = nodes.filter((node) => node.kind === 'processor').map((node) => node.name);
+  const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
+  let ledger = new Map<string, Map<Day, LedgerEntry>>();
+  if (processorNames.length > 0 && ledgerExists('partitions')) {
+    ledger = await readLedger(reader, processorNames);
+    queries++;
+  }
+  let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
+  if (sourceNames.length > 0 && ledgerExists('source_versions')) {
+    recorded = await readRecordedVersions(reader, sourceNames);
+    queries++;
+  }
+  let failures = new Map<string, Map<Day, string>>();
+  if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions')) {
+    failures = await readFailures(reader, processorNames);
+    queries++;
+  }
+
+  const tables = new Map<string, TableInventory>();
+  for (const node of nodes) {
+    const inventory = inventories.get(node.name);
+    if (!inventory) {
+      tables.set(node.name, { exists: false, partitions: new Map() });
+      continue;
+    }
+    const partitions = new Map<Day, PartitionInfo>();
+    const nodeLedger = ledger.get(node.name);
+    const nodeRecorded = recorded.get(node.name);
+    for (const [day, { rows, hash }] of inventory) {
+      if (node.kind === 'source') {
+        const version = `${hash ?? ''}:${rows}`;
+        const seen = nodeRecorded?.get(day);
+        partitions.set(day, { rows, version, changedAt: seen && seen.version === version ? seen.at : Infinity });
+      } else {
+        const entry = nodeLedger?.get(day);
+        partitions.set(day, { rows, version: entry ? `${entry.runId}@${entry.builtAt}` : '', changedAt: undefined });
+      }
+    }
+    tables.set(node.name, { exists: true, partitions });
+  }
+  const calendarInventory = pipeline.calendar === undefined ? undefined : tables.get(pipeline.calendar);
+  const calendar = calendarInventory ? [...calendarInventory.partitions.keys()].sort((a, b) => a - b) : undefined;
+  return { calendar, tables, ledger, failures, stats: { queries } };
+}
+
+/** `schema.table` → column name → data type. */
+function columnTypesByTable(columns: unknown[][]): Map<string, Map<string, string>> {
+  const [schemaNames = [], tableNames = [], columnNames = [], dataTypes = []] = columns;
+  const tables = new Map<string, Map<string, string>>();
+  for (let i = 0; i < schemaNames.length; i++) {
+    const key = `${String(schemaNames[i])}.${String(tableNames[i])}`;
+    let table = tables.get(key);
+    if (!table) tables.set(key, (table = new Map()));
+    table.set(String(columnNames[i]), String(dataTypes[i]));
+  }
+  return tables;
+}
+
+/** True when the table exists with a usable partition column; throws a UserError when it is unusable. */
+function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> | undefined): boolean {
+  if (!columns) return false;
+  const type = columns.get(node.partitionColumn);
+  const where = `table ${tableName(node.table)} (${node.kind} ${node.name})`;
+  if (type === undefined)
+    throw new UserError(
+      `${where} has no partition column '${node.partitionColumn}'; it has: ${[...columns.keys()].join(', ')}`,
+      2,
+      'set partition_column in pipeline.yaml to the table\'s DATE column',
+    );
+  if (type !== 'DATE')
+    throw new UserError(
+      `${where}: partition column '${node.partitionColumn}' is ${type}, not DATE`,
+      2,
+      `store it as a DATE (e.g. ALTER TABLE ... ALTER ${node.partitionColumn} TYPE DATE) or point partition_column at a DATE column`,
+    );
+  return true;
+}
+
+/** Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors a count. */
+export function inventorySql(node: PipelineNode): string {
+  const column = `t.${quoteIdent(node.partitionColumn)}`;
+  const hash = node.kind === 'source' ? ', sum(hash(t))::VARCHAR' : '';
+  return `SELECT ${dayExpression(column)}, count(*)::DOUBLE${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
+}
+
+async function readInventory(connection: SerialConnection, node: PipelineNode): Promise<Map<Day, { rows: number; hash: string | undefined }>> {
+  const [days = [], counts = [], hashes] = await connection.columns(inventorySql(node));
+  const partitions = new Map<Day, { rows: number; hash: string | undefined }>();
+  for (let i = 0; i < days.length; i++) {
+    partitions.set(days[i] as number, { rows: counts[i] as number, hash: hashes ? (hashes[i] as string) : undefined });
+  }
+  return partitions;
+}
+
+async function readLedger(reader: SnapshotReader, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+  const sql = `SELECT processor, ${dayExpression('partition_date')}, run_id, ${msExpression('built_at')}, "rows"::DOUBLE, code_fingerprint, input_fingerprint FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) ORDER BY processor`;
+  const [names = [], days = [], runIds = [], builtAts = [], rows = [], codes = [], inputs = []] = await reader.main.columns(sql);
+  const ledger = new Map<string, Map<Day, LedgerEntry>>();
+  let current: Map<Day, LedgerEntry> | undefined;
+  let currentName: unknown;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== currentName || !current) {
+      currentName = names[i];
+      current = new Map();
+      ledger.set(String(currentName), current);
+    }
+    current.set(days[i] as number, {
+      runId: runIds[i] as string,
+      builtAt: builtAts[i] as number,
+      rows: rows[i] as number,
+      codeFingerprint: codes[i] as string,
+      inputFingerprint: inputs[i] as string,
+    });
+  }
+  return ledger;
+}
+
+/** The latest recorded version of each source partition and when it was recorded. */
+async function readRecordedVersions(reader: SnapshotReader, sources: readonly string[]): Promise<Map<string, Map<Day, { version: string; at: number }>>> {
+  const sql = `SELECT source, ${dayExpression('partition_date')}, arg_max(version, recorded_at), ${msExpression('max(recorded_at)')} FROM ${ledgerTable(reader.ledgerSchema, 'source_versions')} WHERE source IN (${stringList(sources)}) GROUP BY 1, 2`;
+  const [names = [], days = [], versions = [], ats = []] = await reader.main.columns(sql);
+  const recorded = new Map<string, Map<Day, { version: string; at: number }>>();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    let bySource = recorded.get(name);
+    if (!bySource) recorded.set(name, (bySource = new Map()));
+    bySource.set(days[i] as number, { version: versions[i] as string, at: ats[i] as number });
+  }
+  return recorded;
+}
+
+/** Latest failure per processor partition, kept only when no ledger build came after it. */
+async function readFailures(reader: SnapshotReader, processors: readonly string[]): Promise<Map<string, Map<Day, string>>> {
+  const failures = ledgerTable(reader.ledgerSchema, 'failures');
+  const partitions = ledgerTable(reader.ledgerSchema, 'partitions');
+  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f LEFT JOIN ${partitions} AS p ON p.processor = f.processor AND p.partition_date = f.partition_date WHERE f.processor IN (${stringList(processors)}) GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
+  const [names = [], days = [], categories = []] = await reader.main.columns(sql);
+  const result = new Map<string, Map<Day, string>>();
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    let byProcessor = result.get(name);
+    if (!byProcessor) result.set(name, (byProcessor = new Map()));
+    byProcessor.set(days[i] as number, categories[i] as string);
+  }
+  return result;
+}

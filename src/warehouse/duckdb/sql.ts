@@ -1,0 +1,72 @@
+/**
+ * The DuckDB dialect: quoting, typed literals and the ledger's DDL. Every table name dag emits is
+ * fully qualified under the fixed catalog alias the file is attached as, so a file named like one of
+ * its schemas (`nba.duckdb` holding schema `nba`) is never ambiguous.
+ */
+import { formatDay, type Day } from '../../core/dates.js';
+import type { TableRef } from '../../core/model.js';
+
+/** The alias the database file is attached under (see connection.ts). */
+export const CATALOG = 'dag_target';
+
+/** Bumped when the ledger tables change shape; `_dag.meta` records the version a file was made with. */
+export const LEDGER_SCHEMA_VERSION = 1;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+export function dateLiteral(day: Day): string {
+  return `DATE '${formatDay(day)}'`;
+}
+
+/** Epoch ms as a TIMESTAMP literal expression (ms precision survives the round trip). */
+export function timestampLiteral(ms: number): string {
+  return `epoch_ms(${Math.round(ms)}::BIGINT)`;
+}
+
+export function qualifiedTable(table: TableRef): string {
+  return `${quoteIdent(CATALOG)}.${quoteIdent(table.schema)}.${quoteIdent(table.name)}`;
+}
+
+export function qualifiedSchema(schema: string): string {
+  return `${quoteIdent(CATALOG)}.${quoteIdent(schema)}`;
+}
+
+export function ledgerTable(ledgerSchema: string, name: LedgerTableName): string {
+  return qualifiedTable({ schema: ledgerSchema, name });
+}
+
+export type LedgerTableName = 'meta' | 'partitions' | 'source_versions' | 'runs' | 'failures';
+
+/** A DATE column as a Day number, computed by DuckDB so no JS Date objects are made. */
+export function dayExpression(column: string): string {
+  return `(${column} - DATE '1970-01-01')::INTEGER`;
+}
+
+/** A TIMESTAMP column as epoch ms in a JS number. */
+export function msExpression(column: string): string {
+  return `epoch_ms(${column})::DOUBLE`;
+}
+
+export function stringList(values: readonly string[]): string {
+  return values.map(quoteString).join(', ');
+}
+
+/** Creates the ledger schema and tables if absent; idempotent. */
+export function ledgerDdl(ledgerSchema: string): string[] {
+  const t = (name: LedgerTableName): string => ledgerTable(ledgerSchema, name);
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${qualifiedSchema(ledgerSchema)}`,
+    `CREATE TABLE IF NOT EXISTS ${t('meta')} (key VARCHAR, value VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor VARCHAR NOT NULL, partition_date DATE NOT NULL, run_id VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL, "rows" BIGINT NOT NULL, code_fingerprint VARCHAR NOT NULL, input_fingerprint VARCHAR NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('source_versions')} (source VARCHAR NOT NULL, partition_date DATE NOT NULL, version VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id VARCHAR NOT NULL, command_line VARCHAR, target VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, outcome VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, partition_date DATE NOT NULL, category VARCHAR NOT NULL, message VARCHAR, attempt INTEGER, failed_at TIMESTAMP NOT NULL)`,
+    `INSERT INTO ${t('meta')} SELECT 'schema_version', '${LEDGER_SCHEMA_VERSION}' WHERE NOT EXISTS (SELECT 1 FROM ${t('meta')} WHERE key = 'schema_version')`,
+  ];
+}

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseIsoDate, type Day } from '../src/core/dates.js';
+import { UserError } from '../src/core/diagnostics.js';
+import type { Warehouse } from '../src/warehouse/port.js';
+import { openDuckdb } from '../src/warehouse/duckdb/index.js';
+import { tempProject } from './support/cli.js';
+import { createTable, duckdbTarget, execSql, updatePartitionContent } from './support/duckdb.js';
+import { pipelineOf, source, sqlProcessor } from './support/duckdb-pipeline.js';
+
+const day = (iso: string): Day => parseIsoDate(iso) ?? Number.NaN;
+const opened: Warehouse[] = [];
+async function open(dbPath: string, readOnly = false): Promise<Warehouse> {
+  const warehouse = await openDuckdb(duckdbTarget(dbPath), { env: {}, readOnly });
+  opened.push(warehouse);
+  return warehouse;
+}
+afterEach(async () => {
+  for (const warehouse of opened.splice(0)) await warehouse.close();
+});
+
+describe('duckdb readSnapshot', () => {
+  it('reads a file named like its schema (nba.duckdb holding schema nba)', async () => {
+    const dbPath = join(tempProject(), 'nested', 'nba.duckdb');
+    await createTable(dbPath, 'nba.schedule', 'game_date', { '2021-11-01': 2, '2021-11-03': 1, '2021-11-02': 0 });
+    const pipeline = pipelineOf(dbPath, [source('schedule', 'nba.schedule')], 'schedule');
+    const warehouse = await open(dbPath);
+    const snapshot = await warehouse.readSnapshot(pipeline, ['schedule']);
+    expect(snapshot.calendar).toEqual([day('2021-11-01'), day('2021-11-03')]);
+    const schedule = snapshot.tables.get('schedule');
+    expect(schedule?.exists).toBe(true);
+    expect(schedule?.partitions.get(day('2021-11-01'))?.rows).toBe(2);
+    expect(schedule?.partitions.get(day('2021-11-01'))?.changedAt).toBe(Infinity);
+  });
+
+  it('returns an empty warehouse for a missing file opened read-only, without creating it', async () => {
+    const dbPath = join(tempProject(), 'never', 'made.duckdb');
+    const pipeline = pipelineOf(dbPath, [source('schedule', 'raw.schedule'), sqlProcessor('P', 'out.p', 'SELECT 1')], 'schedule');
+    const snapshot = await (await open(dbPath, true)).readSnapshot(pipeline, ['P']);
+    expect(existsSync(dbPath)).toBe(false);
+    expect(snapshot.calendar).toEqual([]);
+    expect(snapshot.tables.get('P')?.exists).toBe(false);
+    expect(snapshot.tables.get('schedule')?.exists).toBe(false);
+    expect(snapshot.stats.queries).toBe(0);
+  });
+
+  it('creates the file, its folder and the ledger tables on first writable open', async () => {
+    const dbPath = join(tempProject(), 'deep', 'er', 'w.duckdb');
+    await (await open(dbPath)).close();
+    const { queryRows } = await import('./support/duckdb.js');
+    const rows = await queryRows(dbPath, `SELECT table_name FROM duckdb_tables() WHERE schema_name = '_dag' ORDER BY 1`);
+    expect(rows.map((row) => row.table_name)).toEqual(['failures', 'meta', 'partitions', 'runs', 'source_versions']);
+    expect(await queryRows(dbPath, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '1' }]);
+  });
+
+  it('counts one query per existing table plus constants, and reads ledger, versions and failures', async () => {
+    const dbPath = join(tempProject(), 'w.duckdb');
+    await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 3, '2021-11-02': 2 });
+    await createTable(dbPath, 'out.p', 'game_date', { '2021-11-01': 1 });
+    const pipeline = pipelineOf(dbPath, [source('box', 'raw.box'), sqlProcessor('P', 'out.p', 'SELECT 1'), sqlProcessor('Q', 'out.q', 'SELECT 1')]);
+    const warehouse = await open(dbPath);
+    await warehouse.close();
+    opened.pop();
+    await execSql(
+      dbPath,
+      `INSERT INTO _dag.partitions VALUES ('P', DATE '2021-11-01', 'r1', epoch_ms(1000::BIGINT), 1, 'c1', 'i1'), ('P', DATE '2021-11-02', 'r1', epoch_ms(1000::BIGINT), 0, 'c1', 'i2')`,
+      `INSERT INTO _dag.failures VALUES ('r2', 'P', DATE '2021-11-02', 'PROCESSOR_ERROR', 'boom', 1, epoch_ms(2000::BIGINT)), ('r0', 'P', DATE '2021-11-01', 'TIMEOUT', 'old', 1, epoch_ms(500::BIGINT))`,
+    );
+    const again = await open(dbPath, true);
+    const first = await again.readSnapshot(pipeline, ['box', 'P', 'Q']);
+    // columns + 2 existing tables (box, P; Q absent) + ledger + source versions + failures
+    expect(first.stats.queries).toBe(1 + 2 + 3);
+    expect(first.calendar).toBeUndefined();
+    expect(first.tables.get('Q')).toEqual({ exists: false, partitions: new Map() });
+    expect(first.ledger.get('P')?.get(day('2021-11-02'))).toEqual({ runId: 'r1', builtAt: 1000, rows: 0, codeFingerprint: 'c1', inputFingerprint: 'i2' });
+    expect(first.tables.get('P')?.partitions.get(day('2021-11-01'))?.changedAt).toBeUndefined();
+    expect([...(first.failures.get('P') ?? new Map())]).toEqual([[day('2021-11-02'), 'PROCESSOR_ERROR']]);
+    await again.close();
+    opened.pop();
+
+    const writer = await open(dbPath);
+    await writer.recordSourceVersions(pipeline, first, 5000);
+    const second = await writer.readSnapshot(pipeline, ['box']);
+    const box = second.tables.get('box');
+    expect(box?.partitions.get(day('2021-11-01'))?.changedAt).toBe(5000);
+    await writer.close();
+    opened.pop();
+
+    await updatePartitionContent(dbPath, 'raw.box', 'game_date', '2021-11-02', `payload = 'changed'`);
+    const third = await (await open(dbPath, true)).readSnapshot(pipeline, ['box']);
+    const changed = third.tables.get('box');
+    expect(changed?.partitions.get(day('2021-11-01'))?.changedAt).toBe(5000);
+    expect(changed?.partitions.get(day('2021-11-02'))?.changedAt).toBe(Infinity);
+    expect(changed?.partitions.get(day('2021-11-02'))?.rows).toBe(2);
+    expect(changed?.partitions.get(day('2021-11-02'))?.version).not.toBe(box?.partitions.get(day('2021-11-02'))?.version);
+  });
+
+  it('rejects a missing or non-DATE partition column with a UserError naming table and column', async () => {
+    const dbPath = join(tempProject(), 'w.duckdb');
+    await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 1 });
+    await execSql(dbPath, `CREATE TABLE raw.ts AS SELECT TIMESTAMP '2021-11-01 10:00' AS game_date`);
+    const missing = pipelineOf(dbPath, [source('box', 'raw.box', 'day')]);
+    const warehouse = await open(dbPath, true);
+    const error = await warehouse.readSnapshot(missing, ['box']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(/raw\.box.*'day'/);
+    const notDate = pipelineOf(dbPath, [source('ts', 'raw.ts')]);
+    const error2 = await warehouse.readSnapshot(notDate, ['ts']).catch((e: unknown) => e);
+    expect((error2 as Error).message).toMatch(/raw\.ts.*'game_date' is TIMESTAMP, not DATE/);
+  });
+
+  it('turns a file locked by another writer into a UserError naming the file', async () => {
+    const dbPath = join(tempProject(), 'w.duckdb');
+    await open(dbPath);
+    const { spawnSync } = await import('node:child_process');
+    const script = `import('${join(process.cwd(), 'dist/warehouse/duckdb/index.js')}').then(async ({ openDuckdb }) => {
+      try { await openDuckdb({ type: 'duckdb', name: 'dev', path: ${JSON.stringify(dbPath)}, ledgerSchema: '_dag' }, { env: {}, readOnly: true }); console.log('opened'); }
+      catch (e) { console.log(e.name + ': ' + e.message); }
+    })`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(child.stdout.trim()).toBe(`UserError: the DuckDB file ${dbPath} is locked by another process (PID ${process.pid})`);
+  });
+});
