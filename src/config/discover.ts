@@ -1,0 +1,111 @@
+/**
+ * Finding and reading the pipeline file. cosmiconfig walks from the working directory up to the
+ * filesystem root, one folder at a time, looking for pipeline.yaml, dag.config.* or a `dag` key in
+ * package.json; `--pipeline FILE` skips the search. YAML/JSON files are returned as text so that
+ * document.ts can parse them with positions; JS/TS configs are evaluated by cosmiconfig.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
+
+export const SEARCH_PLACES = [
+  'pipeline.yaml',
+  'pipeline.yml',
+  'dag.config.yaml',
+  'dag.config.yml',
+  'dag.config.json',
+  'dag.config.js',
+  'dag.config.mjs',
+  'dag.config.cjs',
+  'dag.config.ts',
+  'package.json',
+] as const;
+
+/** What was found: text to parse with positions, or an evaluated value (JS/TS configs). */
+export type FoundConfig =
+  | { readonly kind: 'text'; readonly file: string; readonly text: string; readonly root: readonly string[] }
+  | { readonly kind: 'value'; readonly file: string; readonly value: unknown };
+
+export type FindOutcome =
+  | { readonly ok: true; readonly config: FoundConfig }
+  | { readonly ok: false; readonly reason: 'not-found' | 'unreadable' | 'load-failed'; readonly file: string | undefined; readonly message: string };
+
+const TEXT_EXTENSIONS = new Set(['.yaml', '.yml', '.json', '']);
+
+function isPackageJson(file: string): boolean {
+  return basename(file) === 'package.json';
+}
+
+/** Loader for files we parse ourselves: a marker, so cosmiconfig reports where it found them. */
+const keepText: Loader = () => ({ keepText: true });
+/** package.json counts only when it has a `dag` key; a broken one is skipped like an absent one. */
+const packageJson: Loader = (file, content) => {
+  if (!isPackageJson(file)) return keepText(file, content);
+  try {
+    return JSON.parse(content) as unknown;
+  } catch {
+    return {};
+  }
+};
+
+function explorer() {
+  return cosmiconfig('dag', {
+    searchPlaces: [...SEARCH_PLACES],
+    packageProp: 'dag',
+    searchStrategy: 'none',
+    ignoreEmptySearchPlaces: false,
+    cache: false,
+    loaders: { ...defaultLoaders, '.yaml': keepText, '.yml': keepText, '.json': packageJson, noExt: keepText },
+  });
+}
+
+async function readFound(file: string): Promise<FindOutcome> {
+  const extension = extname(file);
+  try {
+    if (TEXT_EXTENSIONS.has(extension) || !['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'].includes(extension)) {
+      const text = await readFile(file, 'utf8');
+      return { ok: true, config: { kind: 'text', file, text, root: isPackageJson(file) ? ['dag'] : [] } };
+    }
+  } catch (error) {
+    return { ok: false, reason: 'unreadable', file, message: describe(error) };
+  }
+  try {
+    const result = await explorer().load(file);
+    return { ok: true, config: { kind: 'value', file, value: result?.config } };
+  } catch (error) {
+    return { ok: false, reason: 'load-failed', file, message: describe(error) };
+  }
+}
+
+/** Finds the pipeline file: `file` (relative to cwd) if given, else the nearest one from cwd up. */
+export async function findPipelineFile(cwd: string, file: string | undefined): Promise<FindOutcome> {
+  if (file !== undefined) {
+    const path = resolve(cwd, file);
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) return { ok: false, reason: 'unreadable', file: path, message: 'it is not a file' };
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      return { ok: false, reason: missing ? 'not-found' : 'unreadable', file: path, message: missing ? 'no such file' : describe(error) };
+    }
+    return readFound(path);
+  }
+  const search = explorer();
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    let found: string | undefined;
+    try {
+      found = (await search.search(dir))?.filepath;
+    } catch (error) {
+      const failed = (error as { filepath?: string }).filepath;
+      return { ok: false, reason: 'load-failed', file: failed, message: describe(error) };
+    }
+    if (found !== undefined) return readFound(found);
+    if (dirname(dir) === dir) break;
+  }
+  return { ok: false, reason: 'not-found', file: undefined, message: `no pipeline.yaml found in ${cwd} or any folder above it` };
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}

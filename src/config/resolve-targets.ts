@@ -1,0 +1,89 @@
+/** `targets:` and `default_target:` resolved to model Targets (paths absolute, defaults filled). */
+import { resolve } from 'node:path';
+import { didYouMean } from '../core/did-you-mean.js';
+import { DEFAULTS, type Target } from '../core/model.js';
+import { CODES } from './codes.js';
+import { isRecord } from './document.js';
+import { parseDuration } from './values.js';
+import type { Reporter } from './report.js';
+
+export interface ResolvedTargets {
+  readonly targets: ReadonlyMap<string, Target>;
+  readonly defaultTarget: string;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function resolveTarget(name: string, raw: Record<string, unknown>, baseDir: string, pipelineName: string): Target | undefined {
+  if (raw.type === 'duckdb') {
+    const path = str(raw.path) ?? `.dag/${pipelineName}.duckdb`;
+    return {
+      type: 'duckdb',
+      name,
+      path: path === ':memory:' ? path : resolve(baseDir, path),
+      ledgerSchema: str(raw.ledger_schema) ?? DEFAULTS.ledgerSchema,
+    };
+  }
+  if (raw.type === 'bigquery') {
+    const labels: Record<string, string> = {};
+    if (isRecord(raw.labels)) for (const [k, v] of Object.entries(raw.labels)) if (typeof v === 'string') labels[k] = v;
+    const keyFile = str(raw.key_file);
+    return {
+      type: 'bigquery',
+      name,
+      project: str(raw.project) ?? '',
+      location: str(raw.location) ?? 'US',
+      ledgerSchema: str(raw.ledger_dataset) ?? DEFAULTS.ledgerSchema,
+      maximumBytesBilled: typeof raw.maximum_bytes_billed === 'number' ? raw.maximum_bytes_billed : undefined,
+      labels,
+      jobTimeoutMs: parseDuration(raw.job_timeout),
+      keyFile: keyFile === undefined ? undefined : resolve(baseDir, keyFile),
+      apiEndpoint: str(raw.api_endpoint),
+      pricePerTib: typeof raw.price_per_tib === 'number' ? raw.price_per_tib : DEFAULTS.pricePerTib,
+    };
+  }
+  return undefined; // unknown type: the schema reported it
+}
+
+/**
+ * Without `targets:` the pipeline gets one implicit target, `dev`, an embedded DuckDB file at
+ * .dag/<name>.duckdb next to the pipeline file: a new project runs with no setup at all.
+ */
+export function resolveTargets(top: Record<string, unknown>, baseDir: string, pipelineName: string, report: Reporter): ResolvedTargets {
+  const targets = new Map<string, Target>();
+  const explicit = isRecord(top.targets) && Object.keys(top.targets).length > 0;
+  if (!explicit || !isRecord(top.targets)) {
+    targets.set('dev', resolveTarget('dev', { type: 'duckdb' }, baseDir, pipelineName)!);
+  } else {
+    for (const [name, raw] of Object.entries(top.targets)) {
+      const target = isRecord(raw) ? resolveTarget(name, raw, baseDir, pipelineName) : undefined;
+      if (target) targets.set(name, target);
+    }
+  }
+  const declared = explicit && isRecord(top.targets) ? Object.keys(top.targets) : [...targets.keys()];
+  const named = str(top.default_target);
+  if (named !== undefined) {
+    if (!declared.includes(named)) {
+      report.error(
+        CODES.unknownDefaultTarget,
+        ['default_target'],
+        'value',
+        `default_target '${named}' names no target${didYouMean(named, declared)}`,
+        declared.length > 0 ? `declared targets: ${declared.join(', ')}` : 'declare it under targets:',
+      );
+    }
+    return { targets, defaultTarget: named };
+  }
+  if (declared.length > 1) {
+    report.error(
+      CODES.defaultTargetRequired,
+      ['targets'],
+      'key',
+      `there are ${declared.length} targets (${declared.join(', ')}) and no default_target`,
+      `add default_target: ${declared[0]} (commands can still pick another with --target)`,
+    );
+  }
+  return { targets, defaultTarget: declared[0] ?? 'dev' };
+}

@@ -1,0 +1,139 @@
+/**
+ * From a shape-checked document to the model: the meaning checks (names, tables, calendar, graph)
+ * and the resolved, immutable Pipeline. Every problem is reported; the Pipeline is returned only
+ * when there is no error. File reads are injected so the checks stay testable.
+ */
+import { basename, dirname } from 'node:path';
+import { didYouMean } from '../core/did-you-mean.js';
+import { findCycles, topologicalOrder } from '../core/graph.js';
+import { DEFAULTS, type Pipeline, type PipelineNode, type Processor, type Source } from '../core/model.js';
+import { CODES } from './codes.js';
+import { isRecord, type ConfigDocument } from './document.js';
+import { Reporter } from './report.js';
+import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
+import { resolveTargets } from './resolve-targets.js';
+
+export interface ResolveOptions {
+  readonly cwd: string;
+  /** Returns the file's text, or undefined when it cannot be read. */
+  readonly readText: (file: string) => string | undefined;
+}
+
+function entries(value: unknown): [string, unknown][] {
+  return isRecord(value) ? Object.entries(value) : [];
+}
+
+/** Two nodes naming one table: a processor would overwrite another's (or a source's) data. */
+function checkTables(top: Record<string, unknown>, report: Reporter): void {
+  const seen = new Map<string, { section: string; name: string }>();
+  for (const section of ['sources', 'processors'] as const) {
+    for (const [name, raw] of entries(top[section])) {
+      if (!isRecord(raw) || typeof raw.table !== 'string') continue;
+      const key = raw.table.toLowerCase();
+      const first = seen.get(key);
+      if (!first) {
+        seen.set(key, { section, name });
+      } else if (section === 'processors') {
+        report.error(CODES.duplicateTable, [section, name, 'table'], 'value', `processor ${name} writes ${raw.table}, which ${first.section === 'sources' ? 'source' : 'processor'} ${first.name} already names`, `give each processor its own table; the other is at ${report.where([first.section, first.name, 'table'], 'value')}`);
+      }
+    }
+  }
+}
+
+/** Reads as declared (even by processors with other errors), so a cycle is always reported. */
+function declaredReads(top: Record<string, unknown>): { name: string; reads: string[] }[] {
+  return entries(top.processors).map(([name, raw]) => ({
+    name,
+    reads: isRecord(raw) ? declaredUpstream(raw.upstream, []).map((u) => u.name) : [],
+  }));
+}
+
+function checkCycles(processors: readonly { name: string; reads: string[] }[], report: Reporter): void {
+  const indexOf = new Map(processors.map((p, i) => [p.name, i]));
+  const reads = processors.map((p) => p.reads.map((u) => indexOf.get(u)).filter((i): i is number => i !== undefined));
+  for (const cycle of findCycles({ size: processors.length, reads })) {
+    const names = cycle.map((i) => processors[i]!.name);
+    // `reads` edges run downstream -> upstream; people read data flow, upstream -> downstream.
+    const flow = [...names].reverse();
+    const edges = names.slice(0, -1).map((reader, k) => `${report.where(['processors', reader, 'upstream', upstreamKey(report, reader, names[k + 1]!)], 'key')} (${reader} reads ${names[k + 1]})`);
+    report.error(CODES.cycle, ['processors', names[0]!, 'upstream', upstreamKey(report, names[0]!, names[1]!)], 'key', `cycle: ${flow.join(' -> ')}`, `no processor can be built first; remove one of these upstream edges: ${edges.join(', ')}`);
+  }
+}
+
+/** The path segment of `reader`'s upstream entry for `name`: a list index or a map key. */
+function upstreamKey(report: Reporter, reader: string, name: string): string | number {
+  const processors = (report.doc.value as Record<string, unknown>).processors as Record<string, Record<string, unknown>>;
+  const upstream = processors[reader]?.upstream;
+  return Array.isArray(upstream) ? upstream.indexOf(name) : name;
+}
+
+export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, report = new Reporter(doc, options.cwd)): { pipeline: Pipeline | undefined; reporter: Reporter } {
+  const top = isRecord(doc.value) ? doc.value : {};
+  const baseDir = dirname(doc.file);
+  const name = typeof top.name === 'string' ? top.name : basename(baseDir);
+  const { targets, defaultTarget } = resolveTargets(top, baseDir, name, report);
+  const defaults = isRecord(top.defaults) ? top.defaults : {};
+  const partitionColumn = typeof defaults.partition_column === 'string' ? defaults.partition_column : DEFAULTS.partitionColumn;
+
+  const sources: Source[] = [];
+  const names = new Set<string>();
+  for (const [sourceName, raw] of entries(top.sources)) {
+    names.add(sourceName);
+    if (!isRecord(raw)) continue;
+    sources.push({
+      kind: 'source',
+      name: sourceName,
+      table: tableRef(raw.table),
+      partitionColumn: typeof raw.partition_column === 'string' ? raw.partition_column : partitionColumn,
+      description: typeof raw.description === 'string' ? raw.description : undefined,
+    });
+  }
+  for (const [processorName] of entries(top.processors)) {
+    if (names.has(processorName)) {
+      report.error(CODES.duplicateName, ['processors', processorName], 'key', `'${processorName}' is both a source and a processor`, `rename one; the source is at ${report.where(['sources', processorName])}`);
+    }
+    names.add(processorName);
+  }
+  checkTables(top, report);
+
+  const declared: Processor[] = [];
+  const context = { report, baseDir, defaults, names, readText: options.readText };
+  for (const [processorName, raw] of entries(top.processors)) {
+    const processor = resolveProcessor(processorName, raw, context);
+    if (processor) declared.push(processor);
+  }
+
+  const calendar = typeof top.calendar === 'string' ? top.calendar : undefined;
+  if (calendar !== undefined && !names.has(calendar)) {
+    report.error(CODES.unknownCalendar, ['calendar'], 'value', `calendar '${calendar}' names no source or processor${didYouMean(calendar, names)}`, 'name the source (or processor) whose dates are the expected partitions, or omit calendar: for every calendar day');
+  }
+
+  const asDeclared = declaredReads(top);
+  checkCycles(asDeclared, report);
+  const read = new Set(asDeclared.flatMap((p) => p.reads));
+  for (const source of sources) {
+    if (read.has(source.name) || source.name === calendar) continue;
+    report.warning(CODES.unusedSource, ['sources', source.name], 'key', `source ${source.name} is read by no processor`, `list it in a processor's upstream, use it as the calendar, or remove it`);
+  }
+
+  if (report.errorCount > 0) return { pipeline: undefined, reporter: report };
+  const indexOf = new Map(declared.map((p, i) => [p.name, i]));
+  const order = topologicalOrder({
+    size: declared.length,
+    reads: declared.map((p) => p.upstream.map((u) => indexOf.get(u.name)).filter((i): i is number => i !== undefined)),
+  });
+  const processors = order.map((i) => declared[i]!);
+  const nodes = new Map<string, PipelineNode>([...sources, ...processors].map((n) => [n.name, n]));
+  const pipeline: Pipeline = {
+    name,
+    file: doc.file,
+    targets,
+    defaultTarget,
+    calendar,
+    sources,
+    processors,
+    nodes,
+    notify: notifyOf(top.notify),
+  };
+  return { pipeline, reporter: report };
+}

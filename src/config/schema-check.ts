@@ -1,0 +1,157 @@
+/**
+ * Shape checks: the shipped JSON Schema (schema/pipeline.schema.json) run through ajv, every error
+ * turned into a Diagnostic at the YAML position of the offending key or value. The same schema
+ * drives editor completion, so the file and `dag validate` never disagree about shape.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Diagnostic } from '../core/diagnostics.js';
+import { didYouMean } from '../core/did-you-mean.js';
+import { CODES, type DiagnosticCode } from './codes.js';
+import { isRecord, type ConfigDocument, type Path } from './document.js';
+
+export const SCHEMA_FILE = fileURLToPath(new URL('../../schema/pipeline.schema.json', import.meta.url));
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true }).compile(
+    JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object,
+  );
+  return compiled;
+}
+
+/** Diagnostic code and advice for errors raised inside a schema definition (by its name). */
+const BY_DEFINITION: Readonly<Record<string, { code: DiagnosticCode; expected: string; hint: string }>> = {
+  name: { code: CODES.invalidName, expected: 'a name of letters, digits, _ and -, starting with a letter or _', hint: 'rename it, e.g. player_stats or PCF' },
+  identifier: { code: CODES.invalidValue, expected: 'an identifier (letters, digits and _)', hint: 'use letters, digits and _ only' },
+  table: { code: CODES.invalidTable, expected: 'schema.table (two identifiers joined by one dot)', hint: 'write the schema (BigQuery: dataset) and the table, e.g. precompute.player_daily_cache' },
+  column: { code: CODES.invalidColumn, expected: 'a column name (letters, digits and _)', hint: 'name the DATE column that partitions the table, e.g. game_date' },
+  date: { code: CODES.invalidDate, expected: 'a date YYYY-MM-DD', hint: 'write an ISO date such as 2021-10-25' },
+  duration: { code: CODES.invalidDuration, expected: 'a duration such as 30s, 10m or 1h', hint: 'write a whole number and a unit: ms, s, m or h' },
+  url: { code: CODES.invalidUrl, expected: 'an http:// or https:// URL', hint: 'write the full URL, e.g. https://hooks.example.com/dag' },
+  offset: { code: CODES.invalidOffset, expected: 'a negative whole number of partitions (-1 = the previous one) or calendar days such as -3d', hint: 'offsets look back: { offset: -1 }; use same for the same partition' },
+  lookback: { code: CODES.invalidLookback, expected: 'a positive whole number of partitions, or calendar days such as 30d', hint: 'write { lookback: 14 } or { lookback: 30d }' },
+  mapping: { code: CODES.invalidMapping, expected: 'same, { offset: -k }, or { lookback: n }', hint: 'use same, { offset: -1 }, or { lookback: 7, min: 5 }' },
+  command: { code: CODES.invalidCommand, expected: 'an argv array of strings, e.g. [python, jobs/x.py, --start, "{start}"]', hint: 'commands run without a shell: write each argument as one list item' },
+};
+
+function pointerToPath(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** `processors.PCF.upstream[0]`: how a person names a place in the file. */
+export function humanPath(path: Path): string {
+  let out = '';
+  for (const segment of path) out += typeof segment === 'number' || /^\d+$/.test(segment) ? `[${segment}]` : out ? `.${segment}` : segment;
+  return out || 'the top level';
+}
+
+function valueAt(value: unknown, path: Path): unknown {
+  let at = value;
+  for (const segment of path) {
+    if (Array.isArray(at)) at = at[Number(segment)];
+    else if (isRecord(at)) at = at[String(segment)];
+    else return undefined;
+  }
+  return at;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string '${value}'`;
+  return `${typeof value === 'number' && Number.isInteger(value) ? 'the integer' : `the ${typeof value}`} ${String(value)}`;
+}
+
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+};
+
+function expectedTypes(types: unknown): string {
+  const list = (Array.isArray(types) ? types : String(types).split(',')).map((t) => TYPE_WORDS[String(t)] ?? String(t));
+  return list.join(' or ');
+}
+
+function definitionOf(error: ErrorObject): string | undefined {
+  return /^#\/definitions\/([A-Za-z]+)\//.exec(error.schemaPath)?.[1];
+}
+
+/** Runs the schema and returns one diagnostic per real problem, positioned in the document. */
+export function checkShape(doc: ConfigDocument): Diagnostic[] {
+  const validate = validator();
+  if (validate(doc.value)) return [];
+  const diagnostics: Diagnostic[] = [];
+  const add = (code: DiagnosticCode, path: Path, part: 'key' | 'value', message: string, hint: string): void => {
+    diagnostics.push({ code, severity: 'error', message, file: doc.displayFile, ...doc.position(path, part), hint });
+  };
+  for (const error of validate.errors ?? []) {
+    // `if` only says "the then-branch failed"; the branch's own errors follow. Errors carrying a
+    // propertyName repeat what the propertyNames error says.
+    if (error.keyword === 'if' || (error.propertyName !== undefined && error.keyword !== 'propertyNames')) continue;
+    const path = pointerToPath(error.instancePath);
+    const where = humanPath(path);
+    const actual = valueAt(doc.value, path);
+    const definition = definitionOf(error);
+    const advice = definition === undefined ? undefined : BY_DEFINITION[definition];
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const key = String((error.params as { additionalProperty: string }).additionalProperty);
+        const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+        add(CODES.unknownKey, [...path, key], 'key', `unknown key '${key}' ${path.length === 0 ? 'at the top level' : `in ${where}`}${didYouMean(key, known)}`, `known keys here: ${known.join(', ')}`);
+        break;
+      }
+      case 'required': {
+        const key = String((error.params as { missingProperty: string }).missingProperty);
+        add(CODES.missingKey, path, 'key', `${path.length === 0 ? 'the file' : where} is missing the required key '${key}'`, key === 'version' ? 'add `version: 1` at the top of the file' : `add '${key}:' to ${where}`);
+        break;
+      }
+      case 'propertyNames': {
+        const name = String((error.params as { propertyName: string }).propertyName);
+        add(CODES.invalidName, [...path, name], 'key', `'${name}' in ${where} is not a valid name: expected ${BY_DEFINITION.name!.expected}`, BY_DEFINITION.name!.hint);
+        break;
+      }
+      case 'type': {
+        const code = definition === 'command' ? CODES.invalidCommand : CODES.wrongType;
+        const hint = definition === 'command' ? BY_DEFINITION.command!.hint : `write ${expectedTypes((error.params as { type: unknown }).type)} here`;
+        add(code, path, 'value', `${where} must be ${expectedTypes((error.params as { type: unknown }).type)}, not ${describeValue(actual)}`, hint);
+        break;
+      }
+      case 'const':
+      case 'enum': {
+        if (path.length === 1 && path[0] === 'version') {
+          add(CODES.unsupportedVersion, path, 'value', `version ${JSON.stringify(actual)} is not supported: this dag reads format version 1`, 'write `version: 1`');
+        } else if (path[0] === 'targets' && path[2] === 'type') {
+          add(CODES.unknownTargetType, path, 'value', `target type ${JSON.stringify(actual)} is not known${typeof actual === 'string' ? didYouMean(actual, ['duckdb', 'bigquery']) : ''}`, 'use type: duckdb (an embedded file) or type: bigquery');
+        } else {
+          const allowed = (error.params as { allowedValues?: unknown[]; allowedValue?: unknown }).allowedValues ?? [(error.params as { allowedValue?: unknown }).allowedValue];
+          add(CODES.invalidValue, path, 'value', `${where} must be one of ${allowed.map(String).join(', ')}, not ${describeValue(actual)}`, `write one of ${allowed.map(String).join(', ')}`);
+        }
+        break;
+      }
+      default: {
+        // pattern, minimum, maximum, minItems, minLength: a value of the right type but wrong form.
+        if (advice) add(advice.code, path, 'value', `${where} must be ${advice.expected}, not ${describeValue(actual)}`, advice.hint);
+        else add(CODES.invalidValue, path, 'value', `${where} ${error.message ?? 'is not valid'} (got ${describeValue(actual)})`, 'see docs/pipeline-yaml.md for the allowed values');
+      }
+    }
+  }
+  return dedupe(diagnostics);
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}|${d.line}|${d.column}|${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
