@@ -60,6 +60,8 @@ export interface ProcessorPlan {
   readonly batches: readonly Batch[];
   /** Current code fingerprint: what the ledger will record for partitions built now. */
   readonly codeFingerprint: string;
+  /** Facts about the processor's fresh partitions worth saying in text output (e.g. built outside dag). */
+  readonly notes?: readonly string[];
 }
 
 export interface Plan {

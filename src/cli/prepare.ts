@@ -1,0 +1,86 @@
+/**
+ * What plan, explain and run share before they differ: load the pipeline, resolve the selection and
+ * target, open the warehouse, read one snapshot, plan. Split in steps so `run` can take its lock
+ * between opening the warehouse and reading the snapshot it will act on.
+ */
+import { performance } from 'node:perf_hooks';
+import { requirePipeline } from '../config/require.js';
+import type { DayRange } from '../core/dates.js';
+import type { Diagnostic } from '../core/diagnostics.js';
+import type { Pipeline } from '../core/model.js';
+import type { Plan } from '../core/plan.js';
+import { plan } from '../core/planner.js';
+import { readClosure, selectProcessors } from '../core/selection.js';
+import type { Snapshot } from '../core/snapshot.js';
+import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
+import type { Warehouse } from '../warehouse/port.js';
+import type { CliIO } from './io.js';
+
+export interface PrepareOptions {
+  /** `--pipeline FILE`. */
+  readonly pipeline?: string;
+  /** `--select SEL`. */
+  readonly select?: string;
+  /** `--target T`. */
+  readonly target?: string;
+}
+
+export interface Loaded {
+  readonly pipeline: Pipeline;
+  readonly warnings: readonly Diagnostic[];
+  readonly targetName: string;
+  /** Selected processors, topological order. */
+  readonly selection: readonly string[];
+  /** Nodes whose tables the snapshot must read (selection, upstream closure, calendar). */
+  readonly readNodes: readonly string[];
+}
+
+export async function loadAndSelect(io: CliIO, options: PrepareOptions): Promise<Loaded> {
+  io.doing = 'loading the pipeline';
+  const { pipeline, warnings } = await requirePipeline({ cwd: io.cwd, ...(options.pipeline !== undefined ? { file: options.pipeline } : {}) });
+  const targetName = resolveTargetName(pipeline, options.target);
+  const selection = selectProcessors(pipeline, options.select);
+  return { pipeline, warnings, targetName, selection, readNodes: readClosure(pipeline, selection) };
+}
+
+export async function openTarget(io: CliIO, loaded: Loaded, readOnly: boolean): Promise<Warehouse> {
+  io.doing = `opening target '${loaded.targetName}'`;
+  return openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly });
+}
+
+/** A range, or (explain) a range that depends on the calendar the snapshot read. */
+export type RangeFor = DayRange | ((loaded: Loaded, snapshot: Snapshot) => DayRange);
+
+export interface Planned {
+  readonly snapshot: Snapshot;
+  readonly plan: Plan;
+}
+
+/** Reads the snapshot (the only warehouse queries a plan costs) and plans; elapsed covers both. */
+export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehouse, rangeFor: RangeFor): Promise<Planned> {
+  const started = performance.now();
+  io.doing = 'reading the warehouse';
+  const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
+  io.doing = 'planning';
+  const range = typeof rangeFor === 'function' ? rangeFor(loaded, snapshot) : rangeFor;
+  const planned = plan({ pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot });
+  const elapsedMs = Math.round(performance.now() - started);
+  return { snapshot, plan: { ...planned, stats: { ...planned.stats, elapsedMs } } };
+}
+
+/** The whole read-only path for plan and explain; the warehouse is closed before returning. */
+export async function preparePlan(io: CliIO, options: PrepareOptions, range: RangeFor): Promise<Loaded & Planned> {
+  const loaded = await loadAndSelect(io, options);
+  printWarnings(io, loaded.warnings);
+  const warehouse = await openTarget(io, loaded, true);
+  try {
+    const planned = await readAndPlan(io, loaded, warehouse, range);
+    return { ...loaded, ...planned };
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export function printWarnings(io: CliIO, warnings: readonly Diagnostic[]): void {
+  for (const w of warnings) io.stderr(`dag: warning: ${w.file}${w.line > 0 ? `:${w.line}:${w.column}` : ''}: ${w.message}\n`);
+}

@@ -1,0 +1,104 @@
+/**
+ * Fingerprints the ledger records with each partition. The code fingerprint changes when what a
+ * processor would compute changes (SQL text, command, mapping, partition column) and not when only
+ * comments, whitespace or scheduling settings (batch_size, timeout, start) change: reformatting a
+ * file must not rebuild ten years of partitions.
+ */
+import { createHash } from 'node:crypto';
+import type { Calendar } from './calendar.js';
+import type { Day } from './dates.js';
+import { inputsOf } from './inputs.js';
+import type { Mapping, Processor } from './model.js';
+import type { Snapshot } from './snapshot.js';
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * SQL with comments removed and whitespace collapsed, quoted text (strings, quoted identifiers)
+ * kept verbatim: `select  a -- why\n from t` and `select a from t` normalise alike.
+ */
+export function normaliseSql(sql: string): string {
+  let out = '';
+  let pendingSpace = false;
+  const emit = (text: string): void => {
+    if (pendingSpace && out !== '' && !/[(,;]$/.test(out) && !/^[),;]/.test(text)) out += ' ';
+    pendingSpace = false;
+    out += text;
+  };
+  let i = 0;
+  while (i < sql.length) {
+    const ch = sql[i] as string;
+    const next = sql[i + 1];
+    if (ch === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+      pendingSpace = true;
+    } else if (ch === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+      pendingSpace = true;
+    } else if (ch === "'" || ch === '"' || ch === '`') {
+      let end = i + 1;
+      while (end < sql.length) {
+        if (sql[end] === ch) {
+          if (sql[end + 1] === ch) end += 2; // doubled quote escapes itself
+          else break;
+        } else if (sql[end] === '\\') end += 2;
+        else end++;
+      }
+      emit(sql.slice(i, end + 1));
+      i = end + 1;
+    } else if (/\s/.test(ch)) {
+      pendingSpace = true;
+      i++;
+    } else {
+      let end = i + 1;
+      while (end < sql.length && !/[\s'"`]/.test(sql[end] as string) && !(sql[end] === '-' && sql[end + 1] === '-') && !(sql[end] === '/' && sql[end + 1] === '*')) end++;
+      emit(sql.slice(i, end));
+      i = end;
+    }
+  }
+  return out;
+}
+
+function mappingText(mapping: Mapping): string {
+  switch (mapping.kind) {
+    case 'same':
+      return 'same';
+    case 'offset':
+      return `offset:${mapping.offset}${mapping.unit === 'days' ? 'd' : ''}`;
+    case 'lookback':
+      return `lookback:${mapping.window}${mapping.unit === 'days' ? 'd' : ''}:min=${mapping.min ?? 'all'}:${mapping.excludeCurrent ? 'exclusive' : 'inclusive'}`;
+  }
+}
+
+/** What the ledger records as `code fingerprint`; a change makes every built partition `code_changed`. */
+export function codeFingerprint(processor: Processor): string {
+  const action = processor.action.kind === 'sql' ? `sql:${normaliseSql(processor.action.text)}` : `command:${JSON.stringify(processor.action.argv)}`;
+  // Sorted so that reordering keys in pipeline.yaml changes nothing.
+  const upstream = [...processor.upstream]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((u) => `${u.name}=${mappingText(u.mapping)}`)
+    .join(',');
+  return shortHash(`v1\n${action}\nupstream:${upstream}\npartition_column:${processor.partitionColumn}`);
+}
+
+/** The version of one upstream partition as a snapshot knows it; `-` when absent. */
+export function partitionVersion(snapshot: Snapshot, node: string, day: Day): string {
+  const entry = snapshot.ledger.get(node)?.get(day);
+  if (entry) return `L:${entry.runId}:${entry.builtAt}:${entry.rows}`;
+  const info = snapshot.tables.get(node)?.partitions.get(day);
+  return info ? `V:${info.version}` : '-';
+}
+
+/** A hash of the versions of every upstream partition `day` reads: what it was built from. */
+export function inputFingerprint(processor: Processor, day: Day, snapshot: Snapshot, calendar: Calendar): string {
+  const parts: string[] = [];
+  for (const upstream of processor.upstream) {
+    const versions = inputsOf(upstream, day, calendar).map((d) => `${d}=${partitionVersion(snapshot, upstream.name, d)}`);
+    parts.push(`${upstream.name}[${versions.join(',')}]`);
+  }
+  return shortHash(parts.join('\n'));
+}

@@ -1,0 +1,218 @@
+/**
+ * Judges every expected partition of one processor in the range (DESIGN §3), in date order, from the
+ * class/time arrays of what it reads. A first pass over each input window only asks "is anything
+ * wrong?"; partitions that are fine (nearly all of them) allocate nothing. Only non-fresh partitions
+ * get a second pass that collects days, reasons and needs.
+ */
+import type { Calendar } from './calendar.js';
+import type { Day } from './dates.js';
+import { inputWindow } from './inputs.js';
+import type { Processor, Upstream } from './model.js';
+import type { BlockedCategory, PartitionPlan, StaleReason, Status, UpstreamDays } from './plan.js';
+import { InputClass, type Frame, type NodeState } from './planner-state.js';
+import type { Snapshot } from './snapshot.js';
+
+interface Reader {
+  readonly upstream: Upstream;
+  readonly state: NodeState;
+  /** A lookback's `min`; undefined: every partition read is required. */
+  readonly min: number | undefined;
+  /** Windows are [p + relFirst, p + relLast] when the mapping does not depend on dates. */
+  readonly constant: boolean;
+  readonly relFirst: number;
+  readonly relLast: number;
+}
+
+/** Scratch window, reused to keep the hot loop free of allocations. */
+interface Scratch {
+  first: number;
+  last: number;
+  noPartition: number;
+}
+
+function makeReader(upstream: Upstream, state: NodeState, calendar: Calendar): Reader {
+  const m = upstream.mapping;
+  const min = m.kind === 'lookback' ? m.min : undefined;
+  const byPosition = m.kind === 'same' || m.unit === 'partitions' || calendar.everyDay;
+  if (!byPosition) return { upstream, state, min, constant: false, relFirst: 0, relLast: 0 };
+  switch (m.kind) {
+    case 'same':
+      return { upstream, state, min, constant: true, relFirst: 0, relLast: 0 };
+    case 'offset':
+      return { upstream, state, min, constant: true, relFirst: m.offset, relLast: m.offset };
+    case 'lookback':
+      return { upstream, state, min, constant: true, relFirst: -m.window, relLast: m.excludeCurrent ? -1 : 0 };
+  }
+}
+
+function windowAt(reader: Reader, p: number, day: Day, calendar: Calendar, out: Scratch): void {
+  if (!reader.constant) {
+    const w = inputWindow(reader.upstream.mapping, p, day, calendar);
+    out.first = w.first;
+    out.last = w.last;
+    out.noPartition = w.noPartition;
+    return;
+  }
+  const first = p + reader.relFirst;
+  const last = p + reader.relLast;
+  if (last < first) {
+    out.first = 0;
+    out.last = -1;
+    out.noPartition = 0;
+    return;
+  }
+  const clippedFirst = Math.max(first, calendar.minPosition);
+  const clippedLast = Math.min(last, calendar.endPosition - 1);
+  out.first = clippedFirst;
+  out.last = clippedLast;
+  out.noPartition = last - first + 1 - Math.max(0, clippedLast - clippedFirst + 1);
+}
+
+const CATEGORY_ORDER: readonly BlockedCategory[] = ['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'];
+
+export interface JudgeContext {
+  readonly calendar: Calendar;
+  readonly frame: Frame;
+  readonly snapshot: Snapshot;
+  readonly states: ReadonlyMap<string, NodeState>;
+}
+
+export interface JudgedProcessor {
+  readonly partitions: PartitionPlan[];
+  /** Positions of partitions to build, ascending. */
+  readonly buildPositions: number[];
+  readonly counts: { expected: number; fresh: number; missing: number; stale: number; build: number; blocked: number };
+  /** Present partitions with no ledger entry that were judged fresh (built outside dag). */
+  readonly externalFresh: number;
+}
+
+export function judgeProcessor(processor: Processor, fingerprint: string, firstPosition: number, context: JudgeContext): JudgedProcessor {
+  const { calendar, frame, snapshot, states } = context;
+  const own = states.get(processor.name) as NodeState;
+  const readers = processor.upstream.map((u) => makeReader(u, states.get(u.name) as NodeState, calendar));
+  const inventory = snapshot.tables.get(processor.name)?.partitions;
+  const ledger = snapshot.ledger.get(processor.name);
+  const lo = frame.lo;
+  const scratch: Scratch = { first: 0, last: -1, noPartition: 0 };
+  const partitions: PartitionPlan[] = [];
+  const buildPositions: number[] = [];
+  const counts = { expected: 0, fresh: 0, missing: 0, stale: 0, build: 0, blocked: 0 };
+  let externalFresh = 0;
+
+  for (let p = firstPosition; p <= frame.rangeLast; p++) {
+    const day = calendar.dayAt(p) as Day;
+    counts.expected++;
+    const info = inventory?.get(day);
+    const entry = ledger?.get(day);
+    const present = info !== undefined || (entry !== undefined && entry.rows === 0);
+    const hasLedger = present && entry !== undefined;
+    // Inputs newer than this "changed": the ledger's builtAt, or an external partition's own time.
+    const threshold = hasLedger ? entry.builtAt : present ? (info?.changedAt ?? NaN) : NaN;
+    const codeChanged = hasLedger && entry.codeFingerprint !== fingerprint;
+
+    let trouble = !present || codeChanged;
+    for (let r = 0; r < readers.length && !trouble; r++) {
+      const reader = readers[r] as Reader;
+      windowAt(reader, p, day, calendar, scratch);
+      const { cls, time } = reader.state;
+      for (let q = scratch.first - lo; q <= scratch.last - lo; q++) {
+        const c = cls[q];
+        if (c === InputClass.Rebuilt || c === InputClass.StaleBlocked || (time[q] as number) > threshold) {
+          trouble = true;
+          break;
+        }
+      }
+    }
+    if (!trouble) {
+      counts.fresh++;
+      if (!hasLedger) externalFresh++;
+      continue;
+    }
+
+    const judged = judgeInDetail(readers, p, day, threshold, hasLedger, context, scratch);
+    const reasons: StaleReason[] = [];
+    if (codeChanged) reasons.push({ kind: 'code_changed', was: entry.codeFingerprint, now: fingerprint });
+    if (present) reasons.push(...judged.reasons);
+    const status: Status = !present ? 'missing' : reasons.length > 0 ? 'stale' : 'fresh';
+    if (status === 'fresh') {
+      counts.fresh++;
+      continue;
+    }
+    if (status === 'missing') counts.missing++;
+    else counts.stale++;
+    const i = p - lo;
+    if (judged.category === undefined) {
+      counts.build++;
+      buildPositions.push(p);
+      own.cls[i] = InputClass.Rebuilt;
+      partitions.push(status === 'stale' ? { day, status, action: 'build', reasons } : { day, status, action: 'build' });
+    } else {
+      counts.blocked++;
+      own.cls[i] = status === 'missing' ? InputClass.LackMissing : InputClass.StaleBlocked;
+      const base = { day, status, action: 'blocked' as const, category: judged.category, needs: judged.needs };
+      partitions.push(status === 'stale' ? { ...base, reasons } : base);
+    }
+  }
+  return { partitions, buildPositions, counts, externalFresh };
+}
+
+interface Detail {
+  readonly reasons: StaleReason[];
+  readonly needs: UpstreamDays[];
+  /** Undefined: every upstream is satisfied (buildable). */
+  readonly category: BlockedCategory | undefined;
+}
+
+/** The slow path for one non-fresh (or possibly non-fresh) partition: every day, reason and need. */
+function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshold: number, hasLedger: boolean, context: JudgeContext, scratch: Scratch): Detail {
+  const { calendar, frame } = context;
+  const changed: StaleReason[] = [];
+  const rebuilt: StaleReason[] = [];
+  const stale: StaleReason[] = [];
+  const needs: UpstreamDays[] = [];
+  let worst = CATEGORY_ORDER.length;
+  for (const reader of readers) {
+    windowAt(reader, p, day, calendar, scratch);
+    const { cls, time } = reader.state;
+    const name = reader.upstream.name;
+    const changedDays: Day[] = [];
+    const rebuiltDays: Day[] = [];
+    const staleDays: Day[] = [];
+    const lackingDays: Day[] = [];
+    let usable = 0;
+    let unusable = scratch.noPartition;
+    let rank = CATEGORY_ORDER.length - 1; // INSUFFICIENT_HISTORY unless something worse shows up
+    for (let q = scratch.first; q <= scratch.last; q++) {
+      const c = cls[q - frame.lo];
+      const d = calendar.dayAt(q) as Day;
+      if ((time[q - frame.lo] as number) > threshold) changedDays.push(d);
+      if (c === InputClass.Ok || c === InputClass.Rebuilt) {
+        usable++;
+        if (c === InputClass.Rebuilt) rebuiltDays.push(d);
+        continue;
+      }
+      unusable++;
+      lackingDays.push(d);
+      if (c === InputClass.StaleBlocked) staleDays.push(d);
+      if (c === InputClass.LackMissing || c === InputClass.StaleBlocked) rank = 0;
+      else if (c === InputClass.LackOutOfRange) rank = Math.min(rank, 1);
+    }
+    if (changedDays.length > 0) changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: name, days: changedDays });
+    if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: name, days: rebuiltDays });
+    if (staleDays.length > 0) stale.push({ kind: 'upstream_stale', upstream: name, days: staleDays });
+
+    if (reader.min === undefined) {
+      if (unusable === 0) continue;
+      if (lackingDays.length > 0) needs.push({ upstream: name, days: lackingDays });
+    } else if (usable >= reader.min) {
+      // Enough history; absent ones are allowed, but a stale partition that cannot be rebuilt is not.
+      if (staleDays.length === 0) continue;
+      rank = 0;
+      needs.push({ upstream: name, days: staleDays });
+    } else if (lackingDays.length > 0) {
+      needs.push({ upstream: name, days: lackingDays });
+    }
+    worst = Math.min(worst, rank);
+  }
+  return { reasons: [...changed, ...rebuilt, ...stale], needs, category: CATEGORY_ORDER[worst] };
+}
