@@ -1,15 +1,50 @@
-// Placeholder until its issue lands; replaced by the real command module.
-import type { Command } from 'commander';
-import { UserError } from '../../core/diagnostics.js';
-import type { CliIO } from '../io.js';
+/**
+ * `dag validate [--pipeline FILE] [--format text|json|github]`: every problem in pipeline.yaml at
+ * once. Exit 0 without errors (warnings allowed), 1 with any error, 2 when the file cannot be found
+ * or read.
+ */
+import { Option, type Command } from 'commander';
+import { loadPipeline } from '../../config/load.js';
+import { displayPath } from '../../config/report.js';
+import { useColor, type CliIO } from '../io.js';
+import { DIAGNOSTIC_FORMATS, renderGithub, renderJson, renderText, verdict, type DiagnosticFormat } from '../render-diagnostics.js';
+
+interface ValidateOptions {
+  readonly pipeline?: string;
+  readonly format: DiagnosticFormat;
+}
 
 export function registerValidate(program: Command, io: CliIO): void {
   program
     .command('validate')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      io.doing = 'validate';
-      throw new UserError('validate is not built yet');
+    .description('check pipeline.yaml: every problem at once, with file:line:column and a hint')
+    .option('--pipeline <file>', 'the pipeline file (default: pipeline.yaml found from here upward)')
+    .addOption(new Option('--format <format>', 'output format').choices([...DIAGNOSTIC_FORMATS]).default('text'))
+    .action(async (options: ValidateOptions) => {
+      io.doing = 'validating the pipeline';
+      const outcome = await loadPipeline({ cwd: io.cwd, ...(options.pipeline !== undefined ? { file: options.pipeline } : {}) });
+      const diagnostics = outcome.diagnostics;
+      io.exitCode = outcome.ok ? 0 : outcome.exitCode;
+      const file = outcome.file === undefined ? (options.pipeline ?? 'pipeline.yaml') : displayPath(io.cwd, outcome.file);
+      switch (options.format) {
+        case 'json':
+          io.stdout(renderJson(diagnostics));
+          return;
+        case 'github':
+          io.stdout(renderGithub(diagnostics));
+          if (outcome.ok || outcome.exitCode === 1) io.stdout(`${verdict(file, diagnostics)}\n`);
+          return;
+        case 'text': {
+          if (!outcome.ok && outcome.exitCode === 2) {
+            // Nothing to validate: one line on stderr, like every other unreadable-pipeline error.
+            for (const d of diagnostics) io.stderr(`dag: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`);
+            return;
+          }
+          io.stdout(renderText(diagnostics, useColor(io)));
+          io.stdout(`${verdict(file, diagnostics)}\n`);
+          return;
+        }
+      }
     });
 }
+
