@@ -1,0 +1,141 @@
+/**
+ * Batches on BigQuery: a SQL batch is one script job (DDL, staged rows, range assertion, then data and
+ * ledger in one transaction); a command batch runs the command, re-reads the batch's partitions from
+ * metadata in one query and writes their ledger rows in one job. Writers to one table are serialised
+ * in this process because concurrent mutating transactions on one table abort each other.
+ */
+import { BigQuery } from '@google-cloud/bigquery';
+import { formatDay, type Day } from '../../core/dates.js';
+import type { BigqueryTarget, Pipeline, Processor } from '../../core/model.js';
+import { parseTemplate, renderTemplate } from '../../core/template.js';
+import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
+import { toFailure } from './errors.js';
+import { JobCancelled, runJob, type JobContext } from './jobs.js';
+import { partitionIdToDay } from './snapshot.js';
+import { batchScript, commandLedgerSql, dateLiteral, partitionsOfTableSql, qualified } from './sql.js';
+
+/** Runs one task per key at a time, in arrival order. */
+export class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+/** The processor's SELECT for a batch, in BigQuery's dialect, without trailing semicolons or comments. */
+export function renderSelect(target: BigqueryTarget, pipeline: Pipeline, processor: Processor, start: Day, end: Day, text: string): string {
+  const rendered = renderTemplate(parseTemplate(text), {
+    startDate: dateLiteral(start),
+    endDate: dateLiteral(end),
+    self: qualified(target.project, processor.table),
+    ref: (name) => {
+      const node = pipeline.nodes.get(name);
+      if (!node) throw new Error(`ref('${name}') names no node; validate should have rejected it`);
+      return qualified(target.project, node.table);
+    },
+  });
+  let select = rendered;
+  for (;;) {
+    const trimmed = select.replace(/\s+$/, '');
+    const lines = trimmed.split('\n');
+    const last = lines[lines.length - 1] ?? '';
+    if (trimmed.endsWith(';')) select = trimmed.slice(0, -1);
+    else if (/^\s*--/.test(last)) select = lines.slice(0, -1).join('\n');
+    else return trimmed;
+  }
+}
+
+function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal): JobContext {
+  return { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
+}
+
+function ledgerParams(job: BatchJob, rows?: ReadonlyMap<Day, number>): Record<string, unknown> {
+  return {
+    processor: job.processor.name,
+    run_id: job.runId,
+    built_at: job.builtAt,
+    code_fingerprint: job.codeFingerprint,
+    batch: [...(rows ? rows.keys() : job.batch.days)].map((day) => ({
+      partition_date: BigQuery.date(formatDay(day)),
+      input_fingerprint: job.inputFingerprints.get(day) ?? '',
+      ...(rows ? { row_count: rows.get(day) ?? 0 } : {}),
+    })),
+  };
+}
+
+export async function runSqlBatch(client: BigQuery, target: BigqueryTarget, writers: KeyedQueue, job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
+  const { processor, batch } = job;
+  if (processor.action.kind !== 'sql') throw new Error(`runSqlBatch called for command processor ${processor.name}`);
+  const select = renderSelect(target, job.pipeline, processor, batch.start, batch.end, processor.action.text);
+  const script = batchScript({
+    project: target.project,
+    ledgerDataset: target.ledgerSchema,
+    table: processor.table,
+    partitionColumn: processor.partitionColumn,
+    start: batch.start,
+    end: batch.end,
+    select,
+  });
+  try {
+    const rows = await writers.run(`${processor.table.schema}.${processor.table.name}`, () =>
+      runJob(client, script, ledgerParams(job), batchContext(target, job, signal)),
+    );
+    const counted = new Map<Day, number>();
+    for (const row of rows) {
+      const day = partitionIdToDay(String(row.partition_date).replace(/-/g, ''));
+      if (day !== undefined) counted.set(day, Number(row.row_count));
+    }
+    return { ok: true, rows: new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])), absent: [] };
+  } catch (error) {
+    if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };
+    return { ok: false, failure: toFailure(error) };
+  }
+}
+
+export async function runCommandBatch(
+  client: BigQuery,
+  target: BigqueryTarget,
+  job: BatchJob,
+  spawn: CommandSpawner,
+  signal: AbortSignal,
+): Promise<BatchOutcome> {
+  const { processor, batch } = job;
+  const env = {
+    DAG_BQ_PROJECT: target.project,
+    DAG_BQ_LOCATION: target.location,
+    DAG_BQ_DATASET: processor.table.schema,
+    DAG_TABLE: processor.table.name,
+  };
+  const failure = await spawn(env, signal);
+  if (failure) return { ok: false, failure };
+  const context = batchContext(target, job, signal);
+  try {
+    const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, context);
+    const present = new Map<Day, number>();
+    for (const row of listed) {
+      const day = partitionIdToDay(String(row.partition_id));
+      if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
+    }
+    const rows = new Map<Day, number>();
+    const absent: Day[] = [];
+    for (const day of batch.days) {
+      const count = present.get(day);
+      if (count !== undefined) rows.set(day, count);
+      else if (processor.allowEmpty) rows.set(day, 0);
+      else absent.push(day);
+    }
+    if (rows.size > 0) await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, rows), context);
+    return { ok: true, rows, absent };
+  } catch (error) {
+    if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };
+    return { ok: false, failure: toFailure(error) };
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Ledger writes outside batches: runs, failures and the run lock. The ledger tables are append-only
+ * (INSERTs do not conflict with concurrent transactions the way DELETE/UPDATE do); readers take the
+ * latest row. The lock is a best-effort row in `<ledger>.locks` (see docs/bigquery.md for its limits).
+ */
+import { hostname } from 'node:os';
+import { BigQuery } from '@google-cloud/bigquery';
+import { formatDay } from '../../core/dates.js';
+import type { BigqueryTarget } from '../../core/model.js';
+import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js';
+import { runJob } from './jobs.js';
+import { acquireLockScript, ledgerDdl, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
+
+export class LedgerWriter {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: BigQuery,
+    private readonly target: BigqueryTarget,
+    /** Tells whether a process on this host is alive (injected so tests can fake it). */
+    private readonly isAlive: (pid: number) => boolean = processIsAlive,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** Creates the ledger dataset and tables once per process, before the first write. */
+  ensure(): Promise<void> {
+    this.ready ??= runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema), undefined, { target: this.target }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      },
+    );
+    return this.ready;
+  }
+
+  async recordRun(run: RunRecord): Promise<void> {
+    await this.ensure();
+    const params = {
+      run_id: run.runId,
+      command_line: run.commandLine,
+      target: run.target,
+      started_at: run.startedAt,
+      ended_at: run.endedAt ?? -1,
+      outcome: run.outcome ?? '',
+    };
+    await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: { dag_run_id: run.runId } });
+  }
+
+  async recordFailure(failure: FailureRecord): Promise<void> {
+    await this.ensure();
+    const params = {
+      run_id: failure.runId,
+      processor: failure.processor,
+      partition_date: BigQuery.date(formatDay(failure.day)),
+      category: failure.category,
+      message: failure.message,
+      attempt: failure.attempt,
+      failed_at: failure.at,
+    };
+    await runJob(this.client, recordFailureSql(this.target.project, this.target.ledgerSchema), params, {
+      target: this.target,
+      labels: { dag_run_id: failure.runId, dag_processor: failure.processor },
+    });
+  }
+
+  async acquireLock(owner: LockOwner, waitMs: number, now: () => number = Date.now): Promise<LockResult> {
+    await this.ensure();
+    const deadline = now() + waitMs;
+    let takeover = '';
+    for (;;) {
+      const holders = await this.tryLock(owner, takeover);
+      const first = holders[0];
+      if (!first || first.runId === owner.runId) return { ok: true };
+      // Lost a race (both inserted): give our row back.
+      if (holders.some((h) => h.runId === owner.runId)) await this.releaseLock(owner);
+      if (first.host === hostname() && !this.isAlive(first.pid)) {
+        takeover = first.runId;
+        continue;
+      }
+      takeover = '';
+      const left = deadline - now();
+      if (left <= 0) return { ok: false, holder: first };
+      await this.sleep(Math.min(left, 5_000));
+    }
+  }
+
+  private async tryLock(owner: LockOwner, takeover: string): Promise<LockOwner[]> {
+    const params = {
+      target: this.target.name,
+      run_id: owner.runId,
+      pid: owner.pid,
+      host: owner.host,
+      since: owner.since,
+      command_line: owner.commandLine,
+      takeover_run_id: takeover,
+    };
+    const rows = await runJob(this.client, acquireLockScript(this.target.project, this.target.ledgerSchema), params, {
+      target: this.target,
+      labels: { dag_run_id: owner.runId },
+    });
+    return rows.map((row) => ({
+      runId: String(row.run_id),
+      pid: Number(row.pid),
+      host: String(row.host),
+      since: Number(row.since_ms),
+      commandLine: String(row.command_line),
+    }));
+  }
+
+  async releaseLock(owner: LockOwner): Promise<void> {
+    await this.ensure();
+    await runJob(this.client, releaseLockSql(this.target.project, this.target.ledgerSchema), { target: this.target.name, run_id: owner.runId }, {
+      target: this.target,
+      labels: { dag_run_id: owner.runId },
+    });
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The snapshot from metadata only: one INFORMATION_SCHEMA query per dataset (TABLES + COLUMNS +
+ * PARTITIONS unioned, at most 1,000 tables a query), one ledger query, one failures query. A partition's
+ * version is `lastModifiedMs:rows` and its changedAt the last_modified_time (DELETE-only changes may
+ * not move it: BigQuery documents that deletions "might not be reflected").
+ */
+import type { BigQuery } from '@google-cloud/bigquery';
+import { parseIsoDate, type Day } from '../../core/dates.js';
+import { UserError } from '../../core/diagnostics.js';
+import type { BigqueryTarget, Pipeline, PipelineNode } from '../../core/model.js';
+import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import { errorMessage, isNotFound } from './errors.js';
+import { runJob, type Row } from './jobs.js';
+import { failuresSql, inventorySql, ledgerSql } from './sql.js';
+
+const TABLES_PER_QUERY = 1_000;
+
+/** `YYYYMMDD` → Day; undefined for `__NULL__`, `__UNPARTITIONED__` and anything else. */
+export function partitionIdToDay(id: string): Day | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(id);
+  return match ? parseIsoDate(`${match[1]}-${match[2]}-${match[3]}`) : undefined;
+}
+
+/** The nodes to read: the requested ones plus the calendar node, each once, in pipeline order. */
+function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode[] {
+  const wanted = new Set(names);
+  if (pipeline.calendar !== undefined) wanted.add(pipeline.calendar);
+  return [...pipeline.nodes.values()].filter((node) => wanted.has(node.name));
+}
+
+interface TableFacts {
+  exists: boolean;
+  partitioning: { column: string; type: string } | undefined;
+  unpartitioned: boolean;
+  partitions: Map<Day, PartitionInfo>;
+}
+
+export async function readBigquerySnapshot(client: BigQuery, target: BigqueryTarget, pipeline: Pipeline, names: readonly string[]): Promise<Snapshot> {
+  const nodes = nodesToRead(pipeline, names);
+  const byDataset = new Map<string, Set<string>>();
+  for (const node of nodes) {
+    const set = byDataset.get(node.table.schema) ?? new Set<string>();
+    set.add(node.table.name);
+    byDataset.set(node.table.schema, set);
+  }
+  const facts = new Map<string, TableFacts>();
+  let queries = 0;
+  const reads: Promise<void>[] = [];
+  for (const [dataset, tables] of byDataset) {
+    const list = [...tables].sort();
+    for (let i = 0; i < list.length; i += TABLES_PER_QUERY) {
+      const chunk = list.slice(i, i + TABLES_PER_QUERY);
+      queries += 1;
+      reads.push(readInventory(client, target, dataset, chunk, facts));
+    }
+  }
+  const processors = nodes.filter((n) => n.kind === 'processor').map((n) => n.name);
+  const ledgerRead = processors.length > 0 ? readLedger(client, target, processors) : Promise.resolve(new Map());
+  const failuresRead = processors.length > 0 ? readFailures(client, target, processors) : Promise.resolve(new Map());
+  if (processors.length > 0) queries += 2;
+  try {
+    await Promise.all(reads);
+    const [ledger, failures] = await Promise.all([ledgerRead, failuresRead]);
+    const tables = checkedInventories(nodes, facts);
+    const calendarInventory = pipeline.calendar === undefined ? undefined : tables.get(pipeline.calendar);
+    const calendar = calendarInventory ? [...calendarInventory.partitions.keys()].sort((a, b) => a - b) : undefined;
+    return { calendar, tables, ledger, failures, stats: { queries } };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(
+      `cannot read BigQuery target '${target.name}' (project ${target.project}, location ${target.location}): ${errorMessage(error)}`,
+      1,
+      'check the credentials (GOOGLE_APPLICATION_CREDENTIALS or key_file), the project and location, and bigquery.jobs.create / metadata read permissions',
+    );
+  }
+}
+
+async function readInventory(client: BigQuery, target: BigqueryTarget, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
+  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, unpartitioned: false, partitions: new Map() });
+  let rows: Row[];
+  try {
+    rows = await runJob(client, inventorySql(target.project, dataset), { tables }, { target });
+  } catch (error) {
+    if (isNotFound(error)) return; // the dataset does not exist yet: every table absent
+    throw error;
+  }
+  for (const row of rows) {
+    const fact = facts.get(`${dataset}.${String(row.table_name)}`);
+    if (!fact) continue;
+    const item = row.item === null || row.item === undefined ? '' : String(row.item);
+    if (row.kind === 'table') fact.exists = true;
+    else if (row.kind === 'column') {
+      const at = item.lastIndexOf(':');
+      fact.partitioning = { column: item.slice(0, at), type: item.slice(at + 1).toUpperCase() };
+    } else if (row.kind === 'partition') {
+      const day = partitionIdToDay(item);
+      if (day === undefined) {
+        if (item === '' || item === '__UNPARTITIONED__') fact.unpartitioned = fact.unpartitioned || Number(row.total_rows) > 0;
+        continue;
+      }
+      const count = Number(row.total_rows ?? 0);
+      if (count <= 0) continue;
+      const modified = Number(row.modified_ms);
+      fact.partitions.set(day, { rows: count, version: `${modified}:${count}`, changedAt: Number.isFinite(modified) ? modified : undefined });
+    }
+  }
+}
+
+/** Turns facts into inventories, refusing tables dag cannot read by partition (all problems at once). */
+function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, TableFacts>): Map<string, TableInventory> {
+  const tables = new Map<string, TableInventory>();
+  const problems: string[] = [];
+  for (const node of nodes) {
+    const fact = facts.get(`${node.table.schema}.${node.table.name}`);
+    if (!fact || !fact.exists) {
+      tables.set(node.name, { exists: false, partitions: new Map() });
+      continue;
+    }
+    const where = `${node.name} (${node.table.schema}.${node.table.name})`;
+    if (!fact.partitioning) problems.push(`${where} is not partitioned; dag needs it DAY-partitioned on the DATE column ${node.partitionColumn}`);
+    else if (fact.partitioning.column !== node.partitionColumn)
+      problems.push(`${where} is partitioned on ${fact.partitioning.column}, but pipeline.yaml says partition_column: ${node.partitionColumn}`);
+    else if (fact.partitioning.type !== 'DATE')
+      problems.push(`${where}: partition column ${node.partitionColumn} is ${fact.partitioning.type}, dag needs a DATE column`);
+    tables.set(node.name, { exists: true, partitions: fact.partitions });
+  }
+  if (problems.length > 0)
+    throw new UserError(
+      `cannot read partitions of ${problems.length} table(s): ${problems.join('; ')}`,
+      1,
+      'fix partition_column in pipeline.yaml, or recreate the table with PARTITION BY <date column>',
+    );
+  return tables;
+}
+
+async function readLedger(client: BigQuery, target: BigqueryTarget, processors: string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+  const ledger = new Map<string, Map<Day, LedgerEntry>>();
+  let rows: Row[];
+  try {
+    rows = await runJob(client, ledgerSql(target.project, target.ledgerSchema), { processors }, { target });
+  } catch (error) {
+    if (isNotFound(error)) return ledger; // no ledger yet: dag never built anything here
+    throw error;
+  }
+  for (const row of rows) {
+    const day = parseIsoDate(String(row.partition_date));
+    if (day === undefined) continue;
+    const name = String(row.processor);
+    const entries = ledger.get(name) ?? new Map<Day, LedgerEntry>();
+    entries.set(day, {
+      runId: String(row.run_id),
+      builtAt: Number(row.built_at_ms),
+      rows: Number(row.row_count ?? 0),
+      codeFingerprint: String(row.code_fingerprint ?? ''),
+      inputFingerprint: String(row.input_fingerprint ?? ''),
+    });
+    ledger.set(name, entries);
+  }
+  return ledger;
+}
+
+async function readFailures(client: BigQuery, target: BigqueryTarget, processors: string[]): Promise<Map<string, Map<Day, string>>> {
+  const failures = new Map<string, Map<Day, string>>();
+  let rows: Row[];
+  try {
+    rows = await runJob(client, failuresSql(target.project, target.ledgerSchema), { processors }, { target });
+  } catch (error) {
+    if (isNotFound(error)) return failures;
+    throw error;
+  }
+  for (const row of rows) {
+    const day = parseIsoDate(String(row.partition_date));
+    if (day === undefined) continue;
+    const name = String(row.processor);
+    const entries = failures.get(name) ?? new Map<Day, string>();
+    entries.set(day, String(row.category));
+    failures.set(name, entries);
+  }
+  return failures;
+}

@@ -1,0 +1,186 @@
+/**
+ * Every SQL string the BigQuery adapter sends, as pure functions of validated values (golden tests pin
+ * them). Names are backtick-quoted `project.dataset.table`; dates are DATE literals built from Day
+ * numbers; everything a user or the runner supplies (processor names, run ids, fingerprints) travels as
+ * a query parameter, never pasted.
+ */
+import { formatDay, type Day } from '../../core/dates.js';
+import type { TableRef } from '../../core/model.js';
+
+/** `project.dataset.table` in backticks. Identifiers come from a validated pipeline (no backticks). */
+export function qualified(project: string, table: TableRef): string {
+  return `\`${project}.${table.schema}.${table.name}\``;
+}
+
+export function ledgerTable(project: string, ledgerDataset: string, name: 'partitions' | 'runs' | 'failures' | 'locks'): string {
+  return qualified(project, { schema: ledgerDataset, name });
+}
+
+export function dateLiteral(day: Day): string {
+  return `DATE '${formatDay(day)}'`;
+}
+
+/** A column name from a validated pipeline, quoted so reserved words still work. */
+export function column(name: string): string {
+  return `\`${name}\``;
+}
+
+/**
+ * Inventory of some tables of one dataset in one query (params: @tables, at most 1,000 names): which
+ * exist, which column partitions each (and its type), and every partition's rows and modification time.
+ */
+export function inventorySql(project: string, dataset: string): string {
+  const view = (name: string) => `\`${project}.${dataset}.INFORMATION_SCHEMA.${name}\``;
+  return [
+    `SELECT 'table' AS kind, table_name, CAST(NULL AS STRING) AS item, CAST(NULL AS INT64) AS total_rows, CAST(NULL AS INT64) AS modified_ms`,
+    `FROM ${view('TABLES')} WHERE table_name IN UNNEST(@tables)`,
+    `UNION ALL`,
+    `SELECT 'column' AS kind, table_name, CONCAT(column_name, ':', data_type) AS item, NULL, NULL`,
+    `FROM ${view('COLUMNS')} WHERE table_name IN UNNEST(@tables) AND is_partitioning_column = 'YES'`,
+    `UNION ALL`,
+    `SELECT 'partition' AS kind, table_name, partition_id AS item, total_rows, UNIX_MILLIS(last_modified_time) AS modified_ms`,
+    `FROM ${view('PARTITIONS')} WHERE table_name IN UNNEST(@tables)`,
+  ].join('\n');
+}
+
+/** The latest ledger row of each partition of the named processors (params: @processors). The ledger is append-only. */
+export function ledgerSql(project: string, ledgerDataset: string): string {
+  return [
+    `SELECT processor, CAST(partition_date AS STRING) AS partition_date, run_id, UNIX_MILLIS(built_at) AS built_at_ms,`,
+    `  row_count, code_fingerprint, input_fingerprint`,
+    `FROM ${ledgerTable(project, ledgerDataset, 'partitions')}`,
+    `WHERE processor IN UNNEST(@processors)`,
+    `QUALIFY ROW_NUMBER() OVER (PARTITION BY processor, partition_date ORDER BY built_at DESC, run_id DESC) = 1`,
+  ].join('\n');
+}
+
+/** Partitions whose latest failure came after their latest build (params: @processors). */
+export function failuresSql(project: string, ledgerDataset: string): string {
+  return [
+    `SELECT f.processor, CAST(f.partition_date AS STRING) AS partition_date, f.category`,
+    `FROM ${ledgerTable(project, ledgerDataset, 'failures')} AS f`,
+    `LEFT JOIN (`,
+    `  SELECT processor, partition_date, MAX(built_at) AS built_at FROM ${ledgerTable(project, ledgerDataset, 'partitions')}`,
+    `  WHERE processor IN UNNEST(@processors) GROUP BY processor, partition_date`,
+    `) AS l ON l.processor = f.processor AND l.partition_date = f.partition_date`,
+    `WHERE f.processor IN UNNEST(@processors) AND (l.built_at IS NULL OR f.failed_at > l.built_at)`,
+    `QUALIFY ROW_NUMBER() OVER (PARTITION BY f.processor, f.partition_date ORDER BY f.failed_at DESC, f.attempt DESC) = 1`,
+  ].join('\n');
+}
+
+/** Creates the ledger dataset and tables (DDL; run once per process before the first write). */
+export function ledgerDdl(project: string, ledgerDataset: string): string {
+  const t = (name: 'partitions' | 'runs' | 'failures' | 'locks') => ledgerTable(project, ledgerDataset, name);
+  return [
+    `CREATE SCHEMA IF NOT EXISTS \`${project}.${ledgerDataset}\`;`,
+    `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP,`,
+    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING) CLUSTER BY processor, partition_date;`,
+    `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP,`,
+    `  ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP);`,
+    `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id STRING, processor STRING, partition_date DATE, category STRING,`,
+    `  message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
+    `CREATE TABLE IF NOT EXISTS ${t('locks')} (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,`,
+    `  command_line STRING);`,
+  ].join('\n');
+}
+
+export interface BatchSqlInput {
+  readonly project: string;
+  readonly ledgerDataset: string;
+  readonly table: TableRef;
+  readonly partitionColumn: string;
+  readonly start: Day;
+  readonly end: Day;
+  /** The processor's SELECT, rendered (dialect literals and names), trailing semicolons removed. */
+  readonly select: string;
+}
+
+/** The marker in the assertion message that makes a failure OUT_OF_RANGE_ROWS. */
+export const OUT_OF_RANGE_MARKER = 'dag:OUT_OF_RANGE_ROWS';
+
+/**
+ * One script job per batch. DDL first (outside the transaction, as BigQuery requires), the rows staged
+ * in a temp table and checked, then data and ledger replaced in one transaction. The final SELECT
+ * reports rows per partition. Params: @processor, @run_id, @built_at (ms), @code_fingerprint,
+ * @batch (ARRAY<STRUCT<partition_date DATE, input_fingerprint STRING>>).
+ */
+export function batchScript(input: BatchSqlInput): string {
+  const target = qualified(input.project, input.table);
+  const col = column(input.partitionColumn);
+  const range = `${col} BETWEEN ${dateLiteral(input.start)} AND ${dateLiteral(input.end)}`;
+  const ledger = ledgerTable(input.project, input.ledgerDataset, 'partitions');
+  const span = `${formatDay(input.start)}..${formatDay(input.end)}`;
+  return [
+    `CREATE SCHEMA IF NOT EXISTS \`${input.project}.${input.table.schema}\`;`,
+    `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM (\n${input.select}\n) LIMIT 0;`,
+    `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
+    `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
+    `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
+    `BEGIN TRANSACTION;`,
+    `DELETE FROM ${target} WHERE ${range};`,
+    `INSERT INTO ${target} SELECT * FROM _dag_rows;`,
+    `INSERT INTO ${ledger} (processor, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
+    `SELECT @processor, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint`,
+    `FROM UNNEST(@batch) AS b`,
+    `LEFT JOIN (SELECT ${col} AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1) AS c ON c.partition_date = b.partition_date;`,
+    `COMMIT TRANSACTION;`,
+    `SELECT CAST(${col} AS STRING) AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1;`,
+  ].join('\n');
+}
+
+/** Rows per partition of one table in a date range, from metadata (params: @table). For command batches. */
+export function partitionsOfTableSql(project: string, table: TableRef, start: Day, end: Day): string {
+  return [
+    `SELECT partition_id, total_rows`,
+    `FROM \`${project}.${table.schema}.INFORMATION_SCHEMA.PARTITIONS\``,
+    `WHERE table_name = @table AND partition_id BETWEEN '${formatDay(start).replace(/-/g, '')}' AND '${formatDay(end).replace(/-/g, '')}'`,
+  ].join('\n');
+}
+
+/** Ledger rows for a command batch (params as batchScript, @batch also carrying row_count INT64). */
+export function commandLedgerSql(project: string, ledgerDataset: string): string {
+  return [
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'partitions')} (processor, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
+    `SELECT @processor, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), b.row_count, @code_fingerprint, b.input_fingerprint`,
+    `FROM UNNEST(@batch) AS b`,
+  ].join('\n');
+}
+
+/** Params: @run_id, @command_line, @target, @started_at, @ended_at (ms or -1), @outcome. Append-only; the latest row wins. */
+export function recordRunSql(project: string, ledgerDataset: string): string {
+  return [
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'runs')} (run_id, command_line, target, started_at, ended_at, outcome, recorded_at)`,
+    `SELECT @run_id, @command_line, @target, TIMESTAMP_MILLIS(@started_at),`,
+    `  IF(@ended_at < 0, NULL, TIMESTAMP_MILLIS(@ended_at)), NULLIF(@outcome, ''), CURRENT_TIMESTAMP()`,
+  ].join('\n');
+}
+
+/** Params: @run_id, @processor, @partition_date (DATE), @category, @message, @attempt, @failed_at (ms). */
+export function recordFailureSql(project: string, ledgerDataset: string): string {
+  return [
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'failures')} (run_id, processor, partition_date, category, message, attempt, failed_at)`,
+    `SELECT @run_id, @processor, @partition_date, @category, @message, @attempt, TIMESTAMP_MILLIS(@failed_at)`,
+  ].join('\n');
+}
+
+/**
+ * Takes the lock row if there is none (params: @target, @run_id, @pid, @host, @since, @command_line,
+ * @takeover_run_id: a dead holder's run id to remove first, or ''), then lists the holders.
+ */
+export function acquireLockScript(project: string, ledgerDataset: string): string {
+  const locks = ledgerTable(project, ledgerDataset, 'locks');
+  return [
+    `BEGIN TRANSACTION;`,
+    `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`,
+    `INSERT INTO ${locks} (target, run_id, pid, host, since, command_line)`,
+    `SELECT @target, @run_id, @pid, @host, TIMESTAMP_MILLIS(@since), @command_line FROM (SELECT 1 AS one)`,
+    `WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE target = @target);`,
+    `COMMIT TRANSACTION;`,
+    `SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line FROM ${locks} WHERE target = @target ORDER BY since, run_id;`,
+  ].join('\n');
+}
+
+/** Params: @target, @run_id. */
+export function releaseLockSql(project: string, ledgerDataset: string): string {
+  return `DELETE FROM ${ledgerTable(project, ledgerDataset, 'locks')} WHERE target = @target AND run_id = @run_id`;
+}

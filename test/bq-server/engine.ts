@@ -1,0 +1,323 @@
+/**
+ * Executes BigQuery-dialect scripts on an in-memory DuckDB, keeping the metadata BigQuery would:
+ * which column each table is partitioned on, and per partition its row count and last_modified_time
+ * (moved when a write changes the partition's content, committed or rolled back with the data).
+ */
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import {
+  BigqueryLikeError,
+  splitScript,
+  substituteParameters,
+  translateDdl,
+  translateNames,
+  translateUnnest,
+  type NameParts,
+  type RestParameter,
+} from './translate.js';
+
+export interface Field {
+  readonly name: string;
+  readonly type: string;
+  readonly mode: 'NULLABLE';
+}
+
+export interface QueryResult {
+  readonly fields: readonly Field[];
+  /** Values as the REST API carries them: strings or null. */
+  readonly rows: readonly (string | null)[][];
+  readonly statementType: string;
+}
+
+/** Hooks the server uses to inject faults and cancel between statements. */
+export interface ScriptControl {
+  /** Called before each statement (0-based); throw to fail the script there. */
+  readonly beforeStatement?: (index: number, statement: string) => Promise<void> | void;
+  readonly isCancelled?: () => boolean;
+  /** Set while a statement runs, so a cancel can interrupt it. */
+  onConnection?: (connection: DuckDBConnection | undefined) => void;
+}
+
+const SETUP = `
+CREATE SCHEMA IF NOT EXISTS __bq;
+CREATE TABLE IF NOT EXISTS __bq.partitioning (table_schema VARCHAR, table_name VARCHAR, partition_column VARCHAR);
+CREATE TABLE IF NOT EXISTS __bq.partition_state (table_schema VARCHAR, table_name VARCHAR, partition_id VARCHAR,
+  total_rows BIGINT, content_hash VARCHAR, last_modified_time TIMESTAMP);
+CREATE TYPE FLOAT64 AS DOUBLE;
+CREATE MACRO timestamp_millis(x) AS epoch_ms(x);
+CREATE MACRO unix_millis(x) AS epoch_ms(x);
+CREATE VIEW __bq.partitions AS
+  SELECT 'test-project' AS table_catalog, table_schema, table_name, partition_id, total_rows,
+    total_rows * 100 AS total_logical_bytes, last_modified_time, 'ACTIVE' AS storage_tier FROM __bq.partition_state;
+CREATE VIEW __bq.tables AS
+  SELECT 'test-project' AS table_catalog, table_schema, table_name, 'BASE TABLE' AS table_type
+  FROM information_schema.tables WHERE table_catalog = 'memory' AND table_schema NOT IN ('__bq', 'main');
+CREATE VIEW __bq.columns AS
+  SELECT 'test-project' AS table_catalog, c.table_schema, c.table_name, c.column_name, c.ordinal_position,
+    CASE WHEN p.partition_column = c.column_name THEN 'YES' ELSE 'NO' END AS is_partitioning_column,
+    CASE c.data_type WHEN 'BIGINT' THEN 'INT64' WHEN 'INTEGER' THEN 'INT64' WHEN 'VARCHAR' THEN 'STRING'
+      WHEN 'DOUBLE' THEN 'FLOAT64' WHEN 'BOOLEAN' THEN 'BOOL' ELSE c.data_type END AS data_type
+  FROM information_schema.columns c LEFT JOIN __bq.partitioning p USING (table_schema, table_name)
+  WHERE c.table_catalog = 'memory' AND c.table_schema NOT IN ('__bq', 'main');
+`;
+
+const WRITE_TARGET =
+  /^\s*(?:INSERT\s+(?:INTO\s+)?|DELETE\s+(?:FROM\s+)?|UPDATE\s+|MERGE\s+(?:INTO\s+)?|TRUNCATE\s+TABLE\s+|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?)(`[^`]+`(?:\s*\.\s*`[^`]+`)*)/i;
+
+export class Engine {
+  private clock = 0;
+
+  private constructor(private readonly instance: DuckDBInstance) {}
+
+  static async create(): Promise<Engine> {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    for (const statement of splitScript(SETUP)) await connection.run(statement);
+    connection.closeSync();
+    return new Engine(instance);
+  }
+
+  /** Milliseconds, strictly increasing, so two writes never share a modification time. */
+  now(): number {
+    this.clock = Math.max(Date.now(), this.clock + 1);
+    return this.clock;
+  }
+
+  /** Runs a script on its own connection (temp tables and transactions live as long as the script). */
+  async runScript(script: string, parameters: readonly RestParameter[], control: ScriptControl = {}): Promise<QueryResult> {
+    const connection = await this.instance.connect();
+    let inTransaction = false;
+    let last: QueryResult = { fields: [], rows: [], statementType: 'SCRIPT' };
+    try {
+      const statements = splitScript(script);
+      for (const [index, statement] of statements.entries()) {
+        if (control.isCancelled?.()) throw new BigqueryLikeError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
+        await control.beforeStatement?.(index, statement);
+        const upper = statement.toUpperCase().replace(/\s+/g, ' ');
+        if (upper === 'BEGIN TRANSACTION' || upper === 'BEGIN') {
+          await connection.run('BEGIN TRANSACTION');
+          inTransaction = true;
+          continue;
+        }
+        if (upper === 'COMMIT TRANSACTION' || upper === 'COMMIT') {
+          await connection.run('COMMIT');
+          inTransaction = false;
+          continue;
+        }
+        if (upper === 'ROLLBACK TRANSACTION' || upper === 'ROLLBACK') {
+          await connection.run('ROLLBACK');
+          inTransaction = false;
+          continue;
+        }
+        control.onConnection?.(connection);
+        last = await this.runStatement(connection, statement, parameters);
+        control.onConnection?.(undefined);
+      }
+      if (inTransaction) throw new BigqueryLikeError(400, 'invalidQuery', 'Transaction was not committed or rolled back by the end of the script');
+      return last;
+    } catch (error) {
+      // BigQuery rolls back an open transaction when a script fails.
+      if (inTransaction) await connection.run('ROLLBACK').catch(() => undefined);
+      throw toBigqueryError(error);
+    } finally {
+      control.onConnection?.(undefined);
+      connection.closeSync();
+    }
+  }
+
+  private async runStatement(connection: DuckDBConnection, statement: string, parameters: readonly RestParameter[]): Promise<QueryResult> {
+    const writeTarget = WRITE_TARGET.exec(statement)?.[1];
+    const assertion = /^ASSERT\s+([\s\S]+?)(?:\s+AS\s+('(?:[^']|'')*'))?\s*$/i.exec(statement);
+    let sql = substituteParameters(statement, parameters);
+    let partitionColumn: string | undefined;
+    // `project.dataset` names a dataset here, not a table: keep only the dataset.
+    const schema = /^\s*CREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?`([^`]+)`/i.exec(sql);
+    if (schema) return this.createSchema(connection, sql, schema[1]?.split('.').pop() ?? '');
+    if (/^\s*CREATE\s/i.test(sql)) {
+      const ddl = translateDdl(sql);
+      sql = ddl.sql;
+      partitionColumn = ddl.partitionColumn;
+    }
+    sql = translateUnnest(translateNames(sql));
+    if (assertion) {
+      const condition = translateUnnest(translateNames(substituteParameters(assertion[1] ?? 'TRUE', parameters)));
+      const reader = await connection.runAndReadAll(`SELECT (${condition}) AS ok`);
+      if (reader.getRows()[0]?.[0] !== true) {
+        const text = assertion[2] ? assertion[2].slice(1, -1).replace(/''/g, "'") : 'Assertion failed';
+        throw new BigqueryLikeError(400, 'invalidQuery', text);
+      }
+      return { fields: [], rows: [], statementType: 'ASSERT' };
+    }
+    const reader = await connection.runAndReadAll(sql);
+    let target: NameParts | undefined;
+    if (writeTarget) translateNames(writeTarget, (name) => (target = name));
+    if (target?.dataset && partitionColumn) {
+      await connection.run(
+        `DELETE FROM __bq.partitioning WHERE table_schema = ${q(target.dataset)} AND table_name = ${q(target.table)};
+         INSERT INTO __bq.partitioning VALUES (${q(target.dataset)}, ${q(target.table)}, ${q(partitionColumn)})`,
+      );
+    }
+    if (target?.dataset) {
+      await this.refreshPartitions(connection, target.dataset, target.table);
+      return { fields: [], rows: [], statementType: /^\s*(\w+)/.exec(statement)?.[1]?.toUpperCase() ?? 'DML' };
+    }
+    if (!/^\s*(SELECT|WITH|\()/i.test(statement)) return { fields: [], rows: [], statementType: 'OTHER' };
+    const types = reader.columnTypes();
+    const fields = reader.columnNames().map((name, i) => ({ name, type: bigqueryType(types[i]?.typeId), mode: 'NULLABLE' as const }));
+    const rows = reader.getRows().map((row) => row.map((value, i) => restValue(value, types[i]?.typeId)));
+    return { fields, rows, statementType: 'SELECT' };
+  }
+
+  private async createSchema(connection: DuckDBConnection, sql: string, dataset: string): Promise<QueryResult> {
+    const ifNotExists = /IF\s+NOT\s+EXISTS/i.test(sql) ? 'IF NOT EXISTS ' : '';
+    await connection.run(`CREATE SCHEMA ${ifNotExists}"${dataset}"`);
+    return { fields: [], rows: [], statementType: 'CREATE_SCHEMA' };
+  }
+
+  /** Recomputes a table's partitions; those whose content changed get a new last_modified_time. */
+  private async refreshPartitions(connection: DuckDBConnection, dataset: string, table: string): Promise<void> {
+    const exists = await connection.runAndReadAll(
+      `SELECT count(*) FROM information_schema.tables WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)}`,
+    );
+    const where = `table_schema = ${q(dataset)} AND table_name = ${q(table)}`;
+    if (Number(exists.getRows()[0]?.[0]) === 0) {
+      await connection.run(`DELETE FROM __bq.partition_state WHERE ${where}; DELETE FROM __bq.partitioning WHERE ${where}`);
+      return;
+    }
+    const column = (await connection.runAndReadAll(`SELECT partition_column FROM __bq.partitioning WHERE ${where}`)).getRows()[0]?.[0];
+    const key = typeof column === 'string' ? `strftime("${column}", '%Y%m%d')` : `'__UNPARTITIONED__'`;
+    const current = await connection.runAndReadAll(
+      `SELECT coalesce(${key}, '__NULL__') AS id, count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h FROM "${dataset}"."${table}" t GROUP BY 1`,
+    );
+    const before = await connection.runAndReadAll(`SELECT partition_id, content_hash, last_modified_time FROM __bq.partition_state WHERE ${where}`);
+    const previous = new Map(before.getRows().map((r) => [String(r[0]), { hash: String(r[1]), modified: r[2] }]));
+    const now = this.now();
+    const values = current.getRows().map((r) => {
+      const id = String(r[0]);
+      const old = previous.get(id);
+      const modified = old && old.hash === String(r[2]) ? `TIMESTAMP '${String(old.modified)}'` : `epoch_ms(${now})`;
+      return `(${q(dataset)}, ${q(table)}, ${q(id)}, ${String(r[1])}, ${q(String(r[2]))}, ${modified})`;
+    });
+    await connection.run(`DELETE FROM __bq.partition_state WHERE ${where}`);
+    if (values.length > 0) await connection.run(`INSERT INTO __bq.partition_state VALUES ${values.join(', ')}`);
+  }
+
+  /** Estimated bytes a query reads: 8 bytes per cell of every table it names (deterministic, for dry runs). */
+  async estimateBytes(sql: string): Promise<number> {
+    const connection = await this.instance.connect();
+    try {
+      const tables: NameParts[] = [];
+      translateNames(sql, (name) => tables.push(name));
+      let bytes = 0;
+      for (const t of tables) {
+        if (!t.dataset) continue;
+        const reader = await connection.runAndReadAll(
+          `SELECT (SELECT count(*) FROM information_schema.columns WHERE table_schema = ${q(t.dataset)} AND table_name = ${q(t.table)}) *
+                  (SELECT coalesce(sum(total_rows), 0) FROM __bq.partition_state WHERE table_schema = ${q(t.dataset)} AND table_name = ${q(t.table)})`,
+        );
+        bytes += 8 * Number(reader.getRows()[0]?.[0] ?? 0);
+      }
+      return bytes;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Checks a statement compiles (EXPLAIN on each statement that is a query). */
+  async validate(sql: string, parameters: readonly RestParameter[]): Promise<void> {
+    const connection = await this.instance.connect();
+    try {
+      for (const statement of splitScript(sql)) {
+        if (!/^\s*(SELECT|WITH)\b/i.test(statement)) continue;
+        await connection.run(`EXPLAIN ${translateUnnest(translateNames(substituteParameters(statement, parameters)))}`);
+      }
+    } catch (error) {
+      throw toBigqueryError(error);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async tableInfo(dataset: string, table: string): Promise<{ fields: Field[]; partitionColumn: string | undefined; rows: number } | undefined> {
+    const connection = await this.instance.connect();
+    try {
+      const columns = await connection.runAndReadAll(
+        `SELECT column_name, data_type, is_partitioning_column FROM __bq.columns WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)} ORDER BY ordinal_position`,
+      );
+      const rows = columns.getRows();
+      if (rows.length === 0) return undefined;
+      const total = await connection.runAndReadAll(
+        `SELECT coalesce(sum(total_rows), 0) FROM __bq.partition_state WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)}`,
+      );
+      return {
+        fields: rows.map((r) => ({ name: String(r[0]), type: String(r[1]), mode: 'NULLABLE' as const })),
+        partitionColumn: rows.find((r) => r[2] === 'YES')?.[0] as string | undefined,
+        rows: Number(total.getRows()[0]?.[0] ?? 0),
+      };
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async datasetExists(dataset: string): Promise<boolean> {
+    const connection = await this.instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(`SELECT count(*) FROM information_schema.schemata WHERE schema_name = ${q(dataset)}`);
+      return Number(reader.getRows()[0]?.[0]) > 0;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+}
+
+function q(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function bigqueryType(typeId: DuckDBTypeId | undefined): string {
+  switch (typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UINTEGER:
+      return 'INTEGER';
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DECIMAL:
+      return 'FLOAT';
+    case DuckDBTypeId.BOOLEAN:
+      return 'BOOLEAN';
+    case DuckDBTypeId.DATE:
+      return 'DATE';
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return 'TIMESTAMP';
+    default:
+      return 'STRING';
+  }
+}
+
+function restValue(value: DuckDBValue, typeId: DuckDBTypeId | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if ((typeId === DuckDBTypeId.TIMESTAMP || typeId === DuckDBTypeId.TIMESTAMP_TZ) && typeof value === 'object' && 'micros' in value)
+    return String(value.micros);
+  return String(value);
+}
+
+/** DuckDB's errors in BigQuery's words (reason + message), so the adapter's classifier is exercised. */
+export function toBigqueryError(error: unknown): BigqueryLikeError {
+  if (error instanceof BigqueryLikeError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/conflict/i.test(message))
+    return new BigqueryLikeError(400, 'invalidQuery', `Transaction is aborted due to concurrent update against table. ${message}`);
+  if (/interrupted/i.test(message)) return new BigqueryLikeError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
+  const missing = /(Table|Schema) with name "?([^"\s]+)"? does not exist/i.exec(message);
+  if (missing) return new BigqueryLikeError(404, 'notFound', `Not found: ${missing[1]} ${missing[2]} was not found in location US`);
+  return new BigqueryLikeError(400, 'invalidQuery', message);
+}
