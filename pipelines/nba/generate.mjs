@@ -170,10 +170,10 @@ function parseOptions(argv) {
   });
   const here = dirname(fileURLToPath(import.meta.url));
   const db = resolve(values.db ?? resolve(here, '../../.dag/nba.duckdb'));
-  const iso = /^\d{4}-\d{2}-\d{2}$/;
-  if (!iso.test(values.end) || toIso(toDay(values.end)) !== values.end || values.end < SEASON_START)
+  const isDate = (text) => /^\d{4}-\d{2}-\d{2}$/.test(text) && Number.isFinite(toDay(text)) && toIso(toDay(text)) === text;
+  if (!isDate(values.end) || values.end < SEASON_START)
     throw new Error(`--end ${values.end}: give a date like 2021-12-15, on or after ${SEASON_START}`);
-  if (values.gap !== 'none' && (!iso.test(values.gap) || toIso(toDay(values.gap)) !== values.gap))
+  if (values.gap !== 'none' && !isDate(values.gap))
     throw new Error(`--gap ${values.gap}: give a date like 2021-11-10, or "none"`);
   return { db, gap: values.gap === 'none' ? undefined : values.gap, end: values.end, quiet: values.quiet, help: values.help };
 }
