@@ -45,37 +45,29 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const ledgerExists = (name: string): boolean => columnTypes.has(`${reader.ledgerSchema}.${name}`);
 
   const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
-  const inventories = new Map<string, Map<Day, { rows: number; hash: string | undefined }>>();
-  const connections = [reader.main, ...reader.pool];
-  let next = 0;
-  await Promise.all(
-    connections.map(async (connection) => {
-      while (next < existing.length) {
-        const node = existing[next++];
-        if (!node) break;
-        inventories.set(node.name, await readInventory(connection, node));
-      }
-    }),
-  );
-  queries += existing.length;
-
   const processorNames = nodes.filter((node) => node.kind === 'processor').map((node) => node.name);
   const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
+
+  // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
+  const inventories = new Map<string, Map<Day, { rows: number; hash: string | undefined }>>();
   let ledger = new Map<string, Map<Day, LedgerEntry>>();
-  if (processorNames.length > 0 && ledgerExists('partitions')) {
-    ledger = await readLedger(reader, processorNames);
-    queries++;
-  }
   let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
-  if (sourceNames.length > 0 && ledgerExists('source_versions')) {
-    recorded = await readRecordedVersions(reader, sourceNames);
-    queries++;
-  }
   let failures = new Map<string, Map<Day, string>>();
-  if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions')) {
-    failures = await readFailures(reader, processorNames);
-    queries++;
-  }
+  const tasks: ((connection: SerialConnection) => Promise<void>)[] = [];
+  if (processorNames.length > 0 && ledgerExists('partitions'))
+    tasks.push(async (connection) => void (ledger = await readLedger(connection, reader.ledgerSchema, processorNames)));
+  if (sourceNames.length > 0 && ledgerExists('source_versions'))
+    tasks.push(async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)));
+  if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
+    tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
+  for (const node of existing) tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node)));
+  queries += tasks.length;
+  let next = 0;
+  await Promise.all(
+    [reader.main, ...reader.pool].map(async (connection) => {
+      for (let task = tasks[next++]; task; task = tasks[next++]) await task(connection);
+    }),
+  );
 
   const tables = new Map<string, TableInventory>();
   for (const node of nodes) {
@@ -138,48 +130,76 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
 }
 
 /** Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors a count. */
+const HASH_SPLIT = '4503599627370496';
+
 export function inventorySql(node: PipelineNode): string {
   const column = `t.${quoteIdent(node.partitionColumn)}`;
-  const hash = node.kind === 'source' ? ', sum(hash(t))::VARCHAR' : '';
+  // The 128-bit sum comes back as two exact doubles (low 52 bits, the rest): numbers convert far faster than strings.
+  const hash = node.kind === 'source' ? `, (sum(hash(t)) % ${HASH_SPLIT})::DOUBLE, (sum(hash(t)) // ${HASH_SPLIT})::DOUBLE` : '';
   return `SELECT ${dayExpression(column)}, count(*)::DOUBLE${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
 async function readInventory(connection: SerialConnection, node: PipelineNode): Promise<Map<Day, { rows: number; hash: string | undefined }>> {
-  const [days = [], counts = [], hashes] = await connection.columns(inventorySql(node));
+  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node));
   const partitions = new Map<Day, { rows: number; hash: string | undefined }>();
   for (let i = 0; i < days.length; i++) {
-    partitions.set(days[i] as number, { rows: counts[i] as number, hash: hashes ? (hashes[i] as string) : undefined });
+    const hash = low && high ? `${high[i] as number}.${low[i] as number}` : undefined;
+    partitions.set(days[i] as number, { rows: counts[i] as number, hash });
   }
   return partitions;
 }
 
-async function readLedger(reader: SnapshotReader, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
-  const sql = `SELECT processor, ${dayExpression('partition_date')}, run_id, ${msExpression('built_at')}, "rows"::DOUBLE, code_fingerprint, input_fingerprint FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) ORDER BY processor`;
-  const [names = [], days = [], runIds = [], builtAts = [], rows = [], codes = [], inputs = []] = await reader.main.columns(sql);
+/** Separators inside the ledger text blob; ids and fingerprints never contain these control characters. */
+const RECORD = '\x1e';
+const FIELD = '\x1f';
+
+/**
+ * The ledger of the named processors. Each processor's entries come back as one string (one record per
+ * partition, fields separated by control characters) and are parsed with indexOf/slice: the node client
+ * converts long strings one native call at a time, which for a million-row ledger costs seconds.
+ */
+async function readLedger(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+  const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint, chr(31), input_fingerprint)`;
+  const sql = `SELECT processor, string_agg(${record}, chr(30)) FROM ${ledgerTable(ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) GROUP BY processor`;
+  const [names = [], blobs = []] = await connection.columns(sql);
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  let current: Map<Day, LedgerEntry> | undefined;
-  let currentName: unknown;
-  for (let i = 0; i < names.length; i++) {
-    if (names[i] !== currentName || !current) {
-      currentName = names[i];
-      current = new Map();
-      ledger.set(String(currentName), current);
-    }
-    current.set(days[i] as number, {
-      runId: runIds[i] as string,
-      builtAt: builtAts[i] as number,
-      rows: rows[i] as number,
-      codeFingerprint: codes[i] as string,
-      inputFingerprint: inputs[i] as string,
-    });
-  }
+  for (let k = 0; k < names.length; k++) ledger.set(names[k] as string, parseLedgerText(blobs[k] as string));
   return ledger;
 }
 
+export function parseLedgerText(text: string): Map<Day, LedgerEntry> {
+  const entries = new Map<Day, LedgerEntry>();
+  // Run ids and code fingerprints repeat: reuse the previous string when equal, to share memory.
+  let runId = '';
+  let code = '';
+  for (let pos = 0; pos < text.length; ) {
+    let end = text.indexOf(RECORD, pos);
+    if (end < 0) end = text.length;
+    const f1 = text.indexOf(FIELD, pos);
+    const f2 = text.indexOf(FIELD, f1 + 1);
+    const f3 = text.indexOf(FIELD, f2 + 1);
+    const f4 = text.indexOf(FIELD, f3 + 1);
+    const f5 = text.indexOf(FIELD, f4 + 1);
+    const nextRun = text.slice(f3 + 1, f4);
+    if (nextRun !== runId) runId = nextRun;
+    const nextCode = text.slice(f4 + 1, f5);
+    if (nextCode !== code) code = nextCode;
+    entries.set(Number(text.slice(pos, f1)), {
+      runId,
+      builtAt: Number(text.slice(f1 + 1, f2)),
+      rows: Number(text.slice(f2 + 1, f3)),
+      codeFingerprint: code,
+      inputFingerprint: text.slice(f5 + 1, end),
+    });
+    pos = end + 1;
+  }
+  return entries;
+}
+
 /** The latest recorded version of each source partition and when it was recorded. */
-async function readRecordedVersions(reader: SnapshotReader, sources: readonly string[]): Promise<Map<string, Map<Day, { version: string; at: number }>>> {
-  const sql = `SELECT source, ${dayExpression('partition_date')}, arg_max(version, recorded_at), ${msExpression('max(recorded_at)')} FROM ${ledgerTable(reader.ledgerSchema, 'source_versions')} WHERE source IN (${stringList(sources)}) GROUP BY 1, 2`;
-  const [names = [], days = [], versions = [], ats = []] = await reader.main.columns(sql);
+async function readRecordedVersions(connection: SerialConnection, ledgerSchema: string, sources: readonly string[]): Promise<Map<string, Map<Day, { version: string; at: number }>>> {
+  const sql = `SELECT source, ${dayExpression('partition_date')}, arg_max(version, recorded_at), ${msExpression('max(recorded_at)')} FROM ${ledgerTable(ledgerSchema, 'source_versions')} WHERE source IN (${stringList(sources)}) GROUP BY 1, 2`;
+  const [names = [], days = [], versions = [], ats = []] = await connection.columns(sql);
   const recorded = new Map<string, Map<Day, { version: string; at: number }>>();
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
@@ -191,11 +211,11 @@ async function readRecordedVersions(reader: SnapshotReader, sources: readonly st
 }
 
 /** Latest failure per processor partition, kept only when no ledger build came after it. */
-async function readFailures(reader: SnapshotReader, processors: readonly string[]): Promise<Map<string, Map<Day, string>>> {
-  const failures = ledgerTable(reader.ledgerSchema, 'failures');
-  const partitions = ledgerTable(reader.ledgerSchema, 'partitions');
+async function readFailures(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, string>>> {
+  const failures = ledgerTable(ledgerSchema, 'failures');
+  const partitions = ledgerTable(ledgerSchema, 'partitions');
   const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f LEFT JOIN ${partitions} AS p ON p.processor = f.processor AND p.partition_date = f.partition_date WHERE f.processor IN (${stringList(processors)}) GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
-  const [names = [], days = [], categories = []] = await reader.main.columns(sql);
+  const [names = [], days = [], categories = []] = await connection.columns(sql);
   const result = new Map<string, Map<Day, string>>();
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
