@@ -136,7 +136,7 @@ export class SnapshotBuilder {
     const rows = entry.rows ?? 1;
     for (const d of list) {
       ledger.set(d, { runId: `r${entry.builtAt}`, builtAt: entry.builtAt, rows, codeFingerprint: entry.fingerprint ?? codeFingerprint(processor), inputFingerprint: 'x' });
-      if (rows > 0 && !entry.dataGone) this.table(name).set(d, { rows, version: `b${entry.builtAt}`, changedAt: undefined });
+      if (rows > 0 && entry.dataGone !== true) this.table(name).set(d, { rows, version: `b${entry.builtAt}`, changedAt: undefined });
       else this.table(name).delete(d);
     }
     return this;

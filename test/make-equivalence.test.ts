@@ -1,0 +1,127 @@
+/**
+ * DESIGN §6: without `min` and code changes, the build set equals what GNU make would remake
+ * (`make -k -n`) for the equivalent Makefile: one rule per selected partition inside the range whose
+ * prerequisites are the upstream partitions it reads, files dated by ledger builtAt / changedAt.
+ *
+ * One restriction keeps make and dag comparable: no present partition reads an absent one. make
+ * refuses a present file whose prerequisite has no rule and no file ("No rule to make target") and
+ * then refuses everything downstream of it, while dag keeps such a partition fresh (nothing it read
+ * changed) and judges its readers on their own. The reference-planner property test covers that case.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeCalendar, type Calendar } from '../src/core/calendar.js';
+import { formatDay, type Day } from '../src/core/dates.js';
+import { beforeStart, inputWindow } from '../src/core/inputs.js';
+import type { Pipeline, PipelineNode, Processor } from '../src/core/model.js';
+import { plan } from '../src/core/planner.js';
+import type { LedgerEntry, PartitionInfo, Snapshot } from '../src/core/snapshot.js';
+import { mulberry32, randomCase } from './support/random-pipeline.js';
+
+const CASES = 150;
+const FIRST_SEED = Number(process.env.DAG_MAKE_SEED ?? 7_000);
+const EPOCH = 1_600_000_000;
+
+const fileName = (node: string, d: Day | undefined): string => `${node}@${d === undefined ? 'before-calendar' : formatDay(d)}`;
+
+/** The file names partition `d` of `processor` reads (before-calendar slots included). */
+function prerequisites(processor: Processor, d: Day, calendar: Calendar): string[] {
+  const names: string[] = [];
+  const p = calendar.position(d);
+  for (const upstream of processor.upstream) {
+    const w = inputWindow(upstream.mapping, p, d, calendar);
+    if (w.noPartition > 0) names.push(fileName(upstream.name, undefined));
+    for (let q = w.first; q <= w.last; q++) names.push(fileName(upstream.name, calendar.dayAt(q)));
+  }
+  return names;
+}
+
+function isPresent(snapshot: Snapshot, name: string, d: Day): boolean {
+  const entry = snapshot.ledger.get(name)?.get(d);
+  return snapshot.tables.get(name)?.partitions.has(d) === true || (entry !== undefined && entry.rows === 0);
+}
+
+/** Removes (in topological and date order) every present processor partition that reads an absent one. */
+function closeAbsenceDownstream(pipeline: Pipeline, snapshot: Snapshot, calendar: Calendar, days: readonly Day[]): void {
+  for (const processor of pipeline.processors) {
+    for (const d of days) {
+      if (!isPresent(snapshot, processor.name, d)) continue;
+      const readsAbsent = processor.upstream.some((upstream) => {
+        const node = pipeline.nodes.get(upstream.name) as PipelineNode;
+        const w = inputWindow(upstream.mapping, calendar.position(d), d, calendar);
+        if (w.noPartition > 0) return true;
+        for (let q = w.first; q <= w.last; q++) {
+          const e = calendar.dayAt(q) as Day;
+          if (beforeStart(node, e) || !isPresent(snapshot, node.name, e)) return true;
+        }
+        return false;
+      });
+      if (readsAbsent) {
+        (snapshot.tables.get(processor.name)?.partitions as Map<Day, PartitionInfo> | undefined)?.delete(d);
+        (snapshot.ledger.get(processor.name) as Map<Day, LedgerEntry> | undefined)?.delete(d);
+      }
+    }
+  }
+}
+
+function makeAvailable(): boolean {
+  try {
+    return /GNU Make/.test(execFileSync('make', ['--version'], { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+}
+
+describe.runIf(makeAvailable())('build set equals GNU make -k -n', () => {
+  it(`on ${CASES} random pipelines without min or code changes`, () => {
+    let compared = 0;
+    for (let i = 0; i < CASES; i++) {
+      const seed = FIRST_SEED + i;
+      const c = randomCase(mulberry32(seed), { makeComparable: true });
+      const calendar = makeCalendar(c.snapshot.calendar);
+      const universe = calendar.daysIn({ start: c.range.start - 40, end: c.range.end + 40 });
+      closeAbsenceDownstream(c.pipeline, c.snapshot, calendar, universe);
+      const fast = plan({ pipeline: c.pipeline, targetName: 'dev', range: c.range, selection: c.selection, snapshot: c.snapshot });
+      const dagBuilds = fast.processors.flatMap((p) => p.partitions.filter((x) => x.action === 'build').map((x) => fileName(p.name, x.day))).sort();
+
+      const dir = mkdtempSync(join(tmpdir(), 'dag-make-'));
+      try {
+        const rules: string[] = [];
+        const targets: string[] = [];
+        for (const p of fast.processors) {
+          const processor = c.pipeline.nodes.get(p.name) as Processor;
+          for (const d of p.expected) {
+            targets.push(fileName(p.name, d));
+            rules.push(`${fileName(p.name, d)}: ${prerequisites(processor, d, calendar).join(' ')}\n\techo BUILD $@\n`);
+          }
+        }
+        writeFileSync(join(dir, 'Makefile'), `all: ${targets.join(' ')}\n.PHONY: all\n${rules.join('')}`);
+        for (const node of c.pipeline.nodes.values()) {
+          for (const d of universe) {
+            if (!isPresent(c.snapshot, node.name, d)) continue;
+            const entry = c.snapshot.ledger.get(node.name)?.get(d);
+            const t = entry ? entry.builtAt : (c.snapshot.tables.get(node.name)?.partitions.get(d)?.changedAt ?? 0);
+            const seconds = EPOCH + (t === Infinity ? 100_000 : t);
+            const file = join(dir, fileName(node.name, d));
+            writeFileSync(file, '');
+            utimesSync(file, seconds, seconds);
+          }
+        }
+        const result = spawnSync('make', ['-k', '-n', '-r', '-R', 'all'], { cwd: dir, encoding: 'utf8' });
+        const makeBuilds = result.stdout
+          .split('\n')
+          .filter((line) => line.startsWith('echo BUILD '))
+          .map((line) => line.slice('echo BUILD '.length).trim())
+          .sort();
+        expect(dagBuilds, `seed ${seed} (replay: DAG_MAKE_SEED=${seed}); make stderr: ${result.stderr.slice(0, 500)}`).toEqual(makeBuilds);
+        if (dagBuilds.length > 0) compared++;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    expect(compared).toBeGreaterThan(CASES / 3);
+  });
+});

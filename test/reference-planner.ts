@@ -1,0 +1,162 @@
+/**
+ * The reference planner: DESIGN §3 transcribed as directly as possible, one partition at a time,
+ * recursive and memoised, with no arrays, frames or batching tricks. Slow and obviously correct;
+ * the property test holds the real planner to it partition by partition, reason by reason.
+ * It shares nothing with src/core/planner*.ts or src/core/inputs.ts (only types and the fingerprint).
+ */
+import type { Day, DayRange } from '../src/core/dates.js';
+import { codeFingerprint } from '../src/core/fingerprint.js';
+import type { Pipeline, PipelineNode, Processor, Upstream } from '../src/core/model.js';
+import type { BlockedCategory, PartitionPlan, StaleReason, Status, UpstreamDays } from '../src/core/plan.js';
+import type { Snapshot } from '../src/core/snapshot.js';
+
+interface Decision {
+  readonly status: Status;
+  readonly action: 'build' | 'blocked' | 'none';
+  readonly plan: PartitionPlan;
+}
+
+/** One partition named by a mapping; `day` undefined: it lies before the calendar (no date). */
+type Slot = { readonly day: Day | undefined };
+
+export interface ReferenceProcessor {
+  readonly name: string;
+  readonly expected: Day[];
+  /** Every non-fresh partition. */
+  readonly partitions: PartitionPlan[];
+}
+
+export function referencePlan(input: { pipeline: Pipeline; range: DayRange; selection: readonly string[]; snapshot: Snapshot }): ReferenceProcessor[] {
+  const { pipeline, range, snapshot } = input;
+  const calendarDays = snapshot.calendar;
+  const isCalendarDay = (d: Day): boolean => calendarDays === undefined || calendarDays.includes(d);
+  /** The partition k calendar positions away from calendar day d; undefined when off the calendar. */
+  const shift = (d: Day, k: number): Day | undefined => {
+    if (calendarDays === undefined) return d + k;
+    const i = calendarDays.indexOf(d);
+    return calendarDays[i + k];
+  };
+  const inRange = (d: Day): boolean => d >= range.start && d <= range.end;
+  const expected = (node: PipelineNode, d: Day): boolean =>
+    isCalendarDay(d) && !(node.kind === 'processor' && node.start !== undefined && d < node.start);
+  const selected = new Set(input.selection);
+  const judged = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && selected.has(node.name) && inRange(d) && expected(node, d);
+
+  const present = (name: string, d: Day): boolean => {
+    const entry = snapshot.ledger.get(name)?.get(d);
+    return snapshot.tables.get(name)?.partitions.has(d) === true || (entry !== undefined && entry.rows === 0);
+  };
+  /** time(u): the ledger's builtAt, else the warehouse's changedAt; undefined when unknown. */
+  const timeOf = (name: string, d: Day): number | undefined => {
+    if (!present(name, d)) return undefined;
+    const entry = snapshot.ledger.get(name)?.get(d);
+    return entry ? entry.builtAt : snapshot.tables.get(name)?.partitions.get(d)?.changedAt;
+  };
+
+  const slots = (upstream: Upstream, d: Day): Slot[] => {
+    const m = upstream.mapping;
+    if (m.kind === 'same') return [{ day: d }];
+    if (m.kind === 'offset') {
+      if (m.unit === 'days') return [{ day: isCalendarDay(d + m.offset) ? d + m.offset : undefined }];
+      return [{ day: shift(d, m.offset) }];
+    }
+    const out: Slot[] = [];
+    if (m.unit === 'days') {
+      for (let e = d - m.window; e <= (m.excludeCurrent ? d - 1 : d); e++) if (isCalendarDay(e)) out.push({ day: e });
+    } else {
+      for (let j = m.window; j >= (m.excludeCurrent ? 1 : 0); j--) out.push({ day: shift(d, -j) });
+    }
+    return out;
+  };
+
+  const memo = new Map<string, Decision>();
+  const decide = (processor: Processor, d: Day): Decision => {
+    const key = `${processor.name}@${d}`;
+    const known = memo.get(key);
+    if (known) return known;
+    const decision = decideNow(processor, d);
+    memo.set(key, decision);
+    return decision;
+  };
+
+  const decideNow = (processor: Processor, d: Day): Decision => {
+    const isPresent = present(processor.name, d);
+    const entry = snapshot.ledger.get(processor.name)?.get(d);
+    const hasLedger = isPresent && entry !== undefined;
+    const ownTime = hasLedger ? entry.builtAt : isPresent ? snapshot.tables.get(processor.name)?.partitions.get(d)?.changedAt : undefined;
+    const changed: StaleReason[] = [];
+    const rebuilt: StaleReason[] = [];
+    const staleUp: StaleReason[] = [];
+    const needs: UpstreamDays[] = [];
+    const categories = new Set<BlockedCategory>();
+
+    for (const upstream of processor.upstream) {
+      const node = pipeline.nodes.get(upstream.name) as PipelineNode;
+      const changedDays: Day[] = [];
+      const rebuiltDays: Day[] = [];
+      const staleDays: Day[] = [];
+      const lacking: { day: Day | undefined; category: BlockedCategory }[] = [];
+      let usable = 0;
+      for (const slot of slots(upstream, d)) {
+        const e = slot.day;
+        if (e === undefined || !expected(node, e)) {
+          lacking.push({ day: e, category: 'INSUFFICIENT_HISTORY' });
+          continue;
+        }
+        const t = timeOf(node.name, e);
+        if (ownTime !== undefined && t !== undefined && t > ownTime) changedDays.push(e);
+        if (judged(node, e)) {
+          const up = decide(node as Processor, e);
+          if (up.action === 'none') usable++;
+          else if (up.action === 'build') {
+            usable++;
+            rebuiltDays.push(e);
+          } else {
+            if (up.status === 'stale') staleDays.push(e);
+            lacking.push({ day: e, category: 'MISSING_DEPENDENCIES' });
+          }
+        } else if (present(node.name, e)) usable++;
+        else lacking.push({ day: e, category: inRange(e) ? 'MISSING_DEPENDENCIES' : 'OUT_OF_RANGE' });
+      }
+      if (changedDays.length > 0) changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: upstream.name, days: changedDays });
+      if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: upstream.name, days: rebuiltDays });
+      if (staleDays.length > 0) staleUp.push({ kind: 'upstream_stale', upstream: upstream.name, days: staleDays });
+
+      const min = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
+      let lackingNow = lacking;
+      if (min !== undefined && usable >= min) lackingNow = lacking.filter((l) => l.day !== undefined && staleDays.includes(l.day));
+      if (min !== undefined && usable < min && lacking.length === 0) categories.add('INSUFFICIENT_HISTORY');
+      for (const l of lackingNow) categories.add(l.category);
+      const dated = lackingNow.map((l) => l.day).filter((x): x is Day => x !== undefined);
+      if (dated.length > 0) needs.push({ upstream: upstream.name, days: dated });
+    }
+
+    const reasons: StaleReason[] = [];
+    const fingerprint = codeFingerprint(processor);
+    if (hasLedger && entry.codeFingerprint !== fingerprint) reasons.push({ kind: 'code_changed', was: entry.codeFingerprint, now: fingerprint });
+    if (isPresent) reasons.push(...changed, ...rebuilt, ...staleUp);
+    const status: Status = !isPresent ? 'missing' : reasons.length > 0 ? 'stale' : 'fresh';
+    if (status === 'fresh') return { status, action: 'none', plan: { day: d, status, action: 'none' } };
+    const category = (['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'] as const).find((c) => categories.has(c));
+    if (category === undefined) {
+      return { status, action: 'build', plan: status === 'stale' ? { day: d, status, action: 'build', reasons } : { day: d, status, action: 'build' } };
+    }
+    const blocked = { day: d, status, action: 'blocked' as const, category, needs };
+    return { status, action: 'blocked', plan: status === 'stale' ? { ...blocked, reasons } : blocked };
+  };
+
+  const out: ReferenceProcessor[] = [];
+  for (const processor of pipeline.processors) {
+    if (!selected.has(processor.name)) continue;
+    const expectedDays: Day[] = [];
+    const partitions: PartitionPlan[] = [];
+    for (let d = range.start; d <= range.end; d++) {
+      if (!expected(processor, d)) continue;
+      expectedDays.push(d);
+      const decision = decide(processor, d);
+      if (decision.status !== 'fresh') partitions.push(decision.plan);
+    }
+    out.push({ name: processor.name, expected: expectedDays, partitions });
+  }
+  return out;
+}
