@@ -19,7 +19,7 @@ import { beforeStart, inputWindow } from '../src/core/inputs.js';
 import type { Pipeline, PipelineNode, Processor } from '../src/core/model.js';
 import { plan } from '../src/core/planner.js';
 import type { LedgerEntry, PartitionInfo, Snapshot } from '../src/core/snapshot.js';
-import { mulberry32, randomCase } from './support/random-pipeline.js';
+import { mulberry32, randomCase } from './support/pipeline-builder.js';
 
 const CASES = 150;
 const FIRST_SEED = Number(process.env.DAG_MAKE_SEED ?? 7_000);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { makeCalendar } from '../src/core/calendar.js';
 import { plan } from '../src/core/planner.js';
 import { referencePlan } from './reference-planner.js';
-import { mulberry32, randomCase } from './support/random-pipeline.js';
+import { mulberry32, randomCase } from './support/pipeline-builder.js';
 
 const CASES = 600;
 const FIRST_SEED = Number(process.env.DAG_PROPERTY_SEED ?? 20211101);
