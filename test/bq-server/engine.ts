@@ -130,14 +130,13 @@ export class Engine {
     let sql = substituteParameters(statement, parameters);
     let partitionColumn: string | undefined;
     // `project.dataset` names a dataset here, not a table: keep only the dataset.
-    const schema = /^\s*CREATE\s+SCHEMA\s+(?:IF\s+NOT\s+EXISTS\s+)?`([^`]+)`/i.exec(sql);
-    if (schema) return this.createSchema(connection, sql, schema[1]?.split('.').pop() ?? '');
+    if (/^\s*(CREATE|DROP)\s+SCHEMA\b/i.test(sql)) return this.schemaStatement(connection, sql);
     if (/^\s*CREATE\s/i.test(sql)) {
       const ddl = translateDdl(sql);
       sql = ddl.sql;
       partitionColumn = ddl.partitionColumn;
     }
-    sql = translateUnnest(translateNames(sql));
+    sql = translateUnnest(translateNames(sql)).replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, 'CAST(current_timestamp AS TIMESTAMP)');
     if (assertion) {
       const condition = translateUnnest(translateNames(substituteParameters(assertion[1] ?? 'TRUE', parameters)));
       const reader = await connection.runAndReadAll(`SELECT (${condition}) AS ok`);
@@ -167,10 +166,12 @@ export class Engine {
     return { fields, rows, statementType: 'SELECT' };
   }
 
-  private async createSchema(connection: DuckDBConnection, sql: string, dataset: string): Promise<QueryResult> {
-    const ifNotExists = /IF\s+NOT\s+EXISTS/i.test(sql) ? 'IF NOT EXISTS ' : '';
-    await connection.run(`CREATE SCHEMA ${ifNotExists}"${dataset}"`);
-    return { fields: [], rows: [], statementType: 'CREATE_SCHEMA' };
+  private async schemaStatement(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
+    const duck = sql
+      .replace(/`([^`]+)`/, (_w, name: string) => `"${name.split('.').pop() ?? name}"`)
+      .replace(/\bOPTIONS\s*\([^)]*\)/i, '');
+    await connection.run(duck);
+    return { fields: [], rows: [], statementType: 'SCHEMA' };
   }
 
   /** Recomputes a table's partitions; those whose content changed get a new last_modified_time. */

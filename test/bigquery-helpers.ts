@@ -1,0 +1,122 @@
+/**
+ * Shared set-up for the BigQuery adapter tests: a loopback server, a pipeline loaded from real YAML
+ * pointing at it, and small helpers to seed source partitions and read the server's request log.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPipeline } from '../src/config/load.js';
+import { parseIsoDate, type Day } from '../src/core/dates.js';
+import type { Pipeline } from '../src/core/model.js';
+import { openBigquery } from '../src/warehouse/bigquery/index.js';
+import type { BatchJob, Warehouse } from '../src/warehouse/port.js';
+import { tempProject } from './support/cli.js';
+import type { BqServer, LoggedRequest } from './bq-server/server.js';
+
+// The client must not probe a metadata server; tests never reach Google.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+export const PROJECT = 'test-project';
+
+export const PIPELINE_YAML = (endpoint: string, extra = '') => `version: 1
+name: bqtest
+targets:
+  bq: { type: bigquery, project: ${PROJECT}, location: US, api_endpoint: "${endpoint}", labels: { team: data }${extra} }
+default_target: bq
+defaults: { partition_column: game_date, batch_size: 31, timeout: 60s, retries: 2, concurrency: 2 }
+sources:
+  games: { table: raw.games }
+processors:
+  DOUBLED:
+    table: derived.doubled
+    upstream: [games]
+    sql: sql/doubled.sql
+  SUMMED:
+    table: derived.summed
+    upstream: [DOUBLED]
+    sql: sql/summed.sql
+  EXTERNAL:
+    table: other.external
+    upstream: [games]
+    command: [node, write.js, "{start}", "{end}"]
+`;
+
+export const DOUBLED_SQL = `SELECT game_date, team, points * 2 AS points
+FROM {{ ref('games') }}
+WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }};
+-- trailing comment
+`;
+
+export const SUMMED_SQL = `SELECT game_date, SUM(points) AS total
+FROM {{ ref('DOUBLED') }}
+WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}
+GROUP BY game_date
+`;
+
+export async function loadTestPipeline(server: BqServer, files: Record<string, string> = {}, extra = ''): Promise<{ pipeline: Pipeline; dir: string }> {
+  const dir = tempProject({
+    'pipeline.yaml': PIPELINE_YAML(server.url, extra),
+    'sql/doubled.sql': DOUBLED_SQL,
+    'sql/summed.sql': SUMMED_SQL,
+    ...files,
+  });
+  const outcome = await loadPipeline({ cwd: dir });
+  if (!outcome.ok) throw new Error(`test pipeline invalid: ${JSON.stringify(outcome.diagnostics)}`);
+  return { pipeline: outcome.pipeline, dir };
+}
+
+export function rewrite(dir: string, path: string, text: string): void {
+  writeFileSync(join(dir, path), text);
+}
+
+export async function openTestWarehouse(pipeline: Pipeline): Promise<Warehouse> {
+  const target = pipeline.targets.get('bq');
+  if (target?.type !== 'bigquery') throw new Error('no bq target');
+  return openBigquery(target, { env: {}, readOnly: false });
+}
+
+export function day(iso: string): Day {
+  const d = parseIsoDate(iso);
+  if (d === undefined) throw new Error(`bad date ${iso}`);
+  return d;
+}
+
+/** Creates raw.games and fills the given dates with two rows each. */
+export async function seedGames(server: BqServer, dates: readonly string[]): Promise<void> {
+  await server.exec(
+    'CREATE SCHEMA IF NOT EXISTS `test-project.raw`; CREATE TABLE IF NOT EXISTS `test-project.raw.games` (game_date DATE, team STRING, points INT64) PARTITION BY game_date',
+  );
+  if (dates.length === 0) return;
+  const values = dates.flatMap((d, i) => [`(DATE '${d}', 'A', ${100 + i})`, `(DATE '${d}', 'B', ${90 + i})`]).join(', ');
+  await server.exec(`INSERT INTO \`test-project.raw.games\` VALUES ${values}`);
+}
+
+export function batchJob(pipeline: Pipeline, processorName: string, dates: readonly string[], runId = 'run-1', builtAt = Date.now() + 1000): BatchJob {
+  const processor = pipeline.processors.find((p) => p.name === processorName);
+  if (!processor) throw new Error(`no processor ${processorName}`);
+  const days = dates.map(day);
+  return {
+    pipeline,
+    processor,
+    batch: { start: days[0] ?? 0, end: days[days.length - 1] ?? 0, days },
+    runId,
+    builtAt,
+    codeFingerprint: 'code-fp',
+    inputFingerprints: new Map(days.map((d) => [d, `input-${d}`])),
+  };
+}
+
+/** jobs.insert requests (dry runs included), in order. */
+export function jobInserts(log: readonly LoggedRequest[]): { query: string; location: string | undefined; labels: Record<string, string>; dryRun: boolean; body: Record<string, unknown> }[] {
+  return log
+    .filter((r) => r.method === 'POST' && /^\/projects\/[^/]+\/jobs$/.test(r.path))
+    .map((r) => {
+      const body = r.body as { jobReference?: { location?: string }; configuration?: { query?: { query?: string }; labels?: Record<string, string>; dryRun?: boolean } };
+      return {
+        query: body.configuration?.query?.query ?? '',
+        location: body.jobReference?.location,
+        labels: body.configuration?.labels ?? {},
+        dryRun: Boolean(body.configuration?.dryRun),
+        body: body as Record<string, unknown>,
+      };
+    });
+}
