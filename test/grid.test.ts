@@ -154,6 +154,14 @@ describe('coverage grid', () => {
     expect(mlfs).toContain('SX');
   });
 
+  it('drops the counts column before folding days into weeks', () => {
+    const { plan, snapshot } = seedNovember();
+    const text = renderGrid(plan, snapshot, { color: false, width: 40 });
+    expect(text).toContain('one column per day');
+    expect(text).not.toContain('fresh,');
+    expect(text.split('\n').find((l) => l.startsWith('PCF'))).toBe('PCF   BBBBBB===B=========SSSS= =====');
+  });
+
   it('folds a decade into months', () => {
     const all = days('2015-01-01', '2024-12-31');
     const plan = planOf('2015-01-01', '2024-12-31', [

@@ -153,14 +153,24 @@ function paint(chalk: ChalkInstance, state: CellState, text: string): string {
   }
 }
 
+/** The row's counts, short enough to sit beside the cells: `51/57 fresh  build 4  blocked 2`. */
 function summary(states: ReadonlyMap<Day, CellState>, processor: ProcessorPlan): string {
-  const count = (s: CellState): number => [...states.values()].filter((v) => v === s).length;
+  const failed = [...states.values()].filter((v) => v === 'failed').length;
   const parts = [`${processor.counts.fresh}/${processor.counts.expected} fresh`];
-  if (processor.counts.build > 0) parts.push(`${processor.counts.build} to build`);
-  if (processor.counts.blocked > 0) parts.push(`${processor.counts.blocked} blocked`);
-  if (count('failed') > 0) parts.push(`${count('failed')} failed`);
-  return parts.join(', ');
+  if (processor.counts.build > 0) parts.push(`build ${processor.counts.build}`);
+  if (processor.counts.blocked > 0) parts.push(`blocked ${processor.counts.blocked}`);
+  if (failed > 0) parts.push(`failed ${failed}`);
+  return parts.join('  ');
 }
+
+/** Finest unit first; a day per column matters more than the counts beside it (the plan table has them). */
+const LAYOUTS: readonly { readonly unit: Unit; readonly counts: boolean }[] = [
+  { unit: 'day', counts: true },
+  { unit: 'day', counts: false },
+  { unit: 'week', counts: true },
+  { unit: 'week', counts: false },
+  { unit: 'month', counts: true },
+];
 
 export function renderGrid(plan: Plan, snapshot: Snapshot, options: GridOptions): string {
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
@@ -172,8 +182,9 @@ export function renderGrid(plan: Plan, snapshot: Snapshot, options: GridOptions)
   });
   const summaryWidth = Math.max(0, ...rows.map((r) => r.summary.length)) + 2;
   const width = options.width ?? DEFAULT_WIDTH;
-  const fits = (unit: Unit): boolean => labelWidth + columnsOf(start, end, unit).length + summaryWidth <= width;
-  const unit: Unit = fits('day') ? 'day' : fits('week') ? 'week' : 'month';
+  const { unit, counts } =
+    LAYOUTS.find((l) => labelWidth + columnsOf(start, end, l.unit).length + (l.counts ? summaryWidth : 0) <= width) ??
+    { unit: 'month' as const, counts: true };
   const columns = columnsOf(start, end, unit);
   const pad = ' '.repeat(labelWidth);
   const [months, fine] = axis(columns, unit);
@@ -191,7 +202,7 @@ export function renderGrid(plan: Plan, snapshot: Snapshot, options: GridOptions)
       const state = worst(inColumn);
       cells += paint(chalk, state, CELL_SYMBOL[state]);
     }
-    lines.push(`${row.processor.name.padEnd(labelWidth)}${cells}  ${row.summary}`);
+    lines.push(`${row.processor.name.padEnd(labelWidth)}${cells}${counts ? `  ${row.summary}` : ''}`.trimEnd());
   }
   const legend = LEGEND.map(([state, text]) => `${paint(chalk, state, CELL_SYMBOL[state])} ${text}`).join('   ');
   lines.push('', `${legend}   (blank: no partition expected)`);
