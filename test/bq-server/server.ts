@@ -226,6 +226,8 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
       if (!(await engine.datasetExists(m[2] ?? ''))) throw new BigqueryLikeError(404, 'notFound', `Not found: Dataset ${m[1]}:${m[2]}`);
       return [200, { kind: 'bigquery#dataset', id: `${m[1]}:${m[2]}`, datasetReference: { projectId: m[1], datasetId: m[2] }, location }];
     }
+    // A stand-in OAuth token endpoint (a service-account key's token_uri may point here).
+    if (method === 'POST' && path === '/token') return [200, { access_token: 'loopback-access-token', token_type: 'Bearer', expires_in: 3600 }];
     throw new BigqueryLikeError(404, 'notFound', `the test server does not serve ${method} ${path}`);
   }
 

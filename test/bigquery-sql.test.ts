@@ -1,0 +1,90 @@
+/**
+ * Golden files pin every SQL string the BigQuery adapter emits. Set UPDATE_GOLDEN=1 to rewrite them
+ * after an intended change, then read the diff.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseIsoDate } from '../src/core/dates.js';
+import {
+  acquireLockScript,
+  batchScript,
+  commandLedgerSql,
+  failuresSql,
+  inventorySql,
+  ledgerDdl,
+  ledgerSql,
+  partitionsOfTableSql,
+  recordFailureSql,
+  recordRunSql,
+  releaseLockSql,
+} from '../src/warehouse/bigquery/sql.js';
+import { labelValue } from '../src/warehouse/bigquery/jobs.js';
+import { classify } from '../src/warehouse/bigquery/errors.js';
+
+const goldenDir = join(dirname(fileURLToPath(import.meta.url)), 'golden', 'bigquery');
+const d = (iso: string) => parseIsoDate(iso) ?? 0;
+
+function golden(name: string, text: string): void {
+  const file = join(goldenDir, `${name}.sql`);
+  if (process.env.UPDATE_GOLDEN || !existsSync(file)) {
+    mkdirSync(goldenDir, { recursive: true });
+    writeFileSync(file, `${text}\n`);
+  }
+  expect(`${text}\n`).toBe(readFileSync(file, 'utf8'));
+}
+
+describe('bigquery SQL goldens', () => {
+  it('snapshot queries', () => {
+    golden('inventory', inventorySql('my-project', 'precompute'));
+    golden('ledger', ledgerSql('my-project', '_dag'));
+    golden('failures', failuresSql('my-project', '_dag'));
+  });
+
+  it('batch script', () => {
+    const select = "SELECT game_date, x FROM `my-project.raw.t` WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-07'";
+    golden(
+      'batch',
+      batchScript({
+        project: 'my-project',
+        ledgerDataset: '_dag',
+        table: { schema: 'precompute', name: 'player_daily_cache' },
+        partitionColumn: 'game_date',
+        start: d('2021-11-01'),
+        end: d('2021-11-07'),
+        select,
+      }),
+    );
+  });
+
+  it('ledger, command and lock statements', () => {
+    golden('ledger-ddl', ledgerDdl('my-project', '_dag'));
+    golden('command-partitions', partitionsOfTableSql('my-project', { schema: 'predictions', name: 'ml_feature_store_v2' }, d('2021-11-01'), d('2021-11-07')));
+    golden('command-ledger', commandLedgerSql('my-project', '_dag'));
+    golden('record-run', recordRunSql('my-project', '_dag'));
+    golden('record-failure', recordFailureSql('my-project', '_dag'));
+    golden('acquire-lock', acquireLockScript('my-project', '_dag'));
+    golden('release-lock', releaseLockSql('my-project', '_dag'));
+  });
+});
+
+describe('bigquery details', () => {
+  it('label values are made acceptable to BigQuery', () => {
+    expect(labelValue('MLFS')).toBe('mlfs');
+    expect(labelValue('2021-11-01T10:00:00Z-abc')).toBe('2021-11-01t10_00_00z-abc');
+    expect(labelValue('x'.repeat(100))).toHaveLength(63);
+  });
+
+  it('classifies errors by reason, status and message', () => {
+    expect(classify({ code: 400, errors: [{ reason: 'invalidQuery', message: 'Syntax error' }] })).toBe('PROCESSOR_ERROR');
+    expect(classify({ code: 403, errors: [{ reason: 'accessDenied' }] })).toBe('PROCESSOR_ERROR');
+    expect(classify({ code: 404, errors: [{ reason: 'notFound' }] })).toBe('PROCESSOR_ERROR');
+    expect(classify({ code: 403, errors: [{ reason: 'rateLimitExceeded' }] })).toBe('TRANSIENT');
+    expect(classify({ code: 429 })).toBe('TRANSIENT');
+    expect(classify({ code: 503 })).toBe('TRANSIENT');
+    expect(classify({ code: 400, errors: [{ reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' }] })).toBe('TRANSIENT');
+    expect(classify({ code: 400, message: 'dag:OUT_OF_RANGE_ROWS: rows outside', errors: [{ reason: 'invalidQuery' }] })).toBe('OUT_OF_RANGE_ROWS');
+    expect(classify({ code: 'ECONNRESET', message: 'socket hang up' })).toBe('TRANSIENT');
+  });
+});
