@@ -1,5 +1,16 @@
+/**
+ * A command batch on the embedded file. DuckDB lets one process write a file at a time, so the adapter
+ * steps aside: (with the gate held exclusively) it closes its instance, lets the command open the file
+ * (DAG_DUCKDB_PATH) and write its rows, reopens the file, re-reads the batch's partitions in one query
+ * and records the present ones (every one with allow_empty) in the ledger.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatDay, type Day } from '../../core/dates.js';
+import { tableName } from '../../core/model.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
-import type { OpenDatabase } from './connection.js';
+import { firstLine, type OpenDatabase } from './connection.js';
+import { CATALOG, dateLiteral, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, timestampLiteral } from './sql.js';
+
 export interface ExclusiveAccess {
   readonly path: string;
   readonly ledgerSchema: string;
@@ -7,6 +18,78 @@ export interface ExclusiveAccess {
   close(): void;
   reopen(): Promise<OpenDatabase>;
 }
-export async function runCommandBatch(_a: ExclusiveAccess, _job: BatchJob, _spawn: CommandSpawner, _signal: AbortSignal): Promise<BatchOutcome> {
-  return { ok: false, failure: { category: 'PROCESSOR_ERROR', message: 'duckdb command batches are not built yet' } };
+
+/** How long to keep retrying to reopen the file after the command exits (a grandchild may still hold it). */
+const REOPEN_ATTEMPTS = 50;
+const REOPEN_DELAY_MS = 100;
+
+export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
+  const { processor, batch } = job;
+  const schemas = await access.current.main.columns(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = ${quoteString(CATALOG)} AND NOT internal ORDER BY 1`);
+  const env = {
+    DAG_DUCKDB_PATH: access.path,
+    DAG_DUCKDB_SCHEMAS: (schemas[0] ?? []).map(String).join(','),
+    DAG_TABLE: tableName(processor.table),
+    DAG_PARTITION_COLUMN: processor.partitionColumn,
+  };
+  access.close();
+  let failure;
+  let db: OpenDatabase;
+  try {
+    failure = await spawn(env, signal);
+  } finally {
+    db = await reopen(access);
+  }
+  if (failure) return { ok: false, failure };
+  const where = `${processor.name} ${formatDay(batch.start)}..${formatDay(batch.end)}`;
+  if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled` } };
+
+  const rowsByDay = new Map<Day, number>();
+  const [columns = [], types = []] = await db.main.columns(
+    `SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(processor.table.schema)} AND table_name = ${quoteString(processor.table.name)}`,
+  );
+  const typeIndex = columns.findIndex((name) => name === processor.partitionColumn);
+  if (columns.length > 0 && typeIndex < 0)
+    return { ok: false, failure: { category: 'PROCESSOR_ERROR', message: `${where}: table ${tableName(processor.table)} has no partition column '${processor.partitionColumn}'` } };
+  if (typeIndex >= 0 && types[typeIndex] !== 'DATE')
+    return { ok: false, failure: { category: 'PROCESSOR_ERROR', message: `${where}: ${tableName(processor.table)}.${processor.partitionColumn} is ${String(types[typeIndex])}, not DATE` } };
+  if (columns.length > 0) {
+    const column = quoteIdent(processor.partitionColumn);
+    const [days = [], counts = []] = await db.main.columns(
+      `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM ${qualifiedTable(processor.table)} WHERE ${column} BETWEEN ${dateLiteral(batch.start)} AND ${dateLiteral(batch.end)} GROUP BY 1`,
+    );
+    days.forEach((day, i) => rowsByDay.set(day as number, counts[i] as number));
+  }
+
+  const recorded = batch.days.filter((day) => processor.allowEmpty || (rowsByDay.get(day) ?? 0) > 0);
+  const absent = batch.days.filter((day) => !recorded.includes(day));
+  const ledger = ledgerTable(access.ledgerSchema, 'partitions');
+  const values = recorded.map(
+    (day) =>
+      `(${quoteString(processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rowsByDay.get(day) ?? 0}, ${quoteString(
+        job.codeFingerprint,
+      )}, ${quoteString(job.inputFingerprints.get(day) ?? '')})`,
+  );
+  try {
+    await db.main.runAll([
+      'BEGIN TRANSACTION',
+      `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor.name)} AND partition_date IN (${batch.days.map(dateLiteral).join(', ')})`,
+      ...(values.length > 0 ? [`INSERT INTO ${ledger} VALUES ${values.join(', ')}`] : []),
+      'COMMIT',
+    ]);
+  } catch (error) {
+    return { ok: false, failure: { category: 'TRANSIENT', message: `${where}: recording the ledger failed: ${firstLine(error)}` } };
+  }
+  return { ok: true, rows: new Map(recorded.map((day) => [day, rowsByDay.get(day) ?? 0])), absent };
+}
+
+async function reopen(access: ExclusiveAccess): Promise<OpenDatabase> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await access.reopen();
+    } catch (error) {
+      if (attempt >= REOPEN_ATTEMPTS) throw error;
+      await sleep(REOPEN_DELAY_MS);
+    }
+  }
 }
