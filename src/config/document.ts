@@ -53,6 +53,8 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
   let fatal = false;
   for (const error of doc.errors) {
     const duplicate = error.code === 'DUPLICATE_KEY';
+    // After the first syntax error the parser's further complaints are mostly its echoes.
+    if (!duplicate && fatal) continue;
     fatal ||= !duplicate;
     diagnostics.push({
       code: duplicate ? CODES.duplicateKey : CODES.yamlSyntax,
@@ -74,9 +76,10 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
         if (!pair) return { node, key, resolved: false };
         key = pair.key as Node;
         node = (pair.value as Node | null) ?? null;
-        if (node === null) return { node: key, key, resolved: true };
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment] as Node | undefined;
+        // `other:` with nothing after it: point at the key, not at the empty space after the colon.
+        if (node === null || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1])) return { node: key, key, resolved: true };
+      } else if (isSeq(node) && /^\d+$/.test(String(segment))) {
+        const item = node.items[Number(segment)] as Node | undefined;
         if (!item) return { node, key, resolved: false };
         key = null;
         node = item;

@@ -5,19 +5,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../core/diagnostics.js';
-import { didYouMean } from '../core/did-you-mean.js';
+import { closestName, didYouMean } from '../core/did-you-mean.js';
 import { CODES, type DiagnosticCode } from './codes.js';
 import { isRecord, type ConfigDocument, type Path } from './document.js';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../../schema/pipeline.schema.json', import.meta.url));
 
-let compiled: ValidateFunction | undefined;
-function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true }).compile(
-    JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object,
-  );
+interface Compiled {
+  readonly validate: ValidateFunction;
+  /** Definition objects by identity: ajv's schemaPath is relative when a $ref compiles separately. */
+  readonly definitionNames: ReadonlyMap<unknown, string>;
+}
+
+let compiled: Compiled | undefined;
+function validator(): Compiled {
+  if (compiled) return compiled;
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { definitions?: Record<string, unknown> };
+  const validate = new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true }).compile(schema);
+  compiled = { validate, definitionNames: new Map(Object.entries(schema.definitions ?? {}).map(([name, def]) => [def, name])) };
   return compiled;
 }
 
@@ -33,6 +40,7 @@ const BY_DEFINITION: Readonly<Record<string, { code: DiagnosticCode; expected: s
   offset: { code: CODES.invalidOffset, expected: 'a negative whole number of partitions (-1 = the previous one) or calendar days such as -3d', hint: 'offsets look back: { offset: -1 }; use same for the same partition' },
   lookback: { code: CODES.invalidLookback, expected: 'a positive whole number of partitions, or calendar days such as 30d', hint: 'write { lookback: 14 } or { lookback: 30d }' },
   mapping: { code: CODES.invalidMapping, expected: 'same, { offset: -k }, or { lookback: n }', hint: 'use same, { offset: -1 }, or { lookback: 7, min: 5 }' },
+  commandArgument: { code: CODES.invalidCommand, expected: 'a string (quote numbers: "3")', hint: 'every argv item is a string; quote numbers and placeholders: "3", "{start}"' },
   command: { code: CODES.invalidCommand, expected: 'an argv array of strings, e.g. [python, jobs/x.py, --start, "{start}"]', hint: 'commands run without a shell: write each argument as one list item' },
 };
 
@@ -80,18 +88,19 @@ function expectedTypes(types: unknown): string {
   return list.join(' or ');
 }
 
-function definitionOf(error: ErrorObject): string | undefined {
-  return /^#\/definitions\/([A-Za-z]+)\//.exec(error.schemaPath)?.[1];
-}
 
 /** Runs the schema and returns one diagnostic per real problem, positioned in the document. */
 export function checkShape(doc: ConfigDocument): Diagnostic[] {
-  const validate = validator();
+  const { validate, definitionNames } = validator();
   if (validate(doc.value)) return [];
   const diagnostics: Diagnostic[] = [];
-  const add = (code: DiagnosticCode, path: Path, part: 'key' | 'value', message: string, hint: string): void => {
-    diagnostics.push({ code, severity: 'error', message, file: doc.displayFile, ...doc.position(path, part), hint });
+  const add = (code: DiagnosticCode, path: Path, part: 'key' | 'value', message: string, hint: string): Diagnostic => {
+    const diagnostic: Diagnostic = { code, severity: 'error', message, file: doc.displayFile, ...doc.position(path, part), hint };
+    diagnostics.push(diagnostic);
+    return diagnostic;
   };
+  const typoFor = new Set<string>();
+  const missing = new Map<Diagnostic, string>();
   for (const error of validate.errors ?? []) {
     // `if` only says "the then-branch failed"; the branch's own errors follow. Errors carrying a
     // propertyName repeat what the propertyNames error says.
@@ -99,18 +108,19 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
     const path = pointerToPath(error.instancePath);
     const where = humanPath(path);
     const actual = valueAt(doc.value, path);
-    const definition = definitionOf(error);
+    const definition = definitionNames.get(error.parentSchema);
     const advice = definition === undefined ? undefined : BY_DEFINITION[definition];
     switch (error.keyword) {
       case 'additionalProperties': {
         const key = String((error.params as { additionalProperty: string }).additionalProperty);
         const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+        typoFor.add(`${error.instancePath}|${closestName(key, known) ?? ''}`);
         add(CODES.unknownKey, [...path, key], 'key', `unknown key '${key}' ${path.length === 0 ? 'at the top level' : `in ${where}`}${didYouMean(key, known)}`, `known keys here: ${known.join(', ')}`);
         break;
       }
       case 'required': {
         const key = String((error.params as { missingProperty: string }).missingProperty);
-        add(CODES.missingKey, path, 'key', `${path.length === 0 ? 'the file' : where} is missing the required key '${key}'`, key === 'version' ? 'add `version: 1` at the top of the file' : `add '${key}:' to ${where}`);
+        missing.set(add(CODES.missingKey, path, 'key', `${path.length === 0 ? 'the file' : where} is missing the required key '${key}'`, key === 'version' ? 'add `version: 1` at the top of the file' : `add '${key}:' to ${where}`), `${error.instancePath}|${key}`);
         break;
       }
       case 'propertyNames': {
@@ -119,9 +129,9 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
         break;
       }
       case 'type': {
-        const code = definition === 'command' ? CODES.invalidCommand : CODES.wrongType;
-        const hint = definition === 'command' ? BY_DEFINITION.command!.hint : `write ${expectedTypes((error.params as { type: unknown }).type)} here`;
-        add(code, path, 'value', `${where} must be ${expectedTypes((error.params as { type: unknown }).type)}, not ${describeValue(actual)}`, hint);
+        // A value of a known kind (a duration, a table, a mapping...) says what kind, not just the type.
+        const expected = advice?.expected ?? expectedTypes((error.params as { type: unknown }).type);
+        add(advice?.code ?? CODES.wrongType, path, 'value', `${where} must be ${expected}, not ${describeValue(actual)}`, advice?.hint ?? `write ${expected} here`);
         break;
       }
       case 'const':
@@ -138,12 +148,15 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
       }
       default: {
         // pattern, minimum, maximum, minItems, minLength: a value of the right type but wrong form.
-        if (advice) add(advice.code, path, 'value', `${where} must be ${advice.expected}, not ${describeValue(actual)}`, advice.hint);
+        if (error.keyword === 'minItems' && advice) add(advice.code, path, 'value', `${where} must not be empty`, advice.hint);
+        else if (advice) add(advice.code, path, 'value', `${where} must be ${advice.expected}, not ${describeValue(actual)}`, advice.hint);
         else add(CODES.invalidValue, path, 'value', `${where} ${error.message ?? 'is not valid'} (got ${describeValue(actual)})`, 'see docs/pipeline-yaml.md for the allowed values');
       }
     }
   }
-  return dedupe(diagnostics);
+  // `tabel: x` yields both "unknown key 'tabel'; did you mean 'table'?" and "missing 'table'":
+  // one typo, one error; the unknown-key diagnostic already says everything.
+  return dedupe(diagnostics.filter((d) => !typoFor.has(missing.get(d) ?? '')));
 }
 
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
