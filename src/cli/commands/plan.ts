@@ -1,15 +1,102 @@
-// Placeholder until its issue lands; replaced by the real command module.
+/**
+ * `dag plan --range A..B [--select SEL] [--target T] [--json] [--exit-code] [--grid] [--cost]`:
+ * what is fresh, missing, stale or blocked, and why; exactly what `run` would build. Never writes.
+ */
 import type { Command } from 'commander';
-import { UserError } from '../../core/diagnostics.js';
-import type { CliIO } from '../io.js';
+import { makeCalendar } from '../../core/calendar.js';
+import { planToJson } from '../../core/plan-json.js';
+import type { Plan } from '../../core/plan.js';
+import type { Pipeline, Processor } from '../../core/model.js';
+import { renderPlanText } from '../../report/plan-text.js';
+import type { Warehouse } from '../../warehouse/port.js';
+import { useColor, type CliIO } from '../io.js';
+import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+import { parseRange } from '../range.js';
+
+interface PlanFlags {
+  readonly range: string;
+  readonly select?: string;
+  readonly target?: string;
+  readonly pipeline?: string;
+  readonly json?: boolean;
+  readonly exitCode?: boolean;
+  readonly grid?: boolean;
+  readonly cost?: boolean;
+}
 
 export function registerPlan(program: Command, io: CliIO): void {
   program
     .command('plan')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
+    .description('show what is fresh, missing, stale or blocked in a date range, and why; never writes')
+    .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
+    .option('--select <SEL>', 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated')
+    .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
+    .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
+    .option('--json', 'print the plan as one JSON object (DESIGN §6)')
+    .option('--exit-code', 'exit 1 when anything would be built or is blocked')
+    .option('--grid', 'draw coverage as processors × dates')
+    .option('--cost', 'add BigQuery dry-run bytes per processor')
+    .action(async (flags: PlanFlags) => {
       io.doing = 'plan';
-      throw new UserError('plan is not built yet');
+      const range = parseRange(flags.range);
+      const loaded = await loadAndSelect(io, flags);
+      printWarnings(io, loaded.warnings);
+      const warehouse = await openTarget(io, loaded, true);
+      let workToDo = false;
+      try {
+        const { plan, snapshot } = await readAndPlan(io, loaded, warehouse, range);
+        workToDo = plan.summary.build + plan.summary.blocked > 0;
+        io.doing = 'printing the plan';
+        if (flags.json) {
+          io.stdout(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
+        } else {
+          io.stdout(renderPlanText(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar) }));
+          if (flags.grid) {
+            const { renderGrid } = await import('../../report/grid.js');
+            const width = io.isTTY ? process.stdout.columns : undefined;
+            io.stdout(`\n${renderGrid(plan, snapshot, { color: useColor(io), ...(width ? { width } : {}) })}`);
+          }
+          if (flags.cost) io.stdout(`\n${await costText(loaded.pipeline, loaded.targetName, plan, warehouse)}`);
+        }
+      } finally {
+        await warehouse.close();
+      }
+      io.exitCode = flags.exitCode && workToDo ? 1 : 0;
     });
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** `--cost`: BigQuery dry-run bytes per batch, summed per processor and priced at the target's price. */
+async function costText(pipeline: Pipeline, targetName: string, plan: Plan, warehouse: Warehouse): Promise<string> {
+  const target = pipeline.targets.get(targetName);
+  if (target?.type !== 'bigquery') return `Cost: estimates need a BigQuery target (target '${targetName}' is ${target?.type ?? 'unknown'}).\n`;
+  const lines = ['Cost (BigQuery dry run)'];
+  let total = 0;
+  let unknown = false;
+  for (const p of plan.processors) {
+    if (p.batches.length === 0) continue;
+    const processor = pipeline.nodes.get(p.name) as Processor;
+    let bytes: number | undefined = 0;
+    for (const batch of p.batches) {
+      const estimate = await warehouse.estimateBytes({ pipeline, processor, batch, runId: 'plan', builtAt: 0, codeFingerprint: p.codeFingerprint, inputFingerprints: new Map() });
+      bytes = estimate === undefined || bytes === undefined ? undefined : bytes + estimate;
+    }
+    if (bytes === undefined) unknown = true;
+    else total += bytes;
+    const price = bytes === undefined ? 'unknown' : `$${((bytes / 2 ** 40) * target.pricePerTib).toFixed(2)}`;
+    lines.push(`  ${p.name.padEnd(12)} ${(bytes === undefined ? 'unknown' : formatBytes(bytes)).padStart(10)}  ${price}`);
+  }
+  const totalPrice = `$${((total / 2 ** 40) * target.pricePerTib).toFixed(2)}`;
+  lines.push(`  ${'total'.padEnd(12)} ${formatBytes(total).padStart(10)}  ${totalPrice}${unknown ? ' (plus batches that could not be estimated)' : ''} at $${target.pricePerTib}/TiB`);
+  return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,119 @@
+/**
+ * `dag plan` as text: one row per processor (topological order) with its counts and gaps as ranges,
+ * then blocked causes grouped by category, then stale partitions with their reasons, then totals.
+ * Colour only emphasises; the text says everything without it.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Calendar } from '../core/calendar.js';
+import { formatDay, type Day } from '../core/dates.js';
+import type { BlockedCategory, PartitionPlan, Plan, ProcessorPlan, StaleReason } from '../core/plan.js';
+import { compactDays } from './ranges.js';
+
+export interface PlanTextOptions {
+  readonly color: boolean;
+  readonly calendar?: Calendar;
+}
+
+const CATEGORY_TEXT: Readonly<Record<BlockedCategory, string>> = {
+  MISSING_DEPENDENCIES: 'an upstream partition in the range is absent and will not be built, or is stale and cannot be rebuilt',
+  OUT_OF_RANGE: 'an upstream partition outside the range is absent (widen the range to build it)',
+  INSUFFICIENT_HISTORY: "history that can never exist (before the calendar or a processor's start), or a lookback's min not met",
+};
+
+const COLUMNS = ['expected', 'fresh', 'missing', 'stale', 'build', 'blocked'] as const;
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function table(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): string[] {
+  const nameWidth = Math.max(9, ...plan.processors.map((p) => p.name.length));
+  const header = [pad('processor', nameWidth), ...COLUMNS.map((k) => pad(k, Math.max(k.length, 6), true)), pad('batches', 7, true), '  missing dates'];
+  const lines = [c.bold(header.join('  '))];
+  for (const p of plan.processors) {
+    const counts = COLUMNS.map((k) => {
+      const text = pad(String(p.counts[k]), Math.max(k.length, 6), true);
+      if (p.counts[k] === 0 || k === 'expected' || k === 'fresh') return text;
+      return k === 'blocked' ? c.red(text) : k === 'build' ? c.green(text) : c.yellow(text);
+    });
+    const missing = p.partitions.filter((x) => x.status === 'missing').map((x) => x.day);
+    const gaps = missing.length > 0 ? `  ${compactDays(missing, { maxRanges: 8, ...(calendar ? { calendar } : {}) })}` : '';
+    lines.push([pad(p.name, nameWidth), ...counts, pad(String(p.batches.length), 7, true)].join('  ') + gaps);
+  }
+  return lines;
+}
+
+function needsText(partitions: readonly PartitionPlan[], calendar: Calendar | undefined): string {
+  const byUpstream = new Map<string, Set<Day>>();
+  for (const p of partitions)
+    for (const n of p.needs ?? []) {
+      let set = byUpstream.get(n.upstream);
+      if (!set) byUpstream.set(n.upstream, (set = new Set()));
+      for (const d of n.days) set.add(d);
+    }
+  if (byUpstream.size === 0) return 'lacks history before the calendar';
+  const parts = [...byUpstream].map(([u, set]) => `${u} ${compactDays([...set].sort((a, b) => a - b), { maxRanges: 6, ...(calendar ? { calendar } : {}) })}`);
+  return `lacks ${parts.join('; ')}`;
+}
+
+function blockedSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): string[] {
+  const lines: string[] = [];
+  for (const category of ['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'] as const) {
+    const rows: string[] = [];
+    for (const p of plan.processors) {
+      const blocked = p.partitions.filter((x) => x.category === category);
+      if (blocked.length === 0) continue;
+      const days = compactDays(blocked.map((x) => x.day), { maxRanges: 6, ...(calendar ? { calendar } : {}) });
+      rows.push(`    ${p.name} ${days} (${blocked.length}): ${needsText(blocked, calendar)}`);
+    }
+    if (rows.length > 0) lines.push(`  ${c.red(category)}: ${CATEGORY_TEXT[category]}`, ...rows);
+  }
+  return lines.length > 0 ? [c.bold('Blocked'), ...lines] : [];
+}
+
+function reasonKey(r: StaleReason): string {
+  return r.kind === 'code_changed' ? 'code_changed (SQL, command or mapping changed)' : `${r.kind} ${r.upstream}`;
+}
+
+function staleSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): string[] {
+  const lines: string[] = [];
+  for (const p of plan.processors) {
+    const stale = p.partitions.filter((x) => x.status === 'stale');
+    if (stale.length === 0) continue;
+    const byReason = new Map<string, Set<Day>>();
+    for (const s of stale)
+      for (const r of s.reasons ?? []) {
+        let set = byReason.get(reasonKey(r));
+        if (!set) byReason.set(reasonKey(r), (set = new Set()));
+        if (r.kind === 'code_changed') set.add(s.day);
+        else for (const d of r.days) set.add(d);
+      }
+    const reasons = [...byReason].map(([key, set]) => `${key} ${compactDays([...set].sort((a, b) => a - b), { maxRanges: 4, ...(calendar ? { calendar } : {}) })}`);
+    lines.push(`  ${p.name} ${compactDays(stale.map((x) => x.day), { maxRanges: 6, ...(calendar ? { calendar } : {}) })} (${stale.length}): ${reasons.join('; ')}`);
+  }
+  return lines.length > 0 ? [c.bold('Stale'), ...lines] : [];
+}
+
+function notesSection(processors: readonly ProcessorPlan[]): string[] {
+  const lines = processors.flatMap((p) => (p.notes ?? []).map((n) => `  ${p.name}: ${n}`));
+  return lines.length > 0 ? ['Notes', ...lines] : [];
+}
+
+export function renderPlanText(plan: Plan, options: PlanTextOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const { calendar } = options;
+  const s = plan.summary;
+  const out: string[] = [`${c.bold('dag plan')} ${plan.pipeline} · target ${plan.target} · ${formatDay(plan.range.start)}..${formatDay(plan.range.end)}`, ''];
+  out.push(...table(plan, c, calendar));
+  for (const section of [blockedSection(plan, c, calendar), staleSection(plan, c, calendar), notesSection(plan.processors)]) {
+    if (section.length > 0) out.push('', ...section);
+  }
+  out.push('');
+  const work =
+    s.build + s.blocked === 0
+      ? c.green('everything is fresh: nothing to build')
+      : `${c.green(`${s.build} to build in ${s.batches} batch${s.batches === 1 ? '' : 'es'}`)}, ${s.blocked > 0 ? c.red(`${s.blocked} blocked`) : '0 blocked'}`;
+  out.push(`Total: ${s.expected} expected, ${s.fresh} fresh, ${s.missing} missing, ${s.stale} stale: ${work}.`);
+  out.push(`${plan.stats.queries} warehouse quer${plan.stats.queries === 1 ? 'y' : 'ies'}, ${plan.stats.elapsedMs} ms.`);
+  return `${out.join('\n')}\n`;
+}
