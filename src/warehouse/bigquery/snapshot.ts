@@ -31,7 +31,6 @@ function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode
 interface TableFacts {
   exists: boolean;
   partitioning: { column: string; type: string } | undefined;
-  unpartitioned: boolean;
   partitions: Map<Day, PartitionInfo>;
 }
 
@@ -76,7 +75,7 @@ export async function readBigquerySnapshot(client: BigQuery, target: BigqueryTar
 }
 
 async function readInventory(client: BigQuery, target: BigqueryTarget, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
-  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, unpartitioned: false, partitions: new Map() });
+  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map() });
   let rows: Row[];
   try {
     rows = await runJob(client, inventorySql(target.project, dataset), { tables }, { target });
@@ -94,10 +93,7 @@ async function readInventory(client: BigQuery, target: BigqueryTarget, dataset: 
       fact.partitioning = { column: item.slice(0, at), type: item.slice(at + 1).toUpperCase() };
     } else if (row.kind === 'partition') {
       const day = partitionIdToDay(item);
-      if (day === undefined) {
-        if (item === '' || item === '__UNPARTITIONED__') fact.unpartitioned = fact.unpartitioned || Number(row.total_rows) > 0;
-        continue;
-      }
+      if (day === undefined) continue; // __NULL__, __UNPARTITIONED__ (streaming buffer), or an unpartitioned table
       const count = Number(row.total_rows ?? 0);
       if (count <= 0) continue;
       const modified = Number(row.modified_ms);
