@@ -10,6 +10,7 @@ import type { Batch } from '../core/plan.js';
 import type { BatchJob, BatchOutcome, JobFailure } from '../warehouse/port.js';
 import { inputsFor } from './inputs.js';
 import type { PartitionKey } from './jobs.js';
+import type { LedgerEntry, Snapshot } from '../core/snapshot.js';
 import type { RunnerOptions } from './types.js';
 
 /** Shared state of one run that attempts read and write. */
@@ -17,8 +18,8 @@ export interface RunContext {
   readonly options: RunnerOptions;
   /** builtAt of the run's start: source versions first seen now are recorded at this time. */
   readonly runStart: number;
-  /** Partitions built by this run so far. */
-  readonly built: Map<PartitionKey, { readonly rows: number; readonly builtAt: number }>;
+  /** The snapshot plus a ledger entry for every partition this run built so far. */
+  readonly live: LiveSnapshot;
   /** Attempts so far per partition (a batch attempt counts for each of its days). */
   readonly attempts: Map<PartitionKey, number>;
   jobsStarted: number;
@@ -28,10 +29,29 @@ export interface BatchAnswer {
   /** Rows per built partition (all of them built at `builtAt`). */
   readonly built: ReadonlyMap<Day, number>;
   readonly builtAt: number;
+  /** The ledger entries written for the built partitions (the run's live view keeps them). */
+  readonly entries: ReadonlyMap<Day, LedgerEntry>;
   /** Partitions not built, with why; empty when everything was built. */
   readonly failed: ReadonlyMap<Day, JobFailure>;
   /** The failure of the batch as a whole (undefined when it ran), to decide on a per-partition retry. */
   readonly failure: JobFailure | undefined;
+}
+
+export interface LiveSnapshot extends Snapshot {
+  readonly ledger: Map<string, Map<Day, LedgerEntry>>;
+}
+
+/** A copy of the snapshot whose ledger the run extends as it builds (the original stays as planned). */
+export function liveSnapshot(snapshot: Snapshot): LiveSnapshot {
+  const ledger = new Map<string, Map<Day, LedgerEntry>>();
+  for (const [name, entries] of snapshot.ledger) ledger.set(name, new Map(entries));
+  return { ...snapshot, ledger };
+}
+
+export function recordBuilt(live: LiveSnapshot, processor: string, day: Day, entry: LedgerEntry): void {
+  let entries = live.ledger.get(processor);
+  if (!entries) live.ledger.set(processor, (entries = new Map()));
+  entries.set(day, entry);
 }
 
 const RETRY_BASE_MS = 200;
@@ -80,12 +100,15 @@ export async function runBatch(context: RunContext, processor: Processor, days: 
       for (const day of outcome.absent)
         failed.set(day, { category: 'NO_OUTPUT', message: `the command exited 0 but left no rows for ${processor.table.schema}.${processor.table.name} on this date (set allow_empty: true if that is normal)` });
       for (const [day, failure] of failed) await recordFailure(context, processor, day, failure);
-      return { built: outcome.rows, builtAt, failed, failure: undefined };
+      const entries = new Map<Day, LedgerEntry>();
+      for (const [day, rows] of outcome.rows)
+        entries.set(day, { runId: options.runId, builtAt, rows, codeFingerprint, inputFingerprint: inputs.fingerprints.get(day) ?? '' });
+      return { built: outcome.rows, builtAt, entries, failed, failure: undefined };
     }
     const failure = outcome.failure;
     for (const day of days) await recordFailure(context, processor, day, failure);
     const retriable = failure.category === 'TRANSIENT' && attempt <= processor.retries && !options.signal.aborted;
-    if (!retriable) return { built: new Map(), builtAt, failed: new Map(days.map((day) => [day, failure])), failure };
+    if (!retriable) return { built: new Map(), builtAt, entries: new Map(), failed: new Map(days.map((day) => [day, failure])), failure };
     const delayMs = backoff(attempt);
     options.onEvent({ kind: 'job-retry', processor: processor.name, start: batch.start, end: batch.end, attempt: attempt + 1, delayMs, failure });
     await sleep(delayMs, options.signal);

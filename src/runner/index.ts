@@ -6,10 +6,10 @@ import { createBuildClock, systemClock, type BuildClock, type WallClock } from '
 import { buildJobGraph } from './jobs.js';
 import { buildResult } from './result.js';
 import { schedule } from './scheduler.js';
-import type { RunContext } from './attempt.js';
+import { liveSnapshot, type RunContext } from './attempt.js';
 import type { RunnerOptions, RunResult } from './types.js';
 
-export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputVersion, InputFingerprinter, SpawnerFactory } from './types.js';
+export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, SpawnerFactory } from './types.js';
 export { createBuildClock, systemClock, type BuildClock, type WallClock };
 export { createCommandSpawner, logFileFor, stopGroup, type SpawnSettings } from './spawn.js';
 export { acquireRunLock, parseWaitDuration } from './lock.js';
@@ -26,7 +26,7 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
   // Source versions first seen now are stamped runStart; every builtAt below is later than that.
   await warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart);
   options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
-  const context: RunContext = { options, runStart, built: new Map(), attempts: new Map(), jobsStarted: 0 };
+  const context: RunContext = { options, runStart, live: liveSnapshot(options.snapshot), attempts: new Map(), jobsStarted: 0 };
   let result: RunResult | undefined;
   try {
     const outcomes = await schedule(context, graph);

@@ -8,7 +8,7 @@
 import type { Day } from '../core/dates.js';
 import { formatDay } from '../core/dates.js';
 import type { JobFailure } from '../warehouse/port.js';
-import { recordFailure, runBatch, type RunContext } from './attempt.js';
+import { recordBuilt, recordFailure, runBatch, type BatchAnswer, type RunContext } from './attempt.js';
 import { contiguousRuns, partitionKey, type Job, type JobGraph, type PartitionKey } from './jobs.js';
 import type { PartitionOutcome } from './types.js';
 
@@ -55,9 +55,15 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
     const key = partitionKey(processor, day);
     if (outcomes.has(key)) return;
     outcomes.set(key, outcome);
-    if (outcome.state === 'built') context.built.set(key, { rows: outcome.rows, builtAt: outcome.builtAt });
-    else options.onEvent({ kind: 'partition-failed', processor, day, category: outcome.category, message: outcome.message });
+    if (outcome.state !== 'built')
+      options.onEvent({ kind: 'partition-failed', processor, day, category: outcome.category, message: outcome.message });
     for (const job of dependents.get(key) ?? []) release(job);
+  };
+  const settleBuilt = (processor: string, answer: BatchAnswer) => {
+    for (const [day, entry] of answer.entries) {
+      recordBuilt(context.live, processor, day, entry);
+      settle(processor, day, { state: 'built', rows: entry.rows, builtAt: entry.builtAt });
+    }
   };
   const finishJob = (job: Job) => {
     finishedJobs.add(job);
@@ -83,13 +89,13 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
       const answer = await runBatch(context, job.processor, days);
       const builtDays = [...answer.built.keys()];
       options.onEvent({ kind: 'job-finished', processor: name, start: days[0] ?? 0, end: days[days.length - 1] ?? 0, built: builtDays, failure: answer.failure, elapsedMs: options.clock.wall() - started });
-      for (const [day, rows] of answer.built) settle(name, day, { state: 'built', rows, builtAt: answer.builtAt });
+      settleBuilt(name, answer);
       if (answer.failure && days.length > 1 && worthSplitting(answer.failure) && !options.signal.aborted) {
         options.onEvent({ kind: 'job-split', processor: name, start: days[0] ?? 0, end: days[days.length - 1] ?? 0, failure: answer.failure });
         for (const day of days) {
           const single = await runBatch(context, job.processor, [day]);
           options.onEvent({ kind: 'job-finished', processor: name, start: day, end: day, built: [...single.built.keys()], failure: single.failure ?? single.failed.get(day), elapsedMs: 0 });
-          for (const [builtDay, rows] of single.built) settle(name, builtDay, { state: 'built', rows, builtAt: single.builtAt });
+          settleBuilt(name, single);
           for (const [failedDay, failure] of single.failed) settle(name, failedDay, { state: 'failed', ...failure });
         }
         continue;
@@ -147,6 +153,6 @@ function upstreamFailure(broken: PartitionKey, outcomes: Outcomes): JobFailure {
   const where = `${processor} ${formatDay(Number(day))}`;
   if (outcome?.state !== 'failed') return { category: 'UPSTREAM_FAILED', message: `reads ${where}, which was not built` };
   if (outcome.category === 'CANCELLED') return { category: 'CANCELLED', message: `not started: it reads ${where}, which was cancelled` };
-  if (outcome.category === 'UPSTREAM_FAILED') return { category: 'UPSTREAM_FAILED', message: outcome.message.startsWith('reads ') ? `reads ${where}, which ${outcome.message.replace(/^reads /, 'reads ')}` : outcome.message };
+  if (outcome.category === 'UPSTREAM_FAILED') return { category: 'UPSTREAM_FAILED', message: `reads ${where}, which ${outcome.message}` };
   return { category: 'UPSTREAM_FAILED', message: `reads ${where}, which failed (${outcome.category})` };
 }

@@ -14,13 +14,11 @@ export type RunMode = 'backfill' | 'daily';
 /** The upstream partitions partition `day` of `processor` reads (the planner's mapping, calendar applied). */
 export type InputsOf = (processor: Processor, day: Day) => readonly UpstreamDays[];
 
-/** One version string per upstream partition read, hashed into the ledger's input fingerprint. */
-export interface InputVersion {
-  readonly upstream: string;
-  readonly day: Day;
-  readonly version: string;
-}
-export type InputFingerprinter = (inputs: readonly InputVersion[]) => string;
+/**
+ * The ledger's input fingerprint of partition `day`, from the versions in `snapshot` — the run's live
+ * view: the snapshot it planned from plus the partitions built so far in this run.
+ */
+export type InputFingerprinter = (processor: Processor, day: Day, snapshot: Snapshot) => string;
 
 /** Makes the spawner the adapter calls for one command batch (argv, DAG_* env, log file, process group). */
 export type SpawnerFactory = (job: BatchJob) => CommandSpawner;

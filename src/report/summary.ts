@@ -1,0 +1,119 @@
+/**
+ * The end of `dag run`: a summary table (built, failed by category, blocked, upstream-failed per
+ * processor, with the run id and elapsed time) and the `--json` object, which is also what webhooks get.
+ */
+import { formatDay, type Day } from '../core/dates.js';
+import type { RunResult } from '../runner/types.js';
+import type { FailureCategory } from '../warehouse/port.js';
+import { dayRangeText } from './progress.js';
+
+export interface RunJson {
+  readonly run_id: string;
+  readonly pipeline: string;
+  readonly target: string;
+  readonly range: { readonly start: string; readonly end: string };
+  readonly outcome: RunResult['outcome'];
+  readonly processors: readonly {
+    readonly name: string;
+    readonly built: readonly string[];
+    readonly failed: readonly { readonly date: string; readonly category: FailureCategory; readonly message: string }[];
+    readonly blocked: readonly string[];
+    readonly upstream_failed: readonly string[];
+  }[];
+  readonly totals: { readonly built: number; readonly failed: number; readonly blocked: number; readonly upstream_failed: number; readonly jobs: number };
+  readonly elapsed_ms: number;
+}
+
+export function runResultToJson(result: RunResult): RunJson {
+  return {
+    run_id: result.runId,
+    pipeline: result.pipeline,
+    target: result.target,
+    range: { start: formatDay(result.range.start), end: formatDay(result.range.end) },
+    outcome: result.outcome,
+    processors: result.processors.map((p) => ({
+      name: p.name,
+      built: p.built.map(formatDay),
+      failed: p.failed.map((f) => ({ date: formatDay(f.day), category: f.category, message: f.message })),
+      blocked: p.blocked.map(formatDay),
+      upstream_failed: p.upstreamFailed.map(formatDay),
+    })),
+    totals: {
+      built: result.totals.built,
+      failed: result.totals.failed,
+      blocked: result.totals.blocked,
+      upstream_failed: result.totals.upstreamFailed,
+      jobs: result.totals.jobs,
+    },
+    elapsed_ms: Math.round(result.elapsedMs),
+  };
+}
+
+/** Collapses ascending days into `2021-11-01..2021-11-06, 2021-11-09`. */
+export function compactDays(days: readonly Day[]): string {
+  const parts: string[] = [];
+  let start: Day | undefined;
+  let previous: Day | undefined;
+  for (const day of days) {
+    if (start !== undefined && previous !== undefined && day === previous + 1) {
+      previous = day;
+      continue;
+    }
+    if (start !== undefined && previous !== undefined) parts.push(dayRangeText(start, previous));
+    start = previous = day;
+  }
+  if (start !== undefined && previous !== undefined) parts.push(dayRangeText(start, previous));
+  return parts.join(', ');
+}
+
+function byCategory(failed: RunResult['processors'][number]['failed']): string {
+  if (failed.length === 0) return '-';
+  const counts = new Map<string, number>();
+  for (const f of failed) counts.set(f.category, (counts.get(f.category) ?? 0) + 1);
+  return [...counts].map(([category, count]) => `${count} ${category}`).join(', ');
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+export function renderRunSummary(result: RunResult): string {
+  const rows: string[][] = [['processor', 'built', 'failed', 'blocked', 'upstream failed']];
+  for (const p of result.processors) rows.push([p.name, String(p.built.length), byCategory(p.failed), String(p.blocked.length), String(p.upstreamFailed.length)]);
+  const t = result.totals;
+  const allFailed = result.processors.flatMap((p) => p.failed);
+  rows.push(['total', String(t.built), byCategory(allFailed), String(t.blocked), String(t.upstreamFailed)]);
+  const lines = [
+    '',
+    `run ${result.runId} on target ${result.target}, ${dayRangeText(result.range.start, result.range.end)}: ${result.outcome}`,
+    table(rows),
+  ];
+  const failures = failureLines(result);
+  if (failures.length > 0) lines.push('', 'failures:', ...failures);
+  const upstream = result.processors.filter((p) => p.upstreamFailed.length > 0).map((p) => `  ${p.name} ${compactDays(p.upstreamFailed)}`);
+  if (upstream.length > 0) lines.push('', 'not built because an upstream partition failed (left as they were):', ...upstream);
+  lines.push('', `${t.jobs} job${t.jobs === 1 ? '' : 's'}, ${(result.elapsedMs / 1000).toFixed(1)}s elapsed`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Failures grouped by processor, category and message, with their days compacted. */
+function failureLines(result: RunResult): string[] {
+  const lines: string[] = [];
+  for (const p of result.processors) {
+    const groups = new Map<string, { category: FailureCategory; message: string; days: Day[] }>();
+    for (const f of p.failed) {
+      const key = `${f.category}\u0000${f.message}`;
+      const group = groups.get(key);
+      if (group) group.days.push(f.day);
+      else groups.set(key, { category: f.category, message: f.message, days: [f.day] });
+    }
+    for (const group of groups.values()) {
+      const [first, ...rest] = group.message.split('\n');
+      lines.push(`  ${p.name} ${compactDays(group.days)} ${group.category}: ${first ?? ''}`);
+      for (const line of rest) lines.push(`    ${line}`);
+    }
+  }
+  return lines;
+}
