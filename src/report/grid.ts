@@ -123,7 +123,7 @@ function axis(columns: readonly (readonly [Day, Day])[], unit: Unit): [string, s
   const fine: { at: number; text: string }[] = [];
   columns.forEach(([day], at) => {
     const date = utc(day);
-    if (unit === 'day' && (mondayOf(day) === day || at === 0)) fine.push({ at, text: String(date.getUTCDate()) });
+    if (unit === 'day' && (mondayOf(day) === day || (at === 0 && mondayOf(day) + 7 - day >= 3))) fine.push({ at, text: String(date.getUTCDate()) });
     if (unit === 'week' && at % 4 === 0) fine.push({ at, text: String(utc(mondayOf(day)).getUTCDate()) });
     if (unit === 'month') fine.push({ at, text: (MONTHS[date.getUTCMonth()] ?? ' ').charAt(0) });
   });
