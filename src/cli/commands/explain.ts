@@ -1,15 +1,116 @@
-// Placeholder until its issue lands; replaced by the real command module.
+/**
+ * `dag explain PROCESSOR DATE [--target T] [--json]`: why one partition is fresh, missing, stale or
+ * blocked, walked down to root causes. Plans PROCESSOR with its upstream processors over the range
+ * (calendar's first day, or the processor's start) .. DATE, so every link of the chain is judged.
+ */
 import type { Command } from 'commander';
+import { makeCalendar } from '../../core/calendar.js';
+import { parseIsoDate, formatDay, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
+import { closestName } from '../../core/did-you-mean.js';
+import { explainPartition, rootChain, type Explanation } from '../../core/explain.js';
+import { partitionToJson } from '../../core/plan-json.js';
+import type { Pipeline, Processor } from '../../core/model.js';
+import type { Snapshot } from '../../core/snapshot.js';
 import type { CliIO } from '../io.js';
+import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+
+interface ExplainFlags {
+  readonly target?: string;
+  readonly pipeline?: string;
+  readonly json?: boolean;
+}
+
+function processorNamed(pipeline: Pipeline, name: string): Processor {
+  const node = pipeline.nodes.get(name);
+  if (node?.kind === 'processor') return node;
+  const names = pipeline.processors.map((p) => p.name);
+  if (node?.kind === 'source') throw new UserError(`'${name}' is a source, not a processor: dag does not build it`, 2, `explain one of: ${names.join(', ')}`);
+  const guess = closestName(name, names);
+  throw new UserError(`unknown processor '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}`, 2, `processors: ${names.join(', ')}`);
+}
+
+/** The earliest day anything the plan reads has, so the whole history is judged (every-day calendar). */
+function earliestKnownDay(snapshot: Snapshot, day: Day): Day {
+  let earliest = day;
+  for (const table of snapshot.tables.values()) for (const d of table.partitions.keys()) if (d < earliest) earliest = d;
+  for (const ledger of snapshot.ledger.values()) for (const d of ledger.keys()) if (d < earliest) earliest = d;
+  return earliest;
+}
+
+function checkDay(processor: Processor, pipeline: Pipeline, snapshot: Snapshot, day: Day): void {
+  const calendar = makeCalendar(snapshot.calendar);
+  if (!calendar.contains(day)) {
+    const p = calendar.lowerBound(day);
+    const near = [calendar.dayAt(p - 1), calendar.dayAt(p)].filter((d): d is Day => d !== undefined).map(formatDay);
+    throw new UserError(
+      `${formatDay(day)} is not a partition of the calendar '${pipeline.calendar}'`,
+      2,
+      near.length > 0 ? `nearest calendar days: ${near.join(', ')}` : `the calendar table '${pipeline.calendar}' has no dates yet`,
+    );
+  }
+  if (processor.start !== undefined && day < processor.start) {
+    throw new UserError(`${processor.name} has no partition on ${formatDay(day)}: its start is ${formatDay(processor.start)}`, 2);
+  }
+}
+
+function renderTree(e: Explanation, depth: number, out: string[]): void {
+  const indent = '  '.repeat(depth);
+  out.push(`${indent}${depth > 0 ? '- ' : ''}${e.subject.includes(' ') ? `${e.subject} ` : ''}${e.text}`);
+  for (const cause of e.causes) renderTree(cause, depth + 1, out);
+}
+
+function toJson(e: Explanation): Record<string, unknown> {
+  return {
+    subject: e.subject,
+    text: e.text,
+    ...(e.partition ? { partition: partitionToJson(e.partition) } : {}),
+    causes: e.causes.map(toJson),
+  };
+}
 
 export function registerExplain(program: Command, io: CliIO): void {
   program
     .command('explain')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
+    .description('explain why one partition is fresh, missing, stale or blocked, down to the root cause')
+    .argument('<PROCESSOR>', 'processor name')
+    .argument('<DATE>', 'partition date, YYYY-MM-DD')
+    .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
+    .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
+    .option('--json', 'print the explanation as JSON')
+    .action(async (name: string, date: string, flags: ExplainFlags) => {
       io.doing = 'explain';
-      throw new UserError('explain is not built yet');
+      const day = parseIsoDate(date);
+      if (day === undefined) {
+        const shaped = /^\d{4}-\d{2}-\d{2}$/.test(date);
+        throw new UserError(shaped ? `${date} is not a valid date` : `cannot read '${date}' as a date`, 2, 'write DATE as YYYY-MM-DD, e.g. 2021-11-03');
+      }
+      const loaded0 = await loadAndSelect(io, { ...flags, select: `+${name}` }).catch((error: unknown) => {
+        if (error instanceof UserError && error.message.startsWith('--select')) return undefined;
+        throw error;
+      });
+      const loaded = loaded0 ?? (await loadAndSelect(io, flags));
+      const processor = processorNamed(loaded.pipeline, name);
+      printWarnings(io, loaded.warnings);
+      const warehouse = await openTarget(io, loaded, true);
+      let result;
+      try {
+        result = await readAndPlan(io, loaded, warehouse, (_, snapshot) => {
+          checkDay(processor, loaded.pipeline, snapshot, day);
+          const start = Math.max(snapshot.calendar?.[0] ?? -Infinity, processor.start ?? -Infinity);
+          return { start: Number.isFinite(start) ? Math.min(start, day) : earliestKnownDay(snapshot, day), end: day };
+        });
+      } finally {
+        await warehouse.close();
+      }
+      const explanation = explainPartition({ pipeline: loaded.pipeline, plan: result.plan, snapshot: result.snapshot, calendar: makeCalendar(result.snapshot.calendar), processor: name, day });
+      if (flags.json) {
+        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, explanation: toJson(explanation) }, null, 2)}\n`);
+        return;
+      }
+      const lines = [rootChain(explanation), ''];
+      renderTree(explanation, 0, lines);
+      lines.push('', `(planned ${formatDay(result.plan.range.start)}..${formatDay(result.plan.range.end)} with ${name}'s upstream processors; ${result.plan.stats.queries} warehouse queries)`);
+      io.stdout(`${lines.join('\n')}\n`);
     });
 }
