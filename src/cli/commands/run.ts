@@ -1,15 +1,158 @@
-// Placeholder until its issue lands; replaced by the real command module.
+/**
+ * `dag run --range A..B [--select SEL] [--target T] [--concurrency N] [--mode backfill|daily]
+ * [--wait DURATION] [--json]`: builds exactly what `dag plan` with the same arguments shows.
+ * Order matters: open the target, take its lock, THEN read the snapshot and plan, so no other run can
+ * change what this one acts on. The lock is released however the run ends.
+ */
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { makeCalendar } from '../../core/calendar.js';
+import { formatDay } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
-import type { CliIO } from '../io.js';
+import { inputFingerprint } from '../../core/fingerprint.js';
+import { inputsOf } from '../../core/inputs.js';
+import { lineProgress, liveProgress, type ProgressView } from '../../report/progress.js';
+import { renderRunSummary, runResultToJson } from '../../report/summary.js';
+import {
+  acquireRunLock,
+  createBuildClock,
+  createCommandSpawner,
+  newRunId,
+  notifyAll,
+  parseWaitDuration,
+  postJson,
+  runPlan,
+  systemClock,
+  webhookFor,
+  webhooksOf,
+  type RunEvent,
+  type RunMode,
+  type RunResult,
+} from '../../runner/index.js';
+import type { LockOwner } from '../../warehouse/port.js';
+import { useColor, type CliIO } from '../io.js';
+import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+import { parseRange } from '../range.js';
+
+interface RunFlags {
+  readonly range: string;
+  readonly select?: string;
+  readonly target?: string;
+  readonly pipeline?: string;
+  readonly concurrency: string;
+  readonly mode: string;
+  readonly wait: string;
+  readonly json?: boolean;
+}
+
+/** Exit code of a run stopped by Ctrl-C / SIGTERM (128 + SIGINT, as shells report it). */
+export const CANCELLED_EXIT_CODE = 130;
 
 export function registerRun(program: Command, io: CliIO): void {
   program
     .command('run')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
+    .description('build the missing and stale partitions of a date range, in dependency order, and record what happened')
+    .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
+    .option('--select <SEL>', 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated')
+    .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
+    .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
+    .option('--concurrency <N>', 'warehouse jobs at once (each processor\'s own concurrency applies too)', '4')
+    .option('--mode <MODE>', 'backfill: one summary at the end; daily: also a message per failure as it happens', 'backfill')
+    .option('--wait <DURATION>', 'wait this long for another run holding the target\'s lock (e.g. 30s, 5m)', '0')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (flags: RunFlags) => {
       io.doing = 'run';
-      throw new UserError('run is not built yet');
+      const range = parseRange(flags.range);
+      const concurrency = parseConcurrency(flags.concurrency);
+      const mode = parseMode(flags.mode);
+      const waitMs = parseWaitDuration(flags.wait);
+      if (waitMs === undefined) throw new UserError(`--wait '${flags.wait}' is not a duration`, 2, 'write e.g. --wait 30s, --wait 5m or --wait 0');
+      const loaded = await loadAndSelect(io, flags);
+      printWarnings(io, loaded.warnings);
+      const warehouse = await openTarget(io, loaded, false);
+      const runId = newRunId(Date.now(), Math.random);
+      const commandLine = io.argv.join(' ');
+      const owner: LockOwner = { runId, pid: process.pid, host: hostname(), since: Date.now(), commandLine };
+      let result: RunResult | undefined;
+      try {
+        io.doing = `waiting for the lock of target '${loaded.targetName}'`;
+        await acquireRunLock(warehouse, owner, waitMs);
+        const cancel = new AbortController();
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (cancel.signal.aborted) return;
+          io.stderr(`\ndag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written)\n`);
+          cancel.abort();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        try {
+          const { plan, snapshot } = await readAndPlan(io, loaded, warehouse, range);
+          const calendar = makeCalendar(snapshot.calendar);
+          const pending: Promise<void>[] = [];
+          const warn = (message: string) => io.stderr(`dag: warning: ${message}\n`);
+          const view: ProgressView | undefined = flags.json
+            ? undefined
+            : io.isTTY
+              ? liveProgress({ write: io.stdout, now: () => Date.now(), color: useColor(io) })
+              : lineProgress({ write: io.stdout, now: () => Date.now(), color: false });
+          const onEvent = (event: RunEvent) => {
+            if (event.kind === 'warning' && !view) warn(event.message);
+            view?.onEvent(event);
+            if (mode === 'daily' && event.kind === 'partition-failed' && isRootFailure(event.category)) {
+              io.stderr(`dag: FAILED ${event.processor} ${formatDay(event.day)} ${event.category}: ${event.message.split('\n')[0]}\n`);
+              const url = webhookFor(loaded.pipeline, event.processor);
+              const body = { event: 'failure', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, processor: event.processor, date: formatDay(event.day), category: event.category, message: event.message };
+              if (url) pending.push(notifyAll(postJson, [url], body).then((warnings) => warnings.forEach(warn)));
+            }
+          };
+          io.doing = 'running';
+          result = await runPlan({
+            pipeline: loaded.pipeline,
+            plan,
+            snapshot,
+            warehouse,
+            runId,
+            commandLine,
+            clock: createBuildClock(systemClock),
+            inputsOf: (processor, day) => processor.upstream.map((u) => ({ upstream: u.name, days: inputsOf(u, day, calendar) })),
+            inputFingerprint: (processor, day, live) => inputFingerprint(processor, day, live, calendar),
+            spawner: createCommandSpawner({ baseEnv: io.env, logRoot: join(dirname(loaded.pipeline.file), '.dag', 'logs'), targetName: loaded.targetName }),
+            concurrency,
+            onEvent,
+            signal: cancel.signal,
+          });
+          view?.finish();
+          io.doing = 'reporting';
+          const json = runResultToJson(result);
+          io.stdout(flags.json ? `${JSON.stringify(json, null, 2)}\n` : renderRunSummary(result));
+          const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
+          pending.push(notifyAll(postJson, urls, { event: 'summary', ...json }).then((warnings) => warnings.forEach(warn)));
+          await Promise.all(pending);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          await warehouse.releaseLock(owner);
+        }
+      } finally {
+        await warehouse.close();
+      }
+      io.exitCode = result.outcome === 'cancelled' ? CANCELLED_EXIT_CODE : result.outcome === 'failed' ? 1 : 0;
     });
+}
+
+/** Daily mode notifies the failures that need a person, not every partition downstream of them. */
+function isRootFailure(category: string): boolean {
+  return category !== 'UPSTREAM_FAILED' && category !== 'CANCELLED';
+}
+
+function parseConcurrency(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UserError(`--concurrency '${text}' must be a whole number of at least 1`, 2);
+  return value;
+}
+
+function parseMode(text: string): RunMode {
+  if (text === 'backfill' || text === 'daily') return text;
+  throw new UserError(`--mode '${text}' is not a mode`, 2, 'use --mode backfill (one summary at the end) or --mode daily (a message per failure)');
 }
