@@ -21,7 +21,16 @@ export interface LoggedRequest {
 
 /** A one-shot (or `times`-shot) fault, matched against requests or jobs. */
 export type Fault =
-  | { readonly kind: 'http'; readonly method?: string; readonly path: RegExp; readonly status: number; readonly reason: string; times?: number }
+  | {
+      readonly kind: 'http';
+      readonly method?: string;
+      readonly path: RegExp;
+      /** Only requests whose job query matches (jobs.insert / jobs.query bodies). */
+      readonly sql?: RegExp;
+      readonly status: number;
+      readonly reason: string;
+      times?: number;
+    }
   | { readonly kind: 'jobError'; readonly sql: RegExp; readonly reason: string; readonly message?: string; times?: number }
   | { readonly kind: 'slow'; readonly sql: RegExp; readonly ms: number; times?: number }
   /** Fails the script just before statement `beforeStatement` (0-based): a crash between statements. */
@@ -168,7 +177,8 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
   }
 
   async function route(method: string, path: string, query: Record<string, string>, body: unknown): Promise<[number, unknown]> {
-    const fault = takeFault('http', (f) => (f.method === undefined || f.method === method) && f.path.test(path));
+    const bodyQuery = JSON.stringify((body as { configuration?: { query?: { query?: string } } } | undefined)?.configuration?.query?.query ?? (body as { query?: string } | undefined)?.query ?? '');
+    const fault = takeFault('http', (f) => (f.method === undefined || f.method === method) && f.path.test(path) && (f.sql === undefined || f.sql.test(bodyQuery)));
     if (fault) throw new BigqueryLikeError(fault.status, fault.reason, `injected ${fault.reason}`);
     let m: RegExpExecArray | null;
     if (method === 'POST' && (m = /^\/projects\/([^/]+)\/jobs$/.exec(path))) {
