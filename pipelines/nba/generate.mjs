@@ -20,7 +20,7 @@
  * --end   the last day generated (default 2021-12-15); the season always starts on 2021-10-19
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance, dateValue } from '@duckdb/node-api';
@@ -231,6 +231,12 @@ async function write(db, schedule, boxscores) {
   }
 }
 
+/** The file relative to the working directory when it lies inside it. */
+function shown(file) {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
+
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   if (options.help) {
@@ -256,7 +262,7 @@ async function main() {
       `nba example data: ${schedule.length} games on ${days} game days (${SEASON_START}..${options.end}), ` +
         `${boxscores.length} box-score lines` +
         (options.gap ? `; box scores of ${options.gap} left out (a missing scrape)` : '') +
-        ` → ${options.db}`,
+        ` → ${shown(options.db)}`,
     );
   }
 }
