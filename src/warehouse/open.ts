@@ -8,6 +8,11 @@ export interface OpenOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Plans only read: adapters may open read-only. */
   readonly readOnly: boolean;
+  /**
+   * `dag run`: the target's lock is taken before anything else touches it, so adapters whose storage
+   * admits one writer (a DuckDB file) may defer opening until acquireLock succeeds or first use.
+   */
+  readonly lockFirst?: boolean;
 }
 
 export function resolveTargetName(pipeline: Pipeline, requested: string | undefined): string {

@@ -32,7 +32,8 @@ import {
 } from '../../runner/index.js';
 import type { LockOwner } from '../../warehouse/port.js';
 import { useColor, type CliIO } from '../io.js';
-import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+import { loadAndSelect, printWarnings, readAndPlan } from '../prepare.js';
+import { openWarehouse } from '../../warehouse/open.js';
 import { parseRange } from '../range.js';
 
 interface RunFlags {
@@ -70,7 +71,8 @@ export function registerRun(program: Command, io: CliIO): void {
       if (waitMs === undefined) throw new UserError(`--wait '${flags.wait}' is not a duration`, 2, 'write e.g. --wait 30s, --wait 5m or --wait 0');
       const loaded = await loadAndSelect(io, flags);
       printWarnings(io, loaded.warnings);
-      const warehouse = await openTarget(io, loaded, false);
+      io.doing = `opening target '${loaded.targetName}'`;
+      const warehouse = await openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly: false, lockFirst: true });
       const runId = newRunId(Date.now(), Math.random);
       const commandLine = io.argv.join(' ');
       const owner: LockOwner = { runId, pid: process.pid, host: hostname(), since: Date.now(), commandLine };

@@ -14,6 +14,7 @@ import { OpenDatabase, type SerialConnection, type StatementHook } from './conne
 import { ExclusiveGate } from './gate.js';
 import { recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { acquireFileLock, releaseFileLock } from './lock.js';
+import { openAfterLock } from './lock-first.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
 import { ledgerDdl, qualifiedSchema } from './sql.js';
 
@@ -26,6 +27,8 @@ export interface DuckdbOptions extends OpenOptions {
 const SNAPSHOT_PARALLELISM = 2;
 
 export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): Promise<Warehouse> {
+  // `dag run`: take dag's lock before opening the file (see lock-first.ts).
+  if (options.lockFirst && !options.readOnly) return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
   const db = await OpenDatabase.open(target.path, options.readOnly, options.onStatement);
   try {

@@ -1,0 +1,58 @@
+/**
+ * A writable DuckDB target opens its file only once dag's lock is held (or on first use). DuckDB
+ * admits one writing process per file, so a second `dag run` that opened the file first would fail
+ * with DuckDB's own lock error instead of reading "locked by dag run X since T" and honouring --wait.
+ * (Added by the runner's author, H4; the adapter itself is unchanged behind this wrapper.)
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../../core/diagnostics.js';
+import type { Warehouse } from '../port.js';
+import { acquireFileLock, releaseFileLock } from './lock.js';
+
+/** The previous lock holder releases its lock just before it closes the file: give it this long. */
+const FILE_RELEASE_MS = 10_000;
+
+export function openAfterLock(targetName: string, lockPath: string, open: () => Promise<Warehouse>): Warehouse {
+  let inner: Promise<Warehouse> | undefined;
+  const get = (): Promise<Warehouse> => (inner ??= openRetrying(open));
+  return {
+    targetName,
+    readSnapshot: async (pipeline, nodes) => (await get()).readSnapshot(pipeline, nodes),
+    runSqlBatch: async (job, signal) => (await get()).runSqlBatch(job, signal),
+    runCommandBatch: async (job, spawn, signal) => (await get()).runCommandBatch(job, spawn, signal),
+    recordSourceVersions: async (pipeline, snapshot, at) => (await get()).recordSourceVersions(pipeline, snapshot, at),
+    recordRun: async (run) => (await get()).recordRun(run),
+    recordFailure: async (failure) => (await get()).recordFailure(failure),
+    estimateBytes: async (job) => (await get()).estimateBytes(job),
+    async acquireLock(owner, waitMs) {
+      const result = await acquireFileLock(lockPath, owner, waitMs);
+      if (!result.ok) return result;
+      try {
+        await get();
+      } catch (error) {
+        await releaseFileLock(lockPath, owner);
+        throw error;
+      }
+      return result;
+    },
+    releaseLock: (owner) => releaseFileLock(lockPath, owner),
+    async close() {
+      const opened = inner ? await inner.catch(() => undefined) : undefined;
+      inner = undefined;
+      await opened?.close();
+    },
+  };
+}
+
+async function openRetrying(open: () => Promise<Warehouse>): Promise<Warehouse> {
+  const deadline = Date.now() + FILE_RELEASE_MS;
+  for (;;) {
+    try {
+      return await open();
+    } catch (error) {
+      const fileLocked = error instanceof UserError && / is locked by another process/.test(error.message);
+      if (!fileLocked || Date.now() >= deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
