@@ -9,8 +9,8 @@ import type { Day } from './dates.js';
 import { inputWindow } from './inputs.js';
 import type { Processor, Upstream } from './model.js';
 import type { BlockedCategory, PartitionPlan, StaleReason, Status, UpstreamDays } from './plan.js';
-import { InputClass, type Frame, type NodeState } from './planner-state.js';
-import type { Snapshot } from './snapshot.js';
+import { InputClass, OWN_CODE_CHANGED, OWN_LEDGER, OWN_PRESENT, type Frame, type NodeState } from './planner-state.js';
+import type { LedgerEntry, Snapshot } from './snapshot.js';
 
 interface Reader {
   readonly upstream: Upstream;
@@ -90,7 +90,6 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
   const { calendar, frame, snapshot, states } = context;
   const own = states.get(processor.name) as NodeState;
   const readers = processor.upstream.map((u) => makeReader(u, states.get(u.name) as NodeState, calendar));
-  const inventory = snapshot.tables.get(processor.name)?.partitions;
   const ledger = snapshot.ledger.get(processor.name);
   const lo = frame.lo;
   const scratch: Scratch = { first: 0, last: -1, noPartition: 0 };
@@ -102,13 +101,12 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
   for (let p = firstPosition; p <= frame.rangeLast; p++) {
     const day = calendar.dayAt(p) as Day;
     counts.expected++;
-    const info = inventory?.get(day);
-    const entry = ledger?.get(day);
-    const present = info !== undefined || (entry !== undefined && entry.rows === 0);
-    const hasLedger = present && entry !== undefined;
+    const flags = own.own[p - lo] as number;
+    const present = (flags & OWN_PRESENT) !== 0;
+    const hasLedger = (flags & OWN_LEDGER) !== 0;
     // Inputs newer than this "changed": the ledger's builtAt, or an external partition's own time.
-    const threshold = hasLedger ? entry.builtAt : present ? (info?.changedAt ?? NaN) : NaN;
-    const codeChanged = hasLedger && entry.codeFingerprint !== fingerprint;
+    const threshold = own.time[p - lo] as number;
+    const codeChanged = (flags & OWN_CODE_CHANGED) !== 0;
 
     let trouble = !present || codeChanged;
     for (let r = 0; r < readers.length && !trouble; r++) {
@@ -131,7 +129,7 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
 
     const judged = judgeInDetail(readers, p, day, threshold, hasLedger, context, scratch);
     const reasons: StaleReason[] = [];
-    if (codeChanged) reasons.push({ kind: 'code_changed', was: entry.codeFingerprint, now: fingerprint });
+    if (codeChanged) reasons.push({ kind: 'code_changed', was: (ledger?.get(day) as LedgerEntry).codeFingerprint, now: fingerprint });
     if (present) reasons.push(...judged.reasons);
     const status: Status = !present ? 'missing' : reasons.length > 0 ? 'stale' : 'fresh';
     if (status === 'fresh') {

@@ -31,7 +31,16 @@ export interface NodeState {
   readonly cls: Uint8Array;
   /** time(u) per frame position (ledger builtAt, else changedAt); NaN when absent or unknown. */
   readonly time: Float64Array;
+  /** OWN_* bits per frame position, so judging a processor need not look its partitions up again. */
+  readonly own: Uint8Array;
 }
+
+/** Present (inventory, or ledger with zero rows). */
+export const OWN_PRESENT = 1;
+/** Present with a ledger entry (built by dag); absent bit with PRESENT means built outside dag. */
+export const OWN_LEDGER = 2;
+/** The ledger entry's code fingerprint differs from the processor's current one. */
+export const OWN_CODE_CHANGED = 4;
 
 export interface Frame {
   /** Lowest and highest calendar positions any judged partition can read. */
@@ -73,10 +82,11 @@ export function makeFrame(pipeline: Pipeline, selected: readonly Processor[], ra
  * source partitions and unselected processors are not judged). Present means in the inventory, or in
  * the ledger with zero rows; a ledger entry with rows whose data is gone is absent.
  */
-export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, range: DayRange): NodeState {
+export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, range: DayRange, fingerprint?: string): NodeState {
   const size = Math.max(0, frame.hi - frame.lo + 1);
   const cls = new Uint8Array(size);
   const time = new Float64Array(size);
+  const own = new Uint8Array(size);
   const inventory = snapshot.tables.get(node.name)?.partitions;
   const ledger = snapshot.ledger.get(node.name);
   for (let i = 0; i < size; i++) {
@@ -91,9 +101,10 @@ export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Fram
     if (info !== undefined || (entry !== undefined && entry.rows === 0)) {
       cls[i] = InputClass.Ok;
       time[i] = entry !== undefined ? entry.builtAt : (info?.changedAt ?? NaN);
+      own[i] = OWN_PRESENT | (entry !== undefined ? OWN_LEDGER : 0) | (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0);
     } else {
       cls[i] = day >= range.start && day <= range.end ? InputClass.LackMissing : InputClass.LackOutOfRange;
     }
   }
-  return { node, cls, time };
+  return { node, cls, time, own };
 }

@@ -30,11 +30,12 @@ export function plan(input: PlanInput): Plan {
   const frame = makeFrame(pipeline, selected, range, calendar);
 
   const states = new Map<string, NodeState>();
+  const fingerprints = new Map(selected.map((p) => [p.name, codeFingerprint(p)]));
   const stateOf = (name: string): void => {
     if (states.has(name)) return;
     const node = pipeline.nodes.get(name);
     if (!node) throw new Error(`planner: unknown node ${name}`);
-    states.set(name, initialState(node, snapshot, frame, calendar, range));
+    states.set(name, initialState(node, snapshot, frame, calendar, range, fingerprints.get(name)));
   };
   for (const processor of selected) {
     stateOf(processor.name);
@@ -45,7 +46,7 @@ export function plan(input: PlanInput): Plan {
   const processors: ProcessorPlan[] = [];
   const summary = { expected: 0, fresh: 0, missing: 0, stale: 0, build: 0, blocked: 0, batches: 0 };
   for (const processor of selected) {
-    const fingerprint = codeFingerprint(processor);
+    const fingerprint = fingerprints.get(processor.name) as string;
     const firstPosition = processor.start === undefined ? frame.rangeFirst : Math.max(frame.rangeFirst, calendar.lowerBound(processor.start));
     const judged = judgeProcessor(processor, fingerprint, firstPosition, { calendar, frame, snapshot, states });
     const batches = makeBatches(judged.buildPositions, readsItself(processor) ? 1 : processor.batchSize, calendar);
