@@ -30,6 +30,11 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
   const ready: Job[] = [];
   const runningPerProcessor = new Map<string, number>();
   let running = 0;
+  // A table that does not exist yet is created by its first batch: two batches creating it at once
+  // would conflict (a transient error, a retry, a wasted job), so one runs alone until it has built.
+  const creating = new Set(graph.jobs.map((job) => job.processor.name).filter((name) => options.snapshot.tables.get(name)?.exists !== true));
+  let wake = () => {};
+  const capOf = (job: Job) => (creating.has(job.processor.name) ? 1 : job.processor.concurrency);
 
   for (const job of graph.jobs) {
     let count = job.inputs.size;
@@ -60,6 +65,7 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
     for (const job of dependents.get(key) ?? []) release(job);
   };
   const settleBuilt = (processor: string, answer: BatchAnswer) => {
+    if (answer.entries.size > 0 && creating.delete(processor)) setImmediate(() => wake());
     for (const [day, entry] of answer.entries) {
       recordBuilt(context.live, processor, day, entry);
       settle(processor, day, { state: 'built', rows: entry.rows, builtAt: entry.builtAt });
@@ -111,7 +117,7 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
   return new Promise((resolve, reject) => {
     const pump = () => {
       while (running < options.concurrency && !options.signal.aborted) {
-        const index = ready.findIndex((job) => (runningPerProcessor.get(job.processor.name) ?? 0) < job.processor.concurrency);
+        const index = ready.findIndex((job) => (runningPerProcessor.get(job.processor.name) ?? 0) < capOf(job));
         if (index < 0) break;
         const [job] = ready.splice(index, 1);
         if (!job) break;
@@ -134,6 +140,7 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
       }
       resolve(outcomes);
     };
+    wake = pump;
     options.signal.addEventListener('abort', () => setImmediate(pump), { once: true });
     pump();
   });

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// bench/run: a 5-processor × 60-day backfill on DuckDB, `dag run` (a whole CLI process) against the
+// same SELECTs executed directly through @duckdb/node-api in one script (also a whole process, one
+// transaction per batch, no ledger). Prints both wall times, their ratio and the number of jobs.
+// Usage: npm run build && node bench/run.mjs [--rows-per-day 40000] [--repeat 3]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const ROWS_PER_DAY = arg('--rows-per-day', 40_000);
+const REPEAT = arg('--repeat', 3);
+const DAYS = 60;
+const BATCH = 31;
+const START = '2021-10-01';
+const END = new Date(Date.parse(START) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+
+const processors = [
+  { name: 'P1', table: 'bench.p1', upstream: ['src'], sql: "select d, k % 500 as player, count(*) as n, sum(v) as v from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
+  { name: 'P2', table: 'bench.p2', upstream: ['src'], sql: "select d, k % 30 as team, avg(v) as v, max(v) as top from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
+  { name: 'P3', table: 'bench.p3', upstream: ['P1'], sql: "select d, player, v / n as per, rank() over (partition by d order by v desc) as r from {{ ref('P1') }} where d between {{ start_date }} and {{ end_date }}" },
+  { name: 'P4', table: 'bench.p4', upstream: ['P3', 'P2'], sql: "select p.d, p.player, p.per, t.v as team_v from {{ ref('P3') }} p join {{ ref('P2') }} t on t.d = p.d and t.team = p.player % 30 where p.d between {{ start_date }} and {{ end_date }}" },
+  { name: 'P5', table: 'bench.p5', upstream: ['P4'], sql: "select d, count(*) as players, avg(per) as per, sum(team_v) as tv from {{ ref('P4') }} where d between {{ start_date }} and {{ end_date }} group by d" },
+];
+
+async function makePristine(dir) {
+  mkdirSync(join(dir, 'sql'), { recursive: true });
+  mkdirSync(join(dir, '.dag'), { recursive: true });
+  const lines = ['version: 1', 'name: bench', 'targets:', '  dev: { type: duckdb, path: .dag/bench.duckdb }', 'default_target: dev',
+    `defaults: { partition_column: d, batch_size: ${BATCH}, timeout: 10m }`, 'sources:', '  src: { table: raw.src }', 'processors:'];
+  for (const p of processors) {
+    writeFileSync(join(dir, 'sql', `${p.name}.sql`), `${p.sql}\n`);
+    lines.push(`  ${p.name}:`, `    table: ${p.table}`, `    upstream: [${p.upstream.join(', ')}]`, `    sql: sql/${p.name}.sql`);
+  }
+  writeFileSync(join(dir, 'pipeline.yaml'), `${lines.join('\n')}\n`);
+  const instance = await DuckDBInstance.create(join(dir, '.dag', 'bench.duckdb'));
+  const db = await instance.connect();
+  await db.run('create schema raw');
+  await db.run(`create table raw.src as select (DATE '${START}' + (i // ${ROWS_PER_DAY})::INTEGER) as d, (i * 7919) % 100000 as k, (i % 997)::DOUBLE as v from range(${DAYS * ROWS_PER_DAY}) t(i)`);
+  db.disconnectSync();
+  instance.closeSync();
+}
+
+// The direct script: same rendered SELECTs, one transaction per batch, processors in order.
+const directScript = (dbFile) => `
+import { DuckDBInstance } from '@duckdb/node-api';
+const processors = ${JSON.stringify(processors)};
+const tables = { src: 'raw.src', ...Object.fromEntries(processors.map((p) => [p.name, p.table])) };
+const instance = await DuckDBInstance.create(':memory:');
+const db = await instance.connect();
+// Attached under an alias, as dag does: the file is named like its schema (bench.duckdb holds bench).
+await db.run("attach " + ${JSON.stringify(`'${dbFile}'`)} + " as w");
+await db.run('use w');
+await db.run('create schema if not exists bench');
+const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+for (const p of processors) {
+  let created = false;
+  for (let s = Date.parse('${START}'); s <= Date.parse('${END}'); s += ${BATCH} * 86400000) {
+    const e = Math.min(s + ${BATCH - 1} * 86400000, Date.parse('${END}'));
+    const select = p.sql.replaceAll('{{ start_date }}', "DATE '" + day(s) + "'").replaceAll('{{ end_date }}', "DATE '" + day(e) + "'")
+      .replace(/\\{\\{ ref\\('(\\w+)'\\) \\}\\}/g, (_, n) => tables[n]);
+    await db.run('begin');
+    if (!created) await db.run('create table ' + p.table + ' as ' + select);
+    else { await db.run('delete from ' + p.table + " where d between DATE '" + day(s) + "' and DATE '" + day(e) + "'"); await db.run('insert into ' + p.table + ' ' + select); }
+    await db.run('commit');
+    created = true;
+  }
+}
+db.disconnectSync();
+instance.closeSync();
+`;
+
+function timeProcess(args, cwd) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}${result.stdout.slice(0, 2000)}`);
+  return { ms, stdout: result.stdout };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const work = mkdtempSync(join(tmpdir(), 'dag-bench-run-'));
+const pristine = join(work, 'pristine');
+await makePristine(pristine);
+const dagTimes = [];
+const planTimes = [];
+const directTimes = [];
+let jobs = 0;
+let built = 0;
+for (let i = 0; i < REPEAT; i++) {
+  const a = join(work, `dag-${i}`);
+  cpSync(pristine, a, { recursive: true });
+  // What every dag invocation pays before building: load, open, snapshot (source content hashes), plan.
+  planTimes.push(timeProcess([join(root, 'bin', 'dag.js'), 'plan', '--range', `${START}..${END}`], a).ms);
+  const dag = timeProcess([join(root, 'bin', 'dag.js'), 'run', '--range', `${START}..${END}`, '--json'], a);
+  const json = JSON.parse(dag.stdout);
+  jobs = json.totals.jobs;
+  built = json.totals.built;
+  dagTimes.push(dag.ms);
+  const b = join(work, `direct-${i}`);
+  cpSync(pristine, b, { recursive: true });
+  const script = join(root, 'bench', `.direct-${process.pid}.mjs`);
+  writeFileSync(script, directScript(join(b, '.dag', 'bench.duckdb')));
+  try {
+    directTimes.push(timeProcess([script], b).ms);
+  } finally {
+    rmSync(script, { force: true });
+  }
+}
+const dagMs = median(dagTimes);
+const directMs = median(directTimes);
+const expectedJobs = processors.length * Math.ceil(DAYS / BATCH);
+const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
+console.log(`bench/run: ${processors.length} processors × ${DAYS} days, ${ROWS_PER_DAY.toLocaleString('en')} source rows/day, batch_size ${BATCH}, ${cpu} cores, median of ${REPEAT}`);
+console.log(`  dag run (whole CLI process): ${dagMs.toFixed(0)} ms  [${dagTimes.map((t) => t.toFixed(0)).join(', ')}]`);
+console.log(`  direct @duckdb/node-api:      ${directMs.toFixed(0)} ms  [${directTimes.map((t) => t.toFixed(0)).join(', ')}]`);
+const planMs = median(planTimes);
+console.log(`  dag plan alone (load + snapshot + plan, paid by every run): ${planMs.toFixed(0)} ms`);
+console.log(`  ratio dag/direct: ${(dagMs / directMs).toFixed(2)} (target <= 1.15)`);
+console.log(`  building only, (dag run - dag plan) / direct: ${((dagMs - planMs) / directMs).toFixed(2)}`);
+console.log(`  jobs: ${jobs} (target ⌈${DAYS}/${BATCH}⌉ × ${processors.length} = ${expectedJobs}); partitions built: ${built}`);
+if (process.env.KEEP_BENCH) console.log(work); else rmSync(work, { recursive: true, force: true });
