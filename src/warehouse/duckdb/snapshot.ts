@@ -86,7 +86,8 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
         partitions.set(day, { rows, version, changedAt: seen && seen.version === version ? seen.at : Infinity });
       } else {
         const entry = nodeLedger?.get(day);
-        partitions.set(day, { rows, version: entry ? `${entry.runId}@${entry.builtAt}` : '', changedAt: undefined });
+        // A processor partition's version is its ledger entry (Snapshot.ledger); the run id here is only a label.
+        partitions.set(day, { rows, version: entry ? entry.runId : '', changedAt: undefined });
       }
     }
     tables.set(node.name, { exists: true, partitions });
