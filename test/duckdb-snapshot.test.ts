@@ -73,7 +73,7 @@ describe('duckdb readSnapshot', () => {
     expect(first.stats.queries).toBe(1 + 2 + 3);
     expect(first.calendar).toBeUndefined();
     expect(first.tables.get('Q')).toEqual({ exists: false, partitions: new Map() });
-    expect(first.ledger.get('P')?.get(day('2021-11-02'))).toEqual({ runId: 'r1', builtAt: 1000, rows: 0, codeFingerprint: 'c1', inputFingerprint: 'i2' });
+    expect(first.ledger.get('P')?.get(day('2021-11-02'))).toEqual({ runId: 'r1', builtAt: 1000, rows: 0, codeFingerprint: 'c1' });
     expect(first.tables.get('P')?.partitions.get(day('2021-11-01'))?.changedAt).toBeUndefined();
     expect([...(first.failures.get('P') ?? new Map())]).toEqual([[day('2021-11-02'), 'PROCESSOR_ERROR']]);
     await again.close();

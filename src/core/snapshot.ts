@@ -32,7 +32,11 @@ export interface LedgerEntry {
   readonly builtAt: number;
   readonly rows: number;
   readonly codeFingerprint: string;
-  readonly inputFingerprint: string;
+  /**
+   * Recorded for audit in `_dag.partitions`; snapshots may leave it out, since the planner decides
+   * staleness by time (an input newer than builtAt) and reading a million of them costs seconds.
+   */
+  readonly inputFingerprint?: string;
 }
 
 export interface Snapshot {

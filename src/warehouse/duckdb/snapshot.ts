@@ -49,7 +49,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
 
   // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
-  const inventories = new Map<string, Map<Day, { rows: number; hash: string | undefined }>>();
+  const inventories = new Map<string, InventoryColumns>();
   let ledger = new Map<string, Map<Day, LedgerEntry>>();
   let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
   let failures = new Map<string, Map<Day, string>>();
@@ -77,17 +77,30 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       continue;
     }
     const partitions = new Map<Day, PartitionInfo>();
-    const nodeLedger = ledger.get(node.name);
-    const nodeRecorded = recorded.get(node.name);
-    for (const [day, { rows, hash }] of inventory) {
-      if (node.kind === 'source') {
-        const version = `${hash ?? ''}:${rows}`;
+    const { days, counts, low, high } = inventory;
+    if (node.kind === 'source') {
+      const nodeRecorded = recorded.get(node.name);
+      for (let i = 0; i < days.length; i++) {
+        const day = days[i] as number;
+        const rows = counts[i] as number;
+        const version = low && high ? `${high[i] as number}.${low[i] as number}:${rows}` : `:${rows}`;
         const seen = nodeRecorded?.get(day);
         partitions.set(day, { rows, version, changedAt: seen && seen.version === version ? seen.at : Infinity });
-      } else {
-        const entry = nodeLedger?.get(day);
-        // A processor partition's version is its ledger entry (Snapshot.ledger); the run id here is only a label.
-        partitions.set(day, { rows, version: entry ? entry.runId : '', changedAt: undefined });
+      }
+    } else {
+      // A processor partition's version is its ledger entry (Snapshot.ledger); the run id here is only a
+      // label. Identical infos are shared: a 730k-partition warehouse holds a handful of distinct ones,
+      // and not allocating the rest saves a third of a large plan's time in garbage collection.
+      const nodeLedger = ledger.get(node.name);
+      const shared = new Map<string, PartitionInfo>();
+      for (let i = 0; i < days.length; i++) {
+        const day = days[i] as number;
+        const rows = counts[i] as number;
+        const version = nodeLedger?.get(day)?.runId ?? '';
+        const key = `${rows}\u0000${version}`;
+        let info = shared.get(key);
+        if (!info) shared.set(key, (info = { rows, version, changedAt: undefined }));
+        partitions.set(day, info);
       }
     }
     tables.set(node.name, { exists: true, partitions });
@@ -140,14 +153,17 @@ export function inventorySql(node: PipelineNode): string {
   return `SELECT ${dayExpression(column)}, count(*)::DOUBLE${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
-async function readInventory(connection: SerialConnection, node: PipelineNode): Promise<Map<Day, { rows: number; hash: string | undefined }>> {
+/** An inventory query's result, column-wise (day, row count, and for sources the two hash halves). */
+interface InventoryColumns {
+  readonly days: readonly unknown[];
+  readonly counts: readonly unknown[];
+  readonly low: readonly unknown[] | undefined;
+  readonly high: readonly unknown[] | undefined;
+}
+
+async function readInventory(connection: SerialConnection, node: PipelineNode): Promise<InventoryColumns> {
   const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node));
-  const partitions = new Map<Day, { rows: number; hash: string | undefined }>();
-  for (let i = 0; i < days.length; i++) {
-    const hash = low && high ? `${high[i] as number}.${low[i] as number}` : undefined;
-    partitions.set(days[i] as number, { rows: counts[i] as number, hash });
-  }
-  return partitions;
+  return { days, counts, low, high };
 }
 
 /** Separators inside the ledger text blob; ids and fingerprints never contain these control characters. */
@@ -160,7 +176,7 @@ const FIELD = '\x1f';
  * converts long strings one native call at a time, which for a million-row ledger costs seconds.
  */
 async function readLedger(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
-  const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint, chr(31), input_fingerprint)`;
+  const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint)`;
   const sql = `SELECT processor, string_agg(${record}, chr(30)) FROM ${ledgerTable(ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) GROUP BY processor`;
   const [names = [], blobs = []] = await connection.columns(sql);
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
@@ -180,17 +196,15 @@ export function parseLedgerText(text: string): Map<Day, LedgerEntry> {
     const f2 = text.indexOf(FIELD, f1 + 1);
     const f3 = text.indexOf(FIELD, f2 + 1);
     const f4 = text.indexOf(FIELD, f3 + 1);
-    const f5 = text.indexOf(FIELD, f4 + 1);
     const nextRun = text.slice(f3 + 1, f4);
     if (nextRun !== runId) runId = nextRun;
-    const nextCode = text.slice(f4 + 1, f5);
+    const nextCode = text.slice(f4 + 1, end);
     if (nextCode !== code) code = nextCode;
     entries.set(Number(text.slice(pos, f1)), {
       runId,
       builtAt: Number(text.slice(f1 + 1, f2)),
       rows: Number(text.slice(f2 + 1, f3)),
       codeFingerprint: code,
-      inputFingerprint: text.slice(f5 + 1, end),
     });
     pos = end + 1;
   }
