@@ -57,6 +57,13 @@ describe('duckdb runSqlBatch', () => {
     expect(await queryRows(dbPath, `SELECT input_fingerprint AS f FROM _dag.partitions WHERE partition_date = DATE '2021-11-03'`)).toEqual([{ f: `in-${day('2021-11-03')}` }]);
   });
 
+  it('accepts a SELECT file that ends with a semicolon and a comment line, as people write them', async () => {
+    const { dbPath, warehouse } = await setup();
+    const p = sqlProcessor('P', 'out.p', `${COUNTS};\n-- end of the daily counts\n`);
+    const outcome = await warehouse.runSqlBatch(job(dbPath, p, '2021-11-01', '2021-11-02'), new AbortController().signal);
+    expect(outcome).toMatchObject({ ok: true, rows: new Map([[day('2021-11-01'), 1], [day('2021-11-02'), 1]]) });
+  });
+
   it('replaces only start..end and keeps other partitions', async () => {
     const { dbPath, warehouse } = await setup();
     const p = sqlProcessor('P', 'out.p', COUNTS);

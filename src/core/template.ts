@@ -71,3 +71,18 @@ export function renderTemplate(parts: readonly TemplatePart[], values: TemplateV
   }
   return out;
 }
+
+/**
+ * A SELECT as users write it in a .sql file often ends with `;` and a comment line; adapters wrap the
+ * SELECT in their own statements, where either would be a syntax error. Dialect-neutral: `;` and `--`.
+ */
+export function withoutStatementEnd(sql: string): string {
+  let select = sql;
+  for (;;) {
+    const trimmed = select.replace(/\s+$/, '');
+    const lastLineStart = trimmed.lastIndexOf('\n') + 1;
+    if (trimmed.endsWith(';')) select = trimmed.slice(0, -1);
+    else if (/^\s*--/.test(trimmed.slice(lastLineStart))) select = trimmed.slice(0, lastLineStart);
+    else return trimmed;
+  }
+}

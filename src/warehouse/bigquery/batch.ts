@@ -7,7 +7,7 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, type Day } from '../../core/dates.js';
 import type { BigqueryTarget, Pipeline, Processor } from '../../core/model.js';
-import { parseTemplate, renderTemplate } from '../../core/template.js';
+import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
 import { toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext } from './jobs.js';
@@ -42,15 +42,7 @@ export function renderSelect(target: BigqueryTarget, pipeline: Pipeline, process
       return qualified(target.project, node.table);
     },
   });
-  let select = rendered;
-  for (;;) {
-    const trimmed = select.replace(/\s+$/, '');
-    const lines = trimmed.split('\n');
-    const last = lines[lines.length - 1] ?? '';
-    if (trimmed.endsWith(';')) select = trimmed.slice(0, -1);
-    else if (/^\s*--/.test(last)) select = lines.slice(0, -1).join('\n');
-    else return trimmed;
-  }
+  return withoutStatementEnd(rendered);
 }
 
 function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal): JobContext {

@@ -4,7 +4,7 @@
  * before COMMIT leaves the old partitions and the old ledger untouched.
  */
 import { formatDay, type Day } from '../../core/dates.js';
-import { parseTemplate, renderTemplate } from '../../core/template.js';
+import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
 import { tableName } from '../../core/model.js';
 import type { BatchJob, BatchOutcome, FailureCategory } from '../port.js';
 import { firstLine, type SerialConnection } from './connection.js';
@@ -27,7 +27,7 @@ export function renderBatchSelect(job: BatchJob): string {
     },
   });
   // A trailing semicolon or line comment would break the wrapping subquery.
-  return sql.trim().replace(/;\s*$/, '');
+  return withoutStatementEnd(sql);
 }
 
 export function stageStatement(select: string): string {
