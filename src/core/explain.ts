@@ -47,6 +47,19 @@ export function explainPartition(input: ExplainInput): Explanation {
   const timeOf = (name: string, d: Day): number | undefined => ledgerOf(name, d)?.builtAt ?? infoOf(name, d)?.changedAt;
   const label = (name: string, d: Day): string => `${name} ${formatDay(d)}`;
 
+  const partitionIndex = new Map<string, Map<Day, PartitionPlan>>();
+  const judgedPartition = (p: ProcessorPlan, d: Day): PartitionPlan | undefined => {
+    let index = partitionIndex.get(p.name);
+    if (!index) partitionIndex.set(p.name, (index = new Map(p.partitions.map((x) => [x.day, x]))));
+    return index.get(d);
+  };
+  /** As the planner sees an upstream partition: fresh, built in this plan, or present and not judged. */
+  const usable = (node: PipelineNode, d: Day): boolean => {
+    const judged = byName.get(node.name);
+    if (node.kind === 'processor' && judged && inRange(d) && isExpected(node, d, calendar)) return judgedPartition(judged, d)?.action !== 'blocked';
+    return !beforeStart(node, d) && present(node.name, d);
+  };
+
   const batchOf = (p: ProcessorPlan, d: Day): string => {
     const batch = p.batches.find((b) => b.days.includes(d));
     return batch ? ` in batch ${formatDay(batch.start)}..${formatDay(batch.end)}` : '';
@@ -74,12 +87,19 @@ export function explainPartition(input: ExplainInput): Explanation {
       const size = dated + window.noPartition;
       const min = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
       const lacking = need?.days ?? [];
-      if (lacking.length === 0 && window.noPartition === 0) continue;
-      if (lacking.length === 0 && min !== undefined && dated >= min) continue;
-      const usable = dated - lacking.length;
+      let usableCount = 0;
+      for (let q = window.first; q <= window.last; q++) if (usable(node, calendar.dayAt(q) as Day)) usableCount++;
+      // Nothing dated lacking: worth a line only when history is short (before the calendar, or below min).
+      if (lacking.length === 0 && (min !== undefined ? usableCount >= min : window.noPartition === 0)) continue;
       const parts: string[] = [];
-      if (min !== undefined) parts.push(`has ${usable} of the ${size} ${upstream.name} partitions it reads (min ${min})`);
+      if (min !== undefined) parts.push(`has ${usableCount} of the ${size} ${upstream.name} partitions it reads (min ${min})`);
       else parts.push(`lacks ${lacking.length + window.noPartition} of the ${size} ${upstream.name} partition${size === 1 ? '' : 's'} it reads`);
+      const m = upstream.mapping;
+      if (m.kind === 'lookback' && m.unit === 'days' && min !== undefined && size < min) {
+        const from = formatDay(d - m.window);
+        const to = formatDay(m.excludeCurrent ? d - 1 : d);
+        parts.push(`the calendar has only ${size} partition${size === 1 ? '' : 's'} in ${from}..${to} (INSUFFICIENT_HISTORY)`);
+      }
       if (window.noPartition > 0) parts.push(`${window.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
       const children = lacking.slice(0, MAX_CAUSES).map((e) => explainUpstreamPartition(node, e));
       if (lacking.length > MAX_CAUSES) children.push({ subject: upstream.name, text: `... and ${lacking.length - MAX_CAUSES} more`, causes: [] });
@@ -108,7 +128,7 @@ export function explainPartition(input: ExplainInput): Explanation {
   function explain(processor: Processor, judged: ProcessorPlan, d: Day): Explanation {
     const subject = label(processor.name, d);
     const key = `${processor.name}\u0000${d}`;
-    const partition = judged.partitions.find((x) => x.day === d);
+    const partition = judgedPartition(judged, d);
     if (seen.has(key)) return { subject, text: `is ${partition ? `${partition.status} (${partition.action})` : 'fresh'}: see above`, causes: [] };
     seen.add(key);
     if (!partition) {
