@@ -3,30 +3,13 @@
  * turned into a Diagnostic at the YAML position of the offending key or value. The same schema
  * drives editor completion, so the file and `dag validate` never disagree about shape.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { closestName, didYouMean } from '../core/did-you-mean.js';
 import { CODES, type DiagnosticCode } from './codes.js';
 import { isRecord, type ConfigDocument, type Path } from './document.js';
+import { schemaValidator } from './schema-validator.js';
 
-export const SCHEMA_FILE = fileURLToPath(new URL('../../schema/pipeline.schema.json', import.meta.url));
-
-interface Compiled {
-  readonly validate: ValidateFunction;
-  /** Definition objects by identity: ajv's schemaPath is relative when a $ref compiles separately. */
-  readonly definitionNames: ReadonlyMap<unknown, string>;
-}
-
-let compiled: Compiled | undefined;
-function validator(): Compiled {
-  if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { definitions?: Record<string, unknown> };
-  const validate = new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true }).compile(schema);
-  compiled = { validate, definitionNames: new Map(Object.entries(schema.definitions ?? {}).map(([name, def]) => [def, name])) };
-  return compiled;
-}
+export { SCHEMA_FILE } from './schema-validator.js';
 
 /** Diagnostic code and advice for errors raised inside a schema definition (by its name). */
 const BY_DEFINITION: Readonly<Record<string, { code: DiagnosticCode; expected: string; hint: string }>> = {
@@ -91,7 +74,7 @@ function expectedTypes(types: unknown): string {
 
 /** Runs the schema and returns one diagnostic per real problem, positioned in the document. */
 export function checkShape(doc: ConfigDocument): Diagnostic[] {
-  const { validate, definitionNames } = validator();
+  const { validate, definitionNames } = schemaValidator();
   if (validate(doc.value)) return [];
   const diagnostics: Diagnostic[] = [];
   const add = (code: DiagnosticCode, path: Path, part: 'key' | 'value', message: string, hint: string): Diagnostic => {
