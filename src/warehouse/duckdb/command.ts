@@ -1,8 +1,9 @@
 /**
  * A command batch on the embedded file. DuckDB lets one process write a file at a time, so the adapter
- * steps aside: (with the gate held exclusively) it closes its instance, lets the command open the file
- * (DAG_DUCKDB_PATH) and write its rows, reopens the file, re-reads the batch's partitions in one query
- * and records the present ones (every one with allow_empty) in the ledger.
+ * steps aside: (with the gate held exclusively) it marks the batch unfinished in the ledger, closes its
+ * instance, lets the command open the file (DAG_DUCKDB_PATH) and write its rows, reopens the file,
+ * re-reads the batch's partitions in one query and records the present ones (every one with
+ * allow_empty) in the ledger, replacing the markers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDay, type Day } from '../../core/dates.js';
@@ -32,6 +33,13 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
     DAG_TABLE: tableName(processor.table),
     DAG_PARTITION_COLUMN: processor.partitionColumn,
   };
+  const where = `${processor.name} ${formatDay(batch.start)}..${formatDay(batch.end)}`;
+  if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
+  try {
+    await access.current.main.runAll(unfinishedStatements(access.ledgerSchema, job));
+  } catch (error) {
+    return { ok: false, failure: { category: 'TRANSIENT', message: `${where}: marking the batch in the ledger failed: ${firstLine(error)}` } };
+  }
   access.close();
   let failure;
   let db: OpenDatabase;
@@ -41,7 +49,6 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
     db = await reopen(access);
   }
   if (failure) return { ok: false, failure };
-  const where = `${processor.name} ${formatDay(batch.start)}..${formatDay(batch.end)}`;
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled` } };
 
   const rowsByDay = new Map<Day, number>();
@@ -81,6 +88,32 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
     return { ok: false, failure: { category: 'TRANSIENT', message: `${where}: recording the ledger failed: ${firstLine(error)}` } };
   }
   return { ok: true, rows: new Map(recorded.map((day) => [day, rowsByDay.get(day) ?? 0])), absent };
+}
+
+/** Code fingerprint of a partition a command may have half-written; it never equals a real one. */
+export const UNFINISHED_PREFIX = 'unfinished:';
+
+/**
+ * The command writes its rows itself, outside dag's transaction, and dag writes the ledger only after
+ * it exits. So before it starts, the batch's ledger rows are replaced by markers: rows -1 (so a
+ * partition whose data is absent stays absent) and a code fingerprint no processor has (so one whose
+ * data is there is stale, code_changed). If the command fails, times out, or dag dies before the
+ * ledger write, the next plan rebuilds these partitions instead of taking half-written ones as fresh;
+ * a finished batch replaces the markers with its real ledger rows.
+ */
+export function unfinishedStatements(ledgerSchema: string, job: BatchJob): string[] {
+  const { processor, batch } = job;
+  const ledger = ledgerTable(ledgerSchema, 'partitions');
+  const markers = batch.days.map(
+    (day) =>
+      `(${quoteString(processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, -1, ${quoteString(`${UNFINISHED_PREFIX}${job.runId}`)}, '')`,
+  );
+  return [
+    'BEGIN TRANSACTION',
+    `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor.name)} AND partition_date IN (${batch.days.map(dateLiteral).join(', ')})`,
+    `INSERT INTO ${ledger} VALUES ${markers.join(', ')}`,
+    'COMMIT',
+  ];
 }
 
 async function reopen(access: ExclusiveAccess): Promise<OpenDatabase> {
