@@ -185,7 +185,11 @@ export class Engine {
       return;
     }
     const column = (await connection.runAndReadAll(`SELECT partition_column FROM __bq.partitioning WHERE ${where}`)).getRows()[0]?.[0];
-    const key = typeof column === 'string' ? `strftime("${column}", '%Y%m%d')` : `'__UNPARTITIONED__'`;
+    // Unpartitioned tables (dag's ledger) get no PARTITIONS rows here (BigQuery lists one
+    // `__UNPARTITIONED__` row, which the adapter skips). Keeping a shared state row for them would make
+    // concurrent INSERT-only transactions on the ledger conflict in DuckDB, which BigQuery does not do.
+    if (typeof column !== 'string') return;
+    const key = `strftime("${column}", '%Y%m%d')`;
     const current = await connection.runAndReadAll(
       `SELECT coalesce(${key}, '__NULL__') AS id, count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h FROM "${dataset}"."${table}" t GROUP BY 1`,
     );

@@ -39,7 +39,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
 
   return {
     targetName: target.name,
-    readSnapshot: (pipeline, nodes) => readBigquerySnapshot(readClient, target, pipeline, nodes),
+    readSnapshot: (pipeline, nodes) => readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels()),
     runSqlBatch: (job, signal) => withLedger(job, () => runSqlBatch(jobClient, target, writers, job, signal)),
     runCommandBatch: (job, spawn, signal) => withLedger(job, () => runCommandBatch(jobClient, target, job, spawn, signal)),
     // BigQuery has modification times: nothing to remember.
@@ -53,7 +53,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       if (processor.action.kind !== 'sql') return undefined;
       const select = renderSelect(target, job.pipeline, processor, batch.start, batch.end, processor.action.text);
       try {
-        return await dryRunBytes(readClient, select, { target, labels: { dag_processor: processor.name } });
+        return await dryRunBytes(readClient, select, { target, labels: ledger.labels(processor.name) });
       } catch {
         // e.g. an upstream table that does not exist yet: BigQuery cannot estimate.
         return undefined;

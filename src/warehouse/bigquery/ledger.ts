@@ -11,8 +11,13 @@ import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js
 import { runJob } from './jobs.js';
 import { acquireLockScript, ledgerDdl, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
 
+/** The dag_processor label of jobs that serve the whole run (ledger DDL, lock, run records, snapshots). */
+export const BOOKKEEPING = '_dag';
+
 export class LedgerWriter {
   private ready: Promise<void> | undefined;
+  /** The run this process works for, once known (the lock is taken first); `plan` before that. */
+  runId: string | undefined;
 
   constructor(
     private readonly client: BigQuery,
@@ -22,9 +27,14 @@ export class LedgerWriter {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
+  /** dag_run_id and dag_processor for a job: every job carries both, so billing can be grouped by them. */
+  labels(processor: string = BOOKKEEPING, runId: string | undefined = this.runId): Record<string, string> {
+    return { dag_run_id: runId ?? 'plan', dag_processor: processor };
+  }
+
   /** Creates the ledger dataset and tables once per process, before the first write. */
   ensure(): Promise<void> {
-    this.ready ??= runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema), undefined, { target: this.target }).then(
+    this.ready ??= runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema), undefined, { target: this.target, labels: this.labels() }).then(
       () => undefined,
       (error: unknown) => {
         this.ready = undefined;
@@ -44,7 +54,7 @@ export class LedgerWriter {
       ended_at: run.endedAt ?? -1,
       outcome: run.outcome ?? '',
     };
-    await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: { dag_run_id: run.runId } });
+    await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: this.labels(BOOKKEEPING, run.runId) });
   }
 
   async recordFailure(failure: FailureRecord): Promise<void> {
@@ -60,11 +70,12 @@ export class LedgerWriter {
     };
     await runJob(this.client, recordFailureSql(this.target.project, this.target.ledgerSchema), params, {
       target: this.target,
-      labels: { dag_run_id: failure.runId, dag_processor: failure.processor },
+      labels: this.labels(failure.processor, failure.runId),
     });
   }
 
   async acquireLock(owner: LockOwner, waitMs: number, now: () => number = Date.now): Promise<LockResult> {
+    this.runId = owner.runId;
     await this.ensure();
     const deadline = now() + waitMs;
     let takeover = '';
@@ -97,7 +108,7 @@ export class LedgerWriter {
     };
     const rows = await runJob(this.client, acquireLockScript(this.target.project, this.target.ledgerSchema), params, {
       target: this.target,
-      labels: { dag_run_id: owner.runId },
+      labels: this.labels(BOOKKEEPING, owner.runId),
     });
     return rows.map((row) => ({
       runId: String(row.run_id),
@@ -112,7 +123,7 @@ export class LedgerWriter {
     await this.ensure();
     await runJob(this.client, releaseLockSql(this.target.project, this.target.ledgerSchema), { target: this.target.name, run_id: owner.runId }, {
       target: this.target,
-      labels: { dag_run_id: owner.runId },
+      labels: this.labels(BOOKKEEPING, owner.runId),
     });
   }
 }

@@ -10,7 +10,7 @@ import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline, PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
 import { errorMessage, isNotFound } from './errors.js';
-import { runJob, type Row } from './jobs.js';
+import { runJob, type JobContext, type Row } from './jobs.js';
 import { failuresSql, inventorySql, ledgerSql } from './sql.js';
 
 const TABLES_PER_QUERY = 1_000;
@@ -34,7 +34,14 @@ interface TableFacts {
   partitions: Map<Day, PartitionInfo>;
 }
 
-export async function readBigquerySnapshot(client: BigQuery, target: BigqueryTarget, pipeline: Pipeline, names: readonly string[]): Promise<Snapshot> {
+export async function readBigquerySnapshot(
+  client: BigQuery,
+  target: BigqueryTarget,
+  pipeline: Pipeline,
+  names: readonly string[],
+  labels: Readonly<Record<string, string>> = {},
+): Promise<Snapshot> {
+  const context = { target, labels };
   const nodes = nodesToRead(pipeline, names);
   const byDataset = new Map<string, Set<string>>();
   for (const node of nodes) {
@@ -50,12 +57,12 @@ export async function readBigquerySnapshot(client: BigQuery, target: BigqueryTar
     for (let i = 0; i < list.length; i += TABLES_PER_QUERY) {
       const chunk = list.slice(i, i + TABLES_PER_QUERY);
       queries += 1;
-      reads.push(readInventory(client, target, dataset, chunk, facts));
+      reads.push(readInventory(client, context, dataset, chunk, facts));
     }
   }
   const processors = nodes.filter((n) => n.kind === 'processor').map((n) => n.name);
-  const ledgerRead = processors.length > 0 ? readLedger(client, target, processors) : Promise.resolve(new Map());
-  const failuresRead = processors.length > 0 ? readFailures(client, target, processors) : Promise.resolve(new Map());
+  const ledgerRead = processors.length > 0 ? readLedger(client, context, processors) : Promise.resolve(new Map());
+  const failuresRead = processors.length > 0 ? readFailures(client, context, processors) : Promise.resolve(new Map());
   if (processors.length > 0) queries += 2;
   try {
     await Promise.all(reads);
@@ -74,11 +81,12 @@ export async function readBigquerySnapshot(client: BigQuery, target: BigqueryTar
   }
 }
 
-async function readInventory(client: BigQuery, target: BigqueryTarget, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
+async function readInventory(client: BigQuery, context: JobContext, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
+  const { target } = context;
   for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map() });
   let rows: Row[];
   try {
-    rows = await runJob(client, inventorySql(target.project, dataset), { tables }, { target });
+    rows = await runJob(client, inventorySql(target.project, dataset), { tables }, context);
   } catch (error) {
     if (isNotFound(error)) return; // the dataset does not exist yet: every table absent
     throw error;
@@ -129,11 +137,12 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
   return tables;
 }
 
-async function readLedger(client: BigQuery, target: BigqueryTarget, processors: string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+async function readLedger(client: BigQuery, context: JobContext, processors: string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+  const { target } = context;
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
   let rows: Row[];
   try {
-    rows = await runJob(client, ledgerSql(target.project, target.ledgerSchema), { processors }, { target });
+    rows = await runJob(client, ledgerSql(target.project, target.ledgerSchema), { processors }, context);
   } catch (error) {
     if (isNotFound(error)) return ledger; // no ledger yet: dag never built anything here
     throw error;
@@ -155,11 +164,12 @@ async function readLedger(client: BigQuery, target: BigqueryTarget, processors: 
   return ledger;
 }
 
-async function readFailures(client: BigQuery, target: BigqueryTarget, processors: string[]): Promise<Map<string, Map<Day, string>>> {
+async function readFailures(client: BigQuery, context: JobContext, processors: string[]): Promise<Map<string, Map<Day, string>>> {
+  const { target } = context;
   const failures = new Map<string, Map<Day, string>>();
   let rows: Row[];
   try {
-    rows = await runJob(client, failuresSql(target.project, target.ledgerSchema), { processors }, { target });
+    rows = await runJob(client, failuresSql(target.project, target.ledgerSchema), { processors }, context);
   } catch (error) {
     if (isNotFound(error)) return failures;
     throw error;
