@@ -294,6 +294,27 @@ describe('runner scheduling', () => {
     expect(new Set(stamps).size).toBe(stamps.length);
   });
 
+  it('a failed day of a self-reading processor makes its later days UPSTREAM_FAILED, and they never run', async () => {
+    const s = processor('S', ['S']);
+    const warehouse = new MemoryWarehouse(async (job) => (job.batch.start === 2 ? fail({ category: 'PROCESSOR_ERROR', message: 'bad day 2' }) : ok(job)));
+    const result = await runPlan(options(pipelineOf([s]), planOf([s], 5), warehouse));
+    expect(result.processors[0]?.built).toEqual([1]);
+    expect(result.processors[0]?.failed.map((f) => f.day)).toEqual([2]);
+    expect(result.processors[0]?.upstreamFailed).toEqual([3, 4, 5]);
+    expect(warehouse.jobs.map((j) => j.batch.start)).toEqual([1, 2]);
+    expect(warehouse.failures.filter((f) => f.category === 'UPSTREAM_FAILED').map((f) => f.day)).toEqual([3, 4, 5]);
+  });
+
+  it('records the run\'s end in _dag.runs even when recording source versions fails', async () => {
+    const a = processor('A');
+    const warehouse = new MemoryWarehouse();
+    warehouse.recordSourceVersions = async () => {
+      throw new Error('IO Error: disk full');
+    };
+    await expect(runPlan(options(pipelineOf([a]), planOf([a], 1), warehouse))).rejects.toThrow(/disk full/);
+    expect(warehouse.runs.at(-1)).toMatchObject({ runId: 'r1', outcome: 'failed', endedAt: expect.any(Number) });
+  });
+
   it('cancels: running jobs are interrupted, the rest never start, the run says cancelled', async () => {
     const a = processor('A', [], { batchSize: 1, concurrency: 1 });
     const controller = new AbortController();

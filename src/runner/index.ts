@@ -23,12 +23,13 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
   const runStart = clock.next();
   const graph = buildJobGraph(options.pipeline, options.plan, options.inputsOf);
   await warehouse.recordRun({ runId: options.runId, commandLine: options.commandLine, target: warehouse.targetName, startedAt: runStart });
-  // Source versions first seen now are stamped runStart; every builtAt below is later than that.
-  await warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart);
-  options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
   const context: RunContext = { options, runStart, live: liveSnapshot(options.snapshot), attempts: new Map(), jobsStarted: 0 };
   let result: RunResult | undefined;
   try {
+    // Source versions first seen now are stamped runStart; every builtAt below is later than that.
+    // Inside the try: a run whose start row was written always gets its end row.
+    await warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart);
+    options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
     const outcomes = await schedule(context, graph);
     result = buildResult(options.plan, outcomes, {
       runId: options.runId,
