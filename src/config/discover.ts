@@ -5,8 +5,8 @@
  * document.ts can parse them with positions; JS/TS configs are evaluated by cosmiconfig.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
-import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { Loader } from 'cosmiconfig';
 
 export const SEARCH_PLACES = [
   'pipeline.yaml',
@@ -48,7 +48,9 @@ const packageJson: Loader = (file, content) => {
   }
 };
 
-function explorer() {
+/** cosmiconfig is imported on demand: the common case (pipeline.yaml in cwd) does without it. */
+async function explorer() {
+  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
   return cosmiconfig('dag', {
     searchPlaces: [...SEARCH_PLACES],
     packageProp: 'dag',
@@ -70,7 +72,7 @@ async function readFound(file: string): Promise<FindOutcome> {
     return { ok: false, reason: 'unreadable', file, message: describe(error) };
   }
   try {
-    const result = await explorer().load(file);
+    const result = await (await explorer()).load(file);
     return { ok: true, config: { kind: 'value', file, value: result?.config } };
   } catch (error) {
     return { ok: false, reason: 'load-failed', file, message: describe(error) };
@@ -90,7 +92,12 @@ export async function findPipelineFile(cwd: string, file: string | undefined): P
     }
     return readFound(path);
   }
-  const search = explorer();
+  // The first search place in the working directory wins whatever else exists, so when it can be
+  // read there is no need to search (what cosmiconfig would return); anything else searches as before.
+  const nearest = join(resolve(cwd), SEARCH_PLACES[0]);
+  const text = await readFile(nearest, 'utf8').catch(() => undefined);
+  if (text !== undefined) return { ok: true, config: { kind: 'text', file: nearest, text, root: [] } };
+  const search = await explorer();
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     let found: string | undefined;
     try {
