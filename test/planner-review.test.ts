@@ -213,6 +213,15 @@ describe('review: code fingerprint', () => {
     expect(fp('select "a  b" from t')).not.toBe(fp('select "a b" from t'));
     expect(fp("select 'it''s  x' from t")).not.toBe(fp("select 'it''s x' from t"));
   });
+
+  it('a string after one ending in a backslash (DuckDB: no escapes) or a dollar-quoted string still counts', () => {
+    expect(fp("select 'C:\\', 'a  b' from t")).not.toBe(fp("select 'C:\\', 'a b' from t"));
+    expect(fp("select 'it\\'s  x' from t")).not.toBe(fp("select 'it\\'s x' from t")); // BigQuery: backslash escapes
+    expect(fp('select $$a  b$$ from t')).not.toBe(fp('select $$a b$$ from t'));
+    expect(fp('select $q$a -- b$q$ from t')).not.toBe(fp('select $q$a -- c$q$ from t'));
+    // Unambiguous SQL keeps the fingerprint it always had (no mass code_changed on upgrade).
+    expect(fp("select a, 'x  y' as s from t where b = 1")).toBe('dc74b76c9e718518');
+  });
 });
 
 describe('review: JSON and text', () => {

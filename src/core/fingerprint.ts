@@ -15,11 +15,23 @@ function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/** `$$` or `$tag$` opening a dollar-quoted string at i (DuckDB/Postgres), with its closing index; undefined otherwise. */
+function dollarQuoteAt(sql: string, i: number): { readonly end: number } | undefined {
+  if (sql[i] !== '$' || (i > 0 && /[A-Za-z0-9_$]/.test(sql[i - 1] as string))) return undefined;
+  const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 66))?.[0];
+  if (tag === undefined) return undefined;
+  const close = sql.indexOf(tag, i + tag.length);
+  return close < 0 ? undefined : { end: close + tag.length };
+}
+
 /**
- * SQL with comments removed and whitespace collapsed, quoted text (strings, quoted identifiers)
- * kept verbatim: `select  a -- why\n from t` and `select a from t` normalise alike.
+ * SQL with comments removed and whitespace collapsed, quoted text (strings, quoted identifiers,
+ * dollar-quoted strings) kept verbatim: `select  a -- why\n from t` and `select a from t` normalise
+ * alike. `backslashEscapes`: whether `\'` continues a string (BigQuery) or `\` is a plain character
+ * before the closing quote (DuckDB); codeFingerprint uses both readings, see there.
  */
-export function normaliseSql(sql: string): string {
+export function normaliseSql(sql: string, options: { readonly backslashEscapes?: boolean } = {}): string {
+  const backslashEscapes = options.backslashEscapes ?? true;
   let out = '';
   let pendingSpace = false;
   const emit = (text: string): void => {
@@ -39,13 +51,17 @@ export function normaliseSql(sql: string): string {
       const end = sql.indexOf('*/', i + 2);
       i = end < 0 ? sql.length : end + 2;
       pendingSpace = true;
+    } else if (ch === '$' && dollarQuoteAt(sql, i) !== undefined) {
+      const end = (dollarQuoteAt(sql, i) as { end: number }).end;
+      emit(sql.slice(i, end));
+      i = end;
     } else if (ch === "'" || ch === '"' || ch === '`') {
       let end = i + 1;
       while (end < sql.length) {
         if (sql[end] === ch) {
           if (sql[end + 1] === ch) end += 2; // doubled quote escapes itself
           else break;
-        } else if (sql[end] === '\\') end += 2;
+        } else if (sql[end] === '\\' && backslashEscapes) end += 2;
         else end++;
       }
       emit(sql.slice(i, end + 1));
@@ -55,7 +71,14 @@ export function normaliseSql(sql: string): string {
       i++;
     } else {
       let end = i + 1;
-      while (end < sql.length && !/[\s'"`]/.test(sql[end] as string) && !(sql[end] === '-' && sql[end + 1] === '-') && !(sql[end] === '/' && sql[end + 1] === '*')) end++;
+      while (
+        end < sql.length &&
+        !/[\s'"`]/.test(sql[end] as string) &&
+        !(sql[end] === '-' && sql[end + 1] === '-') &&
+        !(sql[end] === '/' && sql[end + 1] === '*') &&
+        dollarQuoteAt(sql, end) === undefined
+      )
+        end++;
       emit(sql.slice(i, end));
       i = end;
     }
@@ -74,9 +97,22 @@ function mappingText(mapping: Mapping): string {
   }
 }
 
+/**
+ * Normalised SQL for the fingerprint. Engines disagree on `\'` inside a string (BigQuery: an escaped
+ * quote; DuckDB: a backslash, then the end of the string), and reading it the wrong way turns string
+ * content into code whose whitespace gets collapsed. Where the two readings differ, both go in, so a
+ * change to any string's content counts under either engine; where they agree (nearly all SQL) the
+ * fingerprint is what it always was.
+ */
+function sqlText(text: string): string {
+  const escaped = normaliseSql(text);
+  const literal = normaliseSql(text, { backslashEscapes: false });
+  return literal === escaped ? escaped : `${escaped}\nsql-without-backslash-escapes:${literal}`;
+}
+
 /** What the ledger records as `code fingerprint`; a change makes every built partition `code_changed`. */
 export function codeFingerprint(processor: Processor): string {
-  const action = processor.action.kind === 'sql' ? `sql:${normaliseSql(processor.action.text)}` : `command:${JSON.stringify(processor.action.argv)}`;
+  const action = processor.action.kind === 'sql' ? `sql:${sqlText(processor.action.text)}` : `command:${JSON.stringify(processor.action.argv)}`;
   // Sorted so that reordering keys in pipeline.yaml changes nothing.
   const upstream = [...processor.upstream]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
