@@ -13,12 +13,12 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeCalendar, type Calendar } from '../src/core/calendar.js';
+import { makeCalendar } from '../src/core/calendar.js';
 import { formatDay, type Day } from '../src/core/dates.js';
-import { beforeStart, inputWindow } from '../src/core/inputs.js';
 import type { Pipeline, PipelineNode, Processor } from '../src/core/model.js';
 import { plan } from '../src/core/planner.js';
 import type { LedgerEntry, PartitionInfo, Snapshot } from '../src/core/snapshot.js';
+import { mappedSlots } from './reference-planner.js';
 import { mulberry32, randomCase } from './support/pipeline-builder.js';
 
 const CASES = 150;
@@ -27,17 +27,18 @@ const EPOCH = 1_600_000_000;
 
 const fileName = (node: string, d: Day | undefined): string => `${node}@${d === undefined ? 'before-calendar' : formatDay(d)}`;
 
-/** The file names partition `d` of `processor` reads (before-calendar slots included). */
-function prerequisites(processor: Processor, d: Day, calendar: Calendar): string[] {
+/** The file names partition `d` of `processor` reads (slots with no calendar day included, as never-made files). */
+function prerequisites(processor: Processor, d: Day, calendarDays: readonly Day[] | undefined): string[] {
   const names: string[] = [];
-  const p = calendar.position(d);
   for (const upstream of processor.upstream) {
-    const w = inputWindow(upstream.mapping, p, d, calendar);
-    if (w.noPartition > 0) names.push(fileName(upstream.name, undefined));
-    for (let q = w.first; q <= w.last; q++) names.push(fileName(upstream.name, calendar.dayAt(q)));
+    const slots = mappedSlots(upstream.mapping, d, calendarDays);
+    if (slots.some((s) => s.day === undefined)) names.push(fileName(upstream.name, undefined));
+    for (const s of slots) if (s.day !== undefined) names.push(fileName(upstream.name, s.day));
   }
   return names;
 }
+
+const beforeStart = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && node.start !== undefined && d < node.start;
 
 function isPresent(snapshot: Snapshot, name: string, d: Day): boolean {
   const entry = snapshot.ledger.get(name)?.get(d);
@@ -45,19 +46,13 @@ function isPresent(snapshot: Snapshot, name: string, d: Day): boolean {
 }
 
 /** Removes (in topological and date order) every present processor partition that reads an absent one. */
-function closeAbsenceDownstream(pipeline: Pipeline, snapshot: Snapshot, calendar: Calendar, days: readonly Day[]): void {
+function closeAbsenceDownstream(pipeline: Pipeline, snapshot: Snapshot, days: readonly Day[]): void {
   for (const processor of pipeline.processors) {
     for (const d of days) {
       if (!isPresent(snapshot, processor.name, d)) continue;
       const readsAbsent = processor.upstream.some((upstream) => {
         const node = pipeline.nodes.get(upstream.name) as PipelineNode;
-        const w = inputWindow(upstream.mapping, calendar.position(d), d, calendar);
-        if (w.noPartition > 0) return true;
-        for (let q = w.first; q <= w.last; q++) {
-          const e = calendar.dayAt(q) as Day;
-          if (beforeStart(node, e) || !isPresent(snapshot, node.name, e)) return true;
-        }
-        return false;
+        return mappedSlots(upstream.mapping, d, snapshot.calendar).some((s) => s.day === undefined || beforeStart(node, s.day) || !isPresent(snapshot, node.name, s.day));
       });
       if (readsAbsent) {
         (snapshot.tables.get(processor.name)?.partitions as Map<Day, PartitionInfo> | undefined)?.delete(d);
@@ -83,7 +78,7 @@ describe.runIf(makeAvailable())('build set equals GNU make -k -n', () => {
       const c = randomCase(mulberry32(seed), { makeComparable: true });
       const calendar = makeCalendar(c.snapshot.calendar);
       const universe = calendar.daysIn({ start: c.range.start - 40, end: c.range.end + 40 });
-      closeAbsenceDownstream(c.pipeline, c.snapshot, calendar, universe);
+      closeAbsenceDownstream(c.pipeline, c.snapshot, universe);
       const fast = plan({ pipeline: c.pipeline, targetName: 'dev', range: c.range, selection: c.selection, snapshot: c.snapshot });
       const dagBuilds = fast.processors.flatMap((p) => p.partitions.filter((x) => x.action === 'build').map((x) => fileName(p.name, x.day))).sort();
 
@@ -95,7 +90,7 @@ describe.runIf(makeAvailable())('build set equals GNU make -k -n', () => {
           const processor = c.pipeline.nodes.get(p.name) as Processor;
           for (const d of p.expected) {
             targets.push(fileName(p.name, d));
-            rules.push(`${fileName(p.name, d)}: ${prerequisites(processor, d, calendar).join(' ')}\n\techo BUILD $@\n`);
+            rules.push(`${fileName(p.name, d)}: ${prerequisites(processor, d, c.snapshot.calendar).join(' ')}\n\techo BUILD $@\n`);
           }
         }
         writeFileSync(join(dir, 'Makefile'), `all: ${targets.join(' ')}\n.PHONY: all\n${rules.join('')}`);

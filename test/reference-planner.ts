@@ -6,7 +6,7 @@
  */
 import type { Day, DayRange } from '../src/core/dates.js';
 import { codeFingerprint } from '../src/core/fingerprint.js';
-import type { Pipeline, PipelineNode, Processor, Upstream } from '../src/core/model.js';
+import type { Mapping, Pipeline, PipelineNode, Processor } from '../src/core/model.js';
 import type { BlockedCategory, PartitionPlan, StaleReason, Status, UpstreamDays } from '../src/core/plan.js';
 import type { Snapshot } from '../src/core/snapshot.js';
 
@@ -17,7 +17,7 @@ interface Decision {
 }
 
 /** One partition named by a mapping; `day` undefined: it lies before the calendar (no date). */
-type Slot = { readonly day: Day | undefined };
+export type Slot = { readonly day: Day | undefined };
 
 export interface ReferenceProcessor {
   readonly name: string;
@@ -26,16 +26,33 @@ export interface ReferenceProcessor {
   readonly partitions: PartitionPlan[];
 }
 
+/**
+ * The partitions `d` reads through `mapping` (DESIGN §2), one slot per partition named; a slot's day
+ * is undefined when no calendar day answers it (before the calendar, or a day that is no game day).
+ * Shared with the make-equivalence test so that neither leans on src/core/inputs.ts.
+ */
+export function mappedSlots(mapping: Mapping, d: Day, calendarDays: readonly Day[] | undefined): Slot[] {
+  const isCalendarDay = (e: Day): boolean => calendarDays === undefined || calendarDays.includes(e);
+  /** The partition k calendar positions away from calendar day d; undefined when off the calendar. */
+  const shift = (k: number): Day | undefined => (calendarDays === undefined ? d + k : calendarDays[calendarDays.indexOf(d) + k]);
+  if (mapping.kind === 'same') return [{ day: d }];
+  if (mapping.kind === 'offset') {
+    if (mapping.unit === 'days') return [{ day: isCalendarDay(d + mapping.offset) ? d + mapping.offset : undefined }];
+    return [{ day: shift(mapping.offset) }];
+  }
+  const out: Slot[] = [];
+  if (mapping.unit === 'days') {
+    for (let e = d - mapping.window; e <= (mapping.excludeCurrent ? d - 1 : d); e++) if (isCalendarDay(e)) out.push({ day: e });
+  } else {
+    for (let j = mapping.window; j >= (mapping.excludeCurrent ? 1 : 0); j--) out.push({ day: shift(-j) });
+  }
+  return out;
+}
+
 export function referencePlan(input: { pipeline: Pipeline; range: DayRange; selection: readonly string[]; snapshot: Snapshot }): ReferenceProcessor[] {
   const { pipeline, range, snapshot } = input;
   const calendarDays = snapshot.calendar;
   const isCalendarDay = (d: Day): boolean => calendarDays === undefined || calendarDays.includes(d);
-  /** The partition k calendar positions away from calendar day d; undefined when off the calendar. */
-  const shift = (d: Day, k: number): Day | undefined => {
-    if (calendarDays === undefined) return d + k;
-    const i = calendarDays.indexOf(d);
-    return calendarDays[i + k];
-  };
   const inRange = (d: Day): boolean => d >= range.start && d <= range.end;
   const expected = (node: PipelineNode, d: Day): boolean =>
     isCalendarDay(d) && !(node.kind === 'processor' && node.start !== undefined && d < node.start);
@@ -51,22 +68,6 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
     if (!present(name, d)) return undefined;
     const entry = snapshot.ledger.get(name)?.get(d);
     return entry ? entry.builtAt : snapshot.tables.get(name)?.partitions.get(d)?.changedAt;
-  };
-
-  const slots = (upstream: Upstream, d: Day): Slot[] => {
-    const m = upstream.mapping;
-    if (m.kind === 'same') return [{ day: d }];
-    if (m.kind === 'offset') {
-      if (m.unit === 'days') return [{ day: isCalendarDay(d + m.offset) ? d + m.offset : undefined }];
-      return [{ day: shift(d, m.offset) }];
-    }
-    const out: Slot[] = [];
-    if (m.unit === 'days') {
-      for (let e = d - m.window; e <= (m.excludeCurrent ? d - 1 : d); e++) if (isCalendarDay(e)) out.push({ day: e });
-    } else {
-      for (let j = m.window; j >= (m.excludeCurrent ? 1 : 0); j--) out.push({ day: shift(d, -j) });
-    }
-    return out;
   };
 
   const memo = new Map<string, Decision>();
@@ -97,7 +98,7 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
       const staleDays: Day[] = [];
       const lacking: { day: Day | undefined; category: BlockedCategory }[] = [];
       let usable = 0;
-      for (const slot of slots(upstream, d)) {
+      for (const slot of mappedSlots(upstream.mapping, d, calendarDays)) {
         const e = slot.day;
         if (e === undefined || !expected(node, e)) {
           lacking.push({ day: e, category: 'INSUFFICIENT_HISTORY' });
