@@ -5,8 +5,9 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../../core/diagnostics.js';
+import * as nodeApi from './node-api.js';
 import { CATALOG, quoteString } from './sql.js';
 
 export type StatementHook = (sql: string) => void;
@@ -90,7 +91,7 @@ export class OpenDatabase {
         throw new UserError(`cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`, 2, 'check the target path in pipeline.yaml and its permissions');
       }
     }
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await nodeApi.DuckDBInstance.create(':memory:');
     try {
       const connection = await instance.connect();
       const attach = `ATTACH ${quoteString(path)} AS ${CATALOG}${readOnly ? ' (READ_ONLY)' : ''}`;

@@ -1,5 +1,5 @@
 /** Writes to the ledger tables other than `partitions`: runs, failures and recorded source versions. */
-import { dateValue, timestampValue } from '@duckdb/node-api';
+import { dateValue, timestampValue } from './node-api.js';
 import type { Pipeline } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { FailureRecord, RunRecord } from '../port.js';
