@@ -84,4 +84,29 @@ setTimeout(() => {}, 600_000);
     const failures = await queryRows(project.db, `select category from _dag.failures where processor = 'CMD'`);
     expect(failures).toEqual([{ category: 'TIMEOUT' }]);
   });
+
+  it('counts a job\'s timeout from when it runs, not while it waits for a command holding the file', async () => {
+    // CMD comes first in the plan and holds the DuckDB file exclusively for ~3 s; QUICK (timeout 1s)
+    // is started meanwhile and must wait for the file, which is not its own slowness.
+    const yaml = pipelineYaml(`  CMD:
+    table: p.cmd
+    upstream: [src]
+    command: [node, -e, "setTimeout(() => {}, 3000)"]
+    allow_empty: true
+    batch_size: 1
+  QUICK:
+    table: p.quick
+    upstream: [src]
+    sql: sql/quick.sql
+    timeout: 1s
+    batch_size: 1
+`);
+    const project = await makeProject(yaml, { 'sql/quick.sql': copySql('src') }, 1);
+    const result = await project.dag(['run', '--range', '2021-11-01', '--json']);
+    const json = parseRunJson(result);
+    expect(processorOf(json, 'QUICK').failed).toEqual([]);
+    expect(processorOf(json, 'QUICK').built).toEqual(['2021-11-01']);
+    expect(processorOf(json, 'CMD').built).toEqual(['2021-11-01']);
+    expect(result.code, result.stderr).toBe(0);
+  });
 });

@@ -123,15 +123,28 @@ async function attemptOnce(context: RunContext, job: BatchJob): Promise<BatchOut
   options.signal.addEventListener('abort', cancel, { once: true });
   let timedOut = false;
   const timeoutMs = job.processor.timeoutMs;
-  const timer = setTimeout(() => {
+  const expire = () => {
     timedOut = true;
     controller.abort('timeout');
-  }, timeoutMs);
+  };
+  let timer: NodeJS.Timeout | undefined = setTimeout(expire, timeoutMs);
+  // Waiting for the target (a command holding the DuckDB file) is not the job's own time: the clock
+  // stops while the adapter says the job is queued and restarts when it really begins.
+  const onQueued = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const onStarted = () => {
+    if (timedOut) return;
+    clearTimeout(timer);
+    timer = setTimeout(expire, timeoutMs);
+  };
   try {
+    const started: BatchJob = { ...job, onQueued, onStarted };
     const outcome =
       job.processor.action.kind === 'sql'
-        ? await options.warehouse.runSqlBatch(job, controller.signal)
-        : await options.warehouse.runCommandBatch(job, options.spawner(job), controller.signal);
+        ? await options.warehouse.runSqlBatch(started, controller.signal)
+        : await options.warehouse.runCommandBatch(started, options.spawner(started), controller.signal);
     // A batch that committed stays built even if the timer fired while it committed.
     if (outcome.ok) return outcome;
     if (timedOut)

@@ -43,6 +43,13 @@ export interface BatchJob {
   readonly codeFingerprint: string;
   /** Per partition of the batch: a hash of the versions of the upstream partitions it read. */
   readonly inputFingerprints: ReadonlyMap<Day, string>;
+  /**
+   * Optional, for adapters that queue jobs for access to the target (DuckDB: a command holds the file
+   * exclusively): `onQueued` when the job starts waiting, `onStarted` when it really begins, so the
+   * runner's timeout counts the job's own time, not the queue. Without them it counts from the call.
+   */
+  readonly onQueued?: () => void;
+  readonly onStarted?: () => void;
 }
 
 /**

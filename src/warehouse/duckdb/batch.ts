@@ -77,6 +77,7 @@ class BatchError extends Error {
 export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
   const where = `${job.processor.name} ${formatDay(job.batch.start)}..${formatDay(job.batch.end)}`;
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
+  job.onStarted?.();
   const onAbort = (): void => connection.interrupt();
   signal.addEventListener('abort', onAbort, { once: true });
   let committed = false;

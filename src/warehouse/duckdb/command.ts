@@ -26,6 +26,7 @@ const REOPEN_DELAY_MS = 100;
 
 export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
   const { processor, batch } = job;
+  if (!signal.aborted) job.onStarted?.();
   const schemas = await access.current.main.columns(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = ${quoteString(CATALOG)} AND NOT internal ORDER BY 1`);
   const env = {
     DAG_DUCKDB_PATH: access.path,
