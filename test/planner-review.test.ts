@@ -263,6 +263,16 @@ describe('review: explain detail lines', () => {
     expect(lines(e)).toEqual(['TDZA 2021-10-21 is missing and blocked: INSUFFICIENT_HISTORY', expect.stringMatching(/^ {2}box has 3 of the 3 box partitions it reads \(min 7\)/)]);
   });
 
+  it('a day-unit offset that lands on no calendar day says so (not "before the calendar")', () => {
+    const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { O: { upstream: { src: offsetDays(-2) } } } });
+    const cal = days('2021-11-01', '2021-11-03', '2021-11-04', '2021-11-08');
+    const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
+    const p = planOf(pl, s, '2021-11-01..2021-11-08');
+    const explainO = (d: string): string[] => lines(explainPartition({ pipeline: pl, plan: p, snapshot: s, calendar: makeCalendar(cal), processor: 'O', day: day(d) }));
+    expect(explainO('2021-11-04')[1]).toBe('  src lacks 1 of the 1 src partition it reads; 2021-11-02 is not a calendar day (INSUFFICIENT_HISTORY)');
+    expect(explainO('2021-11-01')[1]).toBe("  src lacks 1 of the 1 src partition it reads; 1 would lie before the calendar's first partition 2021-11-01 (INSUFFICIENT_HISTORY)");
+  });
+
   it('min met but a stale-and-blocked partition in the window: counts only usable partitions', () => {
     const pl = buildPipeline({ sources: ['src', 'other'], processors: { A: { upstream: ['src', 'other'] }, B: { upstream: { A: lookback(3, { min: 1 }) } } } });
     const range = '2021-11-01..2021-11-05';

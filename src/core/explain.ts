@@ -100,7 +100,13 @@ export function explainPartition(input: ExplainInput): Explanation {
         const to = formatDay(m.excludeCurrent ? d - 1 : d);
         parts.push(`the calendar has only ${size} partition${size === 1 ? '' : 's'} in ${from}..${to} (INSUFFICIENT_HISTORY)`);
       }
-      if (window.noPartition > 0) parts.push(`${window.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
+      const offDay = m.kind === 'offset' && m.unit === 'days' ? d + m.offset : undefined;
+      if (window.noPartition > 0 && offDay !== undefined && calendar.first !== undefined && offDay >= calendar.first) {
+        // An offset in days names one date; on a game-day calendar that date may simply not be a game day.
+        parts.push(`${formatDay(offDay)} is not a calendar day (INSUFFICIENT_HISTORY)`);
+      } else if (window.noPartition > 0) {
+        parts.push(`${window.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
+      }
       const children = lacking.slice(0, MAX_CAUSES).map((e) => explainUpstreamPartition(node, e));
       if (lacking.length > MAX_CAUSES) children.push({ subject: upstream.name, text: `... and ${lacking.length - MAX_CAUSES} more`, causes: [] });
       // A single partition read (same, offset) needs no group line: its own explanation says it all.
