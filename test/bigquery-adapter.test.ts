@@ -97,14 +97,41 @@ describe('bigquery sql batches', () => {
     await seedGames(server, ['2021-11-01']);
     expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-1', 1000), never)).ok).toBe(true);
     await server.exec("UPDATE `test-project.raw.games` SET points = 1 WHERE TRUE");
-    // Statement 7 is the ledger INSERT: data already deleted and re-inserted inside the transaction.
-    server.faults.push({ kind: 'failBetween', sql: /BEGIN TRANSACTION/, beforeStatement: 7, reason: 'backendError' });
+    // The table exists now, so the script has no DDL: 0 stage, 1 assert, 2 BEGIN, 3 DELETE, 4 INSERT,
+    // 5 the ledger INSERT — data already deleted and re-inserted inside the transaction.
+    server.faults.push({ kind: 'failBetween', sql: /BEGIN TRANSACTION/, beforeStatement: 5, reason: 'backendError' });
     const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);
     expect(outcome).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     const points = await server.exec('SELECT points FROM `test-project.derived.doubled` ORDER BY team');
     expect(points.rows).toEqual([['200'], ['180']]);
     const snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
     expect(snapshot.ledger.get('DOUBLED')?.get(day('2021-11-01'))?.runId).toBe('run-1');
+  });
+
+  it('a new table is typed from the staged rows (the SELECT runs once); existing tables get no DDL; a dropped one is recreated', async () => {
+    await seedGames(server, ['2021-11-01', '2021-11-02']);
+    const scriptsOf = () => jobInserts(server.log).filter((j) => j.query.includes('BEGIN TRANSACTION')).map((j) => j.query);
+    const selectRuns = (script: string) => script.split('FROM `test-project.raw.games`').length - 1;
+    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).ok).toBe(true);
+    let [script] = scriptsOf();
+    expect(script).toContain('PARTITION BY `game_date` AS SELECT * FROM _dag_rows WHERE FALSE;');
+    expect(selectRuns(script ?? '')).toBe(1);
+    const columns = await server.exec("SELECT column_name, data_type FROM `test-project.derived.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'doubled' ORDER BY ordinal_position");
+    expect(columns.rows).toEqual([['game_date', 'DATE'], ['team', 'STRING'], ['points', 'INT64']]);
+
+    // Known to exist (this process built it; a snapshot would say so too): no DDL at all.
+    server.log.length = 0;
+    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-02']), never)).ok).toBe(true);
+    [script] = scriptsOf();
+    expect(script).not.toMatch(/CREATE (SCHEMA|TABLE)/);
+    expect(selectRuns(script ?? '')).toBe(1);
+
+    // Dropped behind dag's back: the DDL-less script fails notFound, the batch is retried with DDL.
+    await server.exec('DROP TABLE `test-project.derived.doubled`');
+    server.log.length = 0;
+    const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-02']), never);
+    expect(outcome).toMatchObject({ ok: true, rows: new Map([[day('2021-11-02'), 2]]) });
+    expect(scriptsOf().map((s) => s.includes('CREATE TABLE'))).toEqual([false, true]);
   });
 
   it('rows outside the batch range fail with OUT_OF_RANGE_ROWS and write nothing', async () => {
@@ -115,6 +142,7 @@ describe('bigquery sql batches', () => {
     if (!outcome.ok) expect(outcome.failure.message).toMatch(/outside 2021-11-01\.\.2021-11-01/);
     const snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
     expect(snapshot.tables.get('DOUBLED')?.partitions.size).toBe(0);
+    expect(snapshot.tables.get('DOUBLED')?.exists).toBe(false); // the assertion fails before any DDL
     expect(snapshot.ledger.size).toBe(0);
   });
 
@@ -228,6 +256,52 @@ describe('bigquery command batches, ledger, lock, cost', () => {
     const dead = { runId: 'run-dead', pid: 2 ** 22 + 12345, host: hostname(), since: 3000, commandLine: 'dag run dead' };
     expect(await warehouse.acquireLock(dead, 0)).toEqual({ ok: true });
     expect(await warehouse.acquireLock(b, 0)).toEqual({ ok: true });
+  });
+
+  it('lock race: a run that finds another holder beside its own row backs off, whatever the order of their start times', async () => {
+    // run-b saw only itself and went ahead; run-a, which started EARLIER, committed its row later and
+    // now sees both rows. It must not believe it holds the lock (ordering by start time would say so).
+    await warehouse.recordRun({ runId: 'r', commandLine: 'x', target: 'bq', startedAt: 1 }); // ledger DDL
+    await server.exec(
+      "INSERT INTO `test-project._dag.locks` (target, run_id, pid, host, since, command_line) VALUES ('bq', 'run-b', " +
+        `${process.pid}, '${hostname()}', TIMESTAMP_MILLIS(2000), 'dag run b')`,
+    );
+    const a = { runId: 'run-a', pid: process.pid, host: hostname(), since: 1000, commandLine: 'dag run a' };
+    // run-a's row committed too (both INSERTs ran on the same empty snapshot): the state run-a's
+    // lock script reads back after its COMMIT.
+    const holders = async () => (await server.exec("SELECT run_id FROM `test-project._dag.locks` ORDER BY run_id")).rows.map((r) => r[0]);
+    await server.exec(
+      "INSERT INTO `test-project._dag.locks` (target, run_id, pid, host, since, command_line) VALUES ('bq', 'run-a', " +
+        `${process.pid}, '${hostname()}', TIMESTAMP_MILLIS(1000), 'dag run a')`,
+    );
+    expect(await holders()).toEqual(['run-a', 'run-b']);
+    const result = await warehouse.acquireLock(a, 0);
+    expect(result).toMatchObject({ ok: false, holder: { runId: 'run-b' } });
+    expect(await holders()).toEqual(['run-b']); // run-a gave its row back
+  });
+
+  it('skips __NULL__ partitions and reads inventories of more than 1,000 tables in chunks of 1,000', async () => {
+    await seedGames(server, ['2021-11-01']);
+    await server.exec('INSERT INTO `test-project.raw.games` VALUES (NULL, \'A\', 1)');
+    const ids = await server.exec("SELECT partition_id FROM `test-project.raw.INFORMATION_SCHEMA.PARTITIONS` WHERE table_name = 'games' ORDER BY 1");
+    expect(ids.rows).toEqual([['20211101'], ['__NULL__']]);
+    const games = (await warehouse.readSnapshot(pipeline, ['games'])).tables.get('games');
+    expect([...(games?.partitions.keys() ?? [])]).toEqual([day('2021-11-01')]);
+
+    const names = Array.from({ length: 1_001 }, (_, i) => `s${String(i).padStart(4, '0')}`);
+    const many = await loadTestPipeline(server, {
+      'pipeline.yaml': `version: 1\nname: many\ntargets:\n  bq: { type: bigquery, project: test-project, location: US, api_endpoint: "${server.url}" }\ndefault_target: bq\ndefaults: { partition_column: game_date }\nsources:\n${names.map((n) => `  ${n}: { table: raw.${n} }`).join('\n')}\nprocessors:\n  P: { table: derived.p, upstream: [s0000], sql: sql/p.sql }\n`,
+      'sql/p.sql': "SELECT * FROM {{ ref('s0000') }}\n",
+    });
+    await server.exec('CREATE TABLE `test-project.raw.s1000` (game_date DATE, x INT64) PARTITION BY game_date; INSERT INTO `test-project.raw.s1000` VALUES (DATE \'2021-11-01\', 1)');
+    server.log.length = 0;
+    const snapshot = await warehouse.readSnapshot(many.pipeline, names);
+    const inventories = jobInserts(server.log).filter((j) => j.query.includes('INFORMATION_SCHEMA.PARTITIONS'));
+    const sizes = inventories.map((j) => ((j.body.configuration as { query: { queryParameters: { parameterValue: { arrayValues: unknown[] } }[] } }).query.queryParameters[0]?.parameterValue.arrayValues.length));
+    expect(sizes.sort()).toEqual([1, 1000]);
+    expect(snapshot.stats.queries).toBe(2);
+    expect(snapshot.tables.get('s1000')?.partitions.get(day('2021-11-01'))?.rows).toBe(1);
+    expect(snapshot.tables.get('s0000')?.exists).toBe(false);
   });
 
   it('estimates bytes with a free dry run; unknown for commands and unreadable SQL', async () => {

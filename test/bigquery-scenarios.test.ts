@@ -161,10 +161,11 @@ it('the runner retries BigQuery rate limits and 5xx, and does not retry invalidQ
   // retries: 1 in the pipeline → each DOUBLED batch may fail once transiently and still succeed.
   // Each fault names its own batch (11-01..02 and 11-04..05), so neither batch meets two faults
   // whatever order the scheduler starts them in.
-  server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /derived\.doubled[\s\S]*DATE '2021-11-01'[\s\S]*BEGIN TRANSACTION/, status: 429, reason: 'rateLimitExceeded' });
-  server.faults.push({ kind: 'jobError', sql: /derived\.doubled[\s\S]*DATE '2021-11-04'[\s\S]*BEGIN TRANSACTION/, reason: 'backendError' });
+  server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION;(\n|\\n)DELETE FROM `test-project\.derived\.doubled` WHERE `game_date` BETWEEN DATE '2021-11-01'/, status: 429, reason: 'rateLimitExceeded' });
+  server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION;(\n|\\n)DELETE FROM `test-project\.derived\.doubled` WHERE `game_date` BETWEEN DATE '2021-11-04'/, reason: 'backendError' });
   server.log.length = 0;
   const result = await runOn(loaded.pipeline, bq);
+  expect(server.faults).toEqual([]); // both faults met their batch
   const doubled = result.processors.find((p) => p.name === 'DOUBLED');
   const summed = result.processors.find((p) => p.name === 'SUMMED');
   expect(doubled?.built).toHaveLength(4);

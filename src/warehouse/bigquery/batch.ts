@@ -6,13 +6,25 @@
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, type Day } from '../../core/dates.js';
-import type { BigqueryTarget, Pipeline, Processor } from '../../core/model.js';
+import type { BigqueryTarget, Pipeline, Processor, TableRef } from '../../core/model.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
-import { toFailure } from './errors.js';
+import { isNotFound, toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext } from './jobs.js';
 import { partitionIdToDay } from './snapshot.js';
 import { batchScript, commandLedgerSql, dateLiteral, partitionsOfTableSql, qualified } from './sql.js';
+
+/**
+ * Tables known to exist (from this process's snapshot or its own batches): their batches need no DDL.
+ * A DDL statement costs a job step and, as a CTAS, bytes; most batches write existing tables.
+ */
+export class KnownTables {
+  private readonly names = new Set<string>();
+  private key = (table: TableRef) => `${table.schema}.${table.name}`;
+  has = (table: TableRef) => this.names.has(this.key(table));
+  add = (table: TableRef) => void this.names.add(this.key(table));
+  forget = (table: TableRef) => void this.names.delete(this.key(table));
+}
 
 /** Runs one task per key at a time, in arrival order. */
 export class KeyedQueue {
@@ -63,23 +75,42 @@ function ledgerParams(job: BatchJob, rows?: ReadonlyMap<Day, number>): Record<st
   };
 }
 
-export async function runSqlBatch(client: BigQuery, target: BigqueryTarget, writers: KeyedQueue, job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
+export async function runSqlBatch(
+  client: BigQuery,
+  target: BigqueryTarget,
+  writers: KeyedQueue,
+  known: KnownTables,
+  job: BatchJob,
+  signal: AbortSignal,
+): Promise<BatchOutcome> {
   const { processor, batch } = job;
   if (processor.action.kind !== 'sql') throw new Error(`runSqlBatch called for command processor ${processor.name}`);
   const select = renderSelect(target, job.pipeline, processor, batch.start, batch.end, processor.action.text);
-  const script = batchScript({
-    project: target.project,
-    ledgerDataset: target.ledgerSchema,
-    table: processor.table,
-    partitionColumn: processor.partitionColumn,
-    start: batch.start,
-    end: batch.end,
-    select,
-  });
+  const script = (createTable: boolean) =>
+    batchScript({
+      project: target.project,
+      ledgerDataset: target.ledgerSchema,
+      table: processor.table,
+      partitionColumn: processor.partitionColumn,
+      start: batch.start,
+      end: batch.end,
+      select,
+      createTable,
+    });
+  const context = batchContext(target, job, signal);
   try {
-    const rows = await writers.run(`${processor.table.schema}.${processor.table.name}`, () =>
-      runJob(client, script, ledgerParams(job), batchContext(target, job, signal)),
-    );
+    const rows = await writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
+      if (!known.has(processor.table)) return runJob(client, script(true), ledgerParams(job), context);
+      try {
+        return await runJob(client, script(false), ledgerParams(job), context);
+      } catch (error) {
+        // Dropped since the snapshot: create it again (notFound fails the script before any write).
+        if (!isNotFound(error) || signal.aborted) throw error;
+        known.forget(processor.table);
+        return runJob(client, script(true), ledgerParams(job), context);
+      }
+    });
+    known.add(processor.table);
     const counted = new Map<Day, number>();
     for (const row of rows) {
       const day = partitionIdToDay(String(row.partition_date).replace(/-/g, ''));

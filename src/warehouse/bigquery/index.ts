@@ -8,7 +8,7 @@ import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import type { BigqueryTarget } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchJob, BatchOutcome, Warehouse } from '../port.js';
-import { KeyedQueue, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
+import { KeyedQueue, KnownTables, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { LedgerWriter } from './ledger.js';
@@ -26,6 +26,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   const readClient = new BigQuery(clientOptions(target, options, true));
   const jobClient = new BigQuery(clientOptions(target, options, false));
   const writers = new KeyedQueue();
+  const known = new KnownTables();
   const ledger = new LedgerWriter(readClient, target);
 
   async function withLedger(job: BatchJob, run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
@@ -39,8 +40,15 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
 
   return {
     targetName: target.name,
-    readSnapshot: (pipeline, nodes) => readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels()),
-    runSqlBatch: (job, signal) => withLedger(job, () => runSqlBatch(jobClient, target, writers, job, signal)),
+    readSnapshot: async (pipeline, nodes) => {
+      const snapshot = await readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels());
+      for (const [name, inventory] of snapshot.tables) {
+        const table = pipeline.nodes.get(name)?.table;
+        if (table && inventory.exists) known.add(table);
+      }
+      return snapshot;
+    },
+    runSqlBatch: (job, signal) => withLedger(job, () => runSqlBatch(jobClient, target, writers, known, job, signal)),
     runCommandBatch: (job, spawn, signal) => withLedger(job, () => runCommandBatch(jobClient, target, job, spawn, signal)),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => undefined,

@@ -79,17 +79,29 @@ export class LedgerWriter {
     await this.ensure();
     const deadline = now() + waitMs;
     let takeover = '';
+    let races = 0;
     for (;;) {
       const holders = await this.tryLock(owner, takeover);
-      const first = holders[0];
-      if (!first || first.runId === owner.runId) return { ok: true };
-      // Lost a race (both inserted): give our row back.
-      if (holders.some((h) => h.runId === owner.runId)) await this.releaseLock(owner);
+      const others = holders.filter((h) => h.runId !== owner.runId);
+      const mine = others.length < holders.length;
+      // Ours only if we are ALONE. Two runs' INSERTs do not conflict in BigQuery, so both may commit;
+      // a run that saw only itself committed before the other looked, and the other then sees two rows.
+      // Ordering the rows (by since or run id) would let both win: the first one never saw the second.
+      if (mine && others.length === 0) return { ok: true };
+      if (mine) await this.releaseLock(owner); // lost (or tied) a race: give our row back
+      const first = others[0];
+      if (!first) continue; // our row was not inserted: the holder left meanwhile
       if (first.host === hostname() && !this.isAlive(first.pid)) {
         takeover = first.runId;
         continue;
       }
       takeover = '';
+      // Both may have given their rows back after a tie: try again soon, at a random moment.
+      if (mine && races < 3) {
+        races += 1;
+        await this.sleep(200 + Math.floor(Math.random() * 800));
+        continue;
+      }
       const left = deadline - now();
       if (left <= 0) return { ok: false, holder: first };
       await this.sleep(Math.min(left, 5_000));

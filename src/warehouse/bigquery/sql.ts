@@ -93,15 +93,19 @@ export interface BatchSqlInput {
   readonly end: Day;
   /** The processor's SELECT, rendered (dialect literals and names), trailing semicolons removed. */
   readonly select: string;
+  /** Create the dataset and table first (false once the table is known to exist: no DDL at all). */
+  readonly createTable?: boolean;
 }
 
 /** The marker in the assertion message that makes a failure OUT_OF_RANGE_ROWS. */
 export const OUT_OF_RANGE_MARKER = 'dag:OUT_OF_RANGE_ROWS';
 
 /**
- * One script job per batch. DDL first (outside the transaction, as BigQuery requires), the rows staged
- * in a temp table and checked, then data and ledger replaced in one transaction. The final SELECT
- * reports rows per partition. Params: @processor, @run_id, @built_at (ms), @code_fingerprint,
+ * One script job per batch. The rows are staged in a temp table (the processor's SELECT runs exactly
+ * once) and checked; a table that does not exist yet is then created from the staged rows' types
+ * (`AS SELECT * FROM _dag_rows WHERE FALSE`: reads no source table; DDL stays outside the transaction,
+ * as BigQuery requires); then data and ledger are replaced in one transaction. The final SELECT reports
+ * rows per partition. Params: @processor, @run_id, @built_at (ms), @code_fingerprint,
  * @batch (ARRAY<STRUCT<partition_date DATE, input_fingerprint STRING>>).
  */
 export function batchScript(input: BatchSqlInput): string {
@@ -110,12 +114,18 @@ export function batchScript(input: BatchSqlInput): string {
   const range = `${col} BETWEEN ${dateLiteral(input.start)} AND ${dateLiteral(input.end)}`;
   const ledger = ledgerTable(input.project, input.ledgerDataset, 'partitions');
   const span = `${formatDay(input.start)}..${formatDay(input.end)}`;
+  const ddl =
+    input.createTable === false
+      ? []
+      : [
+          `CREATE SCHEMA IF NOT EXISTS \`${input.project}.${input.table.schema}\`;`,
+          `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM _dag_rows WHERE FALSE;`,
+        ];
   return [
-    `CREATE SCHEMA IF NOT EXISTS \`${input.project}.${input.table.schema}\`;`,
-    `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM (\n${input.select}\n) LIMIT 0;`,
     `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
     `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
     `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
+    ...ddl,
     `BEGIN TRANSACTION;`,
     `DELETE FROM ${target} WHERE ${range};`,
     `INSERT INTO ${target} SELECT * FROM _dag_rows;`,
