@@ -16,7 +16,7 @@ import { recordFailureStatement, recordRunStatements, recordSourceVersions } fro
 import { acquireFileLock, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
-import { ledgerDdl, qualifiedSchema } from './sql.js';
+import { CATALOG, ledgerDdl, ledgerTable, qualifiedSchema, quoteString, type LedgerTableName } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
   /** Sees every SQL statement the adapter issues, in order (golden tests, debugging). */
@@ -32,12 +32,29 @@ export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): 
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
   const db = await OpenDatabase.open(target.path, options.readOnly, options.onStatement);
   try {
-    if (!options.readOnly) await db.main.runAll(ledgerDdl(target.ledgerSchema));
+    if (!options.readOnly) await ensureLedger(db.main, target.ledgerSchema);
   } catch (error) {
     db.close();
     throw error;
   }
   return new DuckdbWarehouse(target, options, db);
+}
+
+const LEDGER_TABLES: readonly LedgerTableName[] = ['meta', 'partitions', 'source_versions', 'runs', 'failures'];
+
+/**
+ * The ledger's DDL is idempotent, but seven autocommitted statements cost every writable open; when a
+ * previous run left every table and the version row it would change nothing, so two reads suffice.
+ * Otherwise it runs as one transaction (one commit).
+ */
+async function ensureLedger(main: SerialConnection, ledgerSchema: string): Promise<void> {
+  const [names = []] = await main.columns(`SELECT table_name FROM duckdb_tables() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(ledgerSchema)}`);
+  const present = new Set(names.map(String));
+  if (LEDGER_TABLES.every((name) => present.has(name))) {
+    const [count = []] = await main.columns(`SELECT count(*) FROM ${ledgerTable(ledgerSchema, 'meta')} WHERE key = 'schema_version'`);
+    if (Number(count[0] ?? 0) > 0) return;
+  }
+  await main.runAll(['BEGIN TRANSACTION', ...ledgerDdl(ledgerSchema), 'COMMIT']);
 }
 
 class DuckdbWarehouse implements Warehouse {
