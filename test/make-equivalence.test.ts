@@ -27,18 +27,27 @@ const EPOCH = 1_600_000_000;
 
 const fileName = (node: string, d: Day | undefined): string => `${node}@${d === undefined ? 'before-calendar' : formatDay(d)}`;
 
+const beforeStart = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && node.start !== undefined && d < node.start;
+
+/**
+ * The slots partition `d` of `processor` reads from `upstream`. Reading itself, its partitions that
+ * can never exist (no calendar day, before its start) are where its series begins: no prerequisite.
+ */
+function slotsRead(processor: Processor, upstream: Processor['upstream'][number], d: Day, calendarDays: readonly Day[] | undefined) {
+  const slots = mappedSlots(upstream.mapping, d, calendarDays);
+  return upstream.name === processor.name ? slots.filter((s) => s.day !== undefined && !beforeStart(processor, s.day)) : slots;
+}
+
 /** The file names partition `d` of `processor` reads (slots with no calendar day included, as never-made files). */
 function prerequisites(processor: Processor, d: Day, calendarDays: readonly Day[] | undefined): string[] {
   const names: string[] = [];
   for (const upstream of processor.upstream) {
-    const slots = mappedSlots(upstream.mapping, d, calendarDays);
+    const slots = slotsRead(processor, upstream, d, calendarDays);
     if (slots.some((s) => s.day === undefined)) names.push(fileName(upstream.name, undefined));
     for (const s of slots) if (s.day !== undefined) names.push(fileName(upstream.name, s.day));
   }
   return names;
 }
-
-const beforeStart = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && node.start !== undefined && d < node.start;
 
 function isPresent(snapshot: Snapshot, name: string, d: Day): boolean {
   const entry = snapshot.ledger.get(name)?.get(d);
@@ -52,7 +61,7 @@ function closeAbsenceDownstream(pipeline: Pipeline, snapshot: Snapshot, days: re
       if (!isPresent(snapshot, processor.name, d)) continue;
       const readsAbsent = processor.upstream.some((upstream) => {
         const node = pipeline.nodes.get(upstream.name) as PipelineNode;
-        return mappedSlots(upstream.mapping, d, snapshot.calendar).some((s) => s.day === undefined || beforeStart(node, s.day) || !isPresent(snapshot, node.name, s.day));
+        return slotsRead(processor, upstream, d, snapshot.calendar).some((s) => s.day === undefined || beforeStart(node, s.day) || !isPresent(snapshot, node.name, s.day));
       });
       if (readsAbsent) {
         (snapshot.tables.get(processor.name)?.partitions as Map<Day, PartitionInfo> | undefined)?.delete(d);

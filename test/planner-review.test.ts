@@ -157,6 +157,28 @@ describe('review: start, self-reading, day units', () => {
     expect(a.batches.map((b) => b.days)).toEqual(days('2021-11-01..2021-11-05').map((d) => [d]));
   });
 
+  it('a running total (offset -1 on itself) starts at its start: the first partition reads nothing of itself, the rest build in order', () => {
+    const pl = buildPipeline({ sources: ['src'], processors: { A: { upstream: { src: same(), A: offset(-1) }, start: '2021-11-01' } } });
+    const s = new SnapshotBuilder(pl).present('src', days('2021-11-01..2021-11-04')).snapshot();
+    const a = proc(planOf(pl, s, '2021-11-01..2021-11-04'), 'A');
+    expect(a.partitions).toEqual(days('2021-11-01..2021-11-04').map((d) => ({ day: d, status: 'missing', action: 'build' })));
+    expect(a.batches.map((b) => b.days)).toEqual(days('2021-11-01..2021-11-04').map((d) => [d]));
+    // Planned from later on, the partition before the range is simply needed (widen the range).
+    expect(at(proc(planOf(pl, s, '2021-11-03..2021-11-04'), 'A'), '2021-11-03')).toMatchObject({ category: 'OUT_OF_RANGE', needs: [{ upstream: 'A', days: [day('2021-11-02')] }] });
+  });
+
+  it('a season-to-date lookback on itself starts at the calendar start; min counts only partitions that can exist', () => {
+    const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { S: { upstream: { src: same(), S: lookback(3, { excludeCurrent: true, min: 2 }) } } } });
+    const cal = days('2021-11-01..2021-11-06');
+    const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
+    const sp = proc(planOf(pl, s, '2021-11-01..2021-11-06'), 'S');
+    expect(sp.counts).toMatchObject({ build: 6, blocked: 0 });
+    // A reader of the processor (not itself) still lacks history before its start or the calendar.
+    const pl2 = buildPipeline({ sources: ['src'], processors: { A: { upstream: { src: same(), A: offset(-1) }, start: '2021-11-02' }, B: { upstream: { A: offset(-1) } } } });
+    const s2 = new SnapshotBuilder(pl2).present('src', days('2021-11-01..2021-11-04')).snapshot();
+    expect(at(proc(planOf(pl2, s2, '2021-11-02..2021-11-04'), 'B'), '2021-11-02')).toMatchObject({ category: 'INSUFFICIENT_HISTORY', needs: [{ upstream: 'A', days: [day('2021-11-01')] }] });
+  });
+
   it('day-unit offset and lookback on a game-day calendar count calendar days, not game days', () => {
     const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { O: { upstream: { src: offsetDays(-2) } }, L: { upstream: { src: lookbackDays(3, { min: 2 }) } } } });
     const cal = days('2021-11-01', '2021-11-03', '2021-11-04', '2021-11-08');
@@ -271,6 +293,15 @@ describe('review: explain detail lines', () => {
     const explainO = (d: string): string[] => lines(explainPartition({ pipeline: pl, plan: p, snapshot: s, calendar: makeCalendar(cal), processor: 'O', day: day(d) }));
     expect(explainO('2021-11-04')[1]).toBe('  src lacks 1 of the 1 src partition it reads; 2021-11-02 is not a calendar day (INSUFFICIENT_HISTORY)');
     expect(explainO('2021-11-01')[1]).toBe("  src lacks 1 of the 1 src partition it reads; 1 would lie before the calendar's first partition 2021-11-01 (INSUFFICIENT_HISTORY)");
+  });
+
+  it('a running total blocked on its first day by a source gap: no line about its own history', () => {
+    const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { S: { upstream: { src: same(), S: offset(-1) } } } });
+    const cal = days('2021-11-01..2021-11-03');
+    const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', days('2021-11-02..2021-11-03')).snapshot();
+    const p = planOf(pl, s, '2021-11-01..2021-11-03');
+    const e = explainPartition({ pipeline: pl, plan: p, snapshot: s, calendar: makeCalendar(cal), processor: 'S', day: day('2021-11-01') });
+    expect(lines(e)).toEqual(['S 2021-11-01 is missing and blocked: MISSING_DEPENDENCIES', '  src 2021-11-01 is absent: a gap in the source (MISSING_DEPENDENCIES)']);
   });
 
   it('min met but a stale-and-blocked partition in the window: counts only usable partitions', () => {

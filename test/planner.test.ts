@@ -95,7 +95,12 @@ describe('planner: history', () => {
     const pipeline = buildPipeline({ sources: ['src'], processors: { A: { upstream: { src: same(), A: offset(-1) }, start: '2021-11-01' } } });
     const s = new SnapshotBuilder(pipeline).present('src', days('2021-11-01..2021-11-03')).snapshot();
     const a = proc(planOf(pipeline, s, '2021-11-01..2021-11-03'), 'A');
-    expect(at(a, '2021-11-01')).toMatchObject({ category: 'INSUFFICIENT_HISTORY', needs: [{ upstream: 'A', days: [day('2021-10-31')] }] });
-    expect(at(a, '2021-11-02')).toMatchObject({ category: 'MISSING_DEPENDENCIES' });
+    // Its start is where the series begins: 11-01 reads nothing of itself (10-31 can never exist).
+    expect(a.counts).toMatchObject({ build: 3, blocked: 0 });
+    expect(a.batches.map((b) => b.days)).toEqual([[day('2021-11-01')], [day('2021-11-02')], [day('2021-11-03')]]);
+    const s2 = new SnapshotBuilder(pipeline).present('src', days('2021-11-01', '2021-11-03')).snapshot();
+    const a2 = proc(planOf(pipeline, s2, '2021-11-01..2021-11-03'), 'A');
+    expect(at(a2, '2021-11-02')).toMatchObject({ category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'src', days: [day('2021-11-02')] }] });
+    expect(at(a2, '2021-11-03')).toMatchObject({ category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'A', days: [day('2021-11-02')] }] });
   });
 });

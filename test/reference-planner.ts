@@ -98,12 +98,16 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
       const staleDays: Day[] = [];
       const lacking: { day: Day | undefined; category: BlockedCategory }[] = [];
       let usable = 0;
+      // Reading itself, a partition that can never exist is where the series begins: not read at all.
+      const self = upstream.name === processor.name;
+      let canExist = 0;
       for (const slot of mappedSlots(upstream.mapping, d, calendarDays)) {
         const e = slot.day;
         if (e === undefined || !expected(node, e)) {
-          lacking.push({ day: e, category: 'INSUFFICIENT_HISTORY' });
+          if (!self) lacking.push({ day: e, category: 'INSUFFICIENT_HISTORY' });
           continue;
         }
+        canExist++;
         const t = timeOf(node.name, e);
         if (ownTime !== undefined && t !== undefined && t > ownTime) changedDays.push(e);
         if (judged(node, e)) {
@@ -123,7 +127,8 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
       if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: upstream.name, days: rebuiltDays });
       if (staleDays.length > 0) staleUp.push({ kind: 'upstream_stale', upstream: upstream.name, days: staleDays });
 
-      const min = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
+      const declaredMin = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
+      const min = declaredMin !== undefined && self ? Math.min(declaredMin, canExist) : declaredMin;
       let lackingNow = lacking;
       if (min !== undefined && usable >= min) lackingNow = lacking.filter((l) => l.day !== undefined && staleDays.includes(l.day));
       if (min !== undefined && usable < min && lacking.length === 0) categories.add('INSUFFICIENT_HISTORY');

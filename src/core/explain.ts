@@ -83,17 +83,27 @@ export function explainPartition(input: ExplainInput): Explanation {
       const node = pipeline.nodes.get(upstream.name) as PipelineNode;
       const need = partition.needs?.find((n) => n.upstream === upstream.name);
       const window = inputWindow(upstream.mapping, position, d, calendar);
-      const dated = Math.max(0, window.last - window.first + 1);
-      const size = dated + window.noPartition;
-      const min = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
-      const lacking = need?.days ?? [];
+      // Reading itself, partitions that can never exist are where its series begins (the planner
+      // leaves them out, and caps `min` at what can exist): not worth a word.
+      const selfRead = upstream.name === processor.name;
+      const noPartition = selfRead ? 0 : window.noPartition;
+      let possible = 0;
       let usableCount = 0;
-      for (let q = window.first; q <= window.last; q++) if (usable(node, calendar.dayAt(q) as Day)) usableCount++;
+      for (let q = window.first; q <= window.last; q++) {
+        const e = calendar.dayAt(q) as Day;
+        if (selfRead && beforeStart(node, e)) continue;
+        possible++;
+        if (usable(node, e)) usableCount++;
+      }
+      const size = possible + noPartition;
+      const declaredMin = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
+      const min = declaredMin !== undefined && selfRead ? Math.min(declaredMin, possible) : declaredMin;
+      const lacking = need?.days ?? [];
       // Nothing dated lacking: worth a line only when history is short (before the calendar, or below min).
-      if (lacking.length === 0 && (min !== undefined ? usableCount >= min : window.noPartition === 0)) continue;
+      if (lacking.length === 0 && (min !== undefined ? usableCount >= min : noPartition === 0)) continue;
       const parts: string[] = [];
       if (min !== undefined) parts.push(`has ${usableCount} of the ${size} ${upstream.name} partitions it reads (min ${min})`);
-      else parts.push(`lacks ${lacking.length + window.noPartition} of the ${size} ${upstream.name} partition${size === 1 ? '' : 's'} it reads`);
+      else parts.push(`lacks ${lacking.length + noPartition} of the ${size} ${upstream.name} partition${size === 1 ? '' : 's'} it reads`);
       const m = upstream.mapping;
       if (m.kind === 'lookback' && m.unit === 'days' && min !== undefined && size < min) {
         const from = formatDay(d - m.window);
@@ -101,11 +111,11 @@ export function explainPartition(input: ExplainInput): Explanation {
         parts.push(`the calendar has only ${size} partition${size === 1 ? '' : 's'} in ${from}..${to} (INSUFFICIENT_HISTORY)`);
       }
       const offDay = m.kind === 'offset' && m.unit === 'days' ? d + m.offset : undefined;
-      if (window.noPartition > 0 && offDay !== undefined && calendar.first !== undefined && offDay >= calendar.first) {
+      if (noPartition > 0 && offDay !== undefined && calendar.first !== undefined && offDay >= calendar.first) {
         // An offset in days names one date; on a game-day calendar that date may simply not be a game day.
         parts.push(`${formatDay(offDay)} is not a calendar day (INSUFFICIENT_HISTORY)`);
-      } else if (window.noPartition > 0) {
-        parts.push(`${window.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
+      } else if (noPartition > 0) {
+        parts.push(`${noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
       }
       const children = lacking.slice(0, MAX_CAUSES).map((e) => explainUpstreamPartition(node, e));
       if (lacking.length > MAX_CAUSES) children.push({ subject: upstream.name, text: `... and ${lacking.length - MAX_CAUSES} more`, causes: [] });

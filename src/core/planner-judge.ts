@@ -17,6 +17,12 @@ interface Reader {
   readonly state: NodeState;
   /** A lookback's `min`; undefined: every partition read is required. */
   readonly min: number | undefined;
+  /**
+   * The processor reads its own earlier partitions. Its own partitions that can never exist (before
+   * its start or the calendar's first partition) are where its series begins, not missing history:
+   * a running total's first partition reads nothing of itself. Without this it could never be built.
+   */
+  readonly self: boolean;
   /** Windows are [p + relFirst, p + relLast] when the mapping does not depend on dates. */
   readonly constant: boolean;
   readonly relFirst: number;
@@ -30,18 +36,18 @@ interface Scratch {
   noPartition: number;
 }
 
-function makeReader(upstream: Upstream, state: NodeState, calendar: Calendar): Reader {
+function makeReader(upstream: Upstream, state: NodeState, calendar: Calendar, self: boolean): Reader {
   const m = upstream.mapping;
   const min = m.kind === 'lookback' ? m.min : undefined;
   const byPosition = m.kind === 'same' || m.unit === 'partitions' || calendar.everyDay;
-  if (!byPosition) return { upstream, state, min, constant: false, relFirst: 0, relLast: 0 };
+  if (!byPosition) return { upstream, state, min, self, constant: false, relFirst: 0, relLast: 0 };
   switch (m.kind) {
     case 'same':
-      return { upstream, state, min, constant: true, relFirst: 0, relLast: 0 };
+      return { upstream, state, min, self, constant: true, relFirst: 0, relLast: 0 };
     case 'offset':
-      return { upstream, state, min, constant: true, relFirst: m.offset, relLast: m.offset };
+      return { upstream, state, min, self, constant: true, relFirst: m.offset, relLast: m.offset };
     case 'lookback':
-      return { upstream, state, min, constant: true, relFirst: -m.window, relLast: m.excludeCurrent ? -1 : 0 };
+      return { upstream, state, min, self, constant: true, relFirst: -m.window, relLast: m.excludeCurrent ? -1 : 0 };
   }
 }
 
@@ -89,7 +95,7 @@ export interface JudgedProcessor {
 export function judgeProcessor(processor: Processor, fingerprint: string, firstPosition: number, context: JudgeContext): JudgedProcessor {
   const { calendar, frame, snapshot, states } = context;
   const own = states.get(processor.name) as NodeState;
-  const readers = processor.upstream.map((u) => makeReader(u, states.get(u.name) as NodeState, calendar));
+  const readers = processor.upstream.map((u) => makeReader(u, states.get(u.name) as NodeState, calendar, u.name === processor.name));
   const ledger = snapshot.ledger.get(processor.name);
   const lo = frame.lo;
   const scratch: Scratch = { first: 0, last: -1, noPartition: 0 };
@@ -178,10 +184,16 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
     const staleDays: Day[] = [];
     const lackingDays: Day[] = [];
     let usable = 0;
-    let unusable = scratch.noPartition;
+    let unusable = reader.self ? 0 : scratch.noPartition;
+    /** Partitions of the window that can exist (for a self-read, `min` cannot ask for more). */
+    let possible = scratch.last - scratch.first + 1 + (reader.self ? 0 : scratch.noPartition);
     let rank = CATEGORY_ORDER.length - 1; // INSUFFICIENT_HISTORY unless something worse shows up
     for (let q = scratch.first; q <= scratch.last; q++) {
       const c = cls[q - frame.lo];
+      if (reader.self && c === InputClass.Never) {
+        possible--;
+        continue;
+      }
       const d = calendar.dayAt(q) as Day;
       if ((time[q - frame.lo] as number) > threshold) changedDays.push(d);
       if (c === InputClass.Ok || c === InputClass.Rebuilt) {
@@ -199,10 +211,11 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
     if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: name, days: rebuiltDays });
     if (staleDays.length > 0) stale.push({ kind: 'upstream_stale', upstream: name, days: staleDays });
 
-    if (reader.min === undefined) {
+    const min = reader.min === undefined ? undefined : reader.self ? Math.min(reader.min, possible) : reader.min;
+    if (min === undefined) {
       if (unusable === 0) continue;
       if (lackingDays.length > 0) needs.push({ upstream: name, days: lackingDays });
-    } else if (usable >= reader.min) {
+    } else if (usable >= min) {
       // Enough history; absent ones are allowed, but a stale partition that cannot be rebuilt is not.
       if (staleDays.length === 0) continue;
       rank = 0;
