@@ -47,8 +47,13 @@ export function schemaValidator(): CompiledSchema {
 
 function precompiled(schemaText: string): CompiledSchema | undefined {
   if (!existsSync(PRECOMPILED_FILE)) return undefined;
-  const generated = require(PRECOMPILED_FILE) as PrecompiledModule;
-  if (generated.schemaText !== schemaText) return undefined;
+  let generated: PrecompiledModule;
+  try {
+    generated = require(PRECOMPILED_FILE) as PrecompiledModule;
+  } catch {
+    return undefined; // a damaged build output: compiling at runtime gives the same answers
+  }
+  if (generated.schemaText !== schemaText || !(generated.definitionNames instanceof Map)) return undefined;
   return { validate: generated.default, definitionNames: generated.definitionNames };
 }
 
