@@ -151,6 +151,16 @@ describe('dag plan on the seed situation', () => {
     expect(json.explanation.causes[0]!.text).toBe("has 4 of the 15 boxscores partitions it reads (min 10); 11 would lie before the calendar's first partition 2021-10-19 (INSUFFICIENT_HISTORY)");
   });
 
+  it('explain of a processor with a start judges its upstream from the calendar start, not from that start', async () => {
+    // MLFS starts 2021-10-25 and reads PSZA's previous game day: PSZA 10-23 lacks history (it never
+    // had 10 games by then); widening the range would not help, so OUT_OF_RANGE would be a wrong answer.
+    const r = await runDag(['explain', 'MLFS', '2021-10-25'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('OUT_OF_RANGE');
+    expect(r.stdout.split('\n')[0]).toMatch(/^MLFS 2021-10-25 is missing and blocked: MISSING_DEPENDENCIES: .*INSUFFICIENT_HISTORY/);
+    expect(r.stdout).toMatch(/\(planned 2021-10-19\.\.2021-10-25 /);
+  });
+
   it.each([
     [['plan', '--range', '2021-11-31'], /2021-11-31 is not a date on the calendar/],
     [['plan', '--range', '2021-11-30..2021-11-01'], /the end comes before the start/],

@@ -40,6 +40,16 @@ describe('dag validate', () => {
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('pipeline.yaml is invalid: 2 errors, 1 warning');
   });
 
+  it('never suggests a processor read itself when its upstream name is a typo', async () => {
+    const dir = tempProject({
+      'pipeline.yaml': 'version: 1\nprocessors:\n  MLFS: { table: p.mlfs, upstream: [MLSF], command: [./x.sh] }\n  PCF: { table: p.pcf, command: [./y.sh] }\n',
+    });
+    const r = await runDag(['validate'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("processor MLFS reads 'MLSF', which is neither a source nor a processor");
+    expect(r.stdout + r.stderr).not.toContain("did you mean 'MLFS'");
+  });
+
   it('text: warnings alone exit 0 and are counted in the verdict', async () => {
     const dir = tempProject({ 'pipeline.yaml': VALID });
     const result = await runDag(['validate'], { cwd: dir });

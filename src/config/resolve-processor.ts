@@ -59,7 +59,7 @@ function resolveUpstream(name: string, raw: Record<string, unknown>, ctx: Proces
     }
     paths.set(entry.name, entry.path);
     if (!ctx.names.has(entry.name)) {
-      report.error(CODES.unknownUpstream, entry.path, entry.part, `processor ${name} reads '${entry.name}', which is neither a source nor a processor${didYouMean(entry.name, ctx.names)}`, 'declare it under sources: or processors:, or fix the name');
+      report.error(CODES.unknownUpstream, entry.path, entry.part, `processor ${name} reads '${entry.name}', which is neither a source nor a processor${didYouMean(entry.name, [...ctx.names].filter((known) => known !== name))}`, 'declare it under sources: or processors:, or fix the name');
     }
     const outcome = parseMapping(entry.mapping);
     if (!outcome.ok) {

@@ -97,8 +97,11 @@ export function registerExplain(program: Command, io: CliIO): void {
       try {
         result = await readAndPlan(io, loaded, warehouse, (_, snapshot) => {
           checkDay(processor, loaded.pipeline, snapshot, day);
-          const start = Math.max(snapshot.calendar?.[0] ?? -Infinity, processor.start ?? -Infinity);
-          return { start: Number.isFinite(start) ? Math.min(start, day) : earliestKnownDay(snapshot, day), end: day };
+          // From the calendar's first day, not the processor's start: its upstream partitions before
+          // that start must be judged too, or they would look OUT_OF_RANGE (widen the range) when the
+          // real cause lies further down (e.g. history that can never exist).
+          const start = snapshot.calendar?.[0];
+          return { start: start !== undefined ? Math.min(start, day) : earliestKnownDay(snapshot, day), end: day };
         });
       } finally {
         await warehouse.close();
