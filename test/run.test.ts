@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { looksLikeStackTrace } from './support/cli.js';
+import { looksLikeStackTrace, runDag, tempProject } from './support/cli.js';
 import { queryRows } from './support/duckdb.js';
 import { copySql, countsByDay, duckdbScript, isoDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, processorOf, sourceRows, tableExists } from './fixtures/run/project.js';
 
@@ -50,6 +50,22 @@ describe('dag run', () => {
     expect(second.totals.jobs).toBe(0);
     const after = JSON.parse((await project.dag(['plan', '--range', '2021-11-01..2021-11-10', '--json'])).stdout);
     expect(after.summary).toMatchObject({ build: 0, blocked: 2 });
+  });
+
+  it('on a fresh folder with no data yet: takes its lock, builds nothing, and says the calendar is absent', async () => {
+    // No .dag/ folder and no source tables: the lock's folder must be created, and an absent calendar
+    // must be said out loud rather than reported as "nothing expected, all fresh".
+    const dir = tempProject({
+      'pipeline.yaml': 'version: 1\nname: fresh\ntargets: { dev: { type: duckdb, path: .dag/fresh.duckdb } }\ncalendar: games\ndefaults: { partition_column: d }\nsources:\n  games: { table: raw.games }\nprocessors:\n  P: { table: out.p, upstream: [games], sql: p.sql }\n',
+      'p.sql': "SELECT d FROM {{ ref('games') }} WHERE d BETWEEN {{ start_date }} AND {{ end_date }}\n",
+    });
+    const run = await runDag(['run', '--range', '2021-11-01..2021-11-02'], { cwd: dir });
+    expect(run.stderr).toContain("dag: warning: the calendar 'games' (table raw.games) does not exist in target 'dev', so no partition is expected");
+    expect(run.code).toBe(0);
+    expect(looksLikeStackTrace(run.stderr)).toBe(false);
+    const plan = await runDag(['plan', '--range', '2021-11-01..2021-11-02'], { cwd: dir });
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toContain("the calendar 'games' (table raw.games) does not exist");
   });
 
   it('text output: one line per finished batch and a summary table with the run id', async () => {

@@ -61,6 +61,7 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
   const started = performance.now();
   io.doing = 'reading the warehouse';
   const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
+  for (const warning of absentSourceWarnings(loaded, snapshot)) io.stderr(`dag: warning: ${warning}\n`);
   io.doing = 'planning';
   const range = typeof rangeFor === 'function' ? rangeFor(loaded, snapshot) : rangeFor;
   const planned = plan({ pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot });
@@ -79,6 +80,24 @@ export async function preparePlan(io: CliIO, options: PrepareOptions, range: Ran
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * A source (or the calendar) whose table does not exist is almost always the wrong target or a load
+ * that has not happened: without a word, an absent calendar would read as "nothing expected, all fresh".
+ */
+export function absentSourceWarnings(loaded: Loaded, snapshot: Snapshot): string[] {
+  const { pipeline, targetName } = loaded;
+  const warnings: string[] = [];
+  for (const name of new Set([...loaded.readNodes, ...(pipeline.calendar !== undefined ? [pipeline.calendar] : [])])) {
+    const node = pipeline.nodes.get(name);
+    if (!node || snapshot.tables.get(name)?.exists !== false) continue;
+    const table = `${node.table.schema}.${node.table.name}`;
+    if (name === pipeline.calendar)
+      warnings.push(`the calendar '${name}' (table ${table}) does not exist in target '${targetName}', so no partition is expected; load it, or check --target`);
+    else if (node.kind === 'source') warnings.push(`source '${name}' (table ${table}) does not exist in target '${targetName}': every partition of it is absent`);
+  }
+  return warnings;
 }
 
 export function printWarnings(io: CliIO, warnings: readonly Diagnostic[]): void {

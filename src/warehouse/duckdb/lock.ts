@@ -5,7 +5,8 @@
  * with rename (only one contender wins), checked to be the one judged dead, and then retaken.
  */
 import { hostname } from 'node:os';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockOwner, LockResult } from '../port.js';
 
@@ -38,6 +39,8 @@ export async function releaseFileLock(lockPath: string, owner: LockOwner): Promi
 
 async function createExclusively(lockPath: string, content: string): Promise<boolean> {
   const temp = `${lockPath}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  // The lock is taken before the database file is opened, so its folder (.dag/) may not exist yet.
+  await mkdir(dirname(lockPath), { recursive: true });
   await writeFile(temp, content, { flag: 'wx' });
   try {
     await link(temp, lockPath);
