@@ -45,6 +45,7 @@ export const CODES = {
   // Warnings
   unusedUpstream: 'unused-upstream',
   unusedSource: 'unused-source',
+  selfReadWithoutStart: 'self-read-without-start',
 } as const;
 
 export type DiagnosticCode = (typeof CODES)[keyof typeof CODES];

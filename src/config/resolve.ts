@@ -116,6 +116,18 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
     report.warning(CODES.unusedSource, ['sources', source.name], 'key', `source ${source.name} is read by no processor`, `list it in a processor's upstream, use it as the calendar, or remove it`);
   }
 
+  // With every calendar day expected, nothing says where a running total begins: its first partition
+  // in any range would read the day before, which is expected too, and be blocked OUT_OF_RANGE.
+  if (calendar === undefined) {
+    for (const processor of declared) {
+      const readsEarlierSelf = processor.upstream.some(
+        (u) => u.name === processor.name && (u.mapping.kind === 'offset' || (u.mapping.kind === 'lookback' && u.mapping.excludeCurrent)),
+      );
+      if (processor.start !== undefined || !readsEarlierSelf) continue;
+      report.warning(CODES.selfReadWithoutStart, ['processors', processor.name], 'key', `processor ${processor.name} reads its own earlier partitions but has no start, and the calendar is every day: its series has no first partition, so the first day of every range is blocked (OUT_OF_RANGE)`, `add start: YYYY-MM-DD (the first partition of the series), or set calendar:`);
+    }
+  }
+
   if (report.errorCount > 0) return { pipeline: undefined, reporter: report };
   const indexOf = new Map(declared.map((p, i) => [p.name, i]));
   const order = topologicalOrder({

@@ -5,7 +5,7 @@
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
-import { tableName } from '../../core/model.js';
+import { readsItself, tableName } from '../../core/model.js';
 import type { BatchJob, BatchOutcome, FailureCategory } from '../port.js';
 import { firstLine, type SerialConnection } from './connection.js';
 import { CATALOG, dateLiteral, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, timestampLiteral } from './sql.js';
@@ -108,10 +108,21 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
     if (!committed) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` } };
     if (error instanceof BatchError) return { ok: false, failure: { category: error.category, message: `${where}: ${error.message}` } };
-    return { ok: false, failure: { category: classifyDuckdbError(error), message: `${where}: ${duckdbMessage(error)}` } };
+    return { ok: false, failure: { category: classifyDuckdbError(error), message: `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}` } };
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * A processor that reads its own earlier partitions through {{ this }} cannot be typed from its SELECT
+ * before its table exists (the SELECT needs the table's columns): say how to start the series.
+ */
+function selfReadHint(job: BatchJob, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const { processor } = job;
+  if (!readsItself(processor) || !/does not exist/.test(message) || !message.includes(processor.table.name)) return '';
+  return ` — ${processor.name} reads its own earlier partitions, so its table must exist before its first batch: create it once (CREATE TABLE ${tableName(processor.table)} (...)) with the columns its SELECT yields, then run again`;
 }
 
 function checkColumns(job: BatchJob, staged: ReadonlyMap<string, string>, existing: readonly string[]): void {
