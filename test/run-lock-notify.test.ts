@@ -139,6 +139,28 @@ ${badNotify}`,
     expect(badHook.posts.filter((p) => (p as { event: string }).event === 'summary')).toHaveLength(1);
   });
 
+  it('daily mode warns of stale data (a source gap the run needs) before building; backfill mode does not', async () => {
+    const hook = await startWebhookServer();
+    servers.push(hook);
+    const yaml = pipelineYaml(`  GOOD:
+    table: p.good
+    upstream: [src]
+    sql: sql/good.sql
+`, `notify: { webhook: "${hook.url}" }`);
+    const backfill = await makeProject(yaml, { 'sql/good.sql': copySql('src') }, 3, [1]);
+    const quiet = await backfill.dag(['run', '--range', '2021-11-01..2021-11-03']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toContain('stale data');
+    expect(hook.posts.map((p) => (p as { event: string }).event)).toEqual(['summary']);
+
+    const daily = await makeProject(yaml, { 'sql/good.sql': copySql('src') }, 3, [1]);
+    const loud = await daily.dag(['run', '--range', '2021-11-01..2021-11-03', '--mode', 'daily']);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stderr).toContain("dag: stale data: source 'src' has no partition for 2021-11-02; blocked until it arrives: GOOD 2021-11-02");
+    const stale = hook.posts.filter((p) => (p as { event: string }).event === 'stale_data') as { source: string; dates: string[] }[];
+    expect(stale.map((p) => [p.source, p.dates])).toEqual([['src', ['2021-11-02']]]);
+  });
+
   it('a webhook that fails is a warning, never a failed run', async () => {
     const broken = await startWebhookServer(500);
     servers.push(broken);

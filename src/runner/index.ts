@@ -16,6 +16,7 @@ export { acquireRunLock, parseWaitDuration } from './lock.js';
 export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './notify.js';
 export { buildJobGraph } from './jobs.js';
 export { newRunId } from './run-id.js';
+export { staleSources, staleSourceMessage, type StaleSource } from './stale-data.js';
 
 export async function runPlan(options: RunnerOptions): Promise<RunResult> {
   const { warehouse, clock } = options;

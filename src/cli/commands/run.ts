@@ -23,6 +23,8 @@ import {
   parseWaitDuration,
   postJson,
   runPlan,
+  staleSourceMessage,
+  staleSources,
   systemClock,
   webhookFor,
   webhooksOf,
@@ -108,6 +110,15 @@ export function registerRun(program: Command, io: CliIO): void {
               if (url) pending.push(notifyAll(postJson, [url], body).then((warnings) => warnings.forEach(warn)));
             }
           };
+          if (mode === 'daily') {
+            for (const stale of staleSources(loaded.pipeline, plan)) {
+              const message = staleSourceMessage(stale);
+              io.stderr(`dag: ${message}\n`);
+              const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
+              const body = { event: 'stale_data', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, source: stale.source, dates: stale.days.map(formatDay), message };
+              pending.push(notifyAll(postJson, urls, body).then((warnings) => warnings.forEach(warn)));
+            }
+          }
           io.doing = 'running';
           result = await runPlan({
             pipeline: loaded.pipeline,
