@@ -227,12 +227,28 @@ describe('bigquery command batches, ledger, lock, cost', () => {
     expect(seen).toEqual({ DAG_BQ_PROJECT: 'test-project', DAG_BQ_LOCATION: 'US', DAG_BQ_DATASET: 'other', DAG_TABLE: 'external' });
     expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2]]), absent: [day('2021-11-02')] });
     const snapshot = await warehouse.readSnapshot(pipeline, ['EXTERNAL']);
-    expect([...(snapshot.ledger.get('EXTERNAL')?.keys() ?? [])]).toEqual([day('2021-11-01')]);
+    const ledger = snapshot.ledger.get('EXTERNAL');
+    expect(ledger?.get(day('2021-11-01'))).toMatchObject({ runId: 'run-1', rows: 2, codeFingerprint: 'code-fp' });
+    // The day the command left empty keeps its marker (rows -1: not present, so still missing).
+    expect(ledger?.get(day('2021-11-02'))).toMatchObject({ rows: -1, codeFingerprint: 'unfinished:run-1' });
   });
 
-  it('a failing command is returned as is and writes no ledger row', async () => {
-    const outcome = await warehouse.runCommandBatch(batchJob(pipeline, 'EXTERNAL', ['2021-11-01']), async () => ({ category: 'PROCESSOR_ERROR', message: 'exit 3' }), never);
+  it('marks the batch unfinished in one ledger job before the command starts; a failing command leaves the markers', async () => {
+    let before: ReturnType<typeof jobInserts> = [];
+    const job = batchJob(pipeline, 'EXTERNAL', ['2021-11-01', '2021-11-02'], 'run-9', 5000);
+    const outcome = await warehouse.runCommandBatch(
+      job,
+      async () => {
+        before = jobInserts(server.log);
+        return { category: 'PROCESSOR_ERROR', message: 'exit 3' };
+      },
+      never,
+    );
     expect(outcome).toEqual({ ok: false, failure: { category: 'PROCESSOR_ERROR', message: 'exit 3' } });
+    expect(before.filter((j) => j.query.startsWith('INSERT INTO `test-project._dag.partitions`'))).toHaveLength(1);
+    const ledger = (await warehouse.readSnapshot(pipeline, ['EXTERNAL'])).ledger.get('EXTERNAL');
+    for (const d of ['2021-11-01', '2021-11-02'])
+      expect(ledger?.get(day(d))).toEqual({ runId: 'run-9', builtAt: 4999, rows: -1, codeFingerprint: 'unfinished:run-9', inputFingerprint: '' });
   });
 
   it('records failures that the next snapshot reports until the partition is built', async () => {

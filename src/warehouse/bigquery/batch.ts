@@ -1,8 +1,9 @@
 /**
  * Batches on BigQuery: a SQL batch is one script job (DDL, staged rows, range assertion, then data and
- * ledger in one transaction); a command batch runs the command, re-reads the batch's partitions from
- * metadata in one query and writes their ledger rows in one job. Writers to one table are serialised
- * in this process because concurrent mutating transactions on one table abort each other.
+ * ledger in one transaction); a command batch marks its partitions unfinished in the ledger (one job),
+ * runs the command, re-reads the batch's partitions from metadata in one query and writes their ledger
+ * rows in one job. Writers to one table are serialised in this process because concurrent mutating
+ * transactions on one table abort each other.
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, type Day } from '../../core/dates.js';
@@ -137,9 +138,18 @@ export async function runCommandBatch(
     DAG_BQ_DATASET: processor.table.schema,
     DAG_TABLE: processor.table.name,
   };
+  const context = batchContext(target, job, signal);
+  const where = `${processor.name} ${formatDay(batch.start)}..${formatDay(batch.end)}`;
+  if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
+  try {
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), context);
+  } catch (error) {
+    if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
+    const failure = toFailure(error);
+    return { ok: false, failure: { ...failure, message: `${where}: marking the batch unfinished in the ledger failed: ${failure.message}` } };
+  }
   const failure = await spawn(env, signal);
   if (failure) return { ok: false, failure };
-  const context = batchContext(target, job, signal);
   try {
     const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, context);
     const present = new Map<Day, number>();
@@ -161,4 +171,26 @@ export async function runCommandBatch(
     if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };
     return { ok: false, failure: toFailure(error) };
   }
+}
+
+/** Code fingerprint of a partition a command may have half-written; it never equals a real one. */
+export const UNFINISHED_PREFIX = 'unfinished:';
+
+/**
+ * The command writes its rows itself, outside any dag transaction, and dag writes the ledger only after
+ * it exits 0. So before it starts, every partition of the batch gets a marker row: rows -1 (a partition
+ * whose data is absent stays absent) and a code fingerprint no processor has (one whose data is there
+ * is stale, code_changed). If the command fails, times out, or dag dies before the ledger write, the
+ * next plan rebuilds these partitions instead of taking half-written ones as fresh external data. The
+ * ledger is append-only and readers take the row with the latest built_at (then run_id), so the marker
+ * is stamped 1 ms before the batch's builtAt: the completion row, same run id, always wins over it.
+ */
+export function unfinishedParams(job: BatchJob): Record<string, unknown> {
+  return {
+    processor: job.processor.name,
+    run_id: job.runId,
+    built_at: job.builtAt - 1,
+    code_fingerprint: `${UNFINISHED_PREFIX}${job.runId}`,
+    batch: job.batch.days.map((day) => ({ partition_date: BigQuery.date(formatDay(day)), input_fingerprint: '', row_count: -1 })),
+  };
 }
