@@ -173,6 +173,46 @@ describe('dag validate', () => {
     expect(result.stderr).toContain('boom at config time');
   });
 
+  it('a JS config with a syntax error says so (not a require() race), exit 2', async () => {
+    const dir = tempProject({ 'dag.config.mjs': 'export default {\n' });
+    const result = await runDag(['validate'], { cwd: dir });
+    clean(result);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SyntaxError');
+    expect(result.stderr).not.toContain('require()');
+  });
+
+  it('a JS config exporting a function or a number is told to export the pipeline object', async () => {
+    for (const [source, what] of [['export default () => ({ version: 1 });\n', 'a function'], ['export default 42;\n', 'the integer 42']] as const) {
+      const dir = tempProject({ 'dag.config.mjs': source });
+      const result = await runDag(['validate'], { cwd: dir });
+      clean(result);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`dag.config.mjs must export the pipeline as a plain object, not ${what}`);
+    }
+  });
+
+  it('a string under package.json "dag" is named as that key, not as "the top level"', async () => {
+    const dir = tempProject({ 'package.json': JSON.stringify({ name: 'x', dag: 'pipeline.yaml' }) });
+    const result = await runDag(['validate', '--format', 'json'], { cwd: dir });
+    clean(result);
+    expect(result.code).toBe(1);
+    const [diagnostic] = JSON.parse(result.stdout) as { code: string; message: string; line: number; column: number }[];
+    expect(diagnostic).toMatchObject({ code: 'wrong-type', line: 1, column: 19 });
+    expect(diagnostic!.message).toContain('the "dag" key of package.json must be the pipeline itself');
+  });
+
+  it('plan refuses a file whose aliases would expand without bound, without an internal error', async () => {
+    const layers = ['x-a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) layers.push(`x-a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const dir = tempProject({ 'pipeline.yaml': `version: 1\n${layers.join('\n')}\n` });
+    const result = await runDag(['plan', '--range', '2021-11-01'], { cwd: dir });
+    clean(result);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('aliases expand to more than 100,000 values');
+    expect(result.stderr).not.toContain('bug in dag');
+  });
+
   // root reads every file whatever its mode, so this can only be shown as another user.
   it.skipIf(process.getuid?.() === 0)('an unreadable pipeline.yaml exits 2', async () => {
     const dir = tempProject({ 'pipeline.yaml': VALID });

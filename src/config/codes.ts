@@ -40,12 +40,15 @@ export const CODES = {
   sqlAndCommand: 'sql-and-command',
   missingSqlOrCommand: 'missing-sql-or-command',
   sqlFileMissing: 'sql-file-missing',
+  sqlFileEmpty: 'sql-file-empty',
+  unclosedTemplate: 'unclosed-template',
   refNotUpstream: 'ref-not-upstream',
   unknownTemplateVariable: 'unknown-template-variable',
   // Warnings
   unusedUpstream: 'unused-upstream',
   unusedSource: 'unused-source',
   selfReadWithoutStart: 'self-read-without-start',
+  unknownPlaceholder: 'unknown-placeholder',
 } as const;
 
 export type DiagnosticCode = (typeof CODES)[keyof typeof CODES];

@@ -6,6 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Loader } from 'cosmiconfig';
 
 export const SEARCH_PLACES = [
@@ -48,6 +49,16 @@ const packageJson: Loader = (file, content) => {
   }
 };
 
+/**
+ * JS configs load with import() alone. cosmiconfig's loader retries a failed import() with
+ * require(), which replaces a plain "SyntaxError: Unexpected end of input" with a confusing
+ * "Cannot require() ES Module ... not yet fully loaded".
+ */
+const importJs: Loader = async (file) => {
+  const loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  return loaded.default;
+};
+
 /** cosmiconfig is imported on demand: the common case (pipeline.yaml in cwd) does without it. */
 async function explorer() {
   const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
@@ -57,7 +68,7 @@ async function explorer() {
     searchStrategy: 'none',
     ignoreEmptySearchPlaces: false,
     cache: false,
-    loaders: { ...defaultLoaders, '.yaml': keepText, '.yml': keepText, '.json': packageJson, noExt: keepText },
+    loaders: { ...defaultLoaders, '.js': importJs, '.mjs': importJs, '.cjs': importJs, '.yaml': keepText, '.yml': keepText, '.json': packageJson, noExt: keepText },
   });
 }
 
@@ -114,5 +125,7 @@ export async function findPipelineFile(cwd: string, file: string | undefined): P
 
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
+  const first = message.split('\n')[0] ?? message;
+  // "Unexpected end of input" alone does not say it is the file's syntax.
+  return error instanceof SyntaxError && !first.startsWith('SyntaxError') ? `SyntaxError: ${first}` : first;
 }

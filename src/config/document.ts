@@ -3,7 +3,7 @@
  * every diagnostic can say file:line:column. YAML and JSON files are parsed with the `yaml` package
  * (JSON is YAML 1.2); JS/TS configs have no positions (line 0).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { CODES } from './codes.js';
 
@@ -46,7 +46,8 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
   const lineCounter = new LineCounter();
   // The parser's own duplicate-key check is quadratic per mapping (10,000 processors took seconds);
   // duplicateKeys() below does the same in one pass.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+  // Merge keys (`<<: *defaults`) are YAML 1.1, but people write them in YAML 1.2 files all the time.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false, merge: true });
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -60,13 +61,19 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
     diagnostics.push({
       code: CODES.yamlSyntax,
       severity: 'error',
-      message: `YAML syntax: ${firstLine(error.message)}`,
+      message: `YAML syntax: ${syntaxMessage(error.message)}`,
       file: displayFile,
       ...at(error.pos[0]),
       hint: 'fix the YAML syntax (indentation, quotes, colons) at this position',
     });
   }
   if (fatal) return { ok: false, diagnostics };
+  // The parser accepts these; turning the document into values would throw on them.
+  const aliasProblem = aliasProblems(doc)[0];
+  if (aliasProblem) {
+    diagnostics.push({ code: CODES.yamlSyntax, severity: 'error', message: `YAML syntax: ${aliasProblem.message}`, file: displayFile, ...at(aliasProblem.offset), hint: aliasProblem.hint });
+    return { ok: false, diagnostics };
+  }
   for (const key of duplicateKeys(doc)) {
     diagnostics.push({
       code: CODES.duplicateKey,
@@ -78,19 +85,45 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
     });
   }
 
+  const deref = (node: unknown): Node | null => {
+    // An alias stands for its anchor's node: positions inside it point at the anchored text.
+    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = node.resolve(doc);
+    return (node as Node | undefined) ?? null;
+  };
+  const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+  /** The pair that gives `name` its value: the last one written (as toJS), else one merged in by `<<`. */
+  const findPair = (map: YAMLMap, name: string, seen = new Set<YAMLMap>()): Pair | undefined => {
+    let index = pairIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) if (isPair(item) && isScalar(item.key)) index.set(keyName(item.key), item);
+      pairIndex.set(map, index);
+    }
+    const own = index.get(name);
+    if (own || seen.has(map)) return own;
+    seen.add(map);
+    const merge = index.get(MERGE);
+    if (!merge || !isMergeKey(merge.key)) return undefined;
+    const from = deref(merge.value);
+    for (const source of isSeq(from) ? from.items.map(deref) : [from]) {
+      const found = isMap(source) ? findPair(source, name, seen) : undefined;
+      if (found) return found;
+    }
+    return undefined;
+  };
   const nodeAt = (path: Path): { node: Node | null; key: Node | null; resolved: boolean } => {
-    let node: Node | null = doc.contents as Node | null;
+    let node: Node | null = deref(doc.contents);
     let key: Node | null = null;
     for (const segment of [...root, ...path]) {
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+        const pair = findPair(node, String(segment));
         if (!pair) return { node, key, resolved: false };
         key = pair.key as Node;
-        node = (pair.value as Node | null) ?? null;
+        node = deref(pair.value);
         // `other:` with nothing after it: point at the key, not at the empty space after the colon.
         if (node === null || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1])) return { node: key, key, resolved: true };
       } else if (isSeq(node) && /^\d+$/.test(String(segment))) {
-        const item = node.items[Number(segment)] as Node | undefined;
+        const item = deref(node.items[Number(segment)]);
         if (!item) return { node, key, resolved: false };
         key = null;
         node = item;
@@ -108,7 +141,24 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
     return offset === undefined ? { line: 1, column: 1 } : at(offset);
   };
 
-  let value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (error) {
+    // Aliases of aliases expand geometrically ("billion laughs"); anything else here is unforeseen,
+    // and still a problem of this file, not a crash.
+    const bomb = error instanceof Error && /alias count/i.test(error.message);
+    const firstAlias = firstAliasOffset(doc);
+    diagnostics.push({
+      code: CODES.yamlSyntax,
+      severity: 'error',
+      message: bomb ? `YAML syntax: aliases expand to more than ${MAX_ALIAS_EXPANSION.toLocaleString('en-US')} values` : `YAML syntax: ${firstLine(error instanceof Error ? error.message : String(error))}`,
+      file: displayFile,
+      ...at(firstAlias ?? 0),
+      hint: bomb ? 'write the repeated values out, or nest fewer aliases inside anchors' : 'check the anchors (&name), aliases (*name) and merge keys (<<) of the file',
+    });
+    return { ok: false, diagnostics };
+  }
   for (const segment of root) value = isRecord(value) ? value[String(segment)] : undefined;
   return { ok: true, document: { file, displayFile, value, position }, diagnostics };
 }
@@ -121,13 +171,76 @@ function duplicateKeys(doc: ReturnType<typeof parseDocument>): Scalar[] {
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
-        const name = String(pair.key.value);
+        const name = keyName(pair.key);
         if (seen.has(name)) found.push(pair.key);
         seen.add(name);
       }
     },
   });
   return found;
+}
+
+/** How many values aliases may expand to: plenty for `<<: *defaults` on thousands of processors. */
+const MAX_ALIAS_EXPANSION = 100_000;
+const MERGE = '<<';
+
+/** A key as toJS names it: `null:` (or an empty key) is '', a merge key '<<', `1:` '1'. */
+function keyName(key: Scalar): string {
+  const value = key.value;
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'symbol') return value.description ?? '';
+  return String(value);
+}
+
+/** A plain `<<` key (merge: true), not a quoted "<<" string. */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && (typeof key.value === 'symbol' || (key.value === MERGE && (key.type === undefined || key.type === 'PLAIN')));
+}
+
+/** Aliases to no anchor, and merge keys whose value is not a mapping (or a list of them). */
+function aliasProblems(doc: ReturnType<typeof parseDocument>): { message: string; offset: number; hint: string }[] {
+  const problems: { message: string; offset: number; hint: string }[] = [];
+  const resolveAlias = (node: unknown): unknown => {
+    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = node.resolve(doc);
+    return node;
+  };
+  visit(doc, {
+    Alias(_, alias) {
+      if (!alias.resolve(doc)) {
+        problems.push({ message: `alias *${alias.source} names no anchor defined before it`, offset: alias.range?.[0] ?? 0, hint: `define &${alias.source} on a value above this line, or fix the name` });
+      }
+    },
+    Pair(_, pair) {
+      if (!isMergeKey(pair.key)) return;
+      const unresolved = (node: unknown): boolean => isAlias(node) && !node.resolve(doc);
+      // An alias to no anchor is reported as that (by the Alias visitor), not as a bad merge.
+      if (unresolved(pair.value) || (isSeq(pair.value) && pair.value.items.some(unresolved))) return;
+      const value = resolveAlias(pair.value);
+      const sources = isSeq(value) ? value.items.map(resolveAlias) : [value];
+      if (sources.every((source) => isMap(source))) return;
+      const offset = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0;
+      problems.push({ message: 'a merge key (<<) takes a mapping, an alias of one, or a list of them', offset, hint: 'write <<: *defaults where &defaults marks a mapping' });
+    },
+  });
+  return problems.sort((a, b) => a.offset - b.offset);
+}
+
+function firstAliasOffset(doc: ReturnType<typeof parseDocument>): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      offset = alias.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** The parser's message, in the words of someone editing one pipeline file. */
+function syntaxMessage(message: string): string {
+  const first = firstLine(message);
+  if (/multiple documents/i.test(first)) return 'the file holds more than one YAML document (a line ---); dag reads one pipeline per file';
+  return first;
 }
 
 function firstLine(message: string): string {

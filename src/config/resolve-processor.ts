@@ -3,6 +3,7 @@
  * settings (processor, then `defaults:`, then DEFAULTS). Problems go to the Reporter; the caller
  * discards the result when any error was reported.
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseIsoDate } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
@@ -20,6 +21,8 @@ export interface ProcessorContext {
   /** Every source and processor name in the file. */
   readonly names: ReadonlySet<string>;
   readonly readText: (file: string) => string | undefined;
+  /** `; did you mean 'X'?` among the names other than `exclude` (empty once its work budget is spent). */
+  readonly suggestName: (word: string, exclude: string) => string;
 }
 
 export function tableRef(value: unknown): TableRef {
@@ -47,6 +50,9 @@ const MAPPING_PROBLEMS = {
   'exclude-without-lookback': ['has exclude_current without lookback', 'exclude_current applies to a lookback window: { lookback: 7, exclude_current: true }'],
 } as const;
 
+const MAPPING_KEYS = new Set(['offset', 'lookback', 'min', 'exclude_current']);
+const PLACEHOLDERS = ['{start}', '{end}', '{target}'];
+
 function resolveUpstream(name: string, raw: Record<string, unknown>, ctx: ProcessorContext): { upstream: Upstream[]; paths: Map<string, Path> } {
   const { report } = ctx;
   const at = ['processors', name, 'upstream'];
@@ -59,11 +65,13 @@ function resolveUpstream(name: string, raw: Record<string, unknown>, ctx: Proces
     }
     paths.set(entry.name, entry.path);
     if (!ctx.names.has(entry.name)) {
-      report.error(CODES.unknownUpstream, entry.path, entry.part, `processor ${name} reads '${entry.name}', which is neither a source nor a processor${didYouMean(entry.name, [...ctx.names].filter((known) => known !== name))}`, 'declare it under sources: or processors:, or fix the name');
+      report.error(CODES.unknownUpstream, entry.path, entry.part, `processor ${name} reads '${entry.name}', which is neither a source nor a processor${ctx.suggestName(entry.name, name)}`, 'declare it under sources: or processors:, or fix the name');
     }
     const outcome = parseMapping(entry.mapping);
     if (!outcome.ok) {
-      if (outcome.problem !== 'malformed') {
+      // `{ same: true }` or `{ ofset: -1 }`: the unknown key is the whole story, and the schema told it.
+      const onlyUnknownKeys = outcome.problem === 'neither' && isRecord(entry.mapping) && Object.keys(entry.mapping).some((key) => !MAPPING_KEYS.has(key));
+      if (outcome.problem !== 'malformed' && !onlyUnknownKeys) {
         const [what, hint] = MAPPING_PROBLEMS[outcome.problem];
         report.error(CODES.invalidMapping, [...at, entry.name], 'value', `the mapping of ${name}'s upstream '${entry.name}' ${what}`, hint);
       }
@@ -93,16 +101,47 @@ function resolveAction(name: string, raw: Record<string, unknown>, upstreamPaths
     report.error(CODES.missingSqlOrCommand, at, 'key', `processor ${name} has neither sql nor command`, 'add sql: path/to/query.sql or command: [program, args...]');
     return undefined;
   }
-  if (Array.isArray(raw.command)) return { kind: 'command', argv: raw.command.filter((a): a is string => typeof a === 'string') };
-  if (typeof raw.sql !== 'string') return undefined; // wrong type: the schema reported it
+  if (Array.isArray(raw.command)) return checkCommand(name, raw.command, ctx);
+  if (typeof raw.sql !== 'string' || raw.sql === '') return undefined; // wrong type or empty: the schema reported it
   const file = resolve(ctx.baseDir, raw.sql);
-  const text = ctx.readText(file);
-  if (text === undefined) {
-    report.error(CODES.sqlFileMissing, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} cannot be read`, `create it, or fix the path (relative to the folder of ${report.doc.displayFile})`);
+  const read = ctx.readText(file);
+  if (read === undefined) {
+    report.error(CODES.sqlFileMissing, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} ${whyUnreadable(file)}`, `create it, or fix the path (relative to the folder of ${report.doc.displayFile})`);
+    return undefined;
+  }
+  // A byte-order mark is invisible in editors and not SQL: drop it, so positions and queries match what people see.
+  const text = read.replace(/^\uFEFF/, '');
+  if (text.trim() === '') {
+    report.error(CODES.sqlFileEmpty, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} is empty`, 'write the SELECT that yields the rows of {{ start_date }}..{{ end_date }} in it');
     return undefined;
   }
   checkSqlTemplate({ processor: name, file, text, upstreamPaths, names: ctx.names, report });
   return { kind: 'sql', file, text };
+}
+
+function whyUnreadable(file: string): string {
+  try {
+    return statSync(file).isDirectory() ? 'is a folder, not a file' : 'cannot be read';
+  } catch {
+    return 'does not exist';
+  }
+}
+
+/** Problems the schema cannot see in an argv of strings: no program, or a misspelt placeholder. */
+function checkCommand(name: string, command: unknown[], ctx: ProcessorContext): ProcessorAction {
+  const at = ['processors', name, 'command'];
+  const argv = command.filter((a): a is string => typeof a === 'string');
+  if (command[0] === '' || (typeof command[0] === 'string' && command[0].trim() === '')) {
+    ctx.report.error(CODES.invalidCommand, [...at, 0], 'value', `the command of ${name} has an empty program name`, 'the first item is the program to run, e.g. python or ./jobs/build.sh');
+  }
+  command.forEach((arg, i) => {
+    if (typeof arg !== 'string') return;
+    for (const placeholder of arg.match(/\{[A-Za-z_]+\}/g) ?? []) {
+      if (PLACEHOLDERS.includes(placeholder)) continue;
+      ctx.report.warning(CODES.unknownPlaceholder, [...at, i], 'value', `${placeholder} in the command of ${name} is passed as is: dag substitutes only ${PLACEHOLDERS.join(', ')}${didYouMean(placeholder, PLACEHOLDERS)}`, `write one of ${PLACEHOLDERS.join(', ')}, or ignore this if the program expects the braces literally`);
+    }
+  });
+  return { kind: 'command', argv };
 }
 
 function setting<T>(raw: Record<string, unknown>, ctx: ProcessorContext, key: string, parse: (value: unknown) => T | undefined, fallback: T): T {

@@ -12,6 +12,7 @@ import { isRecord, type ConfigDocument } from './document.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
 import { resolveTargets } from './resolve-targets.js';
+import { durationProblem } from './values.js';
 
 export interface ResolveOptions {
   readonly cwd: string;
@@ -37,6 +38,34 @@ function checkTables(top: Record<string, unknown>, report: Reporter): void {
         report.error(CODES.duplicateTable, [section, name, 'table'], 'value', `processor ${name} writes ${raw.table}, which ${first.section === 'sources' ? 'source' : 'processor'} ${first.name} already names`, `give each processor its own table; the other is at ${report.where([first.section, first.name, 'table'], 'value')}`);
       }
     }
+  }
+}
+
+/**
+ * "Did you mean" over every name costs a comparison per name; a file with thousands of processors
+ * and thousands of unknown upstream names would spend minutes on them. Past a budget, no suggestion.
+ */
+const SUGGESTION_BUDGET = 2_000_000;
+
+function nameSuggester(names: ReadonlySet<string>): (word: string, exclude: string) => string {
+  let comparisonsLeft = SUGGESTION_BUDGET;
+  return (word, exclude) => {
+    if (comparisonsLeft <= 0) return '';
+    comparisonsLeft -= names.size;
+    return didYouMean(word, [...names].filter((known) => known !== exclude));
+  };
+}
+
+/** Durations of the right form but no use: 0s, or beyond what a timer can wait. */
+function checkDurations(top: Record<string, unknown>, report: Reporter): void {
+  const places: (readonly [string, ...string[]])[] = [['defaults', 'timeout']];
+  for (const [name] of entries(top.processors)) places.push(['processors', name, 'timeout']);
+  for (const [name] of entries(top.targets)) places.push(['targets', name, 'job_timeout']);
+  for (const path of places) {
+    let value: unknown = top;
+    for (const segment of path) value = isRecord(value) ? value[segment] : undefined;
+    const problem = durationProblem(value);
+    if (problem !== undefined) report.error(CODES.invalidDuration, path, 'value', `${path.join('.')} ${String(value)} ${problem}`, 'write a duration from 1s up to a few hours, e.g. 30s, 10m or 2h');
   }
 }
 
@@ -95,9 +124,10 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
     names.add(processorName);
   }
   checkTables(top, report);
+  checkDurations(top, report);
 
   const declared: Processor[] = [];
-  const context = { report, baseDir, defaults, names, readText: options.readText };
+  const context = { report, baseDir, defaults, names, readText: options.readText, suggestName: nameSuggester(names) };
   for (const [processorName, raw] of entries(top.processors)) {
     const processor = resolveProcessor(processorName, raw, context);
     if (processor) declared.push(processor);
@@ -112,7 +142,8 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   checkCycles(asDeclared, report);
   const read = new Set(asDeclared.flatMap((p) => p.reads));
   for (const source of sources) {
-    if (read.has(source.name) || source.name === calendar) continue;
+    // '' is `null:`, already an invalid name.
+    if (read.has(source.name) || source.name === calendar || source.name === '') continue;
     report.warning(CODES.unusedSource, ['sources', source.name], 'key', `source ${source.name} is read by no processor`, `list it in a processor's upstream, use it as the calendar, or remove it`);
   }
 

@@ -6,7 +6,8 @@
 import type { Diagnostic } from '../core/diagnostics.js';
 import { closestName, didYouMean } from '../core/did-you-mean.js';
 import { CODES, type DiagnosticCode } from './codes.js';
-import { isRecord, type ConfigDocument, type Path } from './document.js';
+import { basename } from 'node:path';
+import { isRecord, type ConfigDocument, type Path, type PathSegment } from './document.js';
 import { schemaValidator } from './schema-validator.js';
 
 export { SCHEMA_FILE } from './schema-validator.js';
@@ -51,9 +52,11 @@ function valueAt(value: unknown, path: Path): unknown {
 
 function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'not-a-number (.nan)' : 'an infinite number';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string '${value}'`;
+  if (typeof value === 'string') return `the string '${value.length > 80 ? `${value.slice(0, 77)}...` : value}'`;
   return `${typeof value === 'number' && Number.isInteger(value) ? 'the integer' : `the ${typeof value}`} ${String(value)}`;
 }
 
@@ -72,11 +75,49 @@ function expectedTypes(types: unknown): string {
 }
 
 
+/** The whole file (or package.json's `dag` key, or a JS config's export) is not a mapping. */
+function topLevelTypeProblem(doc: ConfigDocument, actual: unknown): [string, string] {
+  const file = basename(doc.file);
+  if (file === 'package.json') {
+    return [`the "dag" key of package.json must be the pipeline itself (a mapping with version: 1 ...), not ${describeValue(actual)}`, 'write the pipeline under "dag", or remove the key and keep the pipeline in pipeline.yaml'];
+  }
+  if (/\.[cm]?[jt]s$/.test(file)) {
+    return [`${file} must export the pipeline as a plain object, not ${describeValue(actual)}`, typeof actual === 'function' ? 'export the object itself (dag does not call exported functions): export default { version: 1, ... }' : 'export default { version: 1, processors: { ... } }'];
+  }
+  return [`the top level must be a mapping, not ${describeValue(actual)}`, 'start the file with `version: 1` and then the keys of docs/pipeline-yaml.md'];
+}
+
+/** Infinite, not-a-number and too-large numbers: the schema's integer check lets .inf and 1e400 through. */
+function unusableNumbers(value: unknown): { path: Path; value: number }[] {
+  const found: { path: Path; value: number }[] = [];
+  const seen = new Set<object>();
+  const walk = (at: unknown, path: PathSegment[]): void => {
+    if (typeof at === 'number') {
+      if (!Number.isFinite(at) || (Number.isInteger(at) && !Number.isSafeInteger(at))) found.push({ path: [...path], value: at });
+      return;
+    }
+    // Aliases may make the value a graph (even a cyclic one): each object once.
+    if (typeof at !== 'object' || at === null || seen.has(at) || path.length > 20) return;
+    seen.add(at);
+    for (const [key, child] of Object.entries(at)) walk(child, [...path, key]);
+  };
+  walk(value, []);
+  return found;
+}
+
 /** Runs the schema and returns one diagnostic per real problem, positioned in the document. */
 export function checkShape(doc: ConfigDocument): Diagnostic[] {
   const { validate, definitionNames } = schemaValidator();
-  if (validate(doc.value)) return [];
-  const diagnostics: Diagnostic[] = [];
+  const numbers = unusableNumbers(doc.value).map(({ path, value }): Diagnostic => ({
+    code: CODES.invalidValue,
+    severity: 'error',
+    message: `${humanPath(path)} is ${describeValue(value)}${Number.isFinite(value) ? ', too large to be exact' : ''}`,
+    file: doc.displayFile,
+    ...doc.position(path, 'value'),
+    hint: 'write an ordinary whole number',
+  }));
+  if (validate(doc.value)) return numbers;
+  const diagnostics: Diagnostic[] = [...numbers];
   const add = (code: DiagnosticCode, path: Path, part: 'key' | 'value', message: string, hint: string): Diagnostic => {
     const diagnostic: Diagnostic = { code, severity: 'error', message, file: doc.displayFile, ...doc.position(path, part), hint };
     diagnostics.push(diagnostic);
@@ -98,7 +139,14 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
         const key = String((error.params as { additionalProperty: string }).additionalProperty);
         const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
         typoFor.add(`${error.instancePath}|${closestName(key, known) ?? ''}`);
-        add(CODES.unknownKey, [...path, key], 'key', `unknown key '${key}' ${path.length === 0 ? 'at the top level' : `in ${where}`}${didYouMean(key, known)}`, `known keys here: ${known.join(', ')}`);
+        const upstreamMapping = path.length === 4 && path[0] === 'processors' && path[2] === 'upstream';
+        const hint =
+          upstreamMapping && key === 'same'
+            ? `write ${String(path[3])}: same (the word, not a mapping)`
+            : path.length === 0
+              ? `known keys here: ${known.join(', ')} (and x-anything, which dag ignores: a place for YAML anchors)`
+              : `known keys here: ${known.join(', ')}`;
+        add(CODES.unknownKey, [...path, key], 'key', `unknown key '${key}' ${path.length === 0 ? 'at the top level' : `in ${where}`}${didYouMean(key, known)}`, hint);
         break;
       }
       case 'required': {
@@ -108,13 +156,20 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
       }
       case 'propertyNames': {
         const name = String((error.params as { propertyName: string }).propertyName);
-        add(CODES.invalidName, [...path, name], 'key', `'${name}' in ${where} is not a valid name: expected ${BY_DEFINITION.name!.expected}`, BY_DEFINITION.name!.hint);
+        const shown = name === '' ? 'an empty key (null: or "":)' : `'${name}'`;
+        add(CODES.invalidName, [...path, name], 'key', `${shown} in ${where} is not a valid name: expected ${BY_DEFINITION.name!.expected}`, BY_DEFINITION.name!.hint);
         break;
       }
       case 'type': {
+        if (path.length === 0) {
+          add(CODES.wrongType, path, 'value', ...topLevelTypeProblem(doc, actual));
+          break;
+        }
         // A value of a known kind (a duration, a table, a mapping...) says what kind, not just the type.
         const expected = advice?.expected ?? expectedTypes((error.params as { type: unknown }).type);
-        add(advice?.code ?? CODES.wrongType, path, 'value', `${where} must be ${expected}, not ${describeValue(actual)}`, advice?.hint ?? `write ${expected} here`);
+        // `timeout: 60`: say what to write, not only that a unit is missing.
+        const hint = definition === 'duration' && typeof actual === 'number' && Number.isInteger(actual) && actual > 0 ? `give it a unit: ${actual}s for seconds, or ${actual}m for minutes` : advice?.hint ?? `write ${expected} here`;
+        add(advice?.code ?? CODES.wrongType, path, 'value', `${where} must be ${expected}, not ${describeValue(actual)}`, hint);
         break;
       }
       case 'const':
@@ -131,7 +186,10 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
       }
       default: {
         // pattern, minimum, maximum, minItems, minLength: a value of the right type but wrong form.
+        const limit = (error.params as { limit?: unknown }).limit;
         if (error.keyword === 'minItems' && advice) add(advice.code, path, 'value', `${where} must not be empty`, advice.hint);
+        else if (error.keyword === 'minLength' && limit === 1) add(advice?.code ?? CODES.invalidValue, path, 'value', `${where} must not be empty`, advice?.hint ?? 'write a value, or remove the key');
+        else if (error.keyword === 'minimum' && !advice) add(CODES.invalidValue, path, 'value', `${where} must be at least ${String(limit)}, not ${describeValue(actual)}`, `write a whole number of ${String(limit)} or more, or remove the key for the default`);
         else if (advice) add(advice.code, path, 'value', `${where} must be ${advice.expected}, not ${describeValue(actual)}`, advice.hint);
         else add(CODES.invalidValue, path, 'value', `${where} ${error.message ?? 'is not valid'} (got ${describeValue(actual)})`, 'see docs/pipeline-yaml.md for the allowed values');
       }

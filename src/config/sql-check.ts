@@ -3,7 +3,7 @@
  * every ref() a declared upstream (error), every declared upstream used (warning).
  */
 import { didYouMean } from '../core/did-you-mean.js';
-import { parseTemplate } from '../core/template.js';
+import { parseTemplate, type TemplatePart } from '../core/template.js';
 import { CODES } from './codes.js';
 import type { Path } from './document.js';
 import { positionInText, type Reporter } from './report.js';
@@ -22,7 +22,9 @@ export interface SqlCheck {
 
 export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, report }: SqlCheck): void {
   const used = new Set<string>();
-  for (const part of parseTemplate(text)) {
+  const parts = parseTemplate(text);
+  reportUnclosedTags(processor, file, text, parts, report);
+  for (const part of parts) {
     if (part.kind === 'unknown') {
       report.inFile(
         'error',
@@ -57,4 +59,20 @@ export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, 
       name === processor ? 'read the earlier partitions through {{ this }}, or drop the self-read' : `read it through {{ ref('${name}') }} (so dag can tell which table it is), or drop it from upstream`,
     );
   }
+}
+
+/**
+ * `{{ start_date` with no `}}` is left in the text as is and would reach the warehouse as SQL; the
+ * template parser sees plain text there, so look for `{{` in the text parts.
+ */
+function reportUnclosedTags(processor: string, file: string, text: string, parts: readonly TemplatePart[], report: Reporter): void {
+  parts.forEach((part, i) => {
+    if (part.kind !== 'text') return;
+    const next = parts[i + 1];
+    // A text part ends where the next tag starts (or at the end of the file).
+    const start = (next !== undefined && next.kind !== 'text' ? next.offset : text.length) - part.text.length;
+    const open = part.text.indexOf('{{');
+    if (open < 0) return;
+    report.inFile('error', CODES.unclosedTemplate, file, positionInText(text, start + open), `{{ without a closing }} in the SQL of ${processor}`, 'close the expression: {{ start_date }}, {{ end_date }}, {{ this }} or {{ ref(\'NAME\') }}');
+  });
 }

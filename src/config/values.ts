@@ -13,6 +13,18 @@ export function parseDuration(value: unknown): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
+/** The longest timer Node can set (about 24.8 days); a longer one fires at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Why a well-formed duration cannot be used, or undefined when it can. */
+export function durationProblem(value: unknown): string | undefined {
+  const ms = parseDuration(value);
+  if (ms === undefined) return undefined; // malformed: the schema pattern reported it
+  if (ms === 0) return 'is zero, which would stop every job as soon as it starts';
+  if (ms > MAX_DURATION_MS) return 'is longer than dag can wait (24 days at most)';
+  return undefined;
+}
+
 /** `14` → 14 partitions; `'30d'` → 30 days; `'-3d'` → -3 days. */
 function count(value: unknown): { n: number; unit: 'partitions' | 'days' } | undefined {
   if (typeof value === 'number' && Number.isInteger(value)) return { n: value, unit: 'partitions' };
