@@ -3,7 +3,7 @@
  * every diagnostic can say file:line:column. YAML and JSON files are parsed with the `yaml` package
  * (JSON is YAML 1.2); JS/TS configs have no positions (line 0).
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { CODES } from './codes.js';
 
@@ -69,7 +69,8 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
   }
   if (fatal) return { ok: false, diagnostics };
   // The parser accepts these; turning the document into values would throw on them.
-  const aliasProblem = aliasProblems(doc)[0];
+  const anchored = anchorsOfAliases(doc);
+  const aliasProblem = aliasProblems(doc, anchored)[0];
   if (aliasProblem) {
     diagnostics.push({ code: CODES.yamlSyntax, severity: 'error', message: `YAML syntax: ${aliasProblem.message}`, file: displayFile, ...at(aliasProblem.offset), hint: aliasProblem.hint });
     return { ok: false, diagnostics };
@@ -87,7 +88,7 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
 
   const deref = (node: unknown): Node | null => {
     // An alias stands for its anchor's node: positions inside it point at the anchored text.
-    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = node.resolve(doc);
+    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = anchored.get(node);
     return (node as Node | undefined) ?? null;
   };
   const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
@@ -198,21 +199,21 @@ function isMergeKey(key: unknown): boolean {
 }
 
 /** Aliases to no anchor, and merge keys whose value is not a mapping (or a list of them). */
-function aliasProblems(doc: ReturnType<typeof parseDocument>): { message: string; offset: number; hint: string }[] {
+function aliasProblems(doc: ReturnType<typeof parseDocument>, anchored: ReadonlyMap<Alias, Node | undefined>): { message: string; offset: number; hint: string }[] {
   const problems: { message: string; offset: number; hint: string }[] = [];
   const resolveAlias = (node: unknown): unknown => {
-    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = node.resolve(doc);
+    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = anchored.get(node);
     return node;
   };
   visit(doc, {
     Alias(_, alias) {
-      if (!alias.resolve(doc)) {
+      if (!anchored.get(alias)) {
         problems.push({ message: `alias *${alias.source} names no anchor defined before it`, offset: alias.range?.[0] ?? 0, hint: `define &${alias.source} on a value above this line, or fix the name` });
       }
     },
     Pair(_, pair) {
       if (!isMergeKey(pair.key)) return;
-      const unresolved = (node: unknown): boolean => isAlias(node) && !node.resolve(doc);
+      const unresolved = (node: unknown): boolean => isAlias(node) && !anchored.get(node);
       // An alias to no anchor is reported as that (by the Alias visitor), not as a bad merge.
       if (unresolved(pair.value) || (isSeq(pair.value) && pair.value.items.some(unresolved))) return;
       const value = resolveAlias(pair.value);
@@ -223,6 +224,23 @@ function aliasProblems(doc: ReturnType<typeof parseDocument>): { message: string
     },
   });
   return problems.sort((a, b) => a.offset - b.offset);
+}
+
+/**
+ * The node each alias stands for: the nearest anchor of that name before it, as YAML says. One walk
+ * for all; yaml's own Alias.resolve(doc) walks the whole document per alias (quadratic with
+ * `<<: *defaults` on thousands of processors).
+ */
+function anchorsOfAliases(doc: ReturnType<typeof parseDocument>): Map<Alias, Node | undefined> {
+  const latest = new Map<string, Node>();
+  const resolved = new Map<Alias, Node | undefined>();
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) resolved.set(node, latest.get(node.source));
+      else if (node.anchor) latest.set(node.anchor, node);
+    },
+  });
+  return resolved;
 }
 
 function firstAliasOffset(doc: ReturnType<typeof parseDocument>): number | undefined {
