@@ -49,6 +49,7 @@ export const CODES = {
   unusedSource: 'unused-source',
   selfReadWithoutStart: 'self-read-without-start',
   unknownPlaceholder: 'unknown-placeholder',
+  processorCalendar: 'processor-calendar',
 } as const;
 
 export type DiagnosticCode = (typeof CODES)[keyof typeof CODES];

@@ -136,6 +136,10 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   const calendar = typeof top.calendar === 'string' ? top.calendar : undefined;
   if (calendar !== undefined && !names.has(calendar)) {
     report.error(CODES.unknownCalendar, ['calendar'], 'value', `calendar '${calendar}' names no source or processor${didYouMean(calendar, names)}`, 'name the source (or processor) whose dates are the expected partitions, or omit calendar: for every calendar day');
+  } else if (calendar !== undefined && declared.some((p) => p.name === calendar)) {
+    // Expected partitions are the dates the calendar table already holds: a processor as calendar can
+    // never be missing a partition, so dag would never build a new one of it (nor let the calendar grow).
+    report.warning(CODES.processorCalendar, ['calendar'], 'value', `calendar '${calendar}' is a processor: the expected partitions are the dates its table already holds, so dag never builds a new partition of it and the calendar only grows if something else writes it`, 'name a source (e.g. a schedule table) as the calendar, or declare this table under sources: if another tool builds it');
   }
 
   const asDeclared = declaredReads(top);
