@@ -20,7 +20,7 @@ export async function acquireFileLock(lockPath: string, owner: LockOwner, waitMs
     const holder = await readOwner(lockPath);
     if (holder === 'gone') continue;
     if (holder !== 'unreadable' && isDeadHere(holder)) {
-      await takeOver(lockPath, JSON.stringify(holder));
+      await takeOver(lockPath, holder);
       continue;
     }
     if (Date.now() >= deadline) {
@@ -81,7 +81,7 @@ function isDeadHere(owner: LockOwner): boolean {
 }
 
 /** Moves a dead owner's lock aside; if another contender replaced it meanwhile, puts theirs back. */
-async function takeOver(lockPath: string, deadContent: string): Promise<void> {
+async function takeOver(lockPath: string, dead: LockOwner): Promise<void> {
   const aside = `${lockPath}.${process.pid}.${Math.random().toString(36).slice(2)}.stale`;
   try {
     await rename(lockPath, aside);
@@ -89,7 +89,14 @@ async function takeOver(lockPath: string, deadContent: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  const moved = await readFile(aside, 'utf8').catch(() => deadContent);
-  if (moved !== deadContent) await link(aside, lockPath).catch(() => undefined);
+  // Compare owners, not bytes: a lock file written by hand (or by another version) may differ in
+  // whitespace or key order, and putting the dead owner's lock back would spin this loop forever.
+  const moved = await readOwner(aside).catch(() => 'unreadable' as const);
+  const isTheDeadOne = moved === 'gone' || (moved !== 'unreadable' && sameOwner(moved, dead));
+  if (!isTheDeadOne) await link(aside, lockPath).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
+}
+
+function sameOwner(a: LockOwner, b: LockOwner): boolean {
+  return a.runId === b.runId && a.pid === b.pid && a.host === b.host && a.since === b.since;
 }
