@@ -61,7 +61,7 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
     .option('--concurrency <N>', 'warehouse jobs at once (each processor\'s own concurrency applies too)', '4')
-    .option('--mode <MODE>', 'backfill: one summary at the end; daily: also a message per failure as it happens', 'backfill')
+    .option('--mode <MODE>', 'backfill: one summary at the end; daily: also stale-data warnings first and a message per failure as it happens', 'backfill')
     .option('--wait <DURATION>', 'wait this long for another run holding the target\'s lock (e.g. 30s, 5m)', '0')
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: RunFlags) => {
@@ -167,5 +167,5 @@ function parseConcurrency(text: string): number {
 
 function parseMode(text: string): RunMode {
   if (text === 'backfill' || text === 'daily') return text;
-  throw new UserError(`--mode '${text}' is not a mode`, 2, 'use --mode backfill (one summary at the end) or --mode daily (a message per failure)');
+  throw new UserError(`--mode '${text}' is not a mode`, 2, 'use --mode backfill (one summary at the end) or --mode daily (stale-data warnings and a message per failure)');
 }
