@@ -6,15 +6,21 @@ export default class CountReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    const skippedNames: string[] = [];
     for (const module of modules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
         else if (state === 'failed') failed++;
-        else skipped++;
+        else {
+          skipped++;
+          skippedNames.push(`${module.moduleId.replace(/.*\/test\//, 'test/')}: ${test.name}`);
+        }
       }
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
     }
+    // Skipped tests say why in their names (e.g. live BigQuery without credentials): show them.
+    for (const name of skippedNames) process.stdout.write(`\nskipped: ${name}`);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
