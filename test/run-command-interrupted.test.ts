@@ -78,6 +78,9 @@ describe('a command batch that wrote rows but did not finish', () => {
       const expected = how === 'exit' ? [isoDay(0)] : all;
       expect(builds('CMD')).toEqual(expected);
       expect(builds('DOWN')).toEqual(expected);
+      // The reader is told why in words, not only by a changed fingerprint.
+      const text = (await project.dag(['plan', '--range', RANGE])).stdout;
+      expect(text).toMatch(/CMD .*code_changed \(its command did not finish in run \S+: rebuilt, not trusted\)/);
 
       const rerun = await project.dag(['run', '--range', RANGE, '--json']);
       expect(rerun.code, rerun.stderr).toBe(0);

@@ -9,7 +9,7 @@ import { formatDay, type Day } from './dates.js';
 import { beforeStart, inputWindow, isExpected } from './inputs.js';
 import type { Pipeline, PipelineNode, Processor } from './model.js';
 import type { PartitionPlan, Plan, ProcessorPlan, StaleReason } from './plan.js';
-import type { Snapshot } from './snapshot.js';
+import { unfinishedRun, type Snapshot } from './snapshot.js';
 
 export interface Explanation {
   /** `P 2021-11-03`, or an upstream name when the line is about a group of partitions. */
@@ -129,7 +129,11 @@ export function explainPartition(input: ExplainInput): Explanation {
   const reasonCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[]): Explanation[] => {
     const builtAt = ledgerOf(processor.name, d)?.builtAt ?? infoOf(processor.name, d)?.changedAt;
     return reasons.map((r): Explanation => {
-      if (r.kind === 'code_changed') return { subject: processor.name, text: `its code changed (SQL, command or mapping): fingerprint ${r.was} then, ${r.now} now`, causes: [] };
+      if (r.kind === 'code_changed') {
+        const run = unfinishedRun(r.was);
+        const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command or mapping): fingerprint ${r.was} then, ${r.now} now`;
+        return { subject: processor.name, text, causes: [] };
+      }
       const node = pipeline.nodes.get(r.upstream) as PipelineNode;
       const shown = r.days.slice(0, MAX_CAUSES);
       const children =

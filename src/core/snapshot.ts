@@ -53,3 +53,15 @@ export interface Snapshot {
   readonly failures: ReadonlyMap<string, ReadonlyMap<Day, string>>;
   readonly stats: { readonly queries: number };
 }
+
+/**
+ * Code fingerprint of a ledger row written before a command processor runs (rows -1): the command
+ * writes its rows outside dag's transaction, so until dag records the finished batch the partition may
+ * be half-written. It never equals a real fingerprint, so the planner rebuilds it (reason code_changed).
+ */
+export const UNFINISHED_PREFIX = 'unfinished:';
+
+/** The run whose command batch never finished, when a ledger fingerprint is such a marker. */
+export function unfinishedRun(codeFingerprint: string): string | undefined {
+  return codeFingerprint.startsWith(UNFINISHED_PREFIX) ? codeFingerprint.slice(UNFINISHED_PREFIX.length) : undefined;
+}

@@ -8,6 +8,7 @@ import type { Calendar } from '../core/calendar.js';
 import { formatDay, type Day } from '../core/dates.js';
 import type { BlockedCategory, PartitionPlan, Plan, ProcessorPlan, StaleReason } from '../core/plan.js';
 import { compactDays } from './ranges.js';
+import { unfinishedRun } from '../core/snapshot.js';
 
 export interface PlanTextOptions {
   readonly color: boolean;
@@ -72,7 +73,9 @@ function blockedSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undef
 }
 
 function reasonKey(r: StaleReason): string {
-  return r.kind === 'code_changed' ? 'code_changed (SQL, command or mapping changed)' : `${r.kind} ${r.upstream}`;
+  if (r.kind !== 'code_changed') return `${r.kind} ${r.upstream}`;
+  const run = unfinishedRun(r.was);
+  return run !== undefined ? `code_changed (its command did not finish in run ${run}: rebuilt, not trusted)` : 'code_changed (SQL, command or mapping changed)';
 }
 
 function staleSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): string[] {

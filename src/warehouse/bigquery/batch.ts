@@ -14,6 +14,7 @@ import { isNotFound, toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext } from './jobs.js';
 import { partitionIdToDay } from './snapshot.js';
 import { batchScript, commandLedgerSql, dateLiteral, partitionsOfTableSql, qualified } from './sql.js';
+import { UNFINISHED_PREFIX } from '../../core/snapshot.js';
 
 /**
  * Tables known to exist (from this process's snapshot or its own batches): their batches need no DDL.
@@ -173,8 +174,6 @@ export async function runCommandBatch(
   }
 }
 
-/** Code fingerprint of a partition a command may have half-written; it never equals a real one. */
-export const UNFINISHED_PREFIX = 'unfinished:';
 
 /**
  * The command writes its rows itself, outside any dag transaction, and dag writes the ledger only after

@@ -11,6 +11,7 @@ import { tableName } from '../../core/model.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
 import { firstLine, type OpenDatabase } from './connection.js';
 import { CATALOG, dateLiteral, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, timestampLiteral } from './sql.js';
+import { UNFINISHED_PREFIX } from '../../core/snapshot.js';
 
 export interface ExclusiveAccess {
   readonly path: string;
@@ -91,8 +92,6 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
   return { ok: true, rows: new Map(recorded.map((day) => [day, rowsByDay.get(day) ?? 0])), absent };
 }
 
-/** Code fingerprint of a partition a command may have half-written; it never equals a real one. */
-export const UNFINISHED_PREFIX = 'unfinished:';
 
 /**
  * The command writes its rows itself, outside dag's transaction, and dag writes the ledger only after
