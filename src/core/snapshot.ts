@@ -61,6 +61,11 @@ export interface Snapshot {
  */
 export const UNFINISHED_PREFIX = 'unfinished:';
 
+/** The marker fingerprint a command batch of run `runId` leaves until it finishes. */
+export function unfinishedFingerprint(runId: string): string {
+  return `${UNFINISHED_PREFIX}${runId}`;
+}
+
 /** The run whose command batch never finished, when a ledger fingerprint is such a marker. */
 export function unfinishedRun(codeFingerprint: string): string | undefined {
   return codeFingerprint.startsWith(UNFINISHED_PREFIX) ? codeFingerprint.slice(UNFINISHED_PREFIX.length) : undefined;

@@ -8,6 +8,7 @@ import type { Day } from '../core/dates.js';
 import type { Processor } from '../core/model.js';
 import type { Batch } from '../core/plan.js';
 import type { BatchJob, BatchOutcome, JobFailure } from '../warehouse/port.js';
+import { firstLine } from '../warehouse/shared.js';
 import { inputsFor } from './inputs.js';
 import type { PartitionKey } from './jobs.js';
 import type { LedgerEntry, Snapshot } from '../core/snapshot.js';
@@ -152,9 +153,8 @@ async function attemptOnce(context: RunContext, job: BatchJob): Promise<BatchOut
     if (options.signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'interrupted: the run was cancelled' } };
     return outcome;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
     const category = timedOut ? 'TIMEOUT' : options.signal.aborted ? 'CANCELLED' : 'PROCESSOR_ERROR';
-    return { ok: false, failure: { category, message: message.split('\n')[0] ?? message } };
+    return { ok: false, failure: { category, message: firstLine(error) } };
   } finally {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', cancel);

@@ -6,15 +6,16 @@
  * transactions on one table abort each other.
  */
 import { BigQuery } from '@google-cloud/bigquery';
-import { formatDay, type Day } from '../../core/dates.js';
+import { formatDay, parseIsoDate, type Day } from '../../core/dates.js';
 import type { BigqueryTarget, Pipeline, Processor, TableRef } from '../../core/model.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
+import { unfinishedFingerprint } from '../../core/snapshot.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
+import { commandBatchRows } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext } from './jobs.js';
 import { partitionIdToDay } from './snapshot.js';
 import { batchScript, commandLedgerSql, dateLiteral, partitionsOfTableSql, qualified } from './sql.js';
-import { UNFINISHED_PREFIX } from '../../core/snapshot.js';
 
 /**
  * Tables known to exist (from this process's snapshot or its own batches): their batches need no DDL.
@@ -115,7 +116,7 @@ export async function runSqlBatch(
     known.add(processor.table);
     const counted = new Map<Day, number>();
     for (const row of rows) {
-      const day = partitionIdToDay(String(row.partition_date).replace(/-/g, ''));
+      const day = parseIsoDate(String(row.partition_date));
       if (day !== undefined) counted.set(day, Number(row.row_count));
     }
     return { ok: true, rows: new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])), absent: [] };
@@ -158,14 +159,7 @@ export async function runCommandBatch(
       const day = partitionIdToDay(String(row.partition_id));
       if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
     }
-    const rows = new Map<Day, number>();
-    const absent: Day[] = [];
-    for (const day of batch.days) {
-      const count = present.get(day);
-      if (count !== undefined) rows.set(day, count);
-      else if (processor.allowEmpty) rows.set(day, 0);
-      else absent.push(day);
-    }
+    const { rows, absent } = commandBatchRows(processor, batch.days, present);
     if (rows.size > 0) await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, rows), context);
     return { ok: true, rows, absent };
   } catch (error) {
@@ -173,7 +167,6 @@ export async function runCommandBatch(
     return { ok: false, failure: toFailure(error) };
   }
 }
-
 
 /**
  * The command writes its rows itself, outside any dag transaction, and dag writes the ledger only after
@@ -189,7 +182,7 @@ export function unfinishedParams(job: BatchJob): Record<string, unknown> {
     processor: job.processor.name,
     run_id: job.runId,
     built_at: job.builtAt - 1,
-    code_fingerprint: `${UNFINISHED_PREFIX}${job.runId}`,
+    code_fingerprint: unfinishedFingerprint(job.runId),
     batch: job.batch.days.map((day) => ({ partition_date: BigQuery.date(formatDay(day)), input_fingerprint: '', row_count: -1 })),
   };
 }

@@ -3,6 +3,7 @@
  * failures are worth retrying (TRANSIENT) and which are final.
  */
 import type { FailureCategory, JobFailure } from '../port.js';
+import { firstLine } from '../shared.js';
 import { OUT_OF_RANGE_MARKER } from './sql.js';
 
 const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'jobRateLimitExceeded', 'backendError', 'internalError', 'jobInternalError']);
@@ -27,8 +28,7 @@ export function errorReasons(error: unknown): string[] {
 
 export function errorMessage(error: unknown): string {
   const e = (error ?? {}) as ErrorLike;
-  const text = e.message ?? e.errors?.[0]?.message ?? String(error);
-  return text.split('\n')[0] ?? text;
+  return firstLine(e.message ?? e.errors?.[0]?.message ?? String(error));
 }
 
 export function classify(error: unknown): FailureCategory {

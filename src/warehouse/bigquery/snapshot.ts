@@ -9,6 +9,7 @@ import { parseIsoDate, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline, PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import { nodesToRead } from '../shared.js';
 import { errorMessage, isNotFound } from './errors.js';
 import { runJob, type JobContext, type Row } from './jobs.js';
 import { failuresSql, inventorySql, ledgerSql } from './sql.js';
@@ -19,13 +20,6 @@ const TABLES_PER_QUERY = 1_000;
 export function partitionIdToDay(id: string): Day | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})$/.exec(id);
   return match ? parseIsoDate(`${match[1]}-${match[2]}-${match[3]}`) : undefined;
-}
-
-/** The nodes to read: the requested ones plus the calendar node, each once, in pipeline order. */
-function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode[] {
-  const wanted = new Set(names);
-  if (pipeline.calendar !== undefined) wanted.add(pipeline.calendar);
-  return [...pipeline.nodes.values()].filter((node) => wanted.has(node.name));
 }
 
 interface TableFacts {
@@ -137,17 +131,20 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
   return tables;
 }
 
+/** A ledger query's rows (params: @processors); none when there is no ledger yet: dag never built anything here. */
+async function ledgerRows(client: BigQuery, context: JobContext, sql: string, processors: string[]): Promise<Row[]> {
+  try {
+    return await runJob(client, sql, { processors }, context);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+}
+
 async function readLedger(client: BigQuery, context: JobContext, processors: string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
   const { target } = context;
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  let rows: Row[];
-  try {
-    rows = await runJob(client, ledgerSql(target.project, target.ledgerSchema), { processors }, context);
-  } catch (error) {
-    if (isNotFound(error)) return ledger; // no ledger yet: dag never built anything here
-    throw error;
-  }
-  for (const row of rows) {
+  for (const row of await ledgerRows(client, context, ledgerSql(target.project, target.ledgerSchema), processors)) {
     const day = parseIsoDate(String(row.partition_date));
     if (day === undefined) continue;
     const name = String(row.processor);
@@ -167,14 +164,7 @@ async function readLedger(client: BigQuery, context: JobContext, processors: str
 async function readFailures(client: BigQuery, context: JobContext, processors: string[]): Promise<Map<string, Map<Day, string>>> {
   const { target } = context;
   const failures = new Map<string, Map<Day, string>>();
-  let rows: Row[];
-  try {
-    rows = await runJob(client, failuresSql(target.project, target.ledgerSchema), { processors }, context);
-  } catch (error) {
-    if (isNotFound(error)) return failures;
-    throw error;
-  }
-  for (const row of rows) {
+  for (const row of await ledgerRows(client, context, failuresSql(target.project, target.ledgerSchema), processors)) {
     const day = parseIsoDate(String(row.partition_date));
     if (day === undefined) continue;
     const name = String(row.processor);

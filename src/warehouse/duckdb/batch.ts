@@ -7,8 +7,10 @@ import { formatDay, type Day } from '../../core/dates.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
 import { readsItself, tableName } from '../../core/model.js';
 import type { BatchJob, BatchOutcome, FailureCategory } from '../port.js';
-import { firstLine, type SerialConnection } from './connection.js';
-import { CATALOG, dateLiteral, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, timestampLiteral } from './sql.js';
+import { firstLine } from '../shared.js';
+import type { SerialConnection } from './connection.js';
+import { partitionRow, replacePartitionRows } from './ledger.js';
+import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
 const STAGE = 'temp.main.dag_stage';
 
@@ -49,17 +51,10 @@ export function swapStatements(job: BatchJob, tableExists: boolean, rowsByDay: R
   const table = qualifiedTable(processor.table);
   const column = quoteIdent(processor.partitionColumn);
   const range = `BETWEEN ${dateLiteral(batch.start)} AND ${dateLiteral(batch.end)}`;
-  const ledger = ledgerTable(ledgerSchema, 'partitions');
-  const ledgerRows = batch.days.map(
-    (day) =>
-      `(${quoteString(processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rowsByDay.get(day) ?? 0}, ${quoteString(
-        job.codeFingerprint,
-      )}, ${quoteString(job.inputFingerprints.get(day) ?? '')})`,
-  );
+  const ledgerRows = batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0));
   return [
     ...(tableExists ? [`DELETE FROM ${table} WHERE ${column} ${range}`, `INSERT INTO ${table} BY NAME SELECT * FROM ${STAGE}`] : [`CREATE TABLE ${table} AS SELECT * FROM ${STAGE}`]),
-    `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor.name)} AND partition_date ${range}`,
-    ...(ledgerRows.length > 0 ? [`INSERT INTO ${ledger} VALUES ${ledgerRows.join(', ')}`] : []),
+    ...replacePartitionRows(ledgerSchema, processor.name, range, ledgerRows),
     `DROP TABLE ${STAGE}`,
   ];
 }

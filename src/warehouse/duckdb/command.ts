@@ -8,10 +8,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDay, type Day } from '../../core/dates.js';
 import { tableName } from '../../core/model.js';
+import { unfinishedFingerprint } from '../../core/snapshot.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
-import { firstLine, type OpenDatabase } from './connection.js';
-import { CATALOG, dateLiteral, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, timestampLiteral } from './sql.js';
-import { UNFINISHED_PREFIX } from '../../core/snapshot.js';
+import { commandBatchRows, firstLine } from '../shared.js';
+import type { OpenDatabase } from './connection.js';
+import { partitionRow, replacePartitionRows } from './ledger.js';
+import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
 export interface ExclusiveAccess {
   readonly path: string;
@@ -70,26 +72,19 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
     days.forEach((day, i) => rowsByDay.set(day as number, counts[i] as number));
   }
 
-  const recorded = batch.days.filter((day) => processor.allowEmpty || (rowsByDay.get(day) ?? 0) > 0);
-  const absent = batch.days.filter((day) => !recorded.includes(day));
-  const ledger = ledgerTable(access.ledgerSchema, 'partitions');
-  const values = recorded.map(
-    (day) =>
-      `(${quoteString(processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rowsByDay.get(day) ?? 0}, ${quoteString(
-        job.codeFingerprint,
-      )}, ${quoteString(job.inputFingerprints.get(day) ?? '')})`,
-  );
+  const { rows, absent } = commandBatchRows(processor, batch.days, rowsByDay);
+  const values = [...rows].map(([day, count]) => partitionRow(job, day, count));
   try {
-    await db.main.runAll([
-      'BEGIN TRANSACTION',
-      `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor.name)} AND partition_date IN (${batch.days.map(dateLiteral).join(', ')})`,
-      ...(values.length > 0 ? [`INSERT INTO ${ledger} VALUES ${values.join(', ')}`] : []),
-      'COMMIT',
-    ]);
+    await db.main.runAll(['BEGIN TRANSACTION', ...replacePartitionRows(access.ledgerSchema, processor.name, batchDates(job), values), 'COMMIT']);
   } catch (error) {
     return { ok: false, failure: { category: 'TRANSIENT', message: `${where}: recording the ledger failed: ${firstLine(error)}` } };
   }
-  return { ok: true, rows: new Map(recorded.map((day) => [day, rowsByDay.get(day) ?? 0])), absent };
+  return { ok: true, rows, absent };
+}
+
+/** The batch's partition dates as an IN list (a command batch's ledger rows are replaced day by day). */
+function batchDates(job: BatchJob): string {
+  return `IN (${job.batch.days.map(dateLiteral).join(', ')})`;
 }
 
 
@@ -102,18 +97,8 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
  * a finished batch replaces the markers with its real ledger rows.
  */
 export function unfinishedStatements(ledgerSchema: string, job: BatchJob): string[] {
-  const { processor, batch } = job;
-  const ledger = ledgerTable(ledgerSchema, 'partitions');
-  const markers = batch.days.map(
-    (day) =>
-      `(${quoteString(processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, -1, ${quoteString(`${UNFINISHED_PREFIX}${job.runId}`)}, '')`,
-  );
-  return [
-    'BEGIN TRANSACTION',
-    `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor.name)} AND partition_date IN (${batch.days.map(dateLiteral).join(', ')})`,
-    `INSERT INTO ${ledger} VALUES ${markers.join(', ')}`,
-    'COMMIT',
-  ];
+  const markers = job.batch.days.map((day) => partitionRow(job, day, -1, unfinishedFingerprint(job.runId), ''));
+  return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.name, batchDates(job), markers), 'COMMIT'];
 }
 
 async function reopen(access: ExclusiveAccess): Promise<OpenDatabase> {

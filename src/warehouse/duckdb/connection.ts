@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../../core/diagnostics.js';
+import { firstLine } from '../shared.js';
 import * as nodeApi from './node-api.js';
 import { CATALOG, quoteString } from './sql.js';
 
@@ -139,9 +140,4 @@ export function openError(path: string, error: unknown): UserError {
   }
   if (!existsSync(path)) return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check the target path in pipeline.yaml');
   return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check that the file is a DuckDB database you may read and write');
-}
-
-export function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0] ?? text;
 }

@@ -85,7 +85,10 @@ class DuckdbWarehouse implements Warehouse {
     });
   }
 
+  // Batches may wait at the gate (a command holds the file exclusively): onQueued stops their timeout
+  // clock until runSqlBatch / runCommandBatch call onStarted.
   runSqlBatch(job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
+    job.onQueued?.();
     return this.gate.shared(async () => {
       const db = this.writable();
       await this.ensureSchema(job.processor.table.schema);
@@ -99,6 +102,7 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
+    job.onQueued?.();
     return this.gate.exclusive(async () => {
       const db = this.writable();
       return runCommandBatch(

@@ -1,10 +1,28 @@
-/** Writes to the ledger tables other than `partitions`: runs, failures and recorded source versions. */
+/**
+ * Ledger writes: the `partitions` rows batches write (as statements for the batch's own transaction),
+ * and runs, failures and recorded source versions.
+ */
 import { dateValue, timestampValue } from './node-api.js';
+import type { Day } from '../../core/dates.js';
 import type { Pipeline } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
-import type { FailureRecord, RunRecord } from '../port.js';
+import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
 import type { SerialConnection } from './connection.js';
 import { CATALOG, dateLiteral, ledgerTable, quoteString, timestampLiteral } from './sql.js';
+
+/** One `partitions` row of a batch's partition as a VALUES tuple, in the table's column order. */
+export function partitionRow(job: BatchJob, day: Day, rows: number, codeFingerprint = job.codeFingerprint, inputFingerprint = job.inputFingerprints.get(day) ?? ''): string {
+  return `(${quoteString(job.processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rows}, ${quoteString(codeFingerprint)}, ${quoteString(inputFingerprint)})`;
+}
+
+/** Replaces a processor's `partitions` rows whose partition_date matches `dates` (e.g. `BETWEEN ...`) with `rows`. */
+export function replacePartitionRows(ledgerSchema: string, processor: string, dates: string, rows: readonly string[]): string[] {
+  const ledger = ledgerTable(ledgerSchema, 'partitions');
+  return [
+    `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor)} AND partition_date ${dates}`,
+    ...(rows.length > 0 ? [`INSERT INTO ${ledger} VALUES ${rows.join(', ')}`] : []),
+  ];
+}
 
 /**
  * Appends the current version of every source partition whose version dag has not seen as the latest

@@ -18,9 +18,8 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
   return {
     targetName,
     readSnapshot: async (pipeline, nodes) => (await get()).readSnapshot(pipeline, nodes),
-    // Batches may wait for the file (a command holds it exclusively): not part of their timeout.
-    runSqlBatch: async (job, signal) => (job.onQueued?.(), (await get()).runSqlBatch(job, signal)),
-    runCommandBatch: async (job, spawn, signal) => (job.onQueued?.(), (await get()).runCommandBatch(job, spawn, signal)),
+    runSqlBatch: async (job, signal) => (await get()).runSqlBatch(job, signal),
+    runCommandBatch: async (job, spawn, signal) => (await get()).runCommandBatch(job, spawn, signal),
     recordSourceVersions: async (pipeline, snapshot, at) => (await get()).recordSourceVersions(pipeline, snapshot, at),
     recordRun: async (run) => (await get()).recordRun(run),
     recordFailure: async (failure) => (await get()).recordFailure(failure),

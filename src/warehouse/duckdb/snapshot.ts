@@ -8,6 +8,7 @@ import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import { nodesToRead } from '../shared.js';
 import type { SerialConnection } from './connection.js';
 import { CATALOG, dayExpression, ledgerTable, msExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
@@ -16,13 +17,6 @@ export interface SnapshotReader {
   readonly ledgerSchema: string;
   /** Extra connections for running inventory queries side by side; may be empty. */
   readonly pool: readonly SerialConnection[];
-}
-
-/** The nodes to read: the requested ones plus the calendar node, each once, in pipeline order. */
-export function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode[] {
-  const wanted = new Set(names);
-  if (pipeline.calendar !== undefined) wanted.add(pipeline.calendar);
-  return [...pipeline.sources, ...pipeline.processors].filter((node) => wanted.has(node.name));
 }
 
 /** What a warehouse that does not exist yet holds: nothing. */
