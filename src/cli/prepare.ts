@@ -4,10 +4,10 @@
  * between opening the warehouse and reading the snapshot it will act on.
  */
 import { performance } from 'node:perf_hooks';
-import { requirePipeline } from '../config/require.js';
+import { formatPosition, requirePipeline } from '../config/require.js';
 import type { DayRange } from '../core/dates.js';
 import type { Diagnostic } from '../core/diagnostics.js';
-import type { Pipeline } from '../core/model.js';
+import { tableName, type Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import { plan } from '../core/planner.js';
 import { readClosure, selectProcessors } from '../core/selection.js';
@@ -35,17 +35,30 @@ export interface Loaded {
   readonly readNodes: readonly string[];
 }
 
-export async function loadAndSelect(io: CliIO, options: PrepareOptions): Promise<Loaded> {
+/** The valid pipeline and the target name, before any selection. */
+export type LoadedPipeline = Pick<Loaded, 'pipeline' | 'warnings' | 'targetName'>;
+
+export async function loadPipelineAndTarget(io: CliIO, options: PrepareOptions): Promise<LoadedPipeline> {
   io.doing = 'loading the pipeline';
   const { pipeline, warnings } = await requirePipeline({ cwd: io.cwd, ...(options.pipeline !== undefined ? { file: options.pipeline } : {}) });
-  const targetName = resolveTargetName(pipeline, options.target);
-  const selection = selectProcessors(pipeline, options.select);
+  return { pipeline, warnings, targetName: resolveTargetName(pipeline, options.target) };
+}
+
+/** `--select` applied to a loaded pipeline; an unknown name is a usage error (exit 2). */
+export function withSelection(loaded: LoadedPipeline, select: string | undefined): Loaded {
+  const { pipeline, warnings, targetName } = loaded;
+  const selection = selectProcessors(pipeline, select);
   return { pipeline, warnings, targetName, selection, readNodes: readClosure(pipeline, selection) };
 }
 
-export async function openTarget(io: CliIO, loaded: Loaded, readOnly: boolean): Promise<Warehouse> {
+export async function loadAndSelect(io: CliIO, options: PrepareOptions): Promise<Loaded> {
+  return withSelection(await loadPipelineAndTarget(io, options), options.select);
+}
+
+/** `lockFirst` (run): the adapter may defer opening storage until the run's lock is taken. */
+export async function openTarget(io: CliIO, loaded: Loaded, readOnly: boolean, lockFirst = false): Promise<Warehouse> {
   io.doing = `opening target '${loaded.targetName}'`;
-  return openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly });
+  return openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly, lockFirst });
 }
 
 /** A range, or (explain) a range that depends on the calendar the snapshot read. */
@@ -69,19 +82,6 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
   return { snapshot, plan: { ...planned, stats: { ...planned.stats, elapsedMs } } };
 }
 
-/** The whole read-only path for plan and explain; the warehouse is closed before returning. */
-export async function preparePlan(io: CliIO, options: PrepareOptions, range: RangeFor): Promise<Loaded & Planned> {
-  const loaded = await loadAndSelect(io, options);
-  printWarnings(io, loaded.warnings);
-  const warehouse = await openTarget(io, loaded, true);
-  try {
-    const planned = await readAndPlan(io, loaded, warehouse, range);
-    return { ...loaded, ...planned };
-  } finally {
-    await warehouse.close();
-  }
-}
-
 /**
  * A source (or the calendar) whose table does not exist is almost always the wrong target or a load
  * that has not happened: without a word, an absent calendar would read as "nothing expected, all fresh".
@@ -89,10 +89,11 @@ export async function preparePlan(io: CliIO, options: PrepareOptions, range: Ran
 export function absentSourceWarnings(loaded: Loaded, snapshot: Snapshot): string[] {
   const { pipeline, targetName } = loaded;
   const warnings: string[] = [];
-  for (const name of new Set([...loaded.readNodes, ...(pipeline.calendar !== undefined ? [pipeline.calendar] : [])])) {
+  // readNodes already holds the calendar (readClosure adds it).
+  for (const name of loaded.readNodes) {
     const node = pipeline.nodes.get(name);
     if (!node || snapshot.tables.get(name)?.exists !== false) continue;
-    const table = `${node.table.schema}.${node.table.name}`;
+    const table = tableName(node.table);
     if (name === pipeline.calendar)
       warnings.push(`the calendar '${name}' (table ${table}) does not exist in target '${targetName}', so no partition is expected; load it, or check --target`);
     else if (node.kind === 'source') warnings.push(`source '${name}' (table ${table}) does not exist in target '${targetName}': every partition of it is absent`);
@@ -101,5 +102,5 @@ export function absentSourceWarnings(loaded: Loaded, snapshot: Snapshot): string
 }
 
 export function printWarnings(io: CliIO, warnings: readonly Diagnostic[]): void {
-  for (const w of warnings) io.stderr(`dag: warning: ${w.file}${w.line > 0 ? `:${w.line}:${w.column}` : ''}: ${w.message}\n`);
+  for (const w of warnings) io.stderr(`dag: warning: ${formatPosition(w)}: ${w.message}\n`);
 }

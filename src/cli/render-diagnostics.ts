@@ -3,14 +3,11 @@
  * Pure string building; the command decides where the text goes.
  */
 import { Chalk } from 'chalk';
+import { formatPosition } from '../config/require.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 
 export type DiagnosticFormat = 'text' | 'json' | 'github';
 export const DIAGNOSTIC_FORMATS: readonly DiagnosticFormat[] = ['text', 'json', 'github'];
-
-function position(d: Diagnostic): string {
-  return d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -30,7 +27,7 @@ export function renderText(diagnostics: readonly Diagnostic[], color: boolean): 
   return diagnostics
     .map((d) => {
       const severity = d.severity === 'error' ? chalk.red('error') : chalk.yellow('warning');
-      const head = `${chalk.bold(position(d))} ${severity} ${chalk.dim(d.code)} ${d.message}\n`;
+      const head = `${chalk.bold(formatPosition(d))} ${severity} ${chalk.dim(d.code)} ${d.message}\n`;
       return d.hint ? `${head}  ${chalk.dim('hint:')} ${d.hint}\n` : head;
     })
     .join('');

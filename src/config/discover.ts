@@ -31,7 +31,8 @@ export type FindOutcome =
   | { readonly ok: true; readonly config: FoundConfig }
   | { readonly ok: false; readonly reason: 'not-found' | 'unreadable' | 'load-failed'; readonly file: string | undefined; readonly message: string };
 
-const TEXT_EXTENSIONS = new Set(['.yaml', '.yml', '.json', '']);
+/** Configs cosmiconfig evaluates; every other file (YAML, JSON, no extension) is read as text. */
+const CODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 
 function isPackageJson(file: string): boolean {
   return basename(file) === 'package.json';
@@ -75,7 +76,7 @@ async function explorer() {
 async function readFound(file: string): Promise<FindOutcome> {
   const extension = extname(file);
   try {
-    if (TEXT_EXTENSIONS.has(extension) || !['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'].includes(extension)) {
+    if (!CODE_EXTENSIONS.has(extension)) {
       const text = await readFile(file, 'utf8');
       return { ok: true, config: { kind: 'text', file, text, root: isPackageJson(file) ? ['dag'] : [] } };
     }

@@ -86,11 +86,8 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
     });
   }
 
-  const deref = (node: unknown): Node | null => {
-    // An alias stands for its anchor's node: positions inside it point at the anchored text.
-    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = anchored.get(node);
-    return (node as Node | undefined) ?? null;
-  };
+  // An alias stands for its anchor's node: positions inside it point at the anchored text.
+  const deref = (node: unknown): Node | null => (followAliases(node, anchored) as Node | undefined) ?? null;
   const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
   /** The pair that gives `name` its value: the last one written (as toJS), else one merged in by `<<`. */
   const findPair = (map: YAMLMap, name: string, seen = new Set<YAMLMap>()): Pair | undefined => {
@@ -198,13 +195,16 @@ function isMergeKey(key: unknown): boolean {
   return isScalar(key) && (typeof key.value === 'symbol' || (key.value === MERGE && (key.type === undefined || key.type === 'PLAIN')));
 }
 
+/** The node an alias (or an alias of an alias...) stands for; anything else as it is. */
+function followAliases(node: unknown, anchored: ReadonlyMap<Alias, Node | undefined>): unknown {
+  for (let hops = 0; isAlias(node) && hops < 100; hops++) node = anchored.get(node);
+  return node;
+}
+
 /** Aliases to no anchor, and merge keys whose value is not a mapping (or a list of them). */
 function aliasProblems(doc: ReturnType<typeof parseDocument>, anchored: ReadonlyMap<Alias, Node | undefined>): { message: string; offset: number; hint: string }[] {
   const problems: { message: string; offset: number; hint: string }[] = [];
-  const resolveAlias = (node: unknown): unknown => {
-    for (let hops = 0; isAlias(node) && hops < 100; hops++) node = anchored.get(node);
-    return node;
-  };
+  const resolveAlias = (node: unknown): unknown => followAliases(node, anchored);
   visit(doc, {
     Alias(_, alias) {
       if (!anchored.get(alias)) {

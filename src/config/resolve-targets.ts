@@ -53,16 +53,16 @@ function resolveTarget(name: string, raw: Record<string, unknown>, baseDir: stri
  */
 export function resolveTargets(top: Record<string, unknown>, baseDir: string, pipelineName: string, report: Reporter): ResolvedTargets {
   const targets = new Map<string, Target>();
-  const explicit = isRecord(top.targets) && Object.keys(top.targets).length > 0;
-  if (!explicit || !isRecord(top.targets)) {
+  const explicit = isRecord(top.targets) && Object.keys(top.targets).length > 0 ? top.targets : undefined;
+  if (!explicit) {
     targets.set('dev', resolveTarget('dev', { type: 'duckdb' }, baseDir, pipelineName)!);
   } else {
-    for (const [name, raw] of Object.entries(top.targets)) {
+    for (const [name, raw] of Object.entries(explicit)) {
       const target = isRecord(raw) ? resolveTarget(name, raw, baseDir, pipelineName) : undefined;
       if (target) targets.set(name, target);
     }
   }
-  const declared = explicit && isRecord(top.targets) ? Object.keys(top.targets) : [...targets.keys()];
+  const declared = explicit ? Object.keys(explicit) : [...targets.keys()];
   const named = str(top.default_target);
   if (named !== undefined) {
     if (!declared.includes(named)) {

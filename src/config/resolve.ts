@@ -5,7 +5,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { didYouMean } from '../core/did-you-mean.js';
-import { findCycles, topologicalOrder } from '../core/graph.js';
+import { findCycles, indexGraphOf, topologicalOrder } from '../core/graph.js';
 import { DEFAULTS, type Pipeline, type PipelineNode, type Processor, type Source } from '../core/model.js';
 import { CODES } from './codes.js';
 import { isRecord, type ConfigDocument } from './document.js';
@@ -78,9 +78,7 @@ function declaredReads(top: Record<string, unknown>): { name: string; reads: str
 }
 
 function checkCycles(processors: readonly { name: string; reads: string[] }[], report: Reporter): void {
-  const indexOf = new Map(processors.map((p, i) => [p.name, i]));
-  const reads = processors.map((p) => p.reads.map((u) => indexOf.get(u)).filter((i): i is number => i !== undefined));
-  for (const cycle of findCycles({ size: processors.length, reads })) {
+  for (const cycle of findCycles(indexGraphOf(processors, (p) => p.reads).graph)) {
     const names = cycle.map((i) => processors[i]!.name);
     // `reads` edges run downstream -> upstream; people read data flow, upstream -> downstream.
     const flow = [...names].reverse();
@@ -164,11 +162,7 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   }
 
   if (report.errorCount > 0) return { pipeline: undefined, reporter: report };
-  const indexOf = new Map(declared.map((p, i) => [p.name, i]));
-  const order = topologicalOrder({
-    size: declared.length,
-    reads: declared.map((p) => p.upstream.map((u) => indexOf.get(u.name)).filter((i): i is number => i !== undefined)),
-  });
+  const order = topologicalOrder(indexGraphOf(declared, (p) => p.upstream.map((u) => u.name)).graph);
   const processors = order.map((i) => declared[i]!);
   const nodes = new Map<string, PipelineNode>([...sources, ...processors].map((n) => [n.name, n]));
   const pipeline: Pipeline = {

@@ -10,8 +10,6 @@ import { basename } from 'node:path';
 import { isRecord, type ConfigDocument, type Path, type PathSegment } from './document.js';
 import { schemaValidator } from './schema-validator.js';
 
-export { SCHEMA_FILE } from './schema-validator.js';
-
 /** Diagnostic code and advice for errors raised inside a schema definition (by its name). */
 const BY_DEFINITION: Readonly<Record<string, { code: DiagnosticCode; expected: string; hint: string }>> = {
   name: { code: CODES.invalidName, expected: 'a name of letters, digits, _ and -, starting with a letter or _', hint: 'rename it, e.g. player_stats or PCF' },

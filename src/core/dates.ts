@@ -22,11 +22,6 @@ export function formatDay(day: Day): string {
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
-/** The day a JS Date (or epoch ms) falls on, in UTC. */
-export function dayOfMs(ms: number): Day {
-  return Math.floor(ms / MS_PER_DAY);
-}
-
 export function dayToMs(day: Day): number {
   return day * MS_PER_DAY;
 }

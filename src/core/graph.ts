@@ -10,6 +10,16 @@ export interface IndexGraph {
   readonly reads: readonly (readonly number[])[];
 }
 
+/** Named nodes as an index graph (node i is nodes[i]); reads of names not among them are left out. */
+export function indexGraphOf<T extends { readonly name: string }>(
+  nodes: readonly T[],
+  readsOf: (node: T) => readonly string[],
+): { graph: IndexGraph; indexOf: ReadonlyMap<string, number> } {
+  const indexOf = new Map(nodes.map((node, i) => [node.name, i]));
+  const reads = nodes.map((node) => readsOf(node).map((name) => indexOf.get(name)).filter((i): i is number => i !== undefined));
+  return { graph: { size: nodes.length, reads }, indexOf };
+}
+
 /** A tiny binary min-heap of numbers: the ready set of Kahn's algorithm. */
 class MinHeap {
   private readonly items: number[] = [];

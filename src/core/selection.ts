@@ -4,18 +4,8 @@
  */
 import { UserError } from './diagnostics.js';
 import { closestName } from './did-you-mean.js';
-import { reachable, reverseEdges, type IndexGraph } from './graph.js';
+import { indexGraphOf, reachable, reverseEdges } from './graph.js';
 import type { Pipeline } from './model.js';
-
-/** The processors as an index graph, in the pipeline's (topological) order. */
-function processorGraph(pipeline: Pipeline): { graph: IndexGraph; indexOf: Map<string, number> } {
-  const indexOf = new Map<string, number>();
-  pipeline.processors.forEach((processor, i) => indexOf.set(processor.name, i));
-  const reads = pipeline.processors.map((processor) =>
-    processor.upstream.map((u) => indexOf.get(u.name)).filter((i): i is number => i !== undefined),
-  );
-  return { graph: { size: pipeline.processors.length, reads }, indexOf };
-}
 
 function unknownName(pipeline: Pipeline, name: string, term: string): UserError {
   const known = pipeline.processors.map((p) => p.name);
@@ -40,7 +30,7 @@ function unknownName(pipeline: Pipeline, name: string, term: string): UserError 
  */
 export function selectProcessors(pipeline: Pipeline, selection: string | undefined): readonly string[] {
   if (selection === undefined || selection.trim() === '') return pipeline.processors.map((p) => p.name);
-  const { graph, indexOf } = processorGraph(pipeline);
+  const { graph, indexOf } = indexGraphOf(pipeline.processors, (p) => p.upstream.map((u) => u.name));
   let downstream: number[][] | undefined;
   const chosen = new Set<number>();
   for (const rawTerm of selection.split(',')) {

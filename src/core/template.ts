@@ -31,13 +31,6 @@ export function parseTemplate(text: string): TemplatePart[] {
   return parts;
 }
 
-/** Names passed to ref() in a template, in order of first use. */
-export function referencedNames(parts: readonly TemplatePart[]): string[] {
-  const names: string[] = [];
-  for (const part of parts) if (part.kind === 'ref' && !names.includes(part.name)) names.push(part.name);
-  return names;
-}
-
 export interface TemplateValues {
   readonly startDate: string;
   readonly endDate: string;

@@ -13,7 +13,7 @@ import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { CliIO } from '../io.js';
-import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+import { loadPipelineAndTarget, openTarget, printWarnings, readAndPlan, withSelection } from '../prepare.js';
 
 interface ExplainFlags {
   readonly target?: string;
@@ -85,12 +85,9 @@ export function registerExplain(program: Command, io: CliIO): void {
         const shaped = /^\d{4}-\d{2}-\d{2}$/.test(date);
         throw new UserError(shaped ? `${date} is not a valid date` : `cannot read '${date}' as a date`, 2, 'write DATE as YYYY-MM-DD, e.g. 2021-11-03');
       }
-      const loaded0 = await loadAndSelect(io, { ...flags, select: `+${name}` }).catch((error: unknown) => {
-        if (error instanceof UserError && error.message.startsWith('--select')) return undefined;
-        throw error;
-      });
-      const loaded = loaded0 ?? (await loadAndSelect(io, flags));
-      const processor = processorNamed(loaded.pipeline, name);
+      const loadedPipeline = await loadPipelineAndTarget(io, flags);
+      const processor = processorNamed(loadedPipeline.pipeline, name);
+      const loaded = withSelection(loadedPipeline, `+${name}`);
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, true);
       let result;

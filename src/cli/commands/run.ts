@@ -11,7 +11,7 @@ import { makeCalendar } from '../../core/calendar.js';
 import { formatDay } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { inputFingerprint } from '../../core/fingerprint.js';
-import { inputsOf } from '../../core/inputs.js';
+import { processorInputs } from '../../core/inputs.js';
 import { lineProgress, liveProgress, type ProgressView } from '../../report/progress.js';
 import { renderRunSummary, runResultToJson } from '../../report/summary.js';
 import {
@@ -34,8 +34,7 @@ import {
 } from '../../runner/index.js';
 import type { LockOwner } from '../../warehouse/port.js';
 import { useColor, type CliIO } from '../io.js';
-import { loadAndSelect, printWarnings, readAndPlan } from '../prepare.js';
-import { openWarehouse } from '../../warehouse/open.js';
+import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
 import { parseRange } from '../range.js';
 
 interface RunFlags {
@@ -73,8 +72,7 @@ export function registerRun(program: Command, io: CliIO): void {
       if (waitMs === undefined) throw new UserError(`--wait '${flags.wait}' is not a duration`, 2, 'write e.g. --wait 30s, --wait 5m or --wait 0');
       const loaded = await loadAndSelect(io, flags);
       printWarnings(io, loaded.warnings);
-      io.doing = `opening target '${loaded.targetName}'`;
-      const warehouse = await openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly: false, lockFirst: true });
+      const warehouse = await openTarget(io, loaded, false, true);
       const runId = newRunId(Date.now(), Math.random);
       const commandLine = io.argv.join(' ');
       const owner: LockOwner = { runId, pid: process.pid, host: hostname(), since: Date.now(), commandLine };
@@ -95,6 +93,7 @@ export function registerRun(program: Command, io: CliIO): void {
           const calendar = makeCalendar(snapshot.calendar);
           const pending: Promise<void>[] = [];
           const warn = (message: string) => io.stderr(`dag: warning: ${message}\n`);
+          const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
           const view: ProgressView | undefined = flags.json
             ? undefined
             : io.isTTY
@@ -114,7 +113,6 @@ export function registerRun(program: Command, io: CliIO): void {
             for (const stale of staleSources(loaded.pipeline, plan)) {
               const message = staleSourceMessage(stale);
               io.stderr(`dag: ${message}\n`);
-              const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
               const body = { event: 'stale_data', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, source: stale.source, dates: stale.days.map(formatDay), message };
               pending.push(notifyAll(postJson, urls, body).then((warnings) => warnings.forEach(warn)));
             }
@@ -128,7 +126,7 @@ export function registerRun(program: Command, io: CliIO): void {
             runId,
             commandLine,
             clock: createBuildClock(systemClock),
-            inputsOf: (processor, day) => processor.upstream.map((u) => ({ upstream: u.name, days: inputsOf(u, day, calendar) })),
+            inputsOf: (processor, day) => processorInputs(processor, day, calendar),
             inputFingerprint: (processor, day, live) => inputFingerprint(processor, day, live, calendar),
             spawner: createCommandSpawner({ baseEnv: io.env, logRoot: join(dirname(loaded.pipeline.file), '.dag', 'logs'), targetName: loaded.targetName }),
             concurrency,
@@ -139,7 +137,6 @@ export function registerRun(program: Command, io: CliIO): void {
           io.doing = 'reporting';
           const json = runResultToJson(result);
           io.stdout(flags.json ? `${JSON.stringify(json, null, 2)}\n` : renderRunSummary(result));
-          const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
           pending.push(notifyAll(postJson, urls, { event: 'summary', ...json }).then((warnings) => warnings.forEach(warn)));
           await Promise.all(pending);
         } finally {
