@@ -53,10 +53,13 @@ export function explainPartition(input: ExplainInput): Explanation {
     if (!index) partitionIndex.set(p.name, (index = new Map(p.partitions.map((x) => [x.day, x]))));
     return index.get(d);
   };
+  /** The plan of `node` when the plan judged its partition `d`; undefined when `d` was taken as it is. */
+  const judgedPlanOf = (node: PipelineNode, d: Day): ProcessorPlan | undefined =>
+    node.kind === 'processor' && inRange(d) && isExpected(node, d, calendar) ? byName.get(node.name) : undefined;
   /** As the planner sees an upstream partition: fresh, built in this plan, or present and not judged. */
   const usable = (node: PipelineNode, d: Day): boolean => {
-    const judged = byName.get(node.name);
-    if (node.kind === 'processor' && judged && inRange(d) && isExpected(node, d, calendar)) return judgedPartition(judged, d)?.action !== 'blocked';
+    const judged = judgedPlanOf(node, d);
+    if (judged) return judgedPartition(judged, d)?.action !== 'blocked';
     return !beforeStart(node, d) && present(node.name, d);
   };
 
@@ -66,8 +69,8 @@ export function explainPartition(input: ExplainInput): Explanation {
   };
 
   const explainUpstreamPartition = (node: PipelineNode, d: Day): Explanation => {
-    const judged = byName.get(node.name);
-    if (node.kind === 'processor' && judged && inRange(d) && isExpected(node, d, calendar)) return explain(node, judged, d);
+    const judged = judgedPlanOf(node, d);
+    if (judged && node.kind === 'processor') return explain(node, judged, d);
     const subject = label(node.name, d);
     if (beforeStart(node, d)) return { subject, text: `can never exist: before ${node.name}'s start ${formatDay((node as Processor).start as Day)} (INSUFFICIENT_HISTORY)`, causes: [] };
     if (present(node.name, d)) return { subject, text: `is present (changed ${formatTime(timeOf(node.name, d))})`, causes: [] };
@@ -127,7 +130,7 @@ export function explainPartition(input: ExplainInput): Explanation {
   };
 
   const reasonCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[]): Explanation[] => {
-    const builtAt = ledgerOf(processor.name, d)?.builtAt ?? infoOf(processor.name, d)?.changedAt;
+    const builtAt = timeOf(processor.name, d);
     return reasons.map((r): Explanation => {
       if (r.kind === 'code_changed') {
         const run = unfinishedRun(r.was);

@@ -43,6 +43,7 @@ export function normaliseSql(sql: string, options: { readonly backslashEscapes?:
   while (i < sql.length) {
     const ch = sql[i] as string;
     const next = sql[i + 1];
+    const dollarQuote = ch === '$' ? dollarQuoteAt(sql, i) : undefined;
     if (ch === '-' && next === '-') {
       const end = sql.indexOf('\n', i);
       i = end < 0 ? sql.length : end;
@@ -51,10 +52,9 @@ export function normaliseSql(sql: string, options: { readonly backslashEscapes?:
       const end = sql.indexOf('*/', i + 2);
       i = end < 0 ? sql.length : end + 2;
       pendingSpace = true;
-    } else if (ch === '$' && dollarQuoteAt(sql, i) !== undefined) {
-      const end = (dollarQuoteAt(sql, i) as { end: number }).end;
-      emit(sql.slice(i, end));
-      i = end;
+    } else if (dollarQuote !== undefined) {
+      emit(sql.slice(i, dollarQuote.end));
+      i = dollarQuote.end;
     } else if (ch === "'" || ch === '"' || ch === '`') {
       let end = i + 1;
       while (end < sql.length) {

@@ -51,11 +51,6 @@ export function inputWindow(mapping: Mapping, position: number, day: Day, calend
   }
 }
 
-/** Every partition count a window names: the dated ones plus those that have no position. */
-export function windowSize(window: InputWindow): number {
-  return Math.max(0, window.last - window.first + 1) + window.noPartition;
-}
-
 /**
  * The dated upstream partitions `day` reads through `upstream`, ascending: calendar days only
  * (partitions before the calendar's first have no date and are left out; see inputWindow).

@@ -8,6 +8,8 @@ import type { Day, DayRange } from './dates.js';
 export type Status = 'fresh' | 'missing' | 'stale';
 export type Action = 'build' | 'blocked' | 'none';
 export type BlockedCategory = 'MISSING_DEPENDENCIES' | 'OUT_OF_RANGE' | 'INSUFFICIENT_HISTORY';
+/** Blocked categories in order of precedence: a blocked partition gets the first that applies. */
+export const BLOCKED_CATEGORIES: readonly BlockedCategory[] = ['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'];
 
 /** Upstream partitions one partition lacks (blocked) or that changed (stale), grouped by upstream. */
 export interface UpstreamDays {

@@ -8,7 +8,7 @@ import type { Calendar } from './calendar.js';
 import type { Day } from './dates.js';
 import { inputWindow } from './inputs.js';
 import type { Processor, Upstream } from './model.js';
-import type { BlockedCategory, PartitionPlan, StaleReason, Status, UpstreamDays } from './plan.js';
+import { BLOCKED_CATEGORIES, type BlockedCategory, type PartitionPlan, type StaleReason, type Status, type UpstreamDays } from './plan.js';
 import { InputClass, OWN_CODE_CHANGED, OWN_LEDGER, OWN_PRESENT, type Frame, type NodeState } from './planner-state.js';
 import type { LedgerEntry, Snapshot } from './snapshot.js';
 
@@ -73,8 +73,6 @@ function windowAt(reader: Reader, p: number, day: Day, calendar: Calendar, out: 
   out.last = clippedLast;
   out.noPartition = last - first + 1 - Math.max(0, clippedLast - clippedFirst + 1);
 }
-
-const CATEGORY_ORDER: readonly BlockedCategory[] = ['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'];
 
 export interface JudgeContext {
   readonly calendar: Calendar;
@@ -174,7 +172,7 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
   const rebuilt: StaleReason[] = [];
   const stale: StaleReason[] = [];
   const needs: UpstreamDays[] = [];
-  let worst = CATEGORY_ORDER.length;
+  let worst = BLOCKED_CATEGORIES.length;
   for (const reader of readers) {
     windowAt(reader, p, day, calendar, scratch);
     const { cls, time } = reader.state;
@@ -187,7 +185,7 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
     let unusable = reader.self ? 0 : scratch.noPartition;
     /** Partitions of the window that can exist (for a self-read, `min` cannot ask for more). */
     let possible = scratch.last - scratch.first + 1 + (reader.self ? 0 : scratch.noPartition);
-    let rank = CATEGORY_ORDER.length - 1; // INSUFFICIENT_HISTORY unless something worse shows up
+    let rank = BLOCKED_CATEGORIES.length - 1; // INSUFFICIENT_HISTORY unless something worse shows up
     for (let q = scratch.first; q <= scratch.last; q++) {
       const c = cls[q - frame.lo];
       if (reader.self && c === InputClass.Never) {
@@ -225,5 +223,5 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
     }
     worst = Math.min(worst, rank);
   }
-  return { reasons: [...changed, ...rebuilt, ...stale], needs, category: CATEGORY_ORDER[worst] };
+  return { reasons: [...changed, ...rebuilt, ...stale], needs, category: BLOCKED_CATEGORIES[worst] };
 }

@@ -6,7 +6,7 @@
 import type { Calendar } from './calendar.js';
 import type { Day, DayRange } from './dates.js';
 import { beforeStart, mappingReach } from './inputs.js';
-import type { Pipeline, PipelineNode, Processor } from './model.js';
+import type { PipelineNode, Processor } from './model.js';
 import type { Snapshot } from './snapshot.js';
 
 /** How a partition looks to the partitions that read it. */
@@ -51,7 +51,7 @@ export interface Frame {
   readonly rangeLast: number;
 }
 
-export function makeFrame(pipeline: Pipeline, selected: readonly Processor[], range: DayRange, calendar: Calendar): Frame {
+export function makeFrame(selected: readonly Processor[], range: DayRange, calendar: Calendar): Frame {
   const rangeFirst = calendar.lowerBound(range.start);
   const rangeLast = calendar.upperBound(range.end) - 1;
   let lo = rangeFirst;
@@ -68,7 +68,6 @@ export function makeFrame(pipeline: Pipeline, selected: readonly Processor[], ra
       }
     }
   }
-  void pipeline;
   return {
     lo: Math.max(lo, calendar.minPosition),
     hi: Math.min(hi, calendar.endPosition - 1),
@@ -82,7 +81,7 @@ export function makeFrame(pipeline: Pipeline, selected: readonly Processor[], ra
  * source partitions and unselected processors are not judged). Present means in the inventory, or in
  * the ledger with zero rows; a ledger entry with rows whose data is gone is absent.
  */
-export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, range: DayRange, fingerprint?: string): NodeState {
+export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, fingerprint?: string): NodeState {
   const size = Math.max(0, frame.hi - frame.lo + 1);
   const cls = new Uint8Array(size);
   const time = new Float64Array(size);
@@ -90,7 +89,8 @@ export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Fram
   const inventory = snapshot.tables.get(node.name)?.partitions;
   const ledger = snapshot.ledger.get(node.name);
   for (let i = 0; i < size; i++) {
-    const day = calendar.dayAt(frame.lo + i) as Day;
+    const position = frame.lo + i;
+    const day = calendar.dayAt(position) as Day;
     time[i] = NaN;
     if (beforeStart(node, day)) {
       cls[i] = InputClass.Never;
@@ -103,7 +103,7 @@ export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Fram
       time[i] = entry !== undefined ? entry.builtAt : (info?.changedAt ?? NaN);
       own[i] = OWN_PRESENT | (entry !== undefined ? OWN_LEDGER : 0) | (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0);
     } else {
-      cls[i] = day >= range.start && day <= range.end ? InputClass.LackMissing : InputClass.LackOutOfRange;
+      cls[i] = position >= frame.rangeFirst && position <= frame.rangeLast ? InputClass.LackMissing : InputClass.LackOutOfRange;
     }
   }
   return { node, cls, time, own };

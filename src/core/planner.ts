@@ -27,7 +27,7 @@ export function plan(input: PlanInput): Plan {
   const calendar = makeCalendar(snapshot.calendar);
   const chosen = new Set(input.selection);
   const selected = pipeline.processors.filter((p) => chosen.has(p.name));
-  const frame = makeFrame(pipeline, selected, range, calendar);
+  const frame = makeFrame(selected, range, calendar);
 
   const states = new Map<string, NodeState>();
   const fingerprints = new Map(selected.map((p) => [p.name, codeFingerprint(p)]));
@@ -35,7 +35,7 @@ export function plan(input: PlanInput): Plan {
     if (states.has(name)) return;
     const node = pipeline.nodes.get(name);
     if (!node) throw new Error(`planner: unknown node ${name}`);
-    states.set(name, initialState(node, snapshot, frame, calendar, range, fingerprints.get(name)));
+    states.set(name, initialState(node, snapshot, frame, calendar, fingerprints.get(name)));
   };
   for (const processor of selected) {
     stateOf(processor.name);

@@ -6,7 +6,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Calendar } from '../core/calendar.js';
 import { formatDay, type Day } from '../core/dates.js';
-import type { BlockedCategory, PartitionPlan, Plan, ProcessorPlan, StaleReason } from '../core/plan.js';
+import { BLOCKED_CATEGORIES, type BlockedCategory, type PartitionPlan, type Plan, type ProcessorPlan, type StaleReason } from '../core/plan.js';
 import { compactDays } from './ranges.js';
 import { unfinishedRun } from '../core/snapshot.js';
 
@@ -38,33 +38,39 @@ function table(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): st
       return k === 'blocked' ? c.red(text) : k === 'build' ? c.green(text) : c.yellow(text);
     });
     const missing = p.partitions.filter((x) => x.status === 'missing').map((x) => x.day);
-    const gaps = missing.length > 0 ? `  ${compactDays(missing, { maxRanges: 8, ...(calendar ? { calendar } : {}) })}` : '';
+    const gaps = missing.length > 0 ? `  ${compactDays(missing, { maxRanges: 8, calendar })}` : '';
     lines.push([pad(p.name, nameWidth), ...counts, pad(String(p.batches.length), 7, true)].join('  ') + gaps);
   }
   return lines;
 }
 
+/** Days gathered under a key (an upstream, a reason), each day once. */
+function addDays(groups: Map<string, Set<Day>>, key: string, days: Iterable<Day>): void {
+  let set = groups.get(key);
+  if (!set) groups.set(key, (set = new Set()));
+  for (const d of days) set.add(d);
+}
+
+/** `key days` per group, days ascending and compacted. */
+function groupTexts(groups: ReadonlyMap<string, ReadonlySet<Day>>, maxRanges: number, calendar: Calendar | undefined): string[] {
+  return [...groups].map(([key, set]) => `${key} ${compactDays([...set].sort((a, b) => a - b), { maxRanges, calendar })}`);
+}
+
 function needsText(partitions: readonly PartitionPlan[], calendar: Calendar | undefined): string {
   const byUpstream = new Map<string, Set<Day>>();
-  for (const p of partitions)
-    for (const n of p.needs ?? []) {
-      let set = byUpstream.get(n.upstream);
-      if (!set) byUpstream.set(n.upstream, (set = new Set()));
-      for (const d of n.days) set.add(d);
-    }
+  for (const p of partitions) for (const n of p.needs ?? []) addDays(byUpstream, n.upstream, n.days);
   if (byUpstream.size === 0) return 'lacks history before the calendar';
-  const parts = [...byUpstream].map(([u, set]) => `${u} ${compactDays([...set].sort((a, b) => a - b), { maxRanges: 6, ...(calendar ? { calendar } : {}) })}`);
-  return `lacks ${parts.join('; ')}`;
+  return `lacks ${groupTexts(byUpstream, 6, calendar).join('; ')}`;
 }
 
 function blockedSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): string[] {
   const lines: string[] = [];
-  for (const category of ['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'] as const) {
+  for (const category of BLOCKED_CATEGORIES) {
     const rows: string[] = [];
     for (const p of plan.processors) {
       const blocked = p.partitions.filter((x) => x.category === category);
       if (blocked.length === 0) continue;
-      const days = compactDays(blocked.map((x) => x.day), { maxRanges: 6, ...(calendar ? { calendar } : {}) });
+      const days = compactDays(blocked.map((x) => x.day), { maxRanges: 6, calendar });
       rows.push(`    ${p.name} ${days} (${blocked.length}): ${needsText(blocked, calendar)}`);
     }
     if (rows.length > 0) lines.push(`  ${c.red(category)}: ${CATEGORY_TEXT[category]}`, ...rows);
@@ -84,15 +90,9 @@ function staleSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefin
     const stale = p.partitions.filter((x) => x.status === 'stale');
     if (stale.length === 0) continue;
     const byReason = new Map<string, Set<Day>>();
-    for (const s of stale)
-      for (const r of s.reasons ?? []) {
-        let set = byReason.get(reasonKey(r));
-        if (!set) byReason.set(reasonKey(r), (set = new Set()));
-        if (r.kind === 'code_changed') set.add(s.day);
-        else for (const d of r.days) set.add(d);
-      }
-    const reasons = [...byReason].map(([key, set]) => `${key} ${compactDays([...set].sort((a, b) => a - b), { maxRanges: 4, ...(calendar ? { calendar } : {}) })}`);
-    lines.push(`  ${p.name} ${compactDays(stale.map((x) => x.day), { maxRanges: 6, ...(calendar ? { calendar } : {}) })} (${stale.length}): ${reasons.join('; ')}`);
+    for (const s of stale) for (const r of s.reasons ?? []) addDays(byReason, reasonKey(r), r.kind === 'code_changed' ? [s.day] : r.days);
+    const reasons = groupTexts(byReason, 4, calendar);
+    lines.push(`  ${p.name} ${compactDays(stale.map((x) => x.day), { maxRanges: 6, calendar })} (${stale.length}): ${reasons.join('; ')}`);
   }
   return lines.length > 0 ? [c.bold('Stale'), ...lines] : [];
 }

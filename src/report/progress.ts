@@ -3,8 +3,8 @@
  * processor with done/total partitions, running jobs, failures and an ETA. Elsewhere (CI logs,
  * pipes), one line per finished batch, so logs stay greppable and never fill with escape codes.
  */
-import { formatDay, type Day } from '../core/dates.js';
 import type { RunEvent } from '../runner/types.js';
+import { dayRangeText } from './ranges.js';
 
 export interface ProgressView {
   onEvent(event: RunEvent): void;
@@ -16,10 +16,6 @@ export interface ProgressOptions {
   readonly write: (text: string) => void;
   readonly now: () => number;
   readonly color: boolean;
-}
-
-export function dayRangeText(start: Day, end: Day): string {
-  return start === end ? formatDay(start) : `${formatDay(start)}..${formatDay(end)}`;
 }
 
 function seconds(ms: number): string {

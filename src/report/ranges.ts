@@ -9,13 +9,24 @@ import { formatDay, type Day } from '../core/dates.js';
 /** Runs of adjacent days, as [first, last] pairs. Input ascending. */
 export function dayRuns(days: readonly Day[], calendar?: Calendar): [Day, Day][] {
   const runs: [Day, Day][] = [];
-  const next = (d: Day): number => (calendar ? calendar.position(d) : d);
+  // On a calendar, neighbours are adjacent positions (-1: not a calendar day, adjacent to nothing).
+  const adjacent = calendar
+    ? (a: Day, b: Day): boolean => {
+        const at = calendar.position(a);
+        return at >= 0 && calendar.position(b) === at + 1;
+      }
+    : (a: Day, b: Day): boolean => b === a + 1;
   for (const d of days) {
     const last = runs[runs.length - 1];
-    if (last && next(d) === next(last[1]) + 1 && next(last[1]) >= 0) last[1] = d;
+    if (last && adjacent(last[1], d)) last[1] = d;
     else runs.push([d, d]);
   }
   return runs;
+}
+
+/** `2021-11-01..2021-11-06`, or one date when start and end are the same day. */
+export function dayRangeText(start: Day, end: Day): string {
+  return start === end ? formatDay(start) : `${formatDay(start)}..${formatDay(end)}`;
 }
 
 /** `b` written relative to `a`: drop the shared year, then the shared month. */

@@ -5,7 +5,7 @@
 import { formatDay, type Day } from '../core/dates.js';
 import type { RunResult } from '../runner/types.js';
 import type { FailureCategory } from '../warehouse/port.js';
-import { dayRangeText } from './progress.js';
+import { dayRangeText, dayRuns } from './ranges.js';
 
 export interface RunJson {
   readonly run_id: string;
@@ -49,21 +49,11 @@ export function runResultToJson(result: RunResult): RunJson {
   };
 }
 
-/** Collapses ascending days into `2021-11-01..2021-11-06, 2021-11-09`. */
-export function compactDays(days: readonly Day[]): string {
-  const parts: string[] = [];
-  let start: Day | undefined;
-  let previous: Day | undefined;
-  for (const day of days) {
-    if (start !== undefined && previous !== undefined && day === previous + 1) {
-      previous = day;
-      continue;
-    }
-    if (start !== undefined && previous !== undefined) parts.push(dayRangeText(start, previous));
-    start = previous = day;
-  }
-  if (start !== undefined && previous !== undefined) parts.push(dayRangeText(start, previous));
-  return parts.join(', ');
+/** Collapses ascending days into `2021-11-01..2021-11-06, 2021-11-09` (full dates, unlike compactDays in ranges.ts). */
+function fullDateRuns(days: readonly Day[]): string {
+  return dayRuns(days)
+    .map(([start, end]) => dayRangeText(start, end))
+    .join(', ');
 }
 
 function byCategory(failed: RunResult['processors'][number]['failed']): string {
@@ -92,7 +82,7 @@ export function renderRunSummary(result: RunResult): string {
   ];
   const failures = failureLines(result);
   if (failures.length > 0) lines.push('', 'failures:', ...failures);
-  const upstream = result.processors.filter((p) => p.upstreamFailed.length > 0).map((p) => `  ${p.name} ${compactDays(p.upstreamFailed)}`);
+  const upstream = result.processors.filter((p) => p.upstreamFailed.length > 0).map((p) => `  ${p.name} ${fullDateRuns(p.upstreamFailed)}`);
   if (upstream.length > 0) lines.push('', 'not built because an upstream partition failed (left as they were):', ...upstream);
   lines.push('', `${t.jobs} job${t.jobs === 1 ? '' : 's'}, ${(result.elapsedMs / 1000).toFixed(1)}s elapsed`);
   return `${lines.join('\n')}\n`;
@@ -111,7 +101,7 @@ function failureLines(result: RunResult): string[] {
     }
     for (const group of groups.values()) {
       const [first, ...rest] = group.message.split('\n');
-      lines.push(`  ${p.name} ${compactDays(group.days)} ${group.category}: ${first ?? ''}`);
+      lines.push(`  ${p.name} ${fullDateRuns(group.days)} ${group.category}: ${first ?? ''}`);
       for (const line of rest) lines.push(`    ${line}`);
     }
   }
