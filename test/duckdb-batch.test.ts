@@ -103,6 +103,17 @@ describe('duckdb runSqlBatch', () => {
     expect(await queryRows(dbPath, `SELECT DISTINCT run_id FROM _dag.partitions`)).toEqual([{ run_id: 'run-1' }]);
   });
 
+  it('rejects rows outside the first batch of a new table and leaves no table behind', async () => {
+    const { dbPath, warehouse } = await setup();
+    const leaky = sqlProcessor('P', 'out.p', `SELECT game_date, count(*) AS n FROM {{ ref('box') }} GROUP BY 1`);
+    const outcome = await warehouse.runSqlBatch(job(dbPath, leaky, '2021-11-01', '2021-11-02'), new AbortController().signal);
+    expect(!outcome.ok && outcome.failure).toMatchObject({ category: 'OUT_OF_RANGE_ROWS', message: expect.stringContaining('1 row(s) dated outside the batch (e.g. 2021-11-04)') });
+    await warehouse.close();
+    opened.pop();
+    expect(await queryRows(dbPath, `SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'out'`)).toEqual([{ n: '0' }]);
+    expect(await queryRows(dbPath, `SELECT count(*) AS n FROM _dag.partitions`)).toEqual([{ n: '0' }]);
+  });
+
   it('classifies bad SQL, a missing partition column and a column-set change as PROCESSOR_ERROR', async () => {
     const { dbPath, warehouse } = await setup();
     const signal = new AbortController().signal;

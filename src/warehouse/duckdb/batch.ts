@@ -1,7 +1,9 @@
 /**
- * A SQL batch on DuckDB: the SELECT is staged into a temp table, checked, and swapped in for partitions
- * start..end together with their ledger rows, in ONE transaction. A crash, an error or an interrupt
- * before COMMIT leaves the old partitions and the old ledger untouched.
+ * A SQL batch on DuckDB, in ONE transaction: the SELECT's columns are checked (bound, not run), its
+ * rows replace partitions start..end, rows that fall outside start..end fail the batch, and the ledger
+ * rows are written with the COMMIT. A crash, an error or an interrupt before COMMIT leaves the old
+ * partitions and the old ledger untouched. Four round trips per batch: statements that need no answer
+ * in between travel together, and the rows are written once (no staging copy).
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
@@ -11,8 +13,6 @@ import { firstLine } from '../shared.js';
 import type { SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
-
-const STAGE = 'temp.main.dag_stage';
 
 /** The SELECT with its templates rendered: typed DATE literals and fully qualified table names. */
 export function renderBatchSelect(job: BatchJob): string {
@@ -29,34 +29,48 @@ export function renderBatchSelect(job: BatchJob): string {
     },
   });
   // A trailing semicolon or line comment would break the wrapping subquery.
-  return withoutStatementEnd(sql);
+  return `SELECT * FROM (\n${withoutStatementEnd(sql)}\n) AS dag_select`;
 }
 
-export function stageStatement(select: string): string {
-  return `CREATE OR REPLACE TEMP TABLE dag_stage AS SELECT * FROM (\n${select}\n) AS dag_select`;
-}
-
-function columnsStatement(job: BatchJob): string {
+/** The SELECT's columns (DESCRIBE binds it without running it), then the table's current ones. */
+function columnsStatement(job: BatchJob, select: string): string {
   const { schema, name } = job.processor.table;
-  return `SELECT database_name = 'temp', column_name, data_type FROM duckdb_columns() WHERE (database_name = 'temp' AND schema_name = 'main' AND table_name = 'dag_stage') OR (database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(schema)} AND table_name = ${quoteString(name)}) ORDER BY column_index`;
+  return `SELECT true, column_name, column_type FROM (DESCRIBE ${select}) UNION ALL SELECT false, column_name, data_type FROM (SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(schema)} AND table_name = ${quoteString(name)} ORDER BY column_index)`;
 }
 
-function stagedDaysStatement(job: BatchJob): string {
-  return `SELECT ${dayExpression(quoteIdent(job.processor.partitionColumn))}, count(*)::DOUBLE FROM ${STAGE} GROUP BY 1`;
-}
+const inBatch = (job: BatchJob): string => `BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
 
-/** Statements that replace the partitions and write their ledger rows (after the checks passed). */
-export function swapStatements(job: BatchJob, tableExists: boolean, rowsByDay: ReadonlyMap<Day, number>, ledgerSchema: string): string[] {
-  const { processor, batch } = job;
-  const table = qualifiedTable(processor.table);
-  const column = quoteIdent(processor.partitionColumn);
-  const range = `BETWEEN ${dateLiteral(batch.start)} AND ${dateLiteral(batch.end)}`;
-  const ledgerRows = batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0));
+/** Opens the transaction and writes the SELECT's rows in place of partitions start..end. */
+export function writeStatements(job: BatchJob, select: string, tableExists: boolean): string[] {
+  const table = qualifiedTable(job.processor.table);
   return [
-    ...(tableExists ? [`DELETE FROM ${table} WHERE ${column} ${range}`, `INSERT INTO ${table} BY NAME SELECT * FROM ${STAGE}`] : [`CREATE TABLE ${table} AS SELECT * FROM ${STAGE}`]),
-    ...replacePartitionRows(ledgerSchema, processor.name, range, ledgerRows),
-    `DROP TABLE ${STAGE}`,
+    'BEGIN TRANSACTION',
+    ...(tableExists ? [`DELETE FROM ${table} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)}`, `INSERT INTO ${table} BY NAME ${select}`] : [`CREATE TABLE ${table} AS ${select}`]),
   ];
+}
+
+/**
+ * Rows per day in start..end after the write. A new table holds only the batch's rows, so its rows
+ * outside start..end come back as one extra row with a NULL day; for an existing table the caller
+ * compares the sum with the number of rows the INSERT wrote.
+ */
+export function countStatement(job: BatchJob, tableExists: boolean): string {
+  const table = qualifiedTable(job.processor.table);
+  const column = quoteIdent(job.processor.partitionColumn);
+  const inside = `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM ${table} WHERE ${column} ${inBatch(job)} GROUP BY 1`;
+  return tableExists ? inside : `${inside} UNION ALL SELECT NULL, count(*)::DOUBLE FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
+}
+
+/** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
+export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, ledgerSchema: string): string[] {
+  const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0));
+  return [...replacePartitionRows(ledgerSchema, job.processor.name, inBatch(job), ledgerRows), 'COMMIT'];
+}
+
+/** Where the SELECT's rows fall outside start..end, for the failure message (runs the SELECT again). */
+function outsideStatement(job: BatchJob, select: string): string {
+  const column = quoteIdent(job.processor.partitionColumn);
+  return `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM (${select}) AS dag_rows WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)} GROUP BY 1`;
 }
 
 /** A failure decided by the adapter (not thrown by DuckDB). */
@@ -75,32 +89,45 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
   job.onStarted?.();
   const onAbort = (): void => connection.interrupt();
   signal.addEventListener('abort', onAbort, { once: true });
-  let committed = false;
-  const run = async (sql: string): Promise<void> => {
+  let opened = false;
+  const checked = <T>(work: () => Promise<T>): Promise<T> => {
     if (signal.aborted) throw new BatchError('CANCELLED', 'cancelled');
-    await connection.run(sql);
-  };
-  const query = async (sql: string): Promise<unknown[][]> => {
-    if (signal.aborted) throw new BatchError('CANCELLED', 'cancelled');
-    return connection.columns(sql);
+    return work();
   };
   try {
     const select = renderBatchSelect(job);
-    await run('BEGIN TRANSACTION');
-    await run(stageStatement(select));
-    const [staged = [], names = [], types = []] = await query(columnsStatement(job));
-    const stagedColumns = new Map<string, string>();
+    const [fromSelect = [], names = [], types = []] = await checked(() => connection.columns(columnsStatement(job, select)));
+    const selectColumns = new Map<string, string>();
     const tableColumns: string[] = [];
-    names.forEach((name, i) => (staged[i] ? stagedColumns.set(String(name), String(types[i])) : tableColumns.push(String(name))));
-    checkColumns(job, stagedColumns, tableColumns);
-    const [days = [], counts = []] = await query(stagedDaysStatement(job));
-    const rowsByDay = checkRange(job, days as (number | null)[], counts as number[]);
-    for (const sql of swapStatements(job, tableColumns.length > 0, rowsByDay, ledgerSchema)) await run(sql);
-    await run('COMMIT');
-    committed = true;
+    names.forEach((name, i) => (fromSelect[i] ? selectColumns.set(String(name), String(types[i])) : tableColumns.push(String(name))));
+    checkColumns(job, selectColumns, tableColumns);
+    const exists = tableColumns.length > 0;
+    opened = true;
+    const written = await checked(() => connection.changes(writeStatements(job, select, exists).join(';\n')));
+    const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
+    const rowsByDay = new Map<Day, number>();
+    let inside = 0;
+    let outside = 0;
+    days.forEach((day, i) => {
+      const count = Number(counts[i] ?? 0);
+      if (day === null) outside += count;
+      else {
+        rowsByDay.set(day as number, count);
+        inside += count;
+      }
+    });
+    if (exists) outside = written - inside;
+    if (outside > 0) {
+      await connection.run('ROLLBACK');
+      opened = false;
+      const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
+      throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
+    }
+    await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerSchema).join(';\n')));
+    opened = false;
     return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
   } catch (error) {
-    if (!committed) await connection.run('ROLLBACK').catch(() => undefined);
+    if (opened) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` } };
     if (error instanceof BatchError) return { ok: false, failure: { category: error.category, message: `${where}: ${error.message}` } };
     return { ok: false, failure: { category: classifyDuckdbError(error), message: `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}` } };
@@ -120,16 +147,16 @@ function selfReadHint(job: BatchJob, error: unknown): string {
   return ` — ${processor.name} reads its own earlier partitions, so its table must exist before its first batch: create it once (CREATE TABLE ${tableName(processor.table)} (...)) with the columns its SELECT yields, then run again`;
 }
 
-function checkColumns(job: BatchJob, staged: ReadonlyMap<string, string>, existing: readonly string[]): void {
+function checkColumns(job: BatchJob, selected: ReadonlyMap<string, string>, existing: readonly string[]): void {
   const column = job.processor.partitionColumn;
-  const type = staged.get(column);
+  const type = selected.get(column);
   if (type === undefined)
-    throw new BatchError('PROCESSOR_ERROR', `the SELECT yields no column '${column}' (the partition column); it yields: ${[...staged.keys()].join(', ')}`);
+    throw new BatchError('PROCESSOR_ERROR', `the SELECT yields no column '${column}' (the partition column); it yields: ${[...selected.keys()].join(', ')}`);
   if (type !== 'DATE') throw new BatchError('PROCESSOR_ERROR', `the SELECT's '${column}' is ${type}, not DATE; cast it (${column}::DATE)`);
   if (existing.length === 0) return;
   const lower = (names: Iterable<string>): Set<string> => new Set([...names].map((name) => name.toLowerCase()));
   const have = lower(existing);
-  const want = lower(staged.keys());
+  const want = lower(selected.keys());
   const added = [...want].filter((name) => !have.has(name));
   const dropped = [...have].filter((name) => !want.has(name));
   if (added.length > 0 || dropped.length > 0)
@@ -144,28 +171,26 @@ function checkColumns(job: BatchJob, staged: ReadonlyMap<string, string>, existi
     );
 }
 
-/** Rows per day of the staged SELECT; any row outside start..end or without a date fails the batch. */
-function checkRange(job: BatchJob, days: readonly (number | null)[], counts: readonly number[]): Map<Day, number> {
-  const rows = new Map<Day, number>();
+/** The OUT_OF_RANGE_ROWS failure: how many rows fell outside start..end or had no date, with examples. */
+function outOfRange(job: BatchJob, days: readonly (number | null)[], counts: readonly number[]): BatchError {
   let outside = 0;
   let nulls = 0;
   const examples: string[] = [];
   days.forEach((day, i) => {
     const count = counts[i] ?? 0;
     if (day === null) nulls += count;
-    else if (day < job.batch.start || day > job.batch.end) {
+    else {
       outside += count;
       if (examples.length < 3) examples.push(formatDay(day));
-    } else rows.set(day, count);
+    }
   });
-  if (outside > 0 || nulls > 0) {
-    const parts = [
-      outside > 0 ? `${outside} row(s) dated outside the batch (e.g. ${examples.sort().join(', ')})` : '',
-      nulls > 0 ? `${nulls} row(s) with a NULL ${job.processor.partitionColumn}` : '',
-    ].filter(Boolean);
-    throw new BatchError('OUT_OF_RANGE_ROWS', `${parts.join(' and ')}; the SELECT must yield only rows for {{ start_date }}..{{ end_date }}; nothing was written`);
-  }
-  return rows;
+  const parts = [
+    outside > 0 ? `${outside} row(s) dated outside the batch (e.g. ${examples.sort().join(', ')})` : '',
+    nulls > 0 ? `${nulls} row(s) with a NULL ${job.processor.partitionColumn}` : '',
+  ].filter(Boolean);
+  // The SELECT ran twice; should the second run disagree with the first, the count still stands.
+  if (parts.length === 0) parts.push('rows dated outside the batch');
+  return new BatchError('OUT_OF_RANGE_ROWS', `${parts.join(' and ')}; the SELECT must yield only rows for {{ start_date }}..{{ end_date }}; nothing was written`);
 }
 
 /** DuckDB errors start with their class ("Binder Error: ..."); lock, I/O and write conflicts may pass on retry. */

@@ -30,6 +30,12 @@ export class SerialConnection {
     });
   }
 
+  /** Runs statements (`;`-separated, one round trip) and returns how many rows the last one changed. */
+  changes(sql: string): Promise<number> {
+    this.onStatement?.(sql);
+    return this.enqueue(async () => (await this.connection.run(sql)).rowsChanged);
+  }
+
   /** Runs a query and returns its columns (column-major: cheap for big results). */
   columns(sql: string): Promise<DuckDBValue[][]> {
     this.onStatement?.(sql);
