@@ -58,7 +58,8 @@ describe('duckdb readSnapshot', () => {
     const dbPath = join(tempProject(), 'w.duckdb');
     await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 3, '2021-11-02': 2 });
     await createTable(dbPath, 'out.p', 'game_date', { '2021-11-01': 1 });
-    const pipeline = pipelineOf(dbPath, [source('box', 'raw.box'), sqlProcessor('P', 'out.p', 'SELECT 1'), sqlProcessor('Q', 'out.q', 'SELECT 1')]);
+    const readsBox = { upstream: [{ name: 'box', mapping: { kind: 'same' } as const }] };
+    const pipeline = pipelineOf(dbPath, [source('box', 'raw.box'), sqlProcessor('P', 'out.p', 'SELECT 1', readsBox), sqlProcessor('Q', 'out.q', 'SELECT 1', readsBox)]);
     const warehouse = await open(dbPath);
     await warehouse.close();
     opened.pop();
@@ -69,8 +70,9 @@ describe('duckdb readSnapshot', () => {
     );
     const again = await open(dbPath, true);
     const first = await again.readSnapshot(pipeline, ['box', 'P', 'Q']);
-    // columns + 2 existing tables (box, P; Q absent) + ledger + source versions + failures
-    expect(first.stats.queries).toBe(1 + 2 + 3);
+    // columns + which readers have ledger entries + 2 existing tables (box, P; Q absent) + ledger + source versions + failures
+    expect(first.stats.queries).toBe(1 + 1 + 2 + 3);
+    expect(first.pendingVersions).toEqual(new Set());
     expect(first.calendar).toBeUndefined();
     expect(first.tables.get('Q')).toEqual({ exists: false, partitions: new Map() });
     expect(first.ledger.get('P')?.get(day('2021-11-02'))).toEqual({ runId: 'r1', builtAt: 1000, rows: 0, codeFingerprint: 'c1' });
@@ -81,19 +83,42 @@ describe('duckdb readSnapshot', () => {
 
     const writer = await open(dbPath);
     await writer.recordSourceVersions(pipeline, first, 5000);
-    const second = await writer.readSnapshot(pipeline, ['box']);
+    const second = await writer.readSnapshot(pipeline, ['box', 'P']);
     const box = second.tables.get('box');
     expect(box?.partitions.get(day('2021-11-01'))?.changedAt).toBe(5000);
     await writer.close();
     opened.pop();
 
     await updatePartitionContent(dbPath, 'raw.box', 'game_date', '2021-11-02', `payload = 'changed'`);
-    const third = await (await open(dbPath, true)).readSnapshot(pipeline, ['box']);
+    const third = await (await open(dbPath, true)).readSnapshot(pipeline, ['box', 'P']);
     const changed = third.tables.get('box');
     expect(changed?.partitions.get(day('2021-11-01'))?.changedAt).toBe(5000);
     expect(changed?.partitions.get(day('2021-11-02'))?.changedAt).toBe(Infinity);
     expect(changed?.partitions.get(day('2021-11-02'))?.rows).toBe(2);
     expect(changed?.partitions.get(day('2021-11-02'))?.version).not.toBe(box?.partitions.get(day('2021-11-02'))?.version);
+  });
+
+  it('leaves the versions of a source whose readers have no ledger entry to the run, which records the same versions', async () => {
+    const dbPath = join(tempProject(), 'w.duckdb');
+    await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 3, '2021-11-02': 2 });
+    const readsBox = { upstream: [{ name: 'box', mapping: { kind: 'same' } as const }] };
+    const pipeline = pipelineOf(dbPath, [source('box', 'raw.box'), sqlProcessor('P', 'out.p', 'SELECT 1', readsBox), sqlProcessor('Q', 'out.q', 'SELECT 1', readsBox)]);
+    const writer = await open(dbPath);
+    // Only Q (never built) reads box here: no plan over these nodes needs box's versions.
+    const pending = await writer.readSnapshot(pipeline, ['box', 'Q']);
+    expect(pending.pendingVersions).toEqual(new Set(['box']));
+    expect(pending.tables.get('box')?.partitions.get(day('2021-11-01'))).toEqual({ rows: 3, version: '', changedAt: Infinity });
+    const recorded = await writer.recordSourceVersions(pipeline, pending, 7000);
+    await writer.close();
+    opened.pop();
+    await execSql(dbPath, `INSERT INTO _dag.partitions VALUES ('P', DATE '2021-11-01', 'r1', epoch_ms(9000::BIGINT), 1, 'c1', 'i1')`);
+    // With a ledgered reader the snapshot hashes box itself: same versions, recorded at 7000 by the run.
+    const hashed = await (await open(dbPath, true)).readSnapshot(pipeline, ['box', 'P']);
+    const box = hashed.tables.get('box');
+    expect(hashed.pendingVersions).toEqual(new Set());
+    expect(recorded.get('box')).toEqual(new Map([...(box?.partitions ?? [])].map(([d, info]) => [d, info.version])));
+    expect(box?.partitions.get(day('2021-11-02'))?.version).toMatch(/^\d+\.\d+:2$/);
+    expect([...(box?.partitions.values() ?? [])].map((info) => info.changedAt)).toEqual([7000, 7000]);
   });
 
   it('rejects a missing or non-DATE partition column with a UserError naming table and column', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Day } from '../src/core/dates.js';
 import type { Pipeline, Processor, Upstream } from '../src/core/model.js';
 import type { Plan, ProcessorPlan } from '../src/core/plan.js';
-import type { Snapshot } from '../src/core/snapshot.js';
+import type { Snapshot, SourceVersions } from '../src/core/snapshot.js';
 import type { BatchJob, BatchOutcome, FailureRecord, JobFailure, RunRecord, Warehouse } from '../src/warehouse/port.js';
 import { createBuildClock, runPlan, type RunEvent, type RunnerOptions } from '../src/runner/index.js';
 
@@ -117,7 +117,9 @@ class MemoryWarehouse implements Warehouse {
   async runCommandBatch(): Promise<BatchOutcome> {
     throw new Error('no commands here');
   }
-  async recordSourceVersions(): Promise<void> {}
+  async recordSourceVersions(): Promise<SourceVersions> {
+    return new Map();
+  }
   async recordRun(run: RunRecord): Promise<void> {
     this.runs.push(run);
   }

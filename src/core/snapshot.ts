@@ -51,8 +51,18 @@ export interface Snapshot {
    * category (from `_dag.failures`); for coverage grids. Read in one query; may be empty.
    */
   readonly failures: ReadonlyMap<string, ReadonlyMap<Day, string>>;
+  /**
+   * Sources whose partition versions this snapshot did not compute (DuckDB: no processor it read that
+   * reads them has a ledger entry, so no plan can be stale because of them): their partitions carry
+   * version '' and changedAt Infinity. Warehouse.recordSourceVersions computes and records them, while
+   * a run's first batches already run, and returns them. Absent or empty: every version is known.
+   */
+  readonly pendingVersions?: ReadonlySet<string>;
   readonly stats: { readonly queries: number };
 }
+
+/** Source partition versions by source name, then day (what recordSourceVersions computed). */
+export type SourceVersions = ReadonlyMap<string, ReadonlyMap<Day, string>>;
 
 /**
  * Code fingerprint of a ledger row written before a command processor runs (rows -1): the command

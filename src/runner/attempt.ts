@@ -11,7 +11,7 @@ import type { BatchJob, BatchOutcome, JobFailure } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
 import { inputsFor } from './inputs.js';
 import type { PartitionKey } from './jobs.js';
-import type { LedgerEntry, Snapshot } from '../core/snapshot.js';
+import type { LedgerEntry, PartitionInfo, Snapshot, SourceVersions, TableInventory } from '../core/snapshot.js';
 import type { RunnerOptions } from './types.js';
 
 /** Shared state of one run that attempts read and write. */
@@ -21,6 +21,11 @@ export interface RunContext {
   readonly runStart: number;
   /** The snapshot plus a ledger entry for every partition this run built so far. */
   readonly live: LiveSnapshot;
+  /**
+   * While source versions the snapshot left pending are being computed and recorded: settles when
+   * they are in `live`, then becomes undefined.
+   */
+  sourceVersions: Promise<void> | undefined;
   /** Attempts so far per partition (a batch attempt counts for each of its days). */
   readonly attempts: Map<PartitionKey, number>;
   jobsStarted: number;
@@ -39,6 +44,7 @@ export interface BatchAnswer {
 }
 
 export interface LiveSnapshot extends Snapshot {
+  readonly tables: Map<string, TableInventory>;
   readonly ledger: Map<string, Map<Day, LedgerEntry>>;
 }
 
@@ -46,7 +52,18 @@ export interface LiveSnapshot extends Snapshot {
 export function liveSnapshot(snapshot: Snapshot): LiveSnapshot {
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
   for (const [name, entries] of snapshot.ledger) ledger.set(name, new Map(entries));
-  return { ...snapshot, ledger };
+  return { ...snapshot, tables: new Map(snapshot.tables), ledger };
+}
+
+/** Puts source versions the snapshot left pending (now recorded at the run's start) into the live view. */
+export function applySourceVersions(live: LiveSnapshot, versions: SourceVersions): void {
+  for (const [name, byDay] of versions) {
+    const inventory = live.tables.get(name);
+    if (!inventory) continue;
+    const partitions = new Map<Day, PartitionInfo>();
+    for (const [day, info] of inventory.partitions) partitions.set(day, { ...info, version: byDay.get(day) ?? info.version });
+    live.tables.set(name, { ...inventory, partitions });
+  }
 }
 
 export function recordBuilt(live: LiveSnapshot, processor: string, day: Day, entry: LedgerEntry): void {
@@ -97,13 +114,15 @@ export async function runBatch(context: RunContext, processor: Processor, days: 
     context.jobsStarted += 1;
     const outcome = await attemptOnce(context, job);
     if (outcome.ok) {
+      // Settled: the adapter awaited it before writing the ledger rows.
+      const fingerprints = await inputs.fingerprints;
       const failed = new Map<Day, JobFailure>();
       for (const day of outcome.absent)
         failed.set(day, { category: 'NO_OUTPUT', message: `the command exited 0 but left no rows for ${processor.table.schema}.${processor.table.name} on this date (set allow_empty: true if that is normal)` });
       for (const [day, failure] of failed) await recordFailure(context, processor, day, failure);
       const entries = new Map<Day, LedgerEntry>();
       for (const [day, rows] of outcome.rows)
-        entries.set(day, { runId: options.runId, builtAt, rows, codeFingerprint, inputFingerprint: inputs.fingerprints.get(day) ?? '' });
+        entries.set(day, { runId: options.runId, builtAt, rows, codeFingerprint, inputFingerprint: fingerprints.get(day) ?? '' });
       return { built: outcome.rows, builtAt, entries, failed, failure: undefined };
     }
     const failure = outcome.failure;

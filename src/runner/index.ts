@@ -6,7 +6,7 @@ import { createBuildClock, systemClock, type BuildClock, type WallClock } from '
 import { buildJobGraph } from './jobs.js';
 import { buildResult } from './result.js';
 import { schedule } from './scheduler.js';
-import { liveSnapshot, type RunContext } from './attempt.js';
+import { applySourceVersions, liveSnapshot, type RunContext } from './attempt.js';
 import type { RunnerOptions, RunResult } from './types.js';
 
 export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, SpawnerFactory } from './types.js';
@@ -24,14 +24,24 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
   const runStart = clock.next();
   const graph = buildJobGraph(options.pipeline, options.plan, options.inputsOf);
   await warehouse.recordRun({ runId: options.runId, commandLine: options.commandLine, target: warehouse.targetName, startedAt: runStart });
-  const context: RunContext = { options, runStart, live: liveSnapshot(options.snapshot), attempts: new Map(), jobsStarted: 0 };
+  const context: RunContext = { options, runStart, live: liveSnapshot(options.snapshot), sourceVersions: undefined, attempts: new Map(), jobsStarted: 0 };
   let result: RunResult | undefined;
   try {
     // Source versions first seen now are stamped runStart; every builtAt below is later than that.
+    // Versions the snapshot left pending are hashed while the first batches run; no batch writes its
+    // ledger rows before they are recorded (it awaits its input fingerprints).
     // Inside the try: a run whose start row was written always gets its end row.
-    await warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart);
+    const recorded = warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart).then((versions) => {
+      applySourceVersions(context.live, versions);
+      context.sourceVersions = undefined;
+    });
+    if ((options.snapshot.pendingVersions?.size ?? 0) > 0) {
+      context.sourceVersions = recorded;
+      recorded.catch(() => undefined); // awaited below; batches waiting on it fail on their own
+    } else await recorded;
     options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
     const outcomes = await schedule(context, graph);
+    await recorded;
     result = buildResult(options.plan, outcomes, {
       runId: options.runId,
       elapsedMs: clock.wall() - startedWall,

@@ -9,22 +9,21 @@ import type { RunContext } from './attempt.js';
 export interface BatchInputs {
   /** The latest known time of anything read; -Infinity when nothing has a known time. */
   readonly latest: number;
-  readonly fingerprints: ReadonlyMap<Day, string>;
+  /** Pending while the run still computes source versions (RunContext.sourceVersions). */
+  readonly fingerprints: ReadonlyMap<Day, string> | Promise<ReadonlyMap<Day, string>>;
 }
 
 export function inputsFor(context: RunContext, processor: Processor, days: readonly Day[]): BatchInputs {
   const { options, live } = context;
   let latest = -Infinity;
-  const fingerprints = new Map<Day, string>();
-  for (const day of days) {
+  for (const day of days)
     for (const upstream of options.inputsOf(processor, day))
       for (const upstreamDay of upstream.days) {
         const time = timeOf(context, upstream.upstream, upstreamDay);
         if (time !== undefined && time > latest) latest = time;
       }
-    fingerprints.set(day, options.inputFingerprint(processor, day, live));
-  }
-  return { latest, fingerprints };
+  const fingerprints = (): ReadonlyMap<Day, string> => new Map(days.map((day) => [day, options.inputFingerprint(processor, day, live)]));
+  return { latest, fingerprints: context.sourceVersions ? context.sourceVersions.then(fingerprints) : fingerprints() };
 }
 
 /** time(u) of the versions semantics: ledger builtAt, else the warehouse's changedAt. */

@@ -5,7 +5,7 @@
 import type { Day } from '../core/dates.js';
 import type { Pipeline, Processor } from '../core/model.js';
 import type { Batch } from '../core/plan.js';
-import type { Snapshot } from '../core/snapshot.js';
+import type { Snapshot, SourceVersions } from '../core/snapshot.js';
 
 /** Why a job failed. Transient errors are retried; the others are final for this run. */
 export type FailureCategory =
@@ -41,8 +41,12 @@ export interface BatchJob {
   /** What the ledger records as built_at: strictly after every input's builtAt / changedAt. */
   readonly builtAt: number;
   readonly codeFingerprint: string;
-  /** Per partition of the batch: a hash of the versions of the upstream partitions it read. */
-  readonly inputFingerprints: ReadonlyMap<Day, string>;
+  /**
+   * Per partition of the batch: a hash of the versions of the upstream partitions it read. May still be
+   * pending while the run computes source versions it had not seen (Snapshot.pendingVersions): adapters
+   * await it just before writing the ledger rows, so no batch commits before those versions are recorded.
+   */
+  readonly inputFingerprints: ReadonlyMap<Day, string> | PromiseLike<ReadonlyMap<Day, string>>;
   /**
    * Optional, for adapters that queue jobs for access to the target (DuckDB: a command holds the file
    * exclusively): `onQueued` when the job starts waiting, `onStarted` when it really begins, so the
@@ -108,8 +112,12 @@ export interface Warehouse {
    * present ones (all of them with allow_empty) in the ledger.
    */
   runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome>;
-  /** Remembers source content versions so later plans can tell which changed (no-op where the warehouse has modification times). */
-  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<void>;
+  /**
+   * Remembers source content versions, stamped `at`, so later plans can tell which changed (no-op where
+   * the warehouse has modification times). Versions the snapshot left pending are computed here; they
+   * are returned, by source and day, for the input fingerprints.
+   */
+  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<SourceVersions>;
   recordRun(run: RunRecord): Promise<void>;
   recordFailure(failure: FailureRecord): Promise<void>;
   /** One writer per target: takes the lock, waiting up to waitMs; a lock held by a dead process is taken over. */

@@ -64,7 +64,7 @@ function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal
   return { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
 }
 
-function ledgerParams(job: BatchJob, rows?: ReadonlyMap<Day, number>): Record<string, unknown> {
+function ledgerParams(job: BatchJob, fingerprints: ReadonlyMap<Day, string>, rows?: ReadonlyMap<Day, number>): Record<string, unknown> {
   return {
     processor: job.processor.name,
     run_id: job.runId,
@@ -72,7 +72,7 @@ function ledgerParams(job: BatchJob, rows?: ReadonlyMap<Day, number>): Record<st
     code_fingerprint: job.codeFingerprint,
     batch: [...(rows ? rows.keys() : job.batch.days)].map((day) => ({
       partition_date: BigQuery.date(formatDay(day)),
-      input_fingerprint: job.inputFingerprints.get(day) ?? '',
+      input_fingerprint: fingerprints.get(day) ?? '',
       ...(rows ? { row_count: rows.get(day) ?? 0 } : {}),
     })),
   };
@@ -102,15 +102,17 @@ export async function runSqlBatch(
     });
   const context = batchContext(target, job, signal);
   try {
+    // Known from the start on BigQuery (its source versions are metadata, never pending).
+    const fingerprints = await job.inputFingerprints;
     const rows = await writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
-      if (!known.has(processor.table)) return runJob(client, script(true), ledgerParams(job), context);
+      if (!known.has(processor.table)) return runJob(client, script(true), ledgerParams(job, fingerprints), context);
       try {
-        return await runJob(client, script(false), ledgerParams(job), context);
+        return await runJob(client, script(false), ledgerParams(job, fingerprints), context);
       } catch (error) {
         // Dropped since the snapshot: create it again (notFound fails the script before any write).
         if (!isNotFound(error) || signal.aborted) throw error;
         known.forget(processor.table);
-        return runJob(client, script(true), ledgerParams(job), context);
+        return runJob(client, script(true), ledgerParams(job, fingerprints), context);
       }
     });
     known.add(processor.table);
@@ -160,7 +162,7 @@ export async function runCommandBatch(
       if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
     }
     const { rows, absent } = commandBatchRows(processor, batch.days, present);
-    if (rows.size > 0) await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, rows), context);
+    if (rows.size > 0) await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, await job.inputFingerprints, rows), context);
     return { ok: true, rows, absent };
   } catch (error) {
     if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };

@@ -62,8 +62,8 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 }
 
 /** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
-export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, ledgerSchema: string): string[] {
-  const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0));
+export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, fingerprints: ReadonlyMap<Day, string>, ledgerSchema: string): string[] {
+  const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
   return [...replacePartitionRows(ledgerSchema, job.processor.name, inBatch(job), ledgerRows), 'COMMIT'];
 }
 
@@ -123,7 +123,16 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
       const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
-    await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerSchema).join(';\n')));
+    // Not before the source versions this batch read are recorded (port.ts BatchJob.inputFingerprints);
+    // that wait is not the batch's own time, so its timeout clock stops meanwhile.
+    let fingerprints = job.inputFingerprints;
+    if (!(fingerprints instanceof Map)) {
+      job.onQueued?.();
+      fingerprints = await fingerprints;
+      job.onStarted?.();
+    }
+    const ledgerFingerprints = fingerprints;
+    await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerFingerprints, ledgerSchema).join(';\n')));
     opened = false;
     return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
   } catch (error) {

@@ -73,7 +73,8 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
   }
 
   const { rows, absent } = commandBatchRows(processor, batch.days, rowsByDay);
-  const values = [...rows].map(([day, count]) => partitionRow(job, day, count));
+  const fingerprints = await job.inputFingerprints;
+  const values = [...rows].map(([day, count]) => partitionRow(job, day, count, fingerprints.get(day) ?? ''));
   try {
     await db.main.runAll(['BEGIN TRANSACTION', ...replacePartitionRows(access.ledgerSchema, processor.name, batchDates(job), values), 'COMMIT']);
   } catch (error) {
@@ -97,7 +98,7 @@ function batchDates(job: BatchJob): string {
  * a finished batch replaces the markers with its real ledger rows.
  */
 export function unfinishedStatements(ledgerSchema: string, job: BatchJob): string[] {
-  const markers = job.batch.days.map((day) => partitionRow(job, day, -1, unfinishedFingerprint(job.runId), ''));
+  const markers = job.batch.days.map((day) => partitionRow(job, day, -1, '', unfinishedFingerprint(job.runId)));
   return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.name, batchDates(job), markers), 'COMMIT'];
 }
 

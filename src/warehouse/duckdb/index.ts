@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { DuckdbTarget, Pipeline } from '../../core/model.js';
-import type { Snapshot } from '../../core/snapshot.js';
+import type { Snapshot, SourceVersions } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
 import { runSqlBatch } from './batch.js';
@@ -101,8 +101,11 @@ class DuckdbWarehouse implements Warehouse {
     });
   }
 
-  runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
+  async runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
     job.onQueued?.();
+    // Source versions still being recorded (they hold the gate shared) go in before any command runs:
+    // waiting for them inside the exclusive section would wait for ourselves.
+    await job.inputFingerprints;
     return this.gate.exclusive(async () => {
       const db = this.writable();
       return runCommandBatch(
@@ -123,8 +126,17 @@ class DuckdbWarehouse implements Warehouse {
     });
   }
 
-  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<void> {
-    return this.gate.shared(() => recordSourceVersions(this.writable().main, this.target.ledgerSchema, pipeline, snapshot, at));
+  // On its own connection: hashing pending sources overlaps the first batches (and a command, which
+  // needs the file alone, waits at the gate until it is done).
+  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<SourceVersions> {
+    return this.gate.shared(async () => {
+      const connection = await this.writable().connect();
+      try {
+        return await recordSourceVersions(connection, this.target.ledgerSchema, pipeline, snapshot, at);
+      } finally {
+        connection.close();
+      }
+    });
   }
 
   recordRun(run: RunRecord): Promise<void> {

@@ -4,14 +4,15 @@
  */
 import { dateValue, timestampValue } from './node-api.js';
 import type { Day } from '../../core/dates.js';
-import type { Pipeline } from '../../core/model.js';
-import type { Snapshot } from '../../core/snapshot.js';
+import type { Pipeline, Source } from '../../core/model.js';
+import type { Snapshot, SourceVersions } from '../../core/snapshot.js';
 import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
 import type { SerialConnection } from './connection.js';
-import { CATALOG, dateLiteral, ledgerTable, quoteString, timestampLiteral } from './sql.js';
+import { sourceVersionsSql } from './snapshot.js';
+import { CATALOG, dateLiteral, dayExpression, ledgerTable, quoteString, timestampLiteral } from './sql.js';
 
 /** One `partitions` row of a batch's partition as a VALUES tuple, in the table's column order. */
-export function partitionRow(job: BatchJob, day: Day, rows: number, codeFingerprint = job.codeFingerprint, inputFingerprint = job.inputFingerprints.get(day) ?? ''): string {
+export function partitionRow(job: BatchJob, day: Day, rows: number, inputFingerprint: string, codeFingerprint = job.codeFingerprint): string {
   return `(${quoteString(job.processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rows}, ${quoteString(codeFingerprint)}, ${quoteString(inputFingerprint)})`;
 }
 
@@ -25,15 +26,18 @@ export function replacePartitionRows(ledgerSchema: string, processor: string, da
 }
 
 /**
- * Appends the current version of every source partition whose version dag has not seen as the latest
- * (changedAt Infinity), stamped `at`. Uses the appender: a first run may record millions of partitions.
+ * Records the current version of every source partition whose latest recorded version differs, stamped
+ * `at`. Versions the snapshot read (changedAt Infinity marks the changed ones) go through the appender
+ * (a first run may record millions); versions it left pending are computed and recorded by DuckDB in
+ * one round trip per source and returned, for the input fingerprints.
  */
-export async function recordSourceVersions(connection: SerialConnection, ledgerSchema: string, pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<void> {
+export async function recordSourceVersions(connection: SerialConnection, ledgerSchema: string, pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<SourceVersions> {
+  const pending = snapshot.pendingVersions ?? new Set<string>();
   const micros = BigInt(Math.round(at)) * 1000n;
   await connection.append(CATALOG, ledgerSchema, 'source_versions', (appender) => {
     for (const source of pipeline.sources) {
       const inventory = snapshot.tables.get(source.name);
-      if (!inventory) continue;
+      if (!inventory || pending.has(source.name)) continue;
       for (const [day, info] of inventory.partitions) {
         if (info.changedAt !== Infinity) continue;
         appender.appendVarchar(source.name);
@@ -44,6 +48,25 @@ export async function recordSourceVersions(connection: SerialConnection, ledgerS
       }
     }
   });
+  const versions = new Map<string, Map<Day, string>>();
+  for (const source of pipeline.sources) {
+    if (!pending.has(source.name) || snapshot.tables.get(source.name)?.exists !== true) continue;
+    const [days = [], texts = []] = await connection.columns(pendingVersionStatements(ledgerSchema, source, at).join(';\n'));
+    versions.set(source.name, new Map(days.map((day, i) => [day as number, String(texts[i])])));
+  }
+  return versions;
+}
+
+const COMPUTED = 'temp.main.dag_source_versions';
+
+/** Computes a source's versions, appends those that differ from the latest recorded, returns them all. */
+export function pendingVersionStatements(ledgerSchema: string, source: Source, at: number): string[] {
+  const recorded = ledgerTable(ledgerSchema, 'source_versions');
+  return [
+    `CREATE OR REPLACE TEMP TABLE dag_source_versions AS ${sourceVersionsSql(source)}`,
+    `INSERT INTO ${recorded} SELECT ${quoteString(source.name)}, v.partition_date, v.version, ${timestampLiteral(at)} FROM ${COMPUTED} AS v LEFT JOIN (SELECT partition_date, arg_max(version, recorded_at) AS version FROM ${recorded} WHERE source = ${quoteString(source.name)} GROUP BY 1) AS r ON r.partition_date = v.partition_date WHERE r.version IS DISTINCT FROM v.version`,
+    `SELECT ${dayExpression('partition_date')}, version FROM ${COMPUTED}`,
+  ];
 }
 
 export function recordRunStatements(ledgerSchema: string, run: RunRecord): string[] {

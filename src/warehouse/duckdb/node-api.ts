@@ -1,11 +1,9 @@
 /**
- * @duckdb/node-api, loaded with require(). The package is CommonJS: importing it from ESM makes Node
- * scan the source of the entry and of every file it re-exports for export names (cjs-module-lexer),
- * which cost ~100 ms per process on top of loading it; require() loads the same module without that
- * scan. The adapter takes the package's values from here (types may still be imported directly).
+ * @duckdb/node-api's values, imported in one place. The CLI runs from an esbuild bundle
+ * (scripts/bundle-cli.mjs) that includes this CommonJS package's ~180 files in the DuckDB adapter's
+ * chunk: loading it as separate files cost ~60 ms per process, and importing it unbundled from ESM
+ * makes Node also scan every file for export names (~100 ms more).
  */
-import { createRequire } from 'node:module';
-
-const nodeApi = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+import * as nodeApi from '@duckdb/node-api';
 
 export const { DuckDBInstance, dateValue, timestampValue } = nodeApi;

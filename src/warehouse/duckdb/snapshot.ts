@@ -41,6 +41,9 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
   const processorNames = nodes.filter((node) => node.kind === 'processor').map((node) => node.name);
   const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
+  const pending = await sourcesWithoutLedgeredReaders(reader, nodes, ledgerExists('partitions'));
+  const pendingVersions = pending.sources;
+  queries += pending.queries;
 
   // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
   const inventories = new Map<string, InventoryColumns>();
@@ -54,7 +57,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     tasks.push(async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)));
   if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
     tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
-  for (const node of existing) tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node)));
+  for (const node of existing) tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node, !pendingVersions.has(node.name))));
   queries += tasks.length;
   let next = 0;
   await Promise.all(
@@ -77,7 +80,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       for (let i = 0; i < days.length; i++) {
         const day = days[i] as number;
         const rows = counts[i] as number;
-        const version = low && high ? `${high[i] as number}.${low[i] as number}:${rows}` : `:${rows}`;
+        const version = low && high ? sourceVersion(high[i] as number, low[i] as number, rows) : '';
         const seen = nodeRecorded?.get(day);
         partitions.set(day, { rows, version, changedAt: seen && seen.version === version ? seen.at : Infinity });
       }
@@ -101,7 +104,34 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   }
   const calendarInventory = pipeline.calendar === undefined ? undefined : tables.get(pipeline.calendar);
   const calendar = calendarInventory ? [...calendarInventory.partitions.keys()].sort((a, b) => a - b) : undefined;
-  return { calendar, tables, ledger, failures, stats: { queries } };
+  return { calendar, tables, ledger, failures, pendingVersions, stats: { queries } };
+}
+
+/**
+ * Sources whose versions no plan over these nodes needs: on DuckDB a source partition's version only
+ * decides whether a reader partition that dag built (a ledger entry) is stale, so while no processor
+ * reading the source has one, hashing the source's content can wait for the run (recordSourceVersions),
+ * where it overlaps the first batches instead of delaying the plan.
+ */
+async function sourcesWithoutLedgeredReaders(reader: SnapshotReader, nodes: readonly PipelineNode[], ledgerExists: boolean): Promise<{ sources: Set<string>; queries: number }> {
+  const readersOf = new Map<string, string[]>();
+  for (const node of nodes) if (node.kind === 'source') readersOf.set(node.name, []);
+  for (const node of nodes)
+    if (node.kind === 'processor') for (const upstream of node.upstream) readersOf.get(upstream.name)?.push(node.name);
+  const readers = [...new Set([...readersOf.values()].flat())];
+  let ledgered = new Set<string>();
+  const query = ledgerExists && readers.length > 0;
+  if (query) {
+    const [names = []] = await reader.main.columns(`SELECT DISTINCT processor FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE processor IN (${stringList(readers)})`);
+    ledgered = new Set(names.map(String));
+  }
+  const sources = new Set([...readersOf].filter(([, names]) => !names.some((name) => ledgered.has(name))).map(([source]) => source));
+  return { sources, queries: query ? 1 : 0 };
+}
+
+/** A source partition's version: its content hash (two exact halves) and row count. */
+export function sourceVersion(high: number, low: number, rows: number): string {
+  return `${high}.${low}:${rows}`;
 }
 
 /** `schema.table` → column name → data type. */
@@ -137,14 +167,26 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
   return true;
 }
 
-/** Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors a count. */
+/**
+ * Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors
+ * a count. The 128-bit sum is split at 2^52 into two exact halves.
+ */
 const HASH_SPLIT = '4503599627370496';
 
-export function inventorySql(node: PipelineNode): string {
+export function inventorySql(node: PipelineNode, withVersions = node.kind === 'source'): string {
   const column = `t.${quoteIdent(node.partitionColumn)}`;
-  // The 128-bit sum comes back as two exact doubles (low 52 bits, the rest): numbers convert far faster than strings.
-  const hash = node.kind === 'source' ? `, (sum(hash(t)) % ${HASH_SPLIT})::DOUBLE, (sum(hash(t)) // ${HASH_SPLIT})::DOUBLE` : '';
+  // The halves come back as doubles: numbers convert far faster than strings.
+  const hash = withVersions ? `, (sum(hash(t)) % ${HASH_SPLIT})::DOUBLE, (sum(hash(t)) // ${HASH_SPLIT})::DOUBLE` : '';
   return `SELECT ${dayExpression(column)}, count(*)::DOUBLE${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
+}
+
+/**
+ * The same versions as text computed by DuckDB (sourceVersion's format: integers print alike in both),
+ * for recording versions without reading them into JS first: columns day, version.
+ */
+export function sourceVersionsSql(node: PipelineNode): string {
+  const column = `t.${quoteIdent(node.partitionColumn)}`;
+  return `SELECT ${column} AS partition_date, (sum(hash(t)) // ${HASH_SPLIT})::VARCHAR || '.' || (sum(hash(t)) % ${HASH_SPLIT})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
 /** An inventory query's result, column-wise (day, row count, and for sources the two hash halves). */
@@ -155,8 +197,8 @@ interface InventoryColumns {
   readonly high: readonly unknown[] | undefined;
 }
 
-async function readInventory(connection: SerialConnection, node: PipelineNode): Promise<InventoryColumns> {
-  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node));
+async function readInventory(connection: SerialConnection, node: PipelineNode, withVersions: boolean): Promise<InventoryColumns> {
+  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node, node.kind === 'source' && withVersions));
   return { days, counts, low, high };
 }
 
