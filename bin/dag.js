@@ -1,10 +1,60 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
 // The larger young generation halves garbage-collection time when a plan holds a million partitions.
-// The bin stays plain JS so `npx dag` works right after `npm ci` (which compiles src/ to dist/ in "prepare").
-import('../dist/bundle/main.js').catch((error) => {
-  const missing = error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/bundle/main.js');
-  process.stderr.write(missing
-    ? 'dag: the compiled CLI is missing (dist/). Run `npm ci` or `npm run build` in the dag package first.\n'
-    : `dag: could not start: ${error && error.message ? error.message : error}. This is a bug in dag.\n`);
+// The bin stays plain JS so `npx dag` works right after `npm ci`, which builds dist/bundle/dag.cjs
+// ("prepare"). It runs the bundle with V8's code cache: the functions an earlier dag invocation
+// compiled are loaded ready-made instead of parsed and compiled again (~40 ms of every start-up).
+// The cache lives in dist/bundle/.v8-cache/, one file per bundle content, Node version, V8 flags and
+// verb; it is written after a run that had none (or one V8 rejected), and skipped silently where it
+// cannot be read or written.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const bundle = fileURLToPath(new URL('../dist/bundle/dag.cjs', import.meta.url));
+let source;
+try {
+  source = readFileSync(bundle, 'utf8');
+} catch {
+  process.stderr.write('dag: the compiled CLI is missing (dist/bundle/dag.cjs). Run `npm ci` or `npm run build` in the dag package first.\n');
   process.exit(2);
-});
+}
+
+// V8 accepts a cache made from a source of the same length, so the key must name the content. One
+// cache per verb: each holds the functions its verb compiled.
+const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`).digest('hex').slice(0, 24);
+const verb = ['validate', 'plan', 'run', 'explain'].includes(process.argv[2]) ? process.argv[2] : 'other';
+const cacheDir = join(dirname(bundle), '.v8-cache');
+const cacheFile = join(cacheDir, `${key}-${verb}.bin`);
+let cachedData;
+try {
+  cachedData = readFileSync(cacheFile);
+} catch {
+  cachedData = undefined;
+}
+
+const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
+if (cachedData === undefined || script.cachedDataRejected) {
+  process.once('exit', () => {
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      const partial = `${cacheFile}.${process.pid}`;
+      writeFileSync(partial, script.createCachedData());
+      renameSync(partial, cacheFile);
+    } catch {
+      // A read-only install: start-up simply stays uncached.
+    }
+  });
+}
+// A vm.Script has no module loader for import(): a dag.config.mjs is imported through this module.
+globalThis[Symbol.for('dag-partitions.import')] = (url) => import(url);
+const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
+try {
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+} catch (error) {
+  process.stderr.write(`dag: could not start: ${error && error.message ? error.message : error}. This is a bug in dag.\n`);
+  if (process.env.DAG_DEBUG && error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exit(2);
+}

@@ -68,6 +68,8 @@ const io: CliIO = {
   doing: 'starting',
 };
 
-const code = await main(process.argv.slice(2), io);
-// Let stdout drain before exiting: piped output must not be cut.
-process.stdout.write('', () => process.exit(code));
+// No top-level await: the bin runs this module bundled as CommonJS (scripts/bundle-cli.mjs).
+void main(process.argv.slice(2), io).then((code) => {
+  // Let stdout drain before exiting: piped output must not be cut.
+  process.stdout.write('', () => process.exit(code));
+});

@@ -56,7 +56,10 @@ const packageJson: Loader = (file, content) => {
  * "Cannot require() ES Module ... not yet fully loaded".
  */
 const importJs: Loader = async (file) => {
-  const loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  const url = pathToFileURL(file).href;
+  // The bin runs dag bundled as a vm.Script, where import() has no loader: it lends its own.
+  const lent = (globalThis as Record<symbol, unknown>)[Symbol.for('dag-partitions.import')] as ((url: string) => Promise<unknown>) | undefined;
+  const loaded = (await (lent ? lent(url) : import(url))) as { default?: unknown };
   return loaded.default;
 };
 
