@@ -242,6 +242,22 @@ describe('runner scheduling', () => {
     expect(warehouse.failures.filter((f) => f.processor === 'A' && f.day === 2).map((f) => f.attempt)).toEqual([1, 2]);
   });
 
+  it('starts a downstream batch while its upstream is still retrying other days one by one', async () => {
+    const a = processor('A');
+    const b = processor('B', ['A'], { batchSize: 1 });
+    const warehouse = new MemoryWarehouse(async (job) => {
+      if (job.processor.name !== 'A' || !job.batch.days.includes(2)) return ok(job);
+      if (job.batch.days.length === 1) await new Promise((resolve) => setTimeout(resolve, 300));
+      return fail({ category: 'PROCESSOR_ERROR', message: 'bad day 2' });
+    });
+    // Both tables exist already, so no first-batch-creates-the-table rule is in play.
+    const tables = new Map(['A', 'B'].map((name) => [name, { exists: true, partitions: new Map() }]));
+    await runPlan(options(pipelineOf([a, b]), planOf([a, b], 3), warehouse, { snapshot: { ...emptySnapshot, tables } }));
+    // A 1..3 failed as a batch; A 1 then built alone, so B 1 may start while A 2 is being retried.
+    expect(warehouse.log.indexOf('start B:1-1')).toBeGreaterThan(warehouse.log.indexOf('end A:1-1'));
+    expect(warehouse.log.indexOf('start B:1-1')).toBeLessThan(warehouse.log.indexOf('end A:2-2'));
+  });
+
   it('retries transient failures with backoff up to `retries`, and never PROCESSOR_ERROR', async () => {
     const flaky = processor('FLAKY', [], { retries: 2, batchSize: 1 });
     const broken = processor('BROKEN', [], { retries: 5, batchSize: 1 });

@@ -51,10 +51,24 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
     if (count === 0) ready.push(job);
   }
 
+  // A job can become ready while another is still running (a batch retried day by day settles its
+  // days one at a time): start it then, not when that job ends. One wake per turn of the event loop.
+  let wakePending = false;
+  const wakeSoon = () => {
+    if (wakePending) return;
+    wakePending = true;
+    setImmediate(() => {
+      wakePending = false;
+      wake();
+    });
+  };
   const release = (job: Job) => {
     const left = (waitingOn.get(job) ?? 0) - 1;
     waitingOn.set(job, left);
-    if (left === 0) insertReady(ready, job);
+    if (left === 0) {
+      insertReady(ready, job);
+      wakeSoon();
+    }
   };
   const settle = (processor: string, day: Day, outcome: PartitionOutcome) => {
     const key = partitionKey(processor, day);
@@ -65,7 +79,7 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
     for (const job of dependents.get(key) ?? []) release(job);
   };
   const settleBuilt = (processor: string, answer: BatchAnswer) => {
-    if (answer.entries.size > 0 && creating.delete(processor)) setImmediate(() => wake());
+    if (answer.entries.size > 0 && creating.delete(processor)) wakeSoon();
     for (const [day, entry] of answer.entries) {
       recordBuilt(context.live, processor, day, entry);
       settle(processor, day, { state: 'built', rows: entry.rows, builtAt: entry.builtAt });
