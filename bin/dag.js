@@ -4,8 +4,8 @@
 // ("prepare"). It runs the bundle with V8's code cache: the functions an earlier dag invocation
 // compiled are loaded ready-made instead of parsed and compiled again (~40 ms of every start-up).
 // The cache lives in dist/bundle/.v8-cache/, one file per bundle content, Node version, V8 flags and
-// verb; it is written after a run that had none (or one V8 rejected), and skipped silently where it
-// cannot be read or written.
+// verb; it is written after a run that had none (or one V8 rejected) and ended 0 or 1, and skipped
+// silently where it cannot be read or written.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
@@ -25,7 +25,9 @@ try {
 // V8 accepts a cache made from a source of the same length, so the key must name the content. One
 // cache per verb: each holds the functions its verb compiled.
 const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`).digest('hex').slice(0, 24);
-const verb = ['validate', 'plan', 'run', 'explain'].includes(process.argv[2]) ? process.argv[2] : 'other';
+const args = process.argv.slice(2);
+const helpOnly = args.some((arg) => ['-h', '--help', '-V', '--version'].includes(arg));
+const verb = !helpOnly && ['validate', 'plan', 'run', 'explain'].includes(args[0]) ? args[0] : 'other';
 const cacheDir = join(dirname(bundle), '.v8-cache');
 const cacheFile = join(cacheDir, `${key}-${verb}.bin`);
 let cachedData;
@@ -37,7 +39,9 @@ try {
 
 const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
-  process.once('exit', () => {
+  process.once('exit', (code) => {
+    // A usage error (2) ran little of the verb: its cache would be kept, and stay small, for good.
+    if (code !== 0 && code !== 1) return;
     try {
       mkdirSync(cacheDir, { recursive: true });
       const partial = `${cacheFile}.${process.pid}`;

@@ -63,6 +63,14 @@ describe('bin/dag.js code cache', () => {
     expect(cacheFiles(pkg)).toHaveLength(2);
   });
 
+  it('keeps no cache from a usage error, and help or version never stands in for a verb', () => {
+    const pkg = privatePackage();
+    const project = tempProject({ 'pipeline.yaml': PIPELINE, 'daily.sql': 'SELECT 1\n' });
+    expect(dag(pkg, project, 'plan', '--bogus').code).toBe(2);
+    expect(dag(pkg, project, 'plan', '--help').code).toBe(0);
+    expect(cacheFiles(pkg)).toEqual([expect.stringMatching(/-other\.bin$/)]);
+  });
+
   it('survives a damaged cache (V8 rejects it) and replaces it', () => {
     const pkg = privatePackage();
     const project = tempProject({ 'pipeline.yaml': PIPELINE, 'daily.sql': 'SELECT 1\n' });

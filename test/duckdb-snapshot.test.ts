@@ -116,10 +116,35 @@ describe('duckdb readSnapshot', () => {
     const hashed = await (await open(dbPath, true)).readSnapshot(pipeline, ['box', 'P']);
     const box = hashed.tables.get('box');
     expect(hashed.pendingVersions).toEqual(new Set());
-    expect(recorded.get('box')).toEqual(new Map([...(box?.partitions ?? [])].map(([d, info]) => [d, info.version])));
+    expect(recorded.failed).toEqual(new Map());
+    expect(recorded.versions.get('box')).toEqual(new Map([...(box?.partitions ?? [])].map(([d, info]) => [d, info.version])));
     expect(box?.partitions.get(day('2021-11-02'))?.version).toMatch(/^\d+\.\d+:2$/);
     expect([...(box?.partitions.values() ?? [])].map((info) => info.changedAt)).toEqual([7000, 7000]);
   });
+
+  it('records a pending source in the background and stops hashing it when the run is cancelled', async () => {
+    const dbPath = join(tempProject(), 'w.duckdb');
+    await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 1 });
+    // A source that would take hours to hash.
+    await execSql(dbPath, `CREATE VIEW raw.endless AS SELECT DATE '2021-11-01' + (i % 3)::INTEGER AS game_date, i FROM range(10000000000) AS r(i)`);
+    const readsEndless = { upstream: [{ name: 'endless', mapping: { kind: 'same' } as const }] };
+    const pipeline = pipelineOf(dbPath, [source('endless', 'raw.endless'), sqlProcessor('P', 'out.p', 'SELECT 1', readsEndless)]);
+    const writer = await open(dbPath);
+    const snapshot = {
+      calendar: undefined,
+      tables: new Map([['endless', { exists: true, partitions: new Map() }]]),
+      ledger: new Map(),
+      failures: new Map(),
+      pendingVersions: new Set(['endless']),
+      stats: { queries: 0 },
+    };
+    const controller = new AbortController();
+    const started = Date.now();
+    const recording = writer.recordSourceVersions(pipeline, snapshot, 1000, controller.signal);
+    setTimeout(() => controller.abort(), 200);
+    await expect(recording).rejects.toThrow(/INTERRUPT/i);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
 
   it('rejects a missing or non-DATE partition column with a UserError naming table and column', async () => {
     const dbPath = join(tempProject(), 'w.duckdb');

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksLikeStackTrace, runDag, tempProject } from './support/cli.js';
-import { queryRows } from './support/duckdb.js';
+import { execSql, queryRows } from './support/duckdb.js';
 import { copySql, countsByDay, duckdbScript, isoDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, processorOf, sourceRows, tableExists } from './fixtures/run/project.js';
 
 const chain = pipelineYaml(`  A:
@@ -150,6 +150,33 @@ describe('dag run', () => {
     expect(processorOf(json, 'A').failed.map((f) => f.category)).toEqual(['OUT_OF_RANGE_ROWS', 'OUT_OF_RANGE_ROWS']);
     expect((await ledgerByDay(project.db, 'A')).size).toBe(0);
     expect((await tableExists(project.db, 'p', 'a')) ? (await countsByDay(project.db, 'p.a')).size : 0).toBe(0);
+  });
+
+  it('a source whose versions cannot be computed fails its readers, not the run: summary, ledger, lock all fine', async () => {
+    // raw.bad is a view whose hash (every column) fails at run time though a plan (counts only) reads it.
+    const yaml = pipelineYaml(`  A:
+    table: p.a
+    upstream: [src]
+    sql: sql/a.sql
+  B:
+    table: p.b
+    upstream: [bad]
+    sql: sql/b.sql
+`).replace('sources:\n', 'sources:\n  bad: { table: raw.bad }\n');
+    const project = await makeProject(yaml, { 'sql/a.sql': copySql('src'), 'sql/b.sql': "select d, count(*) as n from {{ ref('bad') }} where d between {{ start_date }} and {{ end_date }} group by 1\n" }, 3);
+    await execSql(project.db, `CREATE VIEW raw.bad AS SELECT d, CAST(CASE WHEN id = 1 THEN 'oops' ELSE '1' END AS INTEGER) AS broken FROM raw.src`);
+    const result = await project.dag(['run', '--range', '2021-11-01..2021-11-03', '--json']);
+    expect(looksLikeStackTrace(result.stderr), result.stderr).toBe(false);
+    expect(result.code, result.stderr).toBe(1);
+    const json = parseRunJson(result);
+    expect(processorOf(json, 'A').built).toEqual(['2021-11-01', '2021-11-02', '2021-11-03']);
+    expect(processorOf(json, 'B').failed.map((f) => f.message)).toEqual(
+      Array(3).fill(expect.stringContaining("could not record the versions of source 'bad', which it reads: Conversion Error")),
+    );
+    expect(result.stderr).toContain("dag: warning: could not record the versions of source 'bad': Conversion Error");
+    expect(existsSync(`${project.db}.lock`)).toBe(false);
+    expect(await queryRows(project.db, `SELECT outcome FROM _dag.runs`)).toEqual([{ outcome: 'failed' }]);
+    expect((await ledgerByDay(project.db, 'B')).size).toBe(0);
   });
 
   it('runs a command processor that writes rows into the DuckDB file via DAG_DUCKDB_PATH', async () => {

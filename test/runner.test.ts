@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Day } from '../src/core/dates.js';
 import type { Pipeline, Processor, Upstream } from '../src/core/model.js';
 import type { Plan, ProcessorPlan } from '../src/core/plan.js';
-import type { Snapshot, SourceVersions } from '../src/core/snapshot.js';
+import type { RecordedVersions, Snapshot } from '../src/core/snapshot.js';
 import type { BatchJob, BatchOutcome, FailureRecord, JobFailure, RunRecord, Warehouse } from '../src/warehouse/port.js';
 import { createBuildClock, runPlan, type RunEvent, type RunnerOptions } from '../src/runner/index.js';
 
@@ -117,8 +117,8 @@ class MemoryWarehouse implements Warehouse {
   async runCommandBatch(): Promise<BatchOutcome> {
     throw new Error('no commands here');
   }
-  async recordSourceVersions(): Promise<SourceVersions> {
-    return new Map();
+  async recordSourceVersions(): Promise<RecordedVersions> {
+    return { versions: new Map(), failed: new Map() };
   }
   async recordRun(run: RunRecord): Promise<void> {
     this.runs.push(run);
@@ -290,6 +290,48 @@ describe('runner scheduling', () => {
     const result = await runPlan(options(pipelineOf([slow]), planOf([slow], 1), warehouse));
     expect(result.processors[0]?.failed[0]?.category).toBe('TIMEOUT');
     expect(warehouse.failures[0]?.category).toBe('TIMEOUT');
+  });
+
+  it('stops a job\'s timeout clock while it waits and resumes it with what is left, not a fresh timeout', async () => {
+    const p = processor('P', [], { timeoutMs: 400, batchSize: 1, retries: 0 });
+    const sleep = (ms: number, signal: AbortSignal) => new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve(true)), { once: true });
+    });
+    // 250 ms of work, 500 ms waiting (not counted), then 250 ms more: 500 ms of its own > 400 ms.
+    const warehouse = new MemoryWarehouse(async (job, signal) => {
+      job.onQueued?.();
+      job.onStarted?.();
+      if (await sleep(250, signal)) return fail({ category: 'CANCELLED', message: 'interrupted' });
+      job.onQueued?.();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      job.onStarted?.();
+      if (await sleep(250, signal)) return fail({ category: 'CANCELLED', message: 'interrupted' });
+      return ok(job);
+    });
+    const result = await runPlan(options(pipelineOf([p]), planOf([p], 1), warehouse));
+    expect(result.processors[0]?.failed[0]?.category).toBe('TIMEOUT');
+  });
+
+  it('only batches that read a source whose versions are still being recorded wait for them', async () => {
+    const src = processor('SRC');
+    const reader = processor('READER', ['SRC'], { batchSize: 1 });
+    const other = processor('OTHER', [], { batchSize: 1 });
+    let finishRecording = () => {};
+    const warehouse = new MemoryWarehouse();
+    warehouse.recordSourceVersions = () => new Promise((resolve) => (finishRecording = () => resolve({ versions: new Map([['SRC', new Map([[1, 'v1']])]]), failed: new Map() })));
+    const snapshot: Snapshot = { ...emptySnapshot, pendingVersions: new Set(['SRC']), ledger: new Map([['SRC', new Map([[1, { runId: 'old', builtAt: 1, rows: 1, codeFingerprint: 'c' }]])]]) };
+    const plan = planOf([reader, other], 1);
+    const running = runPlan(options(pipelineOf([src, reader, other]), plan, warehouse, { snapshot }));
+    await tick();
+    const [readerJob] = warehouse.jobs.filter((job) => job.processor.name === 'READER');
+    const [otherJob] = warehouse.jobs.filter((job) => job.processor.name === 'OTHER');
+    expect(otherJob?.inputFingerprints).toBeInstanceOf(Map);
+    expect(readerJob?.inputFingerprints).not.toBeInstanceOf(Map);
+    finishRecording();
+    const result = await running;
+    expect(result.outcome).toBe('success');
+    expect(await readerJob?.inputFingerprints).toEqual(new Map([[1, 'READER:1']]));
   });
 
   it('stamps builtAt strictly after every input and after the run start', async () => {

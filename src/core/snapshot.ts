@@ -64,6 +64,13 @@ export interface Snapshot {
 /** Source partition versions by source name, then day (what recordSourceVersions computed). */
 export type SourceVersions = ReadonlyMap<string, ReadonlyMap<Day, string>>;
 
+/** What recordSourceVersions did with the pending sources: their versions, and why a source had none. */
+export interface RecordedVersions {
+  readonly versions: SourceVersions;
+  /** Sources whose versions could not be computed (e.g. a view that fails on some row), with the error. */
+  readonly failed: ReadonlyMap<string, string>;
+}
+
 /**
  * Code fingerprint of a ledger row written before a command processor runs (rows -1): the command
  * writes its rows outside dag's transaction, so until dag records the finished batch the partition may

@@ -22,10 +22,10 @@ export interface RunContext {
   /** The snapshot plus a ledger entry for every partition this run built so far. */
   readonly live: LiveSnapshot;
   /**
-   * While source versions the snapshot left pending are being computed and recorded: settles when
-   * they are in `live`, then becomes undefined.
+   * While versions of sources the snapshot left pending are being computed and recorded: which
+   * sources, and a promise that settles when they are in `live`, with the sources that failed.
    */
-  sourceVersions: Promise<void> | undefined;
+  sourceVersions: { readonly sources: ReadonlySet<string>; readonly recorded: Promise<ReadonlyMap<string, string>> } | undefined;
   /** Attempts so far per partition (a batch attempt counts for each of its days). */
   readonly attempts: Map<PartitionKey, number>;
   jobsStarted: number;
@@ -148,16 +148,23 @@ async function attemptOnce(context: RunContext, job: BatchJob): Promise<BatchOut
     controller.abort('timeout');
   };
   let timer: NodeJS.Timeout | undefined = setTimeout(expire, timeoutMs);
-  // Waiting for the target (a command holding the DuckDB file) is not the job's own time: the clock
-  // stops while the adapter says the job is queued and restarts when it really begins.
+  // Waiting (for a command holding the DuckDB file, for source versions) is not the job's own time:
+  // the clock stops while the adapter says the job is queued and goes on, with what is left, when it
+  // resumes. Time before the first wait counts only once the job has begun (onStarted).
+  let begun = false;
+  let used = 0;
+  let since = Date.now();
   const onQueued = () => {
+    if (timer !== undefined && begun) used += Date.now() - since;
     clearTimeout(timer);
     timer = undefined;
   };
   const onStarted = () => {
     if (timedOut) return;
+    begun = true;
     clearTimeout(timer);
-    timer = setTimeout(expire, timeoutMs);
+    since = Date.now();
+    timer = setTimeout(expire, Math.max(0, timeoutMs - used));
   };
   try {
     const started: BatchJob = { ...job, onQueued, onStarted };

@@ -8,6 +8,7 @@ import { buildResult } from './result.js';
 import { schedule } from './scheduler.js';
 import { applySourceVersions, liveSnapshot, type RunContext } from './attempt.js';
 import type { RunnerOptions, RunResult } from './types.js';
+import { firstLine } from '../warehouse/shared.js';
 
 export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, SpawnerFactory } from './types.js';
 export { createBuildClock, systemClock, type BuildClock, type WallClock };
@@ -31,17 +32,24 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     // Versions the snapshot left pending are hashed while the first batches run; no batch writes its
     // ledger rows before they are recorded (it awaits its input fingerprints).
     // Inside the try: a run whose start row was written always gets its end row.
-    const recorded = warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart).then((versions) => {
+    const recorded = warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart, options.signal).then(({ versions, failed }) => {
       applySourceVersions(context.live, versions);
-      context.sourceVersions = undefined;
+      if (failed.size === 0) context.sourceVersions = undefined;
+      return failed;
     });
-    if ((options.snapshot.pendingVersions?.size ?? 0) > 0) {
-      context.sourceVersions = recorded;
-      recorded.catch(() => undefined); // awaited below; batches waiting on it fail on their own
+    const pending = options.snapshot.pendingVersions ?? new Set<string>();
+    if (pending.size > 0) {
+      // Batches reading a pending source wait for it; if it cannot be recorded, they fail with why.
+      context.sourceVersions = { sources: pending, recorded };
     } else await recorded;
     options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
     const outcomes = await schedule(context, graph);
-    await recorded;
+    // The batches that needed the versions failed with this already; a cancelled run interrupted it.
+    const failed = await recorded.catch((error: unknown) => {
+      if (!options.signal.aborted) options.onEvent({ kind: 'warning', message: `could not record source versions: ${firstLine(error)}` });
+      return new Map<string, string>();
+    });
+    for (const [source, message] of failed) options.onEvent({ kind: 'warning', message: `could not record the versions of source '${source}': ${message}` });
     result = buildResult(options.plan, outcomes, {
       runId: options.runId,
       elapsedMs: clock.wall() - startedWall,

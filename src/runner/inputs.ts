@@ -23,7 +23,21 @@ export function inputsFor(context: RunContext, processor: Processor, days: reado
         if (time !== undefined && time > latest) latest = time;
       }
   const fingerprints = (): ReadonlyMap<Day, string> => new Map(days.map((day) => [day, options.inputFingerprint(processor, day, live)]));
-  return { latest, fingerprints: context.sourceVersions ? context.sourceVersions.then(fingerprints) : fingerprints() };
+  const pending = context.sourceVersions;
+  if (!pending || !processor.upstream.some((upstream) => pending.sources.has(upstream.name))) return { latest, fingerprints: fingerprints() };
+  const later = pending.recorded.then(
+    (failed) => {
+      const broken = processor.upstream.find((upstream) => failed.has(upstream.name));
+      if (broken) throw new Error(`could not record the versions of source '${broken.name}', which it reads: ${failed.get(broken.name)}`);
+      return fingerprints();
+    },
+    (error: unknown) => {
+      throw new Error(`could not record the versions of the sources it reads: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    },
+  );
+  // A batch that fails before it needs them never awaits this: its rejection is not an error here.
+  later.catch(() => undefined);
+  return { latest, fingerprints: later };
 }
 
 /** time(u) of the versions semantics: ledger builtAt, else the warehouse's changedAt. */

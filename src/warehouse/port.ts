@@ -5,7 +5,7 @@
 import type { Day } from '../core/dates.js';
 import type { Pipeline, Processor } from '../core/model.js';
 import type { Batch } from '../core/plan.js';
-import type { Snapshot, SourceVersions } from '../core/snapshot.js';
+import type { RecordedVersions, Snapshot } from '../core/snapshot.js';
 
 /** Why a job failed. Transient errors are retried; the others are final for this run. */
 export type FailureCategory =
@@ -115,9 +115,11 @@ export interface Warehouse {
   /**
    * Remembers source content versions, stamped `at`, so later plans can tell which changed (no-op where
    * the warehouse has modification times). Versions the snapshot left pending are computed here; they
-   * are returned, by source and day, for the input fingerprints.
+   * are returned, by source and day, for the input fingerprints, and a pending source whose versions
+   * cannot be computed is named with the error (only its readers fail). Pending sources no processor
+   * reads are left alone (no plan ever needs their versions). On `signal` abort hashing is interrupted.
    */
-  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<SourceVersions>;
+  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number, signal?: AbortSignal): Promise<RecordedVersions>;
   recordRun(run: RunRecord): Promise<void>;
   recordFailure(failure: FailureRecord): Promise<void>;
   /** One writer per target: takes the lock, waiting up to waitMs; a lock held by a dead process is taken over. */

@@ -51,7 +51,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     runSqlBatch: (job, signal) => withLedger(job, () => runSqlBatch(jobClient, target, writers, known, job, signal)),
     runCommandBatch: (job, spawn, signal) => withLedger(job, () => runCommandBatch(jobClient, target, job, spawn, signal)),
     // BigQuery has modification times: nothing to remember.
-    recordSourceVersions: async () => new Map(),
+    recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),

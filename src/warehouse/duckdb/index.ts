@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { DuckdbTarget, Pipeline } from '../../core/model.js';
-import type { Snapshot, SourceVersions } from '../../core/snapshot.js';
+import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
 import { runSqlBatch } from './batch.js';
@@ -128,12 +128,15 @@ class DuckdbWarehouse implements Warehouse {
 
   // On its own connection: hashing pending sources overlaps the first batches (and a command, which
   // needs the file alone, waits at the gate until it is done).
-  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<SourceVersions> {
+  recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number, signal?: AbortSignal): Promise<RecordedVersions> {
     return this.gate.shared(async () => {
       const connection = await this.writable().connect();
+      const interrupt = (): void => connection.interrupt();
+      signal?.addEventListener('abort', interrupt, { once: true });
       try {
         return await recordSourceVersions(connection, this.target.ledgerSchema, pipeline, snapshot, at);
       } finally {
+        signal?.removeEventListener('abort', interrupt);
         connection.close();
       }
     });

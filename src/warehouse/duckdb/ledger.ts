@@ -5,8 +5,9 @@
 import { dateValue, timestampValue } from './node-api.js';
 import type { Day } from '../../core/dates.js';
 import type { Pipeline, Source } from '../../core/model.js';
-import type { Snapshot, SourceVersions } from '../../core/snapshot.js';
+import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
+import { firstLine } from '../shared.js';
 import type { SerialConnection } from './connection.js';
 import { sourceVersionsSql } from './snapshot.js';
 import { CATALOG, dateLiteral, dayExpression, ledgerTable, quoteString, timestampLiteral } from './sql.js';
@@ -31,7 +32,7 @@ export function replacePartitionRows(ledgerSchema: string, processor: string, da
  * (a first run may record millions); versions it left pending are computed and recorded by DuckDB in
  * one round trip per source and returned, for the input fingerprints.
  */
-export async function recordSourceVersions(connection: SerialConnection, ledgerSchema: string, pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<SourceVersions> {
+export async function recordSourceVersions(connection: SerialConnection, ledgerSchema: string, pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<RecordedVersions> {
   const pending = snapshot.pendingVersions ?? new Set<string>();
   const micros = BigInt(Math.round(at)) * 1000n;
   await connection.append(CATALOG, ledgerSchema, 'source_versions', (appender) => {
@@ -49,12 +50,20 @@ export async function recordSourceVersions(connection: SerialConnection, ledgerS
     }
   });
   const versions = new Map<string, Map<Day, string>>();
+  const failed = new Map<string, string>();
+  const read = new Set(pipeline.processors.flatMap((processor) => processor.upstream.map((upstream) => upstream.name)));
   for (const source of pipeline.sources) {
-    if (!pending.has(source.name) || snapshot.tables.get(source.name)?.exists !== true) continue;
-    const [days = [], texts = []] = await connection.columns(pendingVersionStatements(ledgerSchema, source, at).join(';\n'));
-    versions.set(source.name, new Map(days.map((day, i) => [day as number, String(texts[i])])));
+    // A source no processor reads (a calendar, say) never makes anything stale: nothing to record.
+    if (!pending.has(source.name) || !read.has(source.name) || snapshot.tables.get(source.name)?.exists !== true) continue;
+    try {
+      const [days = [], texts = []] = await connection.columns(pendingVersionStatements(ledgerSchema, source, at).join(';\n'));
+      versions.set(source.name, new Map(days.map((day, i) => [day as number, String(texts[i])])));
+    } catch (error) {
+      if (/^INTERRUPT/i.test(firstLine(error))) throw error;
+      failed.set(source.name, firstLine(error));
+    }
   }
-  return versions;
+  return { versions, failed };
 }
 
 const COMPUTED = 'temp.main.dag_source_versions';
