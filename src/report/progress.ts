@@ -3,6 +3,7 @@
  * processor with done/total partitions, running jobs, failures and an ETA. Elsewhere (CI logs,
  * pipes), one line per finished batch, so logs stay greppable and never fill with escape codes.
  */
+import { MultiBar, type SingleBar } from 'cli-progress';
 import type { RunEvent } from '../runner/types.js';
 import { dayRangeText } from './ranges.js';
 
@@ -70,88 +71,98 @@ interface Row {
   done: number;
   failed: number;
   running: number;
+  readonly bar: SingleBar;
 }
 
-/** The live terminal view, redrawn in place at most every `intervalMs`. */
-export function liveProgress(options: ProgressOptions & { readonly intervalMs?: number }): ProgressView {
+/** The terminal the live view draws on: the writer, as a TTY stream for cli-progress. */
+export interface LiveProgressOptions extends ProgressOptions {
+  /** Terminal width in columns (lines are cut to it). */
+  readonly columns?: number;
+}
+
+/**
+ * The live terminal view: one cli-progress bar per processor (done/total partitions, running jobs,
+ * failures) and a last line with the totals and an ETA, redrawn in place; warnings print above it.
+ */
+export function liveProgress(options: LiveProgressOptions): ProgressView {
   const rows = new Map<string, Row>();
   const startedAt = options.now();
-  let drawnLines = 0;
-  let timer: ReturnType<typeof setInterval> | undefined;
   const red = paint(options.color, 31);
   const dim = paint(options.color, 2);
-
-  const render = (): string[] => {
-    const width = Math.max(4, ...[...rows.keys()].map((name) => name.length));
+  const stream = { isTTY: true, columns: options.columns ?? 100, write: (text: string) => (options.write(text), true) };
+  let width = 4;
+  const totals = () => {
     let done = 0;
     let total = 0;
-    const lines = [...rows.values()].map((row) => {
+    for (const row of rows.values()) {
       done += row.done;
       total += row.total;
-      const bar = progressBar(row.total === 0 ? 1 : row.done / row.total, 20);
-      const failed = row.failed > 0 ? red(`  ${row.failed} failed`) : '';
-      const running = row.running > 0 ? `  ${row.running} running` : '';
-      return `${row.name.padEnd(width)} ${bar} ${String(row.done).padStart(4)}/${row.total}${running}${failed}`;
-    });
-    const elapsed = options.now() - startedAt;
-    const eta = done > 0 && done < total ? `, ETA ${seconds((elapsed / done) * (total - done))}` : '';
-    lines.push(dim(`${done}/${total} partitions, ${seconds(elapsed)} elapsed${eta}`));
-    return lines;
+    }
+    return { done, total };
   };
-  const draw = () => {
-    const lines = render();
-    let out = drawnLines > 0 ? `\u001b[${drawnLines}F` : '';
-    for (const line of lines) out += `\u001b[2K${line}\n`;
-    options.write(out);
-    drawnLines = lines.length;
+  const format = (_options: unknown, params: { value: number; total: number }, payload: { name?: string }): string => {
+    const row = payload.name === undefined ? undefined : rows.get(payload.name);
+    if (!row) {
+      const { done, total } = totals();
+      const elapsed = options.now() - startedAt;
+      const eta = done > 0 && done < total ? `, ETA ${seconds((elapsed / done) * (total - done))}` : '';
+      return dim(`${done}/${total} partitions, ${seconds(elapsed)} elapsed${eta}`);
+    }
+    const bar = progressBar(params.total === 0 ? 1 : params.value / params.total, 20);
+    const running = row.running > 0 ? `  ${row.running} running` : '';
+    const failed = row.failed > 0 ? red(`  ${row.failed} failed`) : '';
+    return `${row.name.padEnd(width)} ${bar} ${String(params.value).padStart(4)}/${params.total}${running}${failed}`;
   };
-  const above = (text: string) => {
-    // Print a message above the live area, then redraw it below.
-    let out = drawnLines > 0 ? `\u001b[${drawnLines}F\u001b[0J` : '';
-    out += text;
-    options.write(out);
-    drawnLines = 0;
-    draw();
+  const bars = new MultiBar({ stream: stream as unknown as NodeJS.WritableStream, format, fps: 10, hideCursor: true, clearOnComplete: false, stopOnComplete: false, linewrap: false });
+  let footer: SingleBar | undefined;
+  const changed = (row: Row | undefined) => {
+    if (!row) return;
+    row.bar.update(row.done, { name: row.name });
+    footer?.update(totals().done);
   };
-  const row = (name: string) => rows.get(name);
 
   return {
     onEvent(event) {
       switch (event.kind) {
         case 'run-started':
-          for (const [name, total] of event.totals) rows.set(name, { name, total, done: 0, failed: 0, running: 0 });
-          timer = setInterval(draw, options.intervalMs ?? 100);
-          timer.unref?.();
-          draw();
+          width = Math.max(4, ...[...event.totals.keys()].map((name) => name.length));
+          for (const [name, total] of event.totals) rows.set(name, { name, total, done: 0, failed: 0, running: 0, bar: bars.create(total, 0, { name }) });
+          footer = bars.create(totals().total, 0, {});
           break;
         case 'job-started': {
-          const r = row(event.processor);
-          if (r) r.running += 1;
+          const row = rows.get(event.processor);
+          if (row) row.running += 1;
+          changed(row);
           break;
         }
         case 'job-finished': {
-          const r = row(event.processor);
-          if (r) {
-            r.running = Math.max(0, r.running - 1);
-            r.done += event.built.length;
+          const row = rows.get(event.processor);
+          if (row) {
+            row.running = Math.max(0, row.running - 1);
+            row.done += event.built.length;
           }
+          changed(row);
           break;
         }
         case 'partition-failed': {
-          const r = row(event.processor);
-          if (r) {
-            r.done += 1;
-            r.failed += 1;
+          const row = rows.get(event.processor);
+          if (row) {
+            row.done += 1;
+            row.failed += 1;
           }
+          changed(row);
           break;
         }
         case 'warning':
-          above(`warning: ${event.message}\n`);
+          // Printed above the bars at once: a warning must not wait for a redraw the run may not reach.
+          bars.log(`warning: ${event.message}\n`);
+          bars.update();
           break;
         case 'job-retry': {
           // The failed attempt ended; the retry's job-started counts it again.
-          const r = row(event.processor);
-          if (r) r.running = Math.max(0, r.running - 1);
+          const row = rows.get(event.processor);
+          if (row) row.running = Math.max(0, row.running - 1);
+          changed(row);
           break;
         }
         case 'job-split':
@@ -159,8 +170,7 @@ export function liveProgress(options: ProgressOptions & { readonly intervalMs?: 
       }
     },
     finish() {
-      if (timer) clearInterval(timer);
-      if (rows.size > 0) draw();
+      bars.stop();
     },
   };
 }

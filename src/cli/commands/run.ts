@@ -97,7 +97,7 @@ export function registerRun(program: Command, io: CliIO): void {
           const view: ProgressView | undefined = flags.json
             ? undefined
             : io.isTTY
-              ? liveProgress({ write: io.stdout, now: () => Date.now(), color: useColor(io) })
+              ? liveProgress({ write: io.stdout, now: () => Date.now(), color: useColor(io), columns: process.stdout.columns })
               : lineProgress({ write: io.stdout, now: () => Date.now(), color: false });
           const onEvent = (event: RunEvent) => {
             if (event.kind === 'warning' && !view) warn(event.message);
