@@ -83,7 +83,15 @@ class BatchError extends Error {
   }
 }
 
-export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
+/**
+ * Processors (by name and SQL template) whose SELECT's columns matched their table in an earlier
+ * batch of this process: the table exists and, as dag holds the target's lock, still has those columns,
+ * and every batch of a processor binds to the same columns (only date literals differ). Their batches
+ * skip the check.
+ */
+export type CheckedColumns = Set<string>;
+
+export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checkedColumns: CheckedColumns = new Set()): Promise<BatchOutcome> {
   const where = `${job.processor.name} ${formatDay(job.batch.start)}..${formatDay(job.batch.end)}`;
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   job.onStarted?.();
@@ -96,12 +104,16 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
   };
   try {
     const select = renderBatchSelect(job);
-    const [fromSelect = [], names = [], types = []] = await checked(() => connection.columns(columnsStatement(job, select)));
-    const selectColumns = new Map<string, string>();
-    const tableColumns: string[] = [];
-    names.forEach((name, i) => (fromSelect[i] ? selectColumns.set(String(name), String(types[i])) : tableColumns.push(String(name))));
-    checkColumns(job, selectColumns, tableColumns);
-    const exists = tableColumns.length > 0;
+    const key = `${job.processor.name}\u0000${job.processor.action.kind === 'sql' ? job.processor.action.text : ''}`;
+    let exists = checkedColumns.has(key);
+    if (!exists) {
+      const [fromSelect = [], names = [], types = []] = await checked(() => connection.columns(columnsStatement(job, select)));
+      const selectColumns = new Map<string, string>();
+      const tableColumns: string[] = [];
+      names.forEach((name, i) => (fromSelect[i] ? selectColumns.set(String(name), String(types[i])) : tableColumns.push(String(name))));
+      checkColumns(job, selectColumns, tableColumns);
+      exists = tableColumns.length > 0;
+    }
     opened = true;
     const written = await checked(() => connection.changes(writeStatements(job, select, exists).join(';\n')));
     const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
@@ -134,6 +146,7 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
     const ledgerFingerprints = fingerprints;
     await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerFingerprints, ledgerSchema).join(';\n')));
     opened = false;
+    checkedColumns.add(key);
     return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);

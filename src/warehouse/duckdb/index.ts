@@ -8,7 +8,7 @@ import type { DuckdbTarget, Pipeline } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
-import { runSqlBatch } from './batch.js';
+import { runSqlBatch, type CheckedColumns } from './batch.js';
 import { runCommandBatch } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
@@ -61,6 +61,7 @@ class DuckdbWarehouse implements Warehouse {
   readonly targetName: string;
   private readonly gate = new ExclusiveGate();
   private readonly schemasMade = new Map<string, Promise<void>>();
+  private readonly checkedColumns: CheckedColumns = new Set();
 
   constructor(
     private readonly target: DuckdbTarget,
@@ -94,7 +95,7 @@ class DuckdbWarehouse implements Warehouse {
       await this.ensureSchema(job.processor.table.schema);
       const connection = await db.connect();
       try {
-        return await runSqlBatch(connection, this.target.ledgerSchema, job, signal);
+        return await runSqlBatch(connection, this.target.ledgerSchema, job, signal, this.checkedColumns);
       } finally {
         connection.close();
       }

@@ -25,14 +25,6 @@ COMMIT;
 
 -- second batch;
 
-SELECT true, column_name, column_type FROM (DESCRIBE SELECT * FROM (
--- daily cache
-SELECT game_date, count(*) AS n
-FROM "dag_target"."nba"."box"
-WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-02'
-GROUP BY 1
-) AS dag_select) UNION ALL SELECT false, column_name, data_type FROM (SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'dag_target' AND schema_name = 'precompute' AND table_name = 'player_daily_cache' ORDER BY column_index);
-
 BEGIN TRANSACTION;
 DELETE FROM "dag_target"."precompute"."player_daily_cache" WHERE "game_date" BETWEEN DATE '2021-11-01' AND DATE '2021-11-02';
 INSERT INTO "dag_target"."precompute"."player_daily_cache" BY NAME SELECT * FROM (
