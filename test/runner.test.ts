@@ -334,6 +334,20 @@ describe('runner scheduling', () => {
     expect(await readerJob?.inputFingerprints).toEqual(new Map([[1, 'READER:1']]));
   });
 
+  it('a failure recording pending versions that no batch waits for is a warning, not a crash', async () => {
+    const other = processor('OTHER', [], { batchSize: 1 });
+    // The recording fails at once, while the batches take a while.
+    const warehouse = new MemoryWarehouse(async (job) => (await new Promise((resolve) => setTimeout(resolve, 50)), ok(job)));
+    warehouse.recordSourceVersions = async () => {
+      throw new Error('IO Error: disk full');
+    };
+    const snapshot: Snapshot = { ...emptySnapshot, pendingVersions: new Set(['SRC']) };
+    const opts = options(pipelineOf([other]), planOf([other], 2), warehouse, { snapshot });
+    const result = await runPlan(opts);
+    expect(result.outcome).toBe('success');
+    expect(opts.events).toContainEqual({ kind: 'warning', message: 'could not record source versions: IO Error: disk full' });
+  });
+
   it('stamps builtAt strictly after every input and after the run start', async () => {
     const a = processor('A', [], { batchSize: 1 });
     const b = processor('B', ['A'], { batchSize: 1 });

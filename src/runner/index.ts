@@ -41,6 +41,8 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     if (pending.size > 0) {
       // Batches reading a pending source wait for it; if it cannot be recorded, they fail with why.
       context.sourceVersions = { sources: pending, recorded };
+      // Looked at after the schedule (below); until then a failure must not count as unhandled.
+      recorded.catch(() => undefined);
     } else await recorded;
     options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
     const outcomes = await schedule(context, graph);

@@ -1,8 +1,9 @@
-// Prints the line CI reads last: `N passed, N failed, N skipped`.
+// Prints the line CI reads last: `N passed, N failed, N skipped`. An error no test caught (an
+// unhandled rejection, say) counts as a failure: it fails the run, so the line must say so too.
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class CountReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown> = []): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -19,6 +20,7 @@ export default class CountReporter implements Reporter {
       }
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
     }
+    failed += unhandledErrors.length;
     // Skipped tests say why in their names (e.g. live BigQuery without credentials): show them.
     for (const name of skippedNames) process.stdout.write(`\nskipped: ${name}`);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
