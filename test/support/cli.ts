@@ -1,5 +1,5 @@
 /**
- * The test rig: runs the real `dag` binary (bin/dag.js → dist/, built by `npm test` before vitest)
+ * The test rig: runs the real `dag` binary (bin/dag.js → dist/bundle/dag.cjs, built by `npm test` before vitest)
  * as a child process in a temp folder, the way a user would.
  */
 import { spawn } from 'node:child_process';
