@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/diagnostics.js';
+import { firstLine } from '../warehouse/shared.js';
 import type { CliIO } from './io.js';
 
 type Register = (program: Command, io: CliIO) => void;
@@ -30,8 +31,8 @@ export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   const verb = argv[0];
   const wanted = verb !== undefined && Object.hasOwn(VERBS, verb) ? [VERBS[verb]!] : Object.values(VERBS);
+  // Verbs are added with program.command(), which copies exitOverride and configureOutput to them.
   for (const register of await Promise.all(wanted.map((load) => load()))) register(program, io);
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   return program;
 }
 
@@ -50,8 +51,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`dag: internal error while ${io.doing}: ${message.split('\n')[0]} — this is a bug in dag\n`);
+    io.stderr(`dag: internal error while ${io.doing}: ${firstLine(error)} — this is a bug in dag\n`);
     if (io.env.DAG_DEBUG && error instanceof Error) io.stderr(`${error.stack}\n`);
     return 2;
   }

@@ -3,7 +3,8 @@ import type { Mapping } from '../core/model.js';
 import { isRecord } from './document.js';
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** Milliseconds per duration unit, shared with `dag run --wait`. */
+export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** `30s`, `10m`, `1h`, `500ms` in milliseconds; undefined for anything else. */
 export function parseDuration(value: unknown): number | undefined {

@@ -5,6 +5,7 @@
  */
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { RunEvent } from '../runner/types.js';
+import { firstLine } from '../warehouse/shared.js';
 import { dayRangeText } from './ranges.js';
 
 export interface ProgressView {
@@ -23,9 +24,9 @@ function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
-/** The first line of a failure message (log tails follow in the summary). */
-function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? '').replace(/; last lines:$/, '');
+/** A failure's headline: its first line, without the '; last lines:' that leads into the log tail (the summary shows it). */
+function headline(message: string): string {
+  return firstLine(message).replace(/; last lines:$/, '');
 }
 
 const paint = (on: boolean, code: number) => (text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -43,11 +44,11 @@ export function lineProgress(options: ProgressOptions): ProgressView {
           if (event.failure === undefined && event.built.length > 0)
             options.write(`${green('built')}  ${event.processor} ${range} (${event.built.length} partition${event.built.length === 1 ? '' : 's'}, ${seconds(event.elapsedMs)})\n`);
           else if (event.failure)
-            options.write(`${red('failed')} ${event.processor} ${range} ${event.failure.category}: ${firstLine(event.failure.message)}\n`);
+            options.write(`${red('failed')} ${event.processor} ${range} ${event.failure.category}: ${headline(event.failure.message)}\n`);
           break;
         }
         case 'job-retry':
-          options.write(`${yellow('retry')}  ${event.processor} ${dayRangeText(event.start, event.end)} attempt ${event.attempt} in ${seconds(event.delayMs)} after ${event.failure.category}: ${firstLine(event.failure.message)}\n`);
+          options.write(`${yellow('retry')}  ${event.processor} ${dayRangeText(event.start, event.end)} attempt ${event.attempt} in ${seconds(event.delayMs)} after ${event.failure.category}: ${headline(event.failure.message)}\n`);
           break;
         case 'job-split':
           options.write(`${yellow('split')}  ${event.processor} ${dayRangeText(event.start, event.end)} failed as a batch; retrying its partitions one by one\n`);

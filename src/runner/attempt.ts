@@ -10,7 +10,7 @@ import type { Batch } from '../core/plan.js';
 import type { BatchJob, BatchOutcome, JobFailure } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
 import { inputsFor } from './inputs.js';
-import type { PartitionKey } from './jobs.js';
+import { partitionKey, type PartitionKey } from './jobs.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, SourceVersions, TableInventory } from '../core/snapshot.js';
 import type { RunnerOptions } from './types.js';
 
@@ -32,10 +32,7 @@ export interface RunContext {
 }
 
 export interface BatchAnswer {
-  /** Rows per built partition (all of them built at `builtAt`). */
-  readonly built: ReadonlyMap<Day, number>;
-  readonly builtAt: number;
-  /** The ledger entries written for the built partitions (the run's live view keeps them). */
+  /** The ledger entries written for the built partitions, one per built day (the run's live view keeps them). */
   readonly entries: ReadonlyMap<Day, LedgerEntry>;
   /** Partitions not built, with why; empty when everything was built. */
   readonly failed: ReadonlyMap<Day, JobFailure>;
@@ -123,12 +120,12 @@ export async function runBatch(context: RunContext, processor: Processor, days: 
       const entries = new Map<Day, LedgerEntry>();
       for (const [day, rows] of outcome.rows)
         entries.set(day, { runId: options.runId, builtAt, rows, codeFingerprint, inputFingerprint: fingerprints.get(day) ?? '' });
-      return { built: outcome.rows, builtAt, entries, failed, failure: undefined };
+      return { entries, failed, failure: undefined };
     }
     const failure = outcome.failure;
     for (const day of days) await recordFailure(context, processor, day, failure);
     const retriable = failure.category === 'TRANSIENT' && attempt <= processor.retries && !options.signal.aborted;
-    if (!retriable) return { built: new Map(), builtAt, entries: new Map(), failed: new Map(days.map((day) => [day, failure])), failure };
+    if (!retriable) return { entries: new Map(), failed: new Map(days.map((day) => [day, failure])), failure };
     const delayMs = backoff(attempt);
     options.onEvent({ kind: 'job-retry', processor: processor.name, start: batch.start, end: batch.end, attempt: attempt + 1, delayMs, failure });
     await sleep(delayMs, options.signal);
@@ -188,7 +185,7 @@ async function attemptOnce(context: RunContext, job: BatchJob): Promise<BatchOut
 }
 
 export async function recordFailure(context: RunContext, processor: Processor, day: Day, failure: JobFailure): Promise<void> {
-  const key = `${processor.name}\u0000${day}`;
+  const key = partitionKey(processor.name, day);
   const attempt = (context.attempts.get(key) ?? 0) + 1;
   context.attempts.set(key, attempt);
   try {

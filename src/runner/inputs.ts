@@ -4,6 +4,7 @@
  */
 import type { Day } from '../core/dates.js';
 import type { Processor } from '../core/model.js';
+import { firstLine } from '../warehouse/shared.js';
 import type { RunContext } from './attempt.js';
 
 export interface BatchInputs {
@@ -32,7 +33,7 @@ export function inputsFor(context: RunContext, processor: Processor, days: reado
       return fingerprints();
     },
     (error: unknown) => {
-      throw new Error(`could not record the versions of the sources it reads: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      throw new Error(`could not record the versions of the sources it reads: ${firstLine(error)}`);
     },
   );
   // A batch that fails before it needs them never awaits this: its rejection is not an error here.

@@ -17,10 +17,9 @@ export function partitionKey(processor: string, day: Day): PartitionKey {
 }
 
 export interface Job {
+  /** Order in the plan (topological rank, then date); ready jobs start lowest first. */
   readonly index: number;
   readonly processor: Processor;
-  /** Order in the plan (topological); ready jobs start lowest first. */
-  readonly rank: number;
   /** Calendar partitions of the batch, ascending. */
   readonly days: readonly Day[];
   /** Per day: the in-plan partitions (of other jobs) it reads. */
@@ -51,7 +50,7 @@ export function buildJobGraph(pipeline: Pipeline, plan: Plan, inputsOf: InputsOf
   }
 
   const jobs: Job[] = [];
-  plan.processors.forEach((processorPlan, rank) => {
+  for (const processorPlan of plan.processors) {
     const node = pipeline.nodes.get(processorPlan.name);
     if (node?.kind !== 'processor') throw new Error(`plan names ${processorPlan.name}, which is not a processor of the pipeline`);
     const oneByOne = readsItself(node);
@@ -74,12 +73,12 @@ export function buildJobGraph(pipeline: Pipeline, plan: Plan, inputsOf: InputsOf
             }
           inputsByDay.set(day, keys);
         }
-        const job: Job = { index: jobs.length, processor: node, rank, days, inputsByDay, inputs, after: oneByOne ? previous : undefined };
+        const job: Job = { index: jobs.length, processor: node, days, inputsByDay, inputs, after: oneByOne ? previous : undefined };
         jobs.push(job);
         previous = job;
       }
     }
-  });
+  }
   return { jobs, totals };
 }
 

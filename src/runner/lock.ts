@@ -3,6 +3,7 @@
  * cannot be invalidated by another run writing in between; it is released however the run ends.
  */
 import { UserError } from '../core/diagnostics.js';
+import { UNIT_MS } from '../config/values.js';
 import type { LockOwner, Warehouse } from '../warehouse/port.js';
 import { formatMs } from './attempt.js';
 
@@ -19,12 +20,13 @@ export async function acquireRunLock(warehouse: Warehouse, owner: LockOwner, wai
   );
 }
 
-/** Parses `--wait`: `0`, `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds. */
+/**
+ * Parses `--wait`: `0`, `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds. Laxer than
+ * pipeline.yaml durations (decimals, no unit, surrounding spaces), with the same units.
+ */
 export function parseWaitDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!match) return undefined;
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(value * factor);
+  const unit = (match[2] ?? 's') as keyof typeof UNIT_MS;
+  return Math.round(Number(match[1]) * UNIT_MS[unit]);
 }

@@ -85,6 +85,29 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
       settle(processor, day, { state: 'built', rows: entry.rows, builtAt: entry.builtAt });
     }
   };
+  /**
+   * Reports a finished batch and settles its days: built, failed, or NO_OUTPUT when the warehouse
+   * reported neither. A multi-day batch that failed as a whole is instead retried one day at a time
+   * (its failed days are settled by those single-day batches), so one bad day does not sink the rest.
+   */
+  const finishBatch = async (job: Job, days: readonly Day[], answer: BatchAnswer, report: { failure: JobFailure | undefined; elapsedMs: number }) => {
+    const name = job.processor.name;
+    options.onEvent({ kind: 'job-finished', processor: name, start: days[0] ?? 0, end: days[days.length - 1] ?? 0, built: [...answer.entries.keys()], ...report });
+    settleBuilt(name, answer);
+    if (answer.failure && days.length > 1 && worthSplitting(answer.failure) && !options.signal.aborted) {
+      options.onEvent({ kind: 'job-split', processor: name, start: days[0] ?? 0, end: days[days.length - 1] ?? 0, failure: answer.failure });
+      for (const day of days) {
+        const single = await runBatch(context, job.processor, [day]);
+        await finishBatch(job, [day], single, { failure: single.failure ?? single.failed.get(day), elapsedMs: 0 });
+      }
+      return;
+    }
+    for (const [day, failure] of answer.failed) settle(name, day, { state: 'failed', ...failure });
+    // A job that reported neither rows nor a failure for a day built nothing there: say so.
+    for (const day of days)
+      if (!outcomes.has(partitionKey(name, day)))
+        settle(name, day, { state: 'failed', category: 'NO_OUTPUT', message: 'the warehouse reported no outcome for this partition' });
+  };
   const finishJob = (job: Job) => {
     finishedJobs.add(job);
     const follower = followers.get(job);
@@ -107,24 +130,7 @@ export function schedule(context: RunContext, graph: JobGraph): Promise<Outcomes
     for (const days of contiguousRuns(job.days, runnable)) {
       const started = options.clock.wall();
       const answer = await runBatch(context, job.processor, days);
-      const builtDays = [...answer.built.keys()];
-      options.onEvent({ kind: 'job-finished', processor: name, start: days[0] ?? 0, end: days[days.length - 1] ?? 0, built: builtDays, failure: answer.failure, elapsedMs: options.clock.wall() - started });
-      settleBuilt(name, answer);
-      if (answer.failure && days.length > 1 && worthSplitting(answer.failure) && !options.signal.aborted) {
-        options.onEvent({ kind: 'job-split', processor: name, start: days[0] ?? 0, end: days[days.length - 1] ?? 0, failure: answer.failure });
-        for (const day of days) {
-          const single = await runBatch(context, job.processor, [day]);
-          options.onEvent({ kind: 'job-finished', processor: name, start: day, end: day, built: [...single.built.keys()], failure: single.failure ?? single.failed.get(day), elapsedMs: 0 });
-          settleBuilt(name, single);
-          for (const [failedDay, failure] of single.failed) settle(name, failedDay, { state: 'failed', ...failure });
-        }
-        continue;
-      }
-      for (const [day, failure] of answer.failed) settle(name, day, { state: 'failed', ...failure });
-      // A job that reported neither rows nor a failure for a day built nothing there: say so.
-      for (const day of days)
-        if (!outcomes.has(partitionKey(name, day)))
-          settle(name, day, { state: 'failed', category: 'NO_OUTPUT', message: 'the warehouse reported no outcome for this partition' });
+      await finishBatch(job, days, answer, { failure: answer.failure, elapsedMs: options.clock.wall() - started });
     }
   };
 

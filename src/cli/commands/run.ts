@@ -33,6 +33,7 @@ import {
   type RunResult,
 } from '../../runner/index.js';
 import type { LockOwner } from '../../warehouse/port.js';
+import { firstLine } from '../../warehouse/shared.js';
 import { useColor, type CliIO } from '../io.js';
 import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
 import { parseRange } from '../range.js';
@@ -103,7 +104,7 @@ export function registerRun(program: Command, io: CliIO): void {
             if (event.kind === 'warning' && !view) warn(event.message);
             view?.onEvent(event);
             if (mode === 'daily' && event.kind === 'partition-failed' && isRootFailure(event.category)) {
-              io.stderr(`dag: FAILED ${event.processor} ${formatDay(event.day)} ${event.category}: ${event.message.split('\n')[0]}\n`);
+              io.stderr(`dag: FAILED ${event.processor} ${formatDay(event.day)} ${event.category}: ${firstLine(event.message)}\n`);
               const url = webhookFor(loaded.pipeline, event.processor);
               const body = { event: 'failure', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, processor: event.processor, date: formatDay(event.day), category: event.category, message: event.message };
               if (url) pending.push(notifyAll(postJson, [url], body).then((warnings) => warnings.forEach(warn)));
