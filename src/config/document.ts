@@ -268,3 +268,19 @@ function firstLine(message: string): string {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** The value when it is a string; anything else (a wrong type the schema reported, or nothing) is undefined. */
+export function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The value at `path` (list indexes and mapping keys); undefined where the path leaves the document. */
+export function valueAt(value: unknown, path: Path): unknown {
+  let at = value;
+  for (const segment of path) {
+    if (Array.isArray(at)) at = at[Number(segment)];
+    else if (isRecord(at)) at = at[String(segment)];
+    else return undefined;
+  }
+  return at;
+}

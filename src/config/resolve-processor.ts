@@ -9,7 +9,7 @@ import { parseIsoDate } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
 import { DEFAULTS, type Notify, type Processor, type ProcessorAction, type TableRef, type Upstream } from '../core/model.js';
 import { CODES } from './codes.js';
-import { isRecord, type Path } from './document.js';
+import { isRecord, optionalString, type Path } from './document.js';
 import type { Reporter } from './report.js';
 import { checkSqlTemplate } from './sql-check.js';
 import { parseDuration, parseMapping, windowCapacity } from './values.js';
@@ -31,7 +31,7 @@ export function tableRef(value: unknown): TableRef {
 }
 
 export function notifyOf(value: unknown): Notify | undefined {
-  return isRecord(value) ? { webhook: typeof value.webhook === 'string' ? value.webhook : undefined } : undefined;
+  return isRecord(value) ? { webhook: optionalString(value.webhook) } : undefined;
 }
 
 /** Declared upstream entries with where each one is written (list item or map key). */
@@ -150,8 +150,6 @@ function setting<T>(raw: Record<string, unknown>, ctx: ProcessorContext, key: st
 
 const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) ? value : undefined);
 const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-
 export function resolveProcessor(name: string, rawValue: unknown, ctx: ProcessorContext): Processor | undefined {
   if (!isRecord(rawValue)) return undefined; // the schema reported the wrong type
   const raw = rawValue;
@@ -170,8 +168,8 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     kind: 'processor',
     name,
     table: tableRef(raw.table),
-    partitionColumn: setting(raw, ctx, 'partition_column', text, DEFAULTS.partitionColumn),
-    description: text(raw.description),
+    partitionColumn: setting(raw, ctx, 'partition_column', optionalString, DEFAULTS.partitionColumn),
+    description: optionalString(raw.description),
     upstream,
     action,
     start,

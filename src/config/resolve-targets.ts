@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { didYouMean } from '../core/did-you-mean.js';
 import { DEFAULTS, type Target } from '../core/model.js';
 import { CODES } from './codes.js';
-import { isRecord } from './document.js';
+import { isRecord, optionalString } from './document.js';
 import { parseDuration } from './values.js';
 import type { Reporter } from './report.js';
 
@@ -12,35 +12,31 @@ export interface ResolvedTargets {
   readonly defaultTarget: string;
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
 function resolveTarget(name: string, raw: Record<string, unknown>, baseDir: string, pipelineName: string): Target | undefined {
   if (raw.type === 'duckdb') {
-    const path = str(raw.path) ?? `.dag/${pipelineName}.duckdb`;
+    const path = optionalString(raw.path) ?? `.dag/${pipelineName}.duckdb`;
     return {
       type: 'duckdb',
       name,
       path: path === ':memory:' ? path : resolve(baseDir, path),
-      ledgerSchema: str(raw.ledger_schema) ?? DEFAULTS.ledgerSchema,
+      ledgerSchema: optionalString(raw.ledger_schema) ?? DEFAULTS.ledgerSchema,
     };
   }
   if (raw.type === 'bigquery') {
     const labels: Record<string, string> = {};
     if (isRecord(raw.labels)) for (const [k, v] of Object.entries(raw.labels)) if (typeof v === 'string') labels[k] = v;
-    const keyFile = str(raw.key_file);
+    const keyFile = optionalString(raw.key_file);
     return {
       type: 'bigquery',
       name,
-      project: str(raw.project) ?? '',
-      location: str(raw.location) ?? 'US',
-      ledgerSchema: str(raw.ledger_dataset) ?? DEFAULTS.ledgerSchema,
+      project: optionalString(raw.project) ?? '',
+      location: optionalString(raw.location) ?? 'US',
+      ledgerSchema: optionalString(raw.ledger_dataset) ?? DEFAULTS.ledgerSchema,
       maximumBytesBilled: typeof raw.maximum_bytes_billed === 'number' ? raw.maximum_bytes_billed : undefined,
       labels,
       jobTimeoutMs: parseDuration(raw.job_timeout),
       keyFile: keyFile === undefined ? undefined : resolve(baseDir, keyFile),
-      apiEndpoint: str(raw.api_endpoint),
+      apiEndpoint: optionalString(raw.api_endpoint),
       pricePerTib: typeof raw.price_per_tib === 'number' ? raw.price_per_tib : DEFAULTS.pricePerTib,
     };
   }
@@ -63,7 +59,7 @@ export function resolveTargets(top: Record<string, unknown>, baseDir: string, pi
     }
   }
   const declared = explicit ? Object.keys(explicit) : [...targets.keys()];
-  const named = str(top.default_target);
+  const named = optionalString(top.default_target);
   if (named !== undefined) {
     if (!declared.includes(named)) {
       report.error(

@@ -8,7 +8,7 @@ import { didYouMean } from '../core/did-you-mean.js';
 import { findCycles, indexGraphOf, topologicalOrder } from '../core/graph.js';
 import { DEFAULTS, type Pipeline, type PipelineNode, type Processor, type Source } from '../core/model.js';
 import { CODES } from './codes.js';
-import { isRecord, type ConfigDocument } from './document.js';
+import { isRecord, valueAt, type ConfigDocument } from './document.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
 import { resolveTargets } from './resolve-targets.js';
@@ -62,8 +62,7 @@ function checkDurations(top: Record<string, unknown>, report: Reporter): void {
   for (const [name] of entries(top.processors)) places.push(['processors', name, 'timeout']);
   for (const [name] of entries(top.targets)) places.push(['targets', name, 'job_timeout']);
   for (const path of places) {
-    let value: unknown = top;
-    for (const segment of path) value = isRecord(value) ? value[segment] : undefined;
+    const value = valueAt(top, path);
     const problem = durationProblem(value);
     if (problem !== undefined) report.error(CODES.invalidDuration, path, 'value', `${path.join('.')} ${String(value)} ${problem}`, 'write a duration from 1s up to a few hours, e.g. 30s, 10m or 2h');
   }

@@ -7,7 +7,7 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import { closestName, didYouMean } from '../core/did-you-mean.js';
 import { CODES, type DiagnosticCode } from './codes.js';
 import { basename } from 'node:path';
-import { isRecord, type ConfigDocument, type Path, type PathSegment } from './document.js';
+import { valueAt, type ConfigDocument, type Path, type PathSegment } from './document.js';
 import { schemaValidator } from './schema-validator.js';
 
 /** Diagnostic code and advice for errors raised inside a schema definition (by its name). */
@@ -36,16 +36,6 @@ export function humanPath(path: Path): string {
   let out = '';
   for (const segment of path) out += typeof segment === 'number' || /^\d+$/.test(segment) ? `[${segment}]` : out ? `.${segment}` : segment;
   return out || 'the top level';
-}
-
-function valueAt(value: unknown, path: Path): unknown {
-  let at = value;
-  for (const segment of path) {
-    if (Array.isArray(at)) at = at[Number(segment)];
-    else if (isRecord(at)) at = at[String(segment)];
-    else return undefined;
-  }
-  return at;
 }
 
 function describeValue(value: unknown): string {

@@ -15,12 +15,6 @@ export interface Diagnostic {
   readonly hint?: string;
 }
 
-export type Result<T, E = Diagnostic[]> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
-
-export function unreachable(value: never): never {
-  throw new Error(`unreachable: ${JSON.stringify(value)}`);
-}
-
 /**
  * A failure the user caused or can act on (bad range, unknown processor, locked file). The CLI
  * prints its message in one line and exits with `exitCode`; anything else thrown is a bug.

@@ -6,10 +6,10 @@
  */
 import type { Calendar } from './calendar.js';
 import { formatDay, type Day } from './dates.js';
-import { beforeStart, inputWindow, isExpected } from './inputs.js';
+import { beforeStart, inputWindow, isExpected, lookbackMin } from './inputs.js';
 import type { Pipeline, PipelineNode, Processor } from './model.js';
 import type { PartitionPlan, Plan, ProcessorPlan, StaleReason } from './plan.js';
-import { unfinishedRun, type Snapshot } from './snapshot.js';
+import { isPresent, partitionTime, unfinishedRun, type Snapshot } from './snapshot.js';
 
 export interface Explanation {
   /** `P 2021-11-03`, or an upstream name when the line is about a group of partitions. */
@@ -43,8 +43,8 @@ export function explainPartition(input: ExplainInput): Explanation {
   const inRange = (d: Day): boolean => d >= plan.range.start && d <= plan.range.end;
   const ledgerOf = (name: string, d: Day) => snapshot.ledger.get(name)?.get(d);
   const infoOf = (name: string, d: Day) => snapshot.tables.get(name)?.partitions.get(d);
-  const present = (name: string, d: Day): boolean => infoOf(name, d) !== undefined || ledgerOf(name, d)?.rows === 0;
-  const timeOf = (name: string, d: Day): number | undefined => ledgerOf(name, d)?.builtAt ?? infoOf(name, d)?.changedAt;
+  const present = (name: string, d: Day): boolean => isPresent(infoOf(name, d), ledgerOf(name, d));
+  const timeOf = (name: string, d: Day): number | undefined => partitionTime(infoOf(name, d), ledgerOf(name, d));
   const label = (name: string, d: Day): string => `${name} ${formatDay(d)}`;
 
   const partitionIndex = new Map<string, Map<Day, PartitionPlan>>();
@@ -99,8 +99,7 @@ export function explainPartition(input: ExplainInput): Explanation {
         if (usable(node, e)) usableCount++;
       }
       const size = possible + noPartition;
-      const declaredMin = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
-      const min = declaredMin !== undefined && selfRead ? Math.min(declaredMin, possible) : declaredMin;
+      const min = lookbackMin(upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined, selfRead, possible);
       const lacking = need?.days ?? [];
       // Nothing dated lacking: worth a line only when history is short (before the calendar, or below min).
       if (lacking.length === 0 && (min !== undefined ? usableCount >= min : noPartition === 0)) continue;

@@ -106,6 +106,8 @@ function mappingText(mapping: Mapping): string {
  */
 function sqlText(text: string): string {
   const escaped = normaliseSql(text);
+  // Without a backslash the readings cannot differ: skip the second pass over the text.
+  if (!text.includes('\\')) return escaped;
   const literal = normaliseSql(text, { backslashEscapes: false });
   return literal === escaped ? escaped : `${escaped}\nsql-without-backslash-escapes:${literal}`;
 }

@@ -80,6 +80,15 @@ export function beforeStart(node: PipelineNode, day: Day): boolean {
   return node.kind === 'processor' && node.start !== undefined && day < node.start;
 }
 
+/**
+ * The `min` a lookback asks of one window (undefined: every partition read is required). Reading
+ * itself, a processor's partitions that can never exist are where its series begins, not missing
+ * history, so `min` asks no more than the `possible` ones: its first partition must stay buildable.
+ */
+export function lookbackMin(declaredMin: number | undefined, selfRead: boolean, possible: number): number | undefined {
+  return declaredMin !== undefined && selfRead ? Math.min(declaredMin, possible) : declaredMin;
+}
+
 /** How far a mapping may reach, for sizing the planner's arrays: [back, forward] in positions or days. */
 export function mappingReach(mapping: Mapping): { readonly unit: 'partitions' | 'days'; readonly back: number; readonly forward: number } {
   switch (mapping.kind) {

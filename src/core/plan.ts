@@ -31,8 +31,6 @@ export interface PartitionPlan {
   readonly needs?: readonly UpstreamDays[];
   /** Only when stale: all its reasons. */
   readonly reasons?: readonly StaleReason[];
-  /** Facts worth saying about a fresh-looking partition (e.g. built outside dag, no modification times). */
-  readonly notes?: readonly string[];
 }
 
 export interface Batch {

@@ -6,7 +6,7 @@
  */
 import type { Calendar } from './calendar.js';
 import type { Day } from './dates.js';
-import { inputWindow } from './inputs.js';
+import { inputWindow, lookbackMin } from './inputs.js';
 import type { Processor, Upstream } from './model.js';
 import { BLOCKED_CATEGORIES, type BlockedCategory, type PartitionPlan, type StaleReason, type Status, type UpstreamDays } from './plan.js';
 import { InputClass, OWN_CODE_CHANGED, OWN_LEDGER, OWN_PRESENT, type Frame, type NodeState } from './planner-state.js';
@@ -135,11 +135,9 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
     const reasons: StaleReason[] = [];
     if (codeChanged) reasons.push({ kind: 'code_changed', was: (ledger?.get(day) as LedgerEntry).codeFingerprint, now: fingerprint });
     if (present) reasons.push(...judged.reasons);
-    const status: Status = !present ? 'missing' : reasons.length > 0 ? 'stale' : 'fresh';
-    if (status === 'fresh') {
-      counts.fresh++;
-      continue;
-    }
+    // Present with trouble always has a reason: a changed code, or an input the first pass stopped at
+    // (rebuilt, stale and blocked, or newer than the threshold) that judgeInDetail names.
+    const status: Status = present ? 'stale' : 'missing';
     if (status === 'missing') counts.missing++;
     else counts.stale++;
     const i = p - lo;
@@ -209,7 +207,7 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
     if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: name, days: rebuiltDays });
     if (staleDays.length > 0) stale.push({ kind: 'upstream_stale', upstream: name, days: staleDays });
 
-    const min = reader.min === undefined ? undefined : reader.self ? Math.min(reader.min, possible) : reader.min;
+    const min = lookbackMin(reader.min, reader.self, possible);
     if (min === undefined) {
       if (unusable === 0) continue;
       if (lackingDays.length > 0) needs.push({ upstream: name, days: lackingDays });

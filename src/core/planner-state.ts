@@ -7,7 +7,7 @@ import type { Calendar } from './calendar.js';
 import type { Day, DayRange } from './dates.js';
 import { beforeStart, mappingReach } from './inputs.js';
 import type { PipelineNode, Processor } from './model.js';
-import type { Snapshot } from './snapshot.js';
+import { isPresent, partitionTime, type Snapshot } from './snapshot.js';
 
 /** How a partition looks to the partitions that read it. */
 export const InputClass = {
@@ -78,8 +78,7 @@ export function makeFrame(selected: readonly Processor[], range: DayRange, calen
 
 /**
  * A node's partitions taken as they are: present or absent (DESIGN §3: partitions outside the range,
- * source partitions and unselected processors are not judged). Present means in the inventory, or in
- * the ledger with zero rows; a ledger entry with rows whose data is gone is absent.
+ * source partitions and unselected processors are not judged; see isPresent).
  */
 export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, fingerprint?: string): NodeState {
   const size = Math.max(0, frame.hi - frame.lo + 1);
@@ -98,9 +97,9 @@ export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Fram
     }
     const info = inventory?.get(day);
     const entry = ledger?.get(day);
-    if (info !== undefined || (entry !== undefined && entry.rows === 0)) {
+    if (isPresent(info, entry)) {
       cls[i] = InputClass.Ok;
-      time[i] = entry !== undefined ? entry.builtAt : (info?.changedAt ?? NaN);
+      time[i] = partitionTime(info, entry) ?? NaN;
       own[i] = OWN_PRESENT | (entry !== undefined ? OWN_LEDGER : 0) | (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0);
     } else {
       cls[i] = position >= frame.rangeFirst && position <= frame.rangeLast ? InputClass.LackMissing : InputClass.LackOutOfRange;

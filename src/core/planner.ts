@@ -7,7 +7,7 @@
 import { makeCalendar, type Calendar } from './calendar.js';
 import type { Day, DayRange } from './dates.js';
 import { codeFingerprint } from './fingerprint.js';
-import { readsItself, tableName, type Pipeline, type Processor } from './model.js';
+import { readsItself, tableName, type Pipeline } from './model.js';
 import type { Batch, Plan, ProcessorPlan } from './plan.js';
 import { judgeProcessor } from './planner-judge.js';
 import { initialState, makeFrame, type NodeState } from './planner-state.js';
@@ -42,18 +42,20 @@ export function plan(input: PlanInput): Plan {
     for (const upstream of processor.upstream) stateOf(upstream.name);
   }
 
-  const expectedCache = new Map<number, readonly Day[]>();
+  // Processors with the same first day share one expected-days array (200 processors x 3,650 days).
+  const expectedCache = new Map<Day, readonly Day[]>();
   const processors: ProcessorPlan[] = [];
   const summary = { expected: 0, fresh: 0, missing: 0, stale: 0, build: 0, blocked: 0, batches: 0 };
   for (const processor of selected) {
     const fingerprint = fingerprints.get(processor.name) as string;
-    const firstPosition = processor.start === undefined ? frame.rangeFirst : Math.max(frame.rangeFirst, calendar.lowerBound(processor.start));
+    const firstDay = processor.start === undefined ? range.start : Math.max(range.start, processor.start);
+    const firstPosition = calendar.lowerBound(firstDay);
     const judged = judgeProcessor(processor, fingerprint, firstPosition, { calendar, frame, snapshot, states });
     const batches = makeBatches(judged.buildPositions, readsItself(processor) ? 1 : processor.batchSize, calendar);
-    let expected = expectedCache.get(firstPosition);
+    let expected = expectedCache.get(firstDay);
     if (!expected) {
-      expected = expectedDays(firstPosition, frame.rangeLast, calendar);
-      expectedCache.set(firstPosition, expected);
+      expected = calendar.daysIn({ start: firstDay, end: range.end });
+      expectedCache.set(firstDay, expected);
     }
     const notes =
       judged.externalFresh > 0
@@ -80,12 +82,6 @@ export function plan(input: PlanInput): Plan {
     summary,
     stats: { queries: snapshot.stats.queries, elapsedMs: 0 },
   };
-}
-
-function expectedDays(first: number, last: number, calendar: Calendar): readonly Day[] {
-  const days: Day[] = [];
-  for (let p = first; p <= last; p++) days.push(calendar.dayAt(p) as Day);
-  return days;
 }
 
 /** Contiguous (on the calendar) build partitions, cut into batches of at most `size` partitions. */

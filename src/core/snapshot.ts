@@ -61,6 +61,23 @@ export interface Snapshot {
   readonly stats: { readonly queries: number };
 }
 
+/**
+ * Is a partition present, from its inventory row and ledger entry (both already looked up, so the
+ * planner's hot loop does no extra lookups)? An inventory row, or a ledger entry with zero rows (an
+ * empty partition leaves no rows to find); a ledger entry with rows whose data is gone is absent.
+ */
+export function isPresent(info: PartitionInfo | undefined, entry: LedgerEntry | undefined): boolean {
+  return info !== undefined || (entry !== undefined && entry.rows === 0);
+}
+
+/**
+ * time(u), when a partition last changed, compared make-style: the ledger's builtAt when dag built
+ * it, else the warehouse's changedAt; undefined when neither can tell.
+ */
+export function partitionTime(info: PartitionInfo | undefined, entry: LedgerEntry | undefined): number | undefined {
+  return entry !== undefined ? entry.builtAt : info?.changedAt;
+}
+
 /** Source partition versions by source name, then day (what recordSourceVersions computed). */
 export type SourceVersions = ReadonlyMap<string, ReadonlyMap<Day, string>>;
 
