@@ -8,9 +8,10 @@
 // node_modules when used: DuckDB's native bindings, the BigQuery client, cosmiconfig (only when
 // pipeline.yaml is not in the working directory) and ajv (only when the precompiled validator is stale).
 import { copyFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { PRECOMPILED_FILE } from '../dist/config/schema-validator.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
@@ -33,5 +34,6 @@ await build({
   banner: { js: "var __dagModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
-copyFileSync(join(root, 'dist', 'config', 'pipeline-validator.cjs'), join(outdir, 'pipeline-validator.cjs'));
+// The precompiled validator sits next to the bundle, where schema-validator.ts looks for it.
+copyFileSync(PRECOMPILED_FILE, join(outdir, basename(PRECOMPILED_FILE)));
 console.log(`bundle-cli: ${join(outdir, 'dag.cjs')}`);

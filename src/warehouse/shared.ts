@@ -1,15 +1,64 @@
 /**
  * Logic both adapters need in the same form, kept here so the DuckDB and BigQuery adapters cannot
- * drift apart on it. No SQL: each adapter still owns its dialect.
+ * drift apart on it. No SQL of its own: where SQL is written, the adapter passes its dialect in.
  */
-import type { Day } from '../core/dates.js';
-import type { Pipeline, PipelineNode, Processor } from '../core/model.js';
+import { hostname } from 'node:os';
+import { formatDay, type Day } from '../core/dates.js';
+import type { Pipeline, PipelineNode, Processor, TableRef } from '../core/model.js';
+import type { TableInventory } from '../core/snapshot.js';
+import { parseTemplate, renderTemplate, withoutStatementEnd } from '../core/template.js';
+import type { BatchJob, LockOwner } from './port.js';
 
 /** The nodes a snapshot reads: the requested ones plus the calendar node, each once, in pipeline order. */
 export function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode[] {
   const wanted = new Set(names);
   if (pipeline.calendar !== undefined) wanted.add(pipeline.calendar);
   return [...pipeline.sources, ...pipeline.processors].filter((node) => wanted.has(node.name));
+}
+
+/** The calendar node's present days in ascending order; undefined when the pipeline has no calendar. */
+export function calendarDays(pipeline: Pipeline, tables: ReadonlyMap<string, TableInventory>): Day[] | undefined {
+  const inventory = pipeline.calendar === undefined ? undefined : tables.get(pipeline.calendar);
+  return inventory ? [...inventory.partitions.keys()].sort((a, b) => a - b) : undefined;
+}
+
+/**
+ * Every source among `nodes` with the names of the processors among `nodes` that read it (none: an
+ * empty list), in `nodes` order. The scope is the caller's: a snapshot's nodes, or the whole pipeline.
+ */
+export function readersBySource(nodes: Iterable<PipelineNode>): Map<string, string[]> {
+  const scope = [...nodes];
+  const readers = new Map<string, string[]>();
+  for (const node of scope) if (node.kind === 'source') readers.set(node.name, []);
+  for (const node of scope) if (node.kind === 'processor') for (const upstream of node.upstream) readers.get(upstream.name)?.push(node.name);
+  return readers;
+}
+
+/** How an adapter writes a SELECT template's values in its dialect. */
+export interface SelectDialect {
+  readonly dateLiteral: (day: Day) => string;
+  readonly table: (table: TableRef) => string;
+  /** Throws the adapter's error for ref('name') naming no node (validate rejects those before any run). */
+  readonly unknownRef: (name: string) => never;
+}
+
+/** A SQL processor's SELECT (`text`) for a batch, templates rendered, without trailing semicolons or comments. */
+export function renderBatchTemplate(job: BatchJob, text: string, dialect: SelectDialect): string {
+  const rendered = renderTemplate(parseTemplate(text), {
+    startDate: dialect.dateLiteral(job.batch.start),
+    endDate: dialect.dateLiteral(job.batch.end),
+    self: dialect.table(job.processor.table),
+    ref: (name) => {
+      const node = job.pipeline.nodes.get(name);
+      return node ? dialect.table(node.table) : dialect.unknownRef(name);
+    },
+  });
+  return withoutStatementEnd(rendered);
+}
+
+/** `processor start..end`: how failure messages name a batch. */
+export function batchLabel(job: BatchJob): string {
+  return `${job.processor.name} ${formatDay(job.batch.start)}..${formatDay(job.batch.end)}`;
 }
 
 /**
@@ -25,6 +74,21 @@ export function commandBatchRows(processor: Processor, days: readonly Day[], fou
     else absent.push(day);
   }
   return { rows, absent };
+}
+
+/**
+ * Whether a lock holder's process is known to be dead. Only a process on this host can be judged; a
+ * holder on another host is always respected. EPERM means alive (another user's process); only ESRCH
+ * (no such process) proves it gone.
+ */
+export function holderIsDeadHere(holder: Pick<LockOwner, 'host' | 'pid'>): boolean {
+  if (holder.host !== hostname()) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** An error's first line: drivers append query carets, stack-like context and hints below it. */

@@ -7,11 +7,10 @@
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, parseIsoDate, type Day } from '../../core/dates.js';
-import type { BigqueryTarget, Pipeline, Processor, TableRef } from '../../core/model.js';
-import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
+import type { BigqueryTarget, TableRef } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
-import { commandBatchRows } from '../shared.js';
+import { batchLabel, commandBatchRows, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext } from './jobs.js';
 import { partitionIdToDay } from './snapshot.js';
@@ -45,19 +44,15 @@ export class KeyedQueue {
   }
 }
 
-/** The processor's SELECT for a batch, in BigQuery's dialect, without trailing semicolons or comments. */
-export function renderSelect(target: BigqueryTarget, pipeline: Pipeline, processor: Processor, start: Day, end: Day, text: string): string {
-  const rendered = renderTemplate(parseTemplate(text), {
-    startDate: dateLiteral(start),
-    endDate: dateLiteral(end),
-    self: qualified(target.project, processor.table),
-    ref: (name) => {
-      const node = pipeline.nodes.get(name);
-      if (!node) throw new Error(`ref('${name}') names no node; validate should have rejected it`);
-      return qualified(target.project, node.table);
+/** The processor's SELECT (`text`) for a batch, in BigQuery's dialect, without trailing semicolons or comments. */
+export function renderSelect(target: BigqueryTarget, job: BatchJob, text: string): string {
+  return renderBatchTemplate(job, text, {
+    dateLiteral,
+    table: (table) => qualified(target.project, table),
+    unknownRef: (name) => {
+      throw new Error(`ref('${name}') names no node; validate should have rejected it`);
     },
   });
-  return withoutStatementEnd(rendered);
 }
 
 function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal): JobContext {
@@ -88,7 +83,7 @@ export async function runSqlBatch(
 ): Promise<BatchOutcome> {
   const { processor, batch } = job;
   if (processor.action.kind !== 'sql') throw new Error(`runSqlBatch called for command processor ${processor.name}`);
-  const select = renderSelect(target, job.pipeline, processor, batch.start, batch.end, processor.action.text);
+  const select = renderSelect(target, job, processor.action.text);
   const script = (createTable: boolean) =>
     batchScript({
       project: target.project,
@@ -103,16 +98,16 @@ export async function runSqlBatch(
   const context = batchContext(target, job, signal);
   try {
     // Known from the start on BigQuery (its source versions are metadata, never pending).
-    const fingerprints = await job.inputFingerprints;
+    const params = ledgerParams(job, await job.inputFingerprints);
     const rows = await writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
-      if (!known.has(processor.table)) return runJob(client, script(true), ledgerParams(job, fingerprints), context);
+      if (!known.has(processor.table)) return runJob(client, script(true), params, context);
       try {
-        return await runJob(client, script(false), ledgerParams(job, fingerprints), context);
+        return await runJob(client, script(false), params, context);
       } catch (error) {
         // Dropped since the snapshot: create it again (notFound fails the script before any write).
         if (!isNotFound(error) || signal.aborted) throw error;
         known.forget(processor.table);
-        return runJob(client, script(true), ledgerParams(job, fingerprints), context);
+        return runJob(client, script(true), params, context);
       }
     });
     known.add(processor.table);
@@ -143,7 +138,7 @@ export async function runCommandBatch(
     DAG_TABLE: processor.table.name,
   };
   const context = batchContext(target, job, signal);
-  const where = `${processor.name} ${formatDay(batch.start)}..${formatDay(batch.end)}`;
+  const where = batchLabel(job);
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   try {
     await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), context);
@@ -180,11 +175,7 @@ export async function runCommandBatch(
  * is stamped 1 ms before the batch's builtAt: the completion row, same run id, always wins over it.
  */
 export function unfinishedParams(job: BatchJob): Record<string, unknown> {
-  return {
-    processor: job.processor.name,
-    run_id: job.runId,
-    built_at: job.builtAt - 1,
-    code_fingerprint: unfinishedFingerprint(job.runId),
-    batch: job.batch.days.map((day) => ({ partition_date: BigQuery.date(formatDay(day)), input_fingerprint: '', row_count: -1 })),
-  };
+  const markers = new Map(job.batch.days.map((day) => [day, -1]));
+  // Spreading keeps ledgerParams' key order; the two stamps are overridden in place.
+  return { ...ledgerParams(job, new Map(), markers), built_at: job.builtAt - 1, code_fingerprint: unfinishedFingerprint(job.runId) };
 }

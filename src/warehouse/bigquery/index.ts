@@ -7,7 +7,7 @@
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import type { BigqueryTarget } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
-import type { BatchJob, BatchOutcome, Warehouse } from '../port.js';
+import type { BatchOutcome, Warehouse } from '../port.js';
 import { KeyedQueue, KnownTables, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
@@ -29,7 +29,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   const known = new KnownTables();
   const ledger = new LedgerWriter(readClient, target);
 
-  async function withLedger(job: BatchJob, run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
+  async function withLedger(run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
     try {
       await ledger.ensure();
     } catch (error) {
@@ -48,8 +48,8 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       }
       return snapshot;
     },
-    runSqlBatch: (job, signal) => withLedger(job, () => runSqlBatch(jobClient, target, writers, known, job, signal)),
-    runCommandBatch: (job, spawn, signal) => withLedger(job, () => runCommandBatch(jobClient, target, job, spawn, signal)),
+    runSqlBatch: (job, signal) => withLedger(() => runSqlBatch(jobClient, target, writers, known, job, signal)),
+    runCommandBatch: (job, spawn, signal) => withLedger(() => runCommandBatch(jobClient, target, job, spawn, signal)),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),
@@ -57,9 +57,9 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
     releaseLock: (owner) => ledger.releaseLock(owner),
     estimateBytes: async (job) => {
-      const { processor, batch } = job;
+      const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;
-      const select = renderSelect(target, job.pipeline, processor, batch.start, batch.end, processor.action.text);
+      const select = renderSelect(target, job, processor.action.text);
       try {
         return await dryRunBytes(readClient, select, { target, labels: ledger.labels(processor.name) });
       } catch {

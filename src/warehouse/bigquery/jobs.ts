@@ -14,9 +14,10 @@ export interface JobContext {
   /** Job labels beyond the target's (dag_run_id, dag_processor...). Values are sanitised here. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
-  /** Long-poll wait per getQueryResults call. */
-  readonly pollMs?: number;
 }
+
+/** Long-poll wait per getQueryResults call: short, so an abort is noticed between calls. */
+const POLL_MS = 2_000;
 
 export class JobCancelled extends Error {
   constructor(readonly jobId: string | undefined) {
@@ -54,7 +55,6 @@ export async function runJob(client: BigQuery, sql: string, params: Record<strin
 
 async function waitForJob(job: Job, context: JobContext): Promise<Row[]> {
   const { signal } = context;
-  const pollMs = context.pollMs ?? 2_000;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
     onAbort = () => {
@@ -69,7 +69,7 @@ async function waitForJob(job: Job, context: JobContext): Promise<Row[]> {
     if (signal?.aborted) onAbort?.();
     for (;;) {
       try {
-        const [rows] = await Promise.race([job.getQueryResults({ timeoutMs: pollMs }), aborted]);
+        const [rows] = await Promise.race([job.getQueryResults({ timeoutMs: POLL_MS }), aborted]);
         return rows as Row[];
       } catch (error) {
         if (error instanceof JobCancelled) throw error;

@@ -3,11 +3,12 @@
  * (INSERTs do not conflict with concurrent transactions the way DELETE/UPDATE do); readers take the
  * latest row. The lock is a best-effort row in `<ledger>.locks` (see docs/bigquery.md for its limits).
  */
-import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay } from '../../core/dates.js';
 import type { BigqueryTarget } from '../../core/model.js';
 import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js';
+import { holderIsDeadHere } from '../shared.js';
 import { runJob } from './jobs.js';
 import { acquireLockScript, ledgerDdl, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
 
@@ -22,9 +23,6 @@ export class LedgerWriter {
   constructor(
     private readonly client: BigQuery,
     private readonly target: BigqueryTarget,
-    /** Tells whether a process on this host is alive (injected so tests can fake it). */
-    private readonly isAlive: (pid: number) => boolean = processIsAlive,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   /** dag_run_id and dag_processor for a job: every job carries both, so billing can be grouped by them. */
@@ -74,10 +72,10 @@ export class LedgerWriter {
     });
   }
 
-  async acquireLock(owner: LockOwner, waitMs: number, now: () => number = Date.now): Promise<LockResult> {
+  async acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult> {
     this.runId = owner.runId;
     await this.ensure();
-    const deadline = now() + waitMs;
+    const deadline = Date.now() + waitMs;
     let takeover = '';
     let races = 0;
     for (;;) {
@@ -91,7 +89,7 @@ export class LedgerWriter {
       if (mine) await this.releaseLock(owner); // lost (or tied) a race: give our row back
       const first = others[0];
       if (!first) continue; // our row was not inserted: the holder left meanwhile
-      if (first.host === hostname() && !this.isAlive(first.pid)) {
+      if (holderIsDeadHere(first)) {
         takeover = first.runId;
         continue;
       }
@@ -99,12 +97,12 @@ export class LedgerWriter {
       // Both may have given their rows back after a tie: try again soon, at a random moment.
       if (mine && races < 3) {
         races += 1;
-        await this.sleep(200 + Math.floor(Math.random() * 800));
+        await sleep(200 + Math.floor(Math.random() * 800));
         continue;
       }
-      const left = deadline - now();
+      const left = deadline - Date.now();
       if (left <= 0) return { ok: false, holder: first };
-      await this.sleep(Math.min(left, 5_000));
+      await sleep(Math.min(left, 5_000));
     }
   }
 
@@ -137,14 +135,5 @@ export class LedgerWriter {
       target: this.target,
       labels: this.labels(BOOKKEEPING, owner.runId),
     });
-  }
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

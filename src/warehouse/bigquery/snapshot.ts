@@ -9,7 +9,7 @@ import { parseIsoDate, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline, PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
-import { nodesToRead } from '../shared.js';
+import { calendarDays, nodesToRead } from '../shared.js';
 import { errorMessage, isNotFound } from './errors.js';
 import { runJob, type JobContext, type Row } from './jobs.js';
 import { failuresSql, inventorySql, ledgerSql } from './sql.js';
@@ -62,9 +62,7 @@ export async function readBigquerySnapshot(
     await Promise.all(reads);
     const [ledger, failures] = await Promise.all([ledgerRead, failuresRead]);
     const tables = checkedInventories(nodes, facts);
-    const calendarInventory = pipeline.calendar === undefined ? undefined : tables.get(pipeline.calendar);
-    const calendar = calendarInventory ? [...calendarInventory.partitions.keys()].sort((a, b) => a - b) : undefined;
-    return { calendar, tables, ledger, failures, stats: { queries } };
+    return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, stats: { queries } };
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(

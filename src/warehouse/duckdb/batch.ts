@@ -6,30 +6,26 @@
  * in between travel together, and the rows are written once (no staging copy).
  */
 import { formatDay, type Day } from '../../core/dates.js';
-import { parseTemplate, renderTemplate, withoutStatementEnd } from '../../core/template.js';
-import { readsItself, tableName } from '../../core/model.js';
+import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
 import type { BatchJob, BatchOutcome, FailureCategory } from '../port.js';
-import { firstLine } from '../shared.js';
-import type { SerialConnection } from './connection.js';
+import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
+import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
+type SqlAction = Extract<ProcessorAction, { kind: 'sql' }>;
+
 /** The SELECT with its templates rendered: typed DATE literals and fully qualified table names. */
-export function renderBatchSelect(job: BatchJob): string {
-  const action = job.processor.action;
-  if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
-  const sql = renderTemplate(parseTemplate(action.text), {
-    startDate: dateLiteral(job.batch.start),
-    endDate: dateLiteral(job.batch.end),
-    self: qualifiedTable(job.processor.table),
-    ref: (name) => {
-      const node = job.pipeline.nodes.get(name);
-      if (!node) throw new BatchError('PROCESSOR_ERROR', `${action.file}: ref('${name}') names no source or processor of the pipeline`);
-      return qualifiedTable(node.table);
+export function renderBatchSelect(job: BatchJob, action: SqlAction): string {
+  const sql = renderBatchTemplate(job, action.text, {
+    dateLiteral,
+    table: qualifiedTable,
+    unknownRef: (name) => {
+      throw new BatchError('PROCESSOR_ERROR', `${action.file}: ref('${name}') names no source or processor of the pipeline`);
     },
   });
-  // A trailing semicolon or line comment would break the wrapping subquery.
-  return `SELECT * FROM (\n${withoutStatementEnd(sql)}\n) AS dag_select`;
+  // Rendered without a trailing semicolon or line comment: either would break the wrapping subquery.
+  return `SELECT * FROM (\n${sql}\n) AS dag_select`;
 }
 
 /** The SELECT's columns (DESCRIBE binds it without running it), then the table's current ones. */
@@ -91,8 +87,8 @@ class BatchError extends Error {
  */
 export type CheckedColumns = Set<string>;
 
-export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checkedColumns: CheckedColumns = new Set()): Promise<BatchOutcome> {
-  const where = `${job.processor.name} ${formatDay(job.batch.start)}..${formatDay(job.batch.end)}`;
+export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checkedColumns: CheckedColumns): Promise<BatchOutcome> {
+  const where = batchLabel(job);
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   job.onStarted?.();
   const onAbort = (): void => connection.interrupt();
@@ -103,8 +99,10 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
     return work();
   };
   try {
-    const select = renderBatchSelect(job);
-    const key = `${job.processor.name}\u0000${job.processor.action.kind === 'sql' ? job.processor.action.text : ''}`;
+    const { action } = job.processor;
+    if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
+    const select = renderBatchSelect(job, action);
+    const key = `${job.processor.name}\u0000${action.text}`;
     let exists = checkedColumns.has(key);
     if (!exists) {
       const [fromSelect = [], names = [], types = []] = await checked(() => connection.columns(columnsStatement(job, select)));
@@ -213,14 +211,6 @@ function outOfRange(job: BatchJob, days: readonly (number | null)[], counts: rea
   // The SELECT ran twice; should the second run disagree with the first, the count still stands.
   if (parts.length === 0) parts.push('rows dated outside the batch');
   return new BatchError('OUT_OF_RANGE_ROWS', `${parts.join(' and ')}; the SELECT must yield only rows for {{ start_date }}..{{ end_date }}; nothing was written`);
-}
-
-/** DuckDB errors start with their class ("Binder Error: ..."); lock, I/O and write conflicts may pass on retry. */
-export function classifyDuckdbError(error: unknown): FailureCategory {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/^INTERRUPT/i.test(message)) return 'CANCELLED';
-  if (/^(IO Error|TransactionContext Error|Transaction Error|Out of Memory Error)|[Cc]onflict|Could not set lock/.test(message)) return 'TRANSIENT';
-  return 'PROCESSOR_ERROR';
 }
 
 /** DuckDB's message, without the caret diagram after the first few lines. */

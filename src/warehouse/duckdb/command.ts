@@ -6,14 +6,15 @@
  * allow_empty) in the ledger, replacing the markers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatDay, type Day } from '../../core/dates.js';
+import type { Day } from '../../core/dates.js';
 import { tableName } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
 import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
-import { commandBatchRows, firstLine } from '../shared.js';
+import { batchLabel, commandBatchRows, firstLine } from '../shared.js';
+import { countStatement } from './batch.js';
 import type { OpenDatabase } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
-import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
+import { CATALOG, dateLiteral, quoteString } from './sql.js';
 
 export interface ExclusiveAccess {
   readonly path: string;
@@ -37,7 +38,7 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
     DAG_TABLE: tableName(processor.table),
     DAG_PARTITION_COLUMN: processor.partitionColumn,
   };
-  const where = `${processor.name} ${formatDay(batch.start)}..${formatDay(batch.end)}`;
+  const where = batchLabel(job);
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   try {
     await access.current.main.runAll(unfinishedStatements(access.ledgerSchema, job));
@@ -65,10 +66,8 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
   if (typeIndex >= 0 && types[typeIndex] !== 'DATE')
     return { ok: false, failure: { category: 'PROCESSOR_ERROR', message: `${where}: ${tableName(processor.table)}.${processor.partitionColumn} is ${String(types[typeIndex])}, not DATE` } };
   if (columns.length > 0) {
-    const column = quoteIdent(processor.partitionColumn);
-    const [days = [], counts = []] = await db.main.columns(
-      `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM ${qualifiedTable(processor.table)} WHERE ${column} BETWEEN ${dateLiteral(batch.start)} AND ${dateLiteral(batch.end)} GROUP BY 1`,
-    );
+    // The table exists: its rows per day in start..end.
+    const [days = [], counts = []] = await db.main.columns(countStatement(job, true));
     days.forEach((day, i) => rowsByDay.set(day as number, counts[i] as number));
   }
 
@@ -76,18 +75,21 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
   const fingerprints = await job.inputFingerprints;
   const values = [...rows].map(([day, count]) => partitionRow(job, day, count, fingerprints.get(day) ?? ''));
   try {
-    await db.main.runAll(['BEGIN TRANSACTION', ...replacePartitionRows(access.ledgerSchema, processor.name, batchDates(job), values), 'COMMIT']);
+    await db.main.runAll(replaceLedgerRows(access.ledgerSchema, job, values));
   } catch (error) {
     return { ok: false, failure: { category: 'TRANSIENT', message: `${where}: recording the ledger failed: ${firstLine(error)}` } };
   }
   return { ok: true, rows, absent };
 }
 
-/** The batch's partition dates as an IN list (a command batch's ledger rows are replaced day by day). */
-function batchDates(job: BatchJob): string {
-  return `IN (${job.batch.days.map(dateLiteral).join(', ')})`;
+/**
+ * One transaction replacing the ledger rows of the batch's partitions with `rows`. The dates go as an
+ * IN list: a command batch's ledger rows are replaced day by day.
+ */
+function replaceLedgerRows(ledgerSchema: string, job: BatchJob, rows: readonly string[]): string[] {
+  const dates = `IN (${job.batch.days.map(dateLiteral).join(', ')})`;
+  return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.name, dates, rows), 'COMMIT'];
 }
-
 
 /**
  * The command writes its rows itself, outside dag's transaction, and dag writes the ledger only after
@@ -99,7 +101,7 @@ function batchDates(job: BatchJob): string {
  */
 export function unfinishedStatements(ledgerSchema: string, job: BatchJob): string[] {
   const markers = job.batch.days.map((day) => partitionRow(job, day, -1, '', unfinishedFingerprint(job.runId)));
-  return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.name, batchDates(job), markers), 'COMMIT'];
+  return replaceLedgerRows(ledgerSchema, job, markers);
 }
 
 async function reopen(access: ExclusiveAccess): Promise<OpenDatabase> {

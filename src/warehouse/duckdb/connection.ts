@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../../core/diagnostics.js';
+import type { FailureCategory } from '../port.js';
 import { firstLine } from '../shared.js';
 import * as nodeApi from './node-api.js';
 import { CATALOG, quoteString } from './sql.js';
@@ -133,12 +134,15 @@ export class OpenDatabase {
 /** The lock DuckDB reports when another process has the file open for writing. */
 const LOCKED = /Could not set lock on file/;
 
+/** The file is open for writing in another process: worth retrying once that process lets go. */
+export class FileLockedError extends UserError {}
+
 export function openError(path: string, error: unknown): UserError {
   const message = firstLine(error);
   const locked = LOCKED.exec(message);
   if (locked) {
     const pid = /\(PID (\d+)\)/.exec(message)?.[1];
-    return new UserError(
+    return new FileLockedError(
       `the DuckDB file ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}`,
       2,
       'wait for that process (another dag run, a notebook, the duckdb CLI) to finish or close the file, then retry',
@@ -146,4 +150,12 @@ export function openError(path: string, error: unknown): UserError {
   }
   if (!existsSync(path)) return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check the target path in pipeline.yaml');
   return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check that the file is a DuckDB database you may read and write');
+}
+
+/** DuckDB errors start with their class ("Binder Error: ..."); lock, I/O and write conflicts may pass on retry. */
+export function classifyDuckdbError(error: unknown): FailureCategory {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^INTERRUPT/i.test(message)) return 'CANCELLED';
+  if (/^(IO Error|TransactionContext Error|Transaction Error|Out of Memory Error)|[Cc]onflict|Could not set lock/.test(message)) return 'TRANSIENT';
+  return 'PROCESSOR_ERROR';
 }

@@ -7,8 +7,8 @@ import type { Day } from '../../core/dates.js';
 import type { Pipeline, Source } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
-import { firstLine } from '../shared.js';
-import type { SerialConnection } from './connection.js';
+import { firstLine, readersBySource } from '../shared.js';
+import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { sourceVersionsSql } from './snapshot.js';
 import { CATALOG, dateLiteral, dayExpression, ledgerTable, quoteString, timestampLiteral } from './sql.js';
 
@@ -51,15 +51,16 @@ export async function recordSourceVersions(connection: SerialConnection, ledgerS
   });
   const versions = new Map<string, Map<Day, string>>();
   const failed = new Map<string, string>();
-  const read = new Set(pipeline.processors.flatMap((processor) => processor.upstream.map((upstream) => upstream.name)));
+  const readers = readersBySource([...pipeline.sources, ...pipeline.processors]);
   for (const source of pipeline.sources) {
     // A source no processor reads (a calendar, say) never makes anything stale: nothing to record.
-    if (!pending.has(source.name) || !read.has(source.name) || snapshot.tables.get(source.name)?.exists !== true) continue;
+    const read = (readers.get(source.name)?.length ?? 0) > 0;
+    if (!pending.has(source.name) || !read || snapshot.tables.get(source.name)?.exists !== true) continue;
     try {
       const [days = [], texts = []] = await connection.columns(pendingVersionStatements(ledgerSchema, source, at).join(';\n'));
       versions.set(source.name, new Map(days.map((day, i) => [day as number, String(texts[i])])));
     } catch (error) {
-      if (/^INTERRUPT/i.test(firstLine(error))) throw error;
+      if (classifyDuckdbError(error) === 'CANCELLED') throw error;
       failed.set(source.name, firstLine(error));
     }
   }

@@ -5,8 +5,8 @@
  * (Added by the runner's author, H4; the adapter itself is unchanged behind this wrapper.)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../../core/diagnostics.js';
 import type { Warehouse } from '../port.js';
+import { FileLockedError } from './connection.js';
 import { acquireFileLock, releaseFileLock } from './lock.js';
 
 /** The previous lock holder releases its lock just before it closes the file: give it this long. */
@@ -50,8 +50,7 @@ async function openRetrying(open: () => Promise<Warehouse>): Promise<Warehouse> 
     try {
       return await open();
     } catch (error) {
-      const fileLocked = error instanceof UserError && / is locked by another process/.test(error.message);
-      if (!fileLocked || Date.now() >= deadline) throw error;
+      if (!(error instanceof FileLockedError) || Date.now() >= deadline) throw error;
       await sleep(100);
     }
   }

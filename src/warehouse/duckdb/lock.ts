@@ -4,11 +4,11 @@
  * place, which fails if the lock exists). A lock whose owner process is dead on this host is moved aside
  * with rename (only one contender wins), checked to be the one judged dead, and then retaken.
  */
-import { hostname } from 'node:os';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockOwner, LockResult } from '../port.js';
+import { holderIsDeadHere } from '../shared.js';
 
 const POLL_MS = 100;
 
@@ -19,7 +19,7 @@ export async function acquireFileLock(lockPath: string, owner: LockOwner, waitMs
     if (await createExclusively(lockPath, content)) return { ok: true };
     const holder = await readOwner(lockPath);
     if (holder === 'gone') continue;
-    if (holder !== 'unreadable' && isDeadHere(holder)) {
+    if (holder !== 'unreadable' && holderIsDeadHere(holder)) {
       await takeOver(lockPath, holder);
       continue;
     }
@@ -66,17 +66,6 @@ async function readOwner(lockPath: string): Promise<LockOwner | 'gone' | 'unread
     return typeof owner.pid === 'number' && typeof owner.host === 'string' ? owner : 'unreadable';
   } catch {
     return 'unreadable';
-  }
-}
-
-/** Only a process on this host can be judged dead; a lock from another host is always respected. */
-function isDeadHere(owner: LockOwner): boolean {
-  if (owner.host !== hostname()) return false;
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -8,7 +8,7 @@ import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
-import { nodesToRead } from '../shared.js';
+import { calendarDays, nodesToRead, readersBySource } from '../shared.js';
 import type { SerialConnection } from './connection.js';
 import { CATALOG, dayExpression, ledgerTable, msExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
@@ -57,7 +57,10 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     tasks.push(async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)));
   if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
     tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
-  for (const node of existing) tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node, !pendingVersions.has(node.name))));
+  for (const node of existing) {
+    const withVersions = node.kind === 'source' && !pendingVersions.has(node.name);
+    tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)));
+  }
   queries += tasks.length;
   let next = 0;
   await Promise.all(
@@ -102,9 +105,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     }
     tables.set(node.name, { exists: true, partitions });
   }
-  const calendarInventory = pipeline.calendar === undefined ? undefined : tables.get(pipeline.calendar);
-  const calendar = calendarInventory ? [...calendarInventory.partitions.keys()].sort((a, b) => a - b) : undefined;
-  return { calendar, tables, ledger, failures, pendingVersions, stats: { queries } };
+  return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, pendingVersions, stats: { queries } };
 }
 
 /**
@@ -114,10 +115,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
  * where it overlaps the first batches instead of delaying the plan.
  */
 async function sourcesWithoutLedgeredReaders(reader: SnapshotReader, nodes: readonly PipelineNode[], ledgerExists: boolean): Promise<{ sources: Set<string>; queries: number }> {
-  const readersOf = new Map<string, string[]>();
-  for (const node of nodes) if (node.kind === 'source') readersOf.set(node.name, []);
-  for (const node of nodes)
-    if (node.kind === 'processor') for (const upstream of node.upstream) readersOf.get(upstream.name)?.push(node.name);
+  const readersOf = readersBySource(nodes);
   const readers = [...new Set([...readersOf.values()].flat())];
   let ledgered = new Set<string>();
   const query = ledgerExists && readers.length > 0;
@@ -173,7 +171,7 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
  */
 const HASH_SPLIT = '4503599627370496';
 
-export function inventorySql(node: PipelineNode, withVersions = node.kind === 'source'): string {
+export function inventorySql(node: PipelineNode, withVersions: boolean): string {
   const column = `t.${quoteIdent(node.partitionColumn)}`;
   // The halves come back as doubles: numbers convert far faster than strings.
   const hash = withVersions ? `, (sum(hash(t)) % ${HASH_SPLIT})::DOUBLE, (sum(hash(t)) // ${HASH_SPLIT})::DOUBLE` : '';
@@ -189,7 +187,7 @@ export function sourceVersionsSql(node: PipelineNode): string {
   return `SELECT ${column} AS partition_date, (sum(hash(t)) // ${HASH_SPLIT})::VARCHAR || '.' || (sum(hash(t)) % ${HASH_SPLIT})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
-/** An inventory query's result, column-wise (day, row count, and for sources the two hash halves). */
+/** An inventory query's result, column-wise (day, row count, and with versions the two hash halves). */
 interface InventoryColumns {
   readonly days: readonly unknown[];
   readonly counts: readonly unknown[];
@@ -198,7 +196,7 @@ interface InventoryColumns {
 }
 
 async function readInventory(connection: SerialConnection, node: PipelineNode, withVersions: boolean): Promise<InventoryColumns> {
-  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node, node.kind === 'source' && withVersions));
+  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node, withVersions));
   return { days, counts, low, high };
 }
 
