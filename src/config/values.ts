@@ -1,10 +1,9 @@
 /** Parsing the small value languages of pipeline.yaml: durations and upstream mappings. */
 import type { Mapping } from '../core/model.js';
+import { UNIT_MS } from '../core/dates.js';
 import { isRecord } from './document.js';
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
-/** Milliseconds per duration unit, shared with `dag run --wait`. */
-export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** `30s`, `10m`, `1h`, `500ms` in milliseconds; undefined for anything else. */
 export function parseDuration(value: unknown): number | undefined {

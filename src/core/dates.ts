@@ -31,3 +31,6 @@ export interface DayRange {
   readonly start: Day;
   readonly end: Day;
 }
+
+/** Milliseconds per duration unit, for pipeline.yaml durations and `dag run --wait`. */
+export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;

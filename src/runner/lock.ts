@@ -3,7 +3,7 @@
  * cannot be invalidated by another run writing in between; it is released however the run ends.
  */
 import { UserError } from '../core/diagnostics.js';
-import { UNIT_MS } from '../config/values.js';
+import { UNIT_MS } from '../core/dates.js';
 import type { LockOwner, Warehouse } from '../warehouse/port.js';
 import { formatMs } from './attempt.js';
 
