@@ -12,7 +12,7 @@ import { codeFingerprint } from '../src/core/fingerprint.js';
 import type { Pipeline, Processor } from '../src/core/model.js';
 import type { PartitionPlan, ProcessorPlan } from '../src/core/plan.js';
 import { planToJson } from '../src/core/plan-json.js';
-import { plan } from '../src/core/planner.js';
+import { plan, planWithState } from '../src/core/planner.js';
 import type { Snapshot } from '../src/core/snapshot.js';
 import { renderPlanText } from '../src/report/plan-text.js';
 import { SnapshotBuilder, buildPipeline, day, days, lookback, lookbackDays, offset, offsetDays, same } from './support/pipeline-builder.js';
@@ -22,8 +22,12 @@ function rangeOf(spec: string): DayRange {
   return { start: list[0]!, end: list[list.length - 1]! };
 }
 
+function stateOf(pipeline: Pipeline, snapshot: Snapshot, range: string, selection?: string[]) {
+  return planWithState({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot, today: day('2030-01-01') });
+}
+
 function planOf(pipeline: Pipeline, snapshot: Snapshot, range: string, selection?: string[]) {
-  return plan({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot });
+  return plan({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot, today: day('2030-01-01') });
 }
 
 function proc(p: ReturnType<typeof plan>, name: string): ProcessorPlan {
@@ -113,7 +117,11 @@ describe('review: staleness propagation', () => {
       action: 'blocked',
       category: 'MISSING_DEPENDENCIES',
       needs: [{ upstream: 'other', days: [day('2021-11-03')] }],
-      reasons: [{ kind: 'upstream_changed', upstream: 'src', days: [day('2021-11-03')] }],
+      // `other` 2021-11-03 is gone: what A was built from no longer exists (make: no rule to make it).
+      reasons: [
+        { kind: 'upstream_changed', upstream: 'src', days: [day('2021-11-03')] },
+        { kind: 'upstream_missing', upstream: 'other', days: [day('2021-11-03')] },
+      ],
     });
     const b = proc(p, 'B');
     for (const d of ['2021-11-03', '2021-11-04', '2021-11-05'])
@@ -281,7 +289,7 @@ describe('review: explain detail lines', () => {
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('box', cal).snapshot();
     const p = planOf(pl, s, '2021-10-19..2021-10-21');
     expect(at(proc(p, 'TDZA'), '2021-10-21')).toMatchObject({ category: 'INSUFFICIENT_HISTORY', needs: [] });
-    const e = explainPartition({ pipeline: pl, plan: p, snapshot: s, calendar: makeCalendar(cal), processor: 'TDZA', day: day('2021-10-21') });
+    const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-10-19..2021-10-21'), snapshot: s, processor: 'TDZA', day: day('2021-10-21') });
     expect(lines(e)).toEqual(['TDZA 2021-10-21 is missing and blocked: INSUFFICIENT_HISTORY', expect.stringMatching(/^ {2}box has 3 of the 3 box partitions it reads \(min 7\)/)]);
   });
 
@@ -290,7 +298,7 @@ describe('review: explain detail lines', () => {
     const cal = days('2021-11-01', '2021-11-03', '2021-11-04', '2021-11-08');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
     const p = planOf(pl, s, '2021-11-01..2021-11-08');
-    const explainO = (d: string): string[] => lines(explainPartition({ pipeline: pl, plan: p, snapshot: s, calendar: makeCalendar(cal), processor: 'O', day: day(d) }));
+    const explainO = (d: string): string[] => lines(explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-08'), snapshot: s, processor: 'O', day: day(d) }));
     expect(explainO('2021-11-04')[1]).toBe('  src lacks 1 of the 1 src partition it reads; 2021-11-02 is not a calendar day (INSUFFICIENT_HISTORY)');
     expect(explainO('2021-11-01')[1]).toBe("  src lacks 1 of the 1 src partition it reads; 1 would lie before the calendar's first partition 2021-11-01 (INSUFFICIENT_HISTORY)");
   });
@@ -300,7 +308,7 @@ describe('review: explain detail lines', () => {
     const cal = days('2021-11-01..2021-11-03');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', days('2021-11-02..2021-11-03')).snapshot();
     const p = planOf(pl, s, '2021-11-01..2021-11-03');
-    const e = explainPartition({ pipeline: pl, plan: p, snapshot: s, calendar: makeCalendar(cal), processor: 'S', day: day('2021-11-01') });
+    const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-03'), snapshot: s, processor: 'S', day: day('2021-11-01') });
     expect(lines(e)).toEqual(['S 2021-11-01 is missing and blocked: MISSING_DEPENDENCIES', '  src 2021-11-01 is absent: a gap in the source (MISSING_DEPENDENCIES)']);
   });
 
@@ -318,7 +326,7 @@ describe('review: explain detail lines', () => {
     const p2 = planOf(pl, s2, range);
     expect(at(proc(p2, 'A'), '2021-11-05')).toMatchObject({ status: 'stale', action: 'blocked' });
     expect(at(proc(p2, 'B'), '2021-11-05')).toMatchObject({ status: 'missing', action: 'blocked', category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'A', days: [day('2021-11-05')] }] });
-    const e = explainPartition({ pipeline: pl, plan: p2, snapshot: s2, calendar: makeCalendar(undefined), processor: 'B', day: day('2021-11-05') });
+    const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s2, range), snapshot: s2, processor: 'B', day: day('2021-11-05') });
     // A 11-02 is missing and blocked, 11-05 stale and blocked: 2 of the 4 are usable (11-03 fresh, 11-04 built now).
     expect(lines(e)[1]).toMatch(/^ {2}A has 2 of the 4 A partitions it reads \(min 1\)/);
   });

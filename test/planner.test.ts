@@ -12,7 +12,7 @@ function rangeOf(spec: string): DayRange {
 }
 
 function planOf(pipeline: Pipeline, snapshot: Snapshot, range: string, selection?: string[]) {
-  return plan({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot });
+  return plan({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot, today: day('2030-01-01') });
 }
 
 function proc(p: ReturnType<typeof plan>, name: string): ProcessorPlan {

@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeCalendar } from '../src/core/calendar.js';
-import { plan } from '../src/core/planner.js';
+import { formatDay } from '../src/core/dates.js';
+import { explainPartition, type Explanation } from '../src/core/explain.js';
+import { planWithState } from '../src/core/planner.js';
 import { referencePlan } from './reference-planner.js';
 import { mulberry32, randomCase } from './support/pipeline-builder.js';
 
@@ -16,10 +18,13 @@ describe('planner equals the reference planner', () => {
     let nonFresh = 0;
     let blocked = 0;
     let stale = 0;
+    let explained = 0;
+    const kinds = new Map<string, number>();
     for (let i = 0; i < CASES; i++) {
       const seed = FIRST_SEED + i;
       const c = randomCase(mulberry32(seed));
-      const fast = plan({ pipeline: c.pipeline, targetName: 'dev', range: c.range, selection: c.selection, snapshot: c.snapshot });
+      const state = planWithState({ pipeline: c.pipeline, targetName: 'dev', range: c.range, selection: c.selection, snapshot: c.snapshot, today: c.today, force: c.force });
+      const fast = state.plan;
       const slow = referencePlan(c);
       const where = `seed ${seed} (replay: DAG_PROPERTY_SEED=${seed})`;
       expect(fast.processors.map((p) => p.name), where).toEqual(slow.map((p) => p.name));
@@ -45,6 +50,24 @@ describe('planner equals the reference planner', () => {
           const touching = calendar.position(next.start) - calendar.position(prev.end) === 1;
           if (touching) expect(prev.days.length, `${where} batch cut early`).toBe(size);
         }
+        for (const x of ref.partitions) for (const r of x.reasons ?? []) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+        // explain reads the planner's judgement: a blocked partition's explanation names exactly the
+        // partitions the reference says it lacks (up to the 8 shown per upstream), a fresh one says fresh.
+        for (const x of ref.partitions) {
+          if (x.action !== 'blocked' || explained > 3000) continue;
+          explained++;
+          const e = explainPartition({ pipeline: c.pipeline, planned: state, snapshot: c.snapshot, processor: p.name, day: x.day });
+          expect(e.text, where).toBe(`is ${x.status} and blocked: ${x.category}`);
+          const named = new Set<string>();
+          const collect = (node: Explanation, depth: number): void => {
+            if (depth > 0 && / \d{4}-\d{2}-\d{2}$/.test(node.subject)) named.add(node.subject);
+            if (depth === 0 || !/ \d{4}-\d{2}-\d{2}$/.test(node.subject)) for (const child of node.causes) collect(child, depth + 1);
+          };
+          collect(e, 0);
+          for (const need of x.needs ?? []) for (const d of need.days.slice(0, 8)) expect(named.has(`${need.upstream} ${formatDay(d)}`), `${where} explain ${p.name} ${formatDay(x.day)} names ${need.upstream} ${formatDay(d)}`).toBe(true);
+        }
+        const freshDay = ref.expected.find((d) => !ref.partitions.some((x) => x.day === d));
+        if (freshDay !== undefined) expect(explainPartition({ pipeline: c.pipeline, planned: state, snapshot: c.snapshot, processor: p.name, day: freshDay }).text, where).toMatch(/^is fresh/);
         nonFresh += p.partitions.length;
         blocked += p.counts.blocked;
         stale += p.counts.stale;
@@ -56,5 +79,10 @@ describe('planner equals the reference planner', () => {
     expect(nonFresh).toBeGreaterThan(1000);
     expect(blocked).toBeGreaterThan(200);
     expect(stale).toBeGreaterThan(200);
+    expect(explained).toBeGreaterThan(500);
+    // Every reason kind shows up often enough to be compared.
+    for (const kind of ['upstream_changed', 'upstream_rebuilt', 'upstream_stale', 'upstream_missing', 'code_changed', 'rows_changed', 'forced', 'external_older_than_upstream']) {
+      expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(20);
+    }
   });
 });

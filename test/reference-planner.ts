@@ -49,7 +49,17 @@ export function mappedSlots(mapping: Mapping, d: Day, calendarDays: readonly Day
   return out;
 }
 
-export function referencePlan(input: { pipeline: Pipeline; range: DayRange; selection: readonly string[]; snapshot: Snapshot }): ReferenceProcessor[] {
+export interface ReferenceInput {
+  readonly pipeline: Pipeline;
+  readonly range: DayRange;
+  readonly selection: readonly string[];
+  readonly snapshot: Snapshot;
+  /** Retention cutoffs count back from here; undefined: nothing expires. */
+  readonly today?: Day;
+  readonly force?: boolean;
+}
+
+export function referencePlan(input: ReferenceInput): ReferenceProcessor[] {
   const { pipeline, range, snapshot } = input;
   const calendarDays = snapshot.calendar;
   const isCalendarDay = (d: Day): boolean => calendarDays === undefined || calendarDays.includes(d);
@@ -57,7 +67,12 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
   const expected = (node: PipelineNode, d: Day): boolean =>
     isCalendarDay(d) && !(node.kind === 'processor' && node.start !== undefined && d < node.start);
   const selected = new Set(input.selection);
-  const judged = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && selected.has(node.name) && inRange(d) && expected(node, d);
+  /** Dated before today minus the node's retention (pipeline.yaml, else the warehouse's expiration). */
+  const beforeRetention = (node: PipelineNode, d: Day): boolean => {
+    const days = node.retentionDays ?? snapshot.tables.get(node.name)?.expirationDays;
+    return days !== undefined && input.today !== undefined && d < input.today - days;
+  };
+  const judged = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && selected.has(node.name) && inRange(d) && expected(node, d) && !beforeRetention(node, d);
 
   const present = (name: string, d: Day): boolean => {
     const entry = snapshot.ledger.get(name)?.get(d);
@@ -88,6 +103,7 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
     const changed: StaleReason[] = [];
     const rebuilt: StaleReason[] = [];
     const staleUp: StaleReason[] = [];
+    const gone: StaleReason[] = [];
     const needs: UpstreamDays[] = [];
     const categories = new Set<BlockedCategory>();
 
@@ -96,6 +112,7 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
       const changedDays: Day[] = [];
       const rebuiltDays: Day[] = [];
       const staleDays: Day[] = [];
+      const goneDays: Day[] = [];
       const lacking: { day: Day | undefined; category: BlockedCategory }[] = [];
       let usable = 0;
       // Reading itself, a partition that can never exist is where the series begins: not read at all.
@@ -118,14 +135,21 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
             rebuiltDays.push(e);
           } else {
             if (up.status === 'stale') staleDays.push(e);
+            else goneDays.push(e);
             lacking.push({ day: e, category: 'MISSING_DEPENDENCIES' });
           }
         } else if (present(node.name, e)) usable++;
-        else lacking.push({ day: e, category: inRange(e) ? 'MISSING_DEPENDENCIES' : 'OUT_OF_RANGE' });
+        else if (beforeRetention(node, e)) lacking.push({ day: e, category: 'INSUFFICIENT_HISTORY' });
+        else {
+          goneDays.push(e);
+          lacking.push({ day: e, category: inRange(e) ? 'MISSING_DEPENDENCIES' : 'OUT_OF_RANGE' });
+        }
       }
       if (changedDays.length > 0) changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: upstream.name, days: changedDays });
       if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: upstream.name, days: rebuiltDays });
       if (staleDays.length > 0) staleUp.push({ kind: 'upstream_stale', upstream: upstream.name, days: staleDays });
+      const declared = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
+      if (declared === undefined && goneDays.length > 0) gone.push({ kind: 'upstream_missing', upstream: upstream.name, days: goneDays });
 
       const declaredMin = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;
       const min = declaredMin !== undefined && self ? Math.min(declaredMin, canExist) : declaredMin;
@@ -140,7 +164,10 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
     const reasons: StaleReason[] = [];
     const fingerprint = codeFingerprint(processor);
     if (hasLedger && entry.codeFingerprint !== fingerprint) reasons.push({ kind: 'code_changed', was: entry.codeFingerprint, now: fingerprint });
-    if (isPresent) reasons.push(...changed, ...rebuilt, ...staleUp);
+    const info = snapshot.tables.get(processor.name)?.partitions.get(d);
+    if (hasLedger && info !== undefined && entry.rows >= 0 && info.rows !== entry.rows) reasons.push({ kind: 'rows_changed', was: entry.rows, now: info.rows });
+    if (isPresent && input.force === true) reasons.push({ kind: 'forced' });
+    if (isPresent) reasons.push(...changed, ...rebuilt, ...staleUp, ...gone);
     const status: Status = !isPresent ? 'missing' : reasons.length > 0 ? 'stale' : 'fresh';
     if (status === 'fresh') return { status, action: 'none', plan: { day: d, status, action: 'none' } };
     const category = (['MISSING_DEPENDENCIES', 'OUT_OF_RANGE', 'INSUFFICIENT_HISTORY'] as const).find((c) => categories.has(c));
@@ -157,7 +184,7 @@ export function referencePlan(input: { pipeline: Pipeline; range: DayRange; sele
     const expectedDays: Day[] = [];
     const partitions: PartitionPlan[] = [];
     for (let d = range.start; d <= range.end; d++) {
-      if (!expected(processor, d)) continue;
+      if (!expected(processor, d) || beforeRetention(processor, d)) continue;
       expectedDays.push(d);
       const decision = decide(processor, d);
       if (decision.status !== 'fresh') partitions.push(decision.plan);

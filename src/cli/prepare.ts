@@ -5,11 +5,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { formatPosition, requirePipeline } from '../config/require.js';
-import type { DayRange } from '../core/dates.js';
-import type { Diagnostic } from '../core/diagnostics.js';
+import type { Day, DayRange } from '../core/dates.js';
+import { UserError, type Diagnostic } from '../core/diagnostics.js';
 import { tableName, type Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
-import { plan } from '../core/planner.js';
+import { planWithState, type PlannedWithState } from '../core/planner.js';
 import { readClosure, selectProcessors } from '../core/selection.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
@@ -67,19 +67,39 @@ export type RangeFor = DayRange | ((loaded: Loaded, snapshot: Snapshot) => DayRa
 export interface Planned {
   readonly snapshot: Snapshot;
   readonly plan: Plan;
+  /** The planner's state behind the plan (for explain). */
+  readonly state: PlannedWithState;
+}
+
+/**
+ * Today, fixed once per invocation (retention cutoffs): the UTC date of `DAG_NOW` (an ISO date or
+ * instant; for tests and for replaying a cron run) or of the clock.
+ */
+export function invocationToday(io: CliIO): Day {
+  const pinned = io.env.DAG_NOW;
+  const ms = pinned !== undefined && pinned !== '' ? Date.parse(pinned) : Date.now();
+  if (Number.isNaN(ms)) throw new UserError(`DAG_NOW '${pinned}' is not an ISO date or time`, 2, 'unset it, or write e.g. DAG_NOW=2021-11-30T06:00:00Z');
+  return Math.floor(ms / 86_400_000);
+}
+
+export interface PlanOptions {
+  /** `--force`: rebuild every selected partition in the range. */
+  readonly force?: boolean;
 }
 
 /** Reads the snapshot (the only warehouse queries a plan costs) and plans; elapsed covers both. */
-export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehouse, rangeFor: RangeFor): Promise<Planned> {
+export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehouse, rangeFor: RangeFor, options: PlanOptions = {}): Promise<Planned> {
   const started = performance.now();
   io.doing = 'reading the warehouse';
   const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
   for (const warning of absentSourceWarnings(loaded, snapshot)) io.stderr(`dag: warning: ${warning}\n`);
   io.doing = 'planning';
   const range = typeof rangeFor === 'function' ? rangeFor(loaded, snapshot) : rangeFor;
-  const planned = plan({ pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot });
+  const today = invocationToday(io);
+  const state = planWithState({ pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today, force: options.force === true });
   const elapsedMs = Math.round(performance.now() - started);
-  return { snapshot, plan: { ...planned, stats: { ...planned.stats, elapsedMs } } };
+  const planned = { ...state.plan, stats: { ...state.plan.stats, elapsedMs } };
+  return { snapshot, plan: planned, state: { ...state, plan: planned } };
 }
 
 /**

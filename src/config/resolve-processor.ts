@@ -12,7 +12,7 @@ import { CODES } from './codes.js';
 import { isRecord, optionalString, type Path } from './document.js';
 import type { Reporter } from './report.js';
 import { checkSqlTemplate } from './sql-check.js';
-import { parseDuration, parseMapping, windowCapacity } from './values.js';
+import { parseDuration, parseMapping, parseRetention, windowCapacity } from './values.js';
 
 export interface ProcessorContext {
   readonly report: Reporter;
@@ -173,6 +173,7 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     upstream,
     action,
     start,
+    retentionDays: parseRetention(raw.retention),
     batchSize: setting(raw, ctx, 'batch_size', int, DEFAULTS.batchSize),
     timeoutMs: setting(raw, ctx, 'timeout', parseDuration, DEFAULTS.timeoutMs),
     retries: setting(raw, ctx, 'retries', int, DEFAULTS.retries),

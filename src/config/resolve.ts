@@ -12,7 +12,7 @@ import { isRecord, valueAt, type ConfigDocument } from './document.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
 import { resolveTargets } from './resolve-targets.js';
-import { durationProblem } from './values.js';
+import { durationProblem, parseRetention } from './values.js';
 
 export interface ResolveOptions {
   readonly cwd: string;
@@ -112,6 +112,7 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
       table: tableRef(raw.table),
       partitionColumn: typeof raw.partition_column === 'string' ? raw.partition_column : partitionColumn,
       description: typeof raw.description === 'string' ? raw.description : undefined,
+      retentionDays: parseRetention(raw.retention),
     });
   }
   for (const [processorName] of entries(top.processors)) {

@@ -13,6 +13,12 @@ export function parseDuration(value: unknown): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
+/** `retention: 400d` in days (the schema already checked the shape); undefined when absent or malformed. */
+export function parseRetention(value: unknown): number | undefined {
+  const match = typeof value === 'string' ? /^(\d+)d$/.exec(value) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
 /** The longest timer Node can set (about 24.8 days); a longer one fires at once. */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 

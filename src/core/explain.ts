@@ -4,12 +4,13 @@
  * Pure: it reads the plan and the snapshot the plan was made from. Each partition is explained once;
  * a second mention says "see above", so lookback fan-out cannot blow the tree up.
  */
-import type { Calendar } from './calendar.js';
 import { formatDay, type Day } from './dates.js';
-import { beforeStart, inputWindow, isExpected, lookbackMin } from './inputs.js';
 import type { Pipeline, PipelineNode, Processor } from './model.js';
-import type { PartitionPlan, Plan, ProcessorPlan, StaleReason } from './plan.js';
-import { isPresent, partitionTime, unfinishedRun, type Snapshot } from './snapshot.js';
+import type { PartitionPlan, ProcessorPlan, StaleReason, UpstreamReasonKind } from './plan.js';
+import { judgeInputs, readersOf, type Scratch } from './planner-judge.js';
+import { InputClass, OWN_LEDGER, OWN_PRESENT, type NodeState } from './planner-state.js';
+import type { PlannedWithState } from './planner.js';
+import { partitionTime, unfinishedRun, type Snapshot } from './snapshot.js';
 
 export interface Explanation {
   /** `P 2021-11-03`, or an upstream name when the line is about a group of partitions. */
@@ -21,9 +22,9 @@ export interface Explanation {
 
 export interface ExplainInput {
   readonly pipeline: Pipeline;
-  readonly plan: Plan;
+  /** The plan and the planner's state it was decided from: explain re-reads the planner's judgement. */
+  readonly planned: PlannedWithState;
   readonly snapshot: Snapshot;
-  readonly calendar: Calendar;
   readonly processor: string;
   readonly day: Day;
 }
@@ -36,16 +37,37 @@ export function formatTime(ms: number | undefined): string {
   return `at ${new Date(ms).toISOString().replace('.000Z', 'Z')}`;
 }
 
+const REASON_TEXT: Record<UpstreamReasonKind, string> = {
+  upstream_changed: 'changed since it was built',
+  upstream_rebuilt: 'will be rebuilt first',
+  upstream_stale: 'is stale and cannot be rebuilt',
+  upstream_missing: 'is gone and will not be built: it was built from data that no longer exists',
+  external_older_than_upstream: 'changed after it (it was built outside dag)',
+};
+
+/**
+ * Nothing here re-derives a rule of DESIGN §3: a partition's verdict is the plan's, the reads behind
+ * a blocked one come from the planner's own judgeInputs on the planner's final state, and an upstream
+ * partition that was not judged is described by the class the planner gave it.
+ */
 export function explainPartition(input: ExplainInput): Explanation {
-  const { pipeline, plan, snapshot, calendar } = input;
+  const { pipeline, snapshot } = input;
+  const { plan, calendar, frame, states } = input.planned;
   const byName = new Map<string, ProcessorPlan>(plan.processors.map((p) => [p.name, p]));
   const seen = new Set<string>();
-  const inRange = (d: Day): boolean => d >= plan.range.start && d <= plan.range.end;
   const ledgerOf = (name: string, d: Day) => snapshot.ledger.get(name)?.get(d);
   const infoOf = (name: string, d: Day) => snapshot.tables.get(name)?.partitions.get(d);
-  const present = (name: string, d: Day): boolean => isPresent(infoOf(name, d), ledgerOf(name, d));
   const timeOf = (name: string, d: Day): number | undefined => partitionTime(infoOf(name, d), ledgerOf(name, d));
   const label = (name: string, d: Day): string => `${name} ${formatDay(d)}`;
+  const frameIndex = (d: Day): number => {
+    const position = calendar.position(d);
+    return position < frame.lo || position > frame.hi ? -1 : position - frame.lo;
+  };
+  /** The planner's class of a partition (see InputClass); undefined when it lies outside what the plan read. */
+  const classOf = (name: string, d: Day): number | undefined => {
+    const i = frameIndex(d);
+    return i < 0 ? undefined : states.get(name)?.cls[i];
+  };
 
   const partitionIndex = new Map<string, Map<Day, PartitionPlan>>();
   const judgedPartition = (p: ProcessorPlan, d: Day): PartitionPlan | undefined => {
@@ -54,13 +76,10 @@ export function explainPartition(input: ExplainInput): Explanation {
     return index.get(d);
   };
   /** The plan of `node` when the plan judged its partition `d`; undefined when `d` was taken as it is. */
-  const judgedPlanOf = (node: PipelineNode, d: Day): ProcessorPlan | undefined =>
-    node.kind === 'processor' && inRange(d) && isExpected(node, d, calendar) ? byName.get(node.name) : undefined;
-  /** As the planner sees an upstream partition: fresh, built in this plan, or present and not judged. */
-  const usable = (node: PipelineNode, d: Day): boolean => {
-    const judged = judgedPlanOf(node, d);
-    if (judged) return judgedPartition(judged, d)?.action !== 'blocked';
-    return !beforeStart(node, d) && present(node.name, d);
+  const judgedPlanOf = (node: PipelineNode, d: Day): ProcessorPlan | undefined => {
+    const judged = node.kind === 'processor' ? byName.get(node.name) : undefined;
+    const first = judged?.expected[0];
+    return judged && first !== undefined && d >= first && d <= plan.range.end && calendar.contains(d) ? judged : undefined;
   };
 
   const batchOf = (p: ProcessorPlan, d: Day): string => {
@@ -68,62 +87,67 @@ export function explainPartition(input: ExplainInput): Explanation {
     return batch ? ` in batch ${formatDay(batch.start)}..${formatDay(batch.end)}` : '';
   };
 
+  const expiredText = (node: PipelineNode): string => {
+    const days = node.retentionDays ?? snapshot.tables.get(node.name)?.expirationDays;
+    const why = node.retentionDays !== undefined ? `${node.name}'s retention` : `the table's partition expiration`;
+    return `is expired: older than ${why} (${days ?? '?'} days), so it is gone by design and cannot come back (INSUFFICIENT_HISTORY)`;
+  };
+
   const explainUpstreamPartition = (node: PipelineNode, d: Day): Explanation => {
     const judged = judgedPlanOf(node, d);
     if (judged && node.kind === 'processor') return explain(node, judged, d);
     const subject = label(node.name, d);
-    if (beforeStart(node, d)) return { subject, text: `can never exist: before ${node.name}'s start ${formatDay((node as Processor).start as Day)} (INSUFFICIENT_HISTORY)`, causes: [] };
-    if (present(node.name, d)) return { subject, text: `is present (changed ${formatTime(timeOf(node.name, d))})`, causes: [] };
-    if (!inRange(d)) return { subject, text: 'is absent and outside the range (OUT_OF_RANGE): widen the range to build it', causes: [] };
-    if (node.kind === 'source') return { subject, text: 'is absent: a gap in the source (MISSING_DEPENDENCIES)', causes: [] };
-    return { subject, text: 'is absent and not selected for building (MISSING_DEPENDENCIES)', causes: [] };
+    switch (classOf(node.name, d)) {
+      case InputClass.Never:
+        return { subject, text: `can never exist: before ${node.name}'s start ${formatDay((node as Processor).start as Day)} (INSUFFICIENT_HISTORY)`, causes: [] };
+      case InputClass.Expired:
+        return { subject, text: expiredText(node), causes: [] };
+      case InputClass.LackOutOfRange:
+        return { subject, text: 'is absent and outside the range (OUT_OF_RANGE): widen the range to build it', causes: [] };
+      case InputClass.LackMissing:
+        return { subject, text: node.kind === 'source' ? 'is absent: a gap in the source (MISSING_DEPENDENCIES)' : 'is absent and not selected for building (MISSING_DEPENDENCIES)', causes: [] };
+      default:
+        return { subject, text: `is present (changed ${formatTime(timeOf(node.name, d))})`, causes: [] };
+    }
   };
 
-  const needCauses = (processor: Processor, d: Day, partition: PartitionPlan): Explanation[] => {
-    const causes: Explanation[] = [];
+  /** The planner's judgement of what partition `d` reads, upstream by upstream. */
+  const judgeReads = (processor: Processor, d: Day) => {
     const position = calendar.position(d);
-    for (const upstream of processor.upstream) {
-      const node = pipeline.nodes.get(upstream.name) as PipelineNode;
-      const need = partition.needs?.find((n) => n.upstream === upstream.name);
-      const window = inputWindow(upstream.mapping, position, d, calendar);
-      // Reading itself, partitions that can never exist are where its series begins (the planner
-      // leaves them out, and caps `min` at what can exist): not worth a word.
-      const selfRead = upstream.name === processor.name;
-      const noPartition = selfRead ? 0 : window.noPartition;
-      let possible = 0;
-      let usableCount = 0;
-      for (let q = window.first; q <= window.last; q++) {
-        const e = calendar.dayAt(q) as Day;
-        if (selfRead && beforeStart(node, e)) continue;
-        possible++;
-        if (usable(node, e)) usableCount++;
-      }
-      const size = possible + noPartition;
-      const min = lookbackMin(upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined, selfRead, possible);
-      const lacking = need?.days ?? [];
-      // Nothing dated lacking: worth a line only when history is short (before the calendar, or below min).
-      if (lacking.length === 0 && (min !== undefined ? usableCount >= min : noPartition === 0)) continue;
+    const own = states.get(processor.name) as NodeState;
+    const i = position - frame.lo;
+    const flags = own.own[i] as number;
+    const facts = { threshold: own.time[i] as number, hasLedger: (flags & OWN_LEDGER) !== 0, present: (flags & OWN_PRESENT) !== 0 };
+    const scratch: Scratch = { first: 0, last: -1, noPartition: 0 };
+    return judgeInputs(readersOf(processor, { calendar, states }), position, d, facts, { calendar, frame }, scratch, true).upstreams;
+  };
+
+  const needCauses = (processor: Processor, d: Day): Explanation[] => {
+    const causes: Explanation[] = [];
+    for (const u of judgeReads(processor, d)) {
+      if (!u.blocks) continue;
+      const node = pipeline.nodes.get(u.upstream) as PipelineNode;
+      const mapping = processor.upstream.find((x) => x.name === u.upstream)?.mapping;
       const parts: string[] = [];
-      if (min !== undefined) parts.push(`has ${usableCount} of the ${size} ${upstream.name} partitions it reads (min ${min})`);
-      else parts.push(`lacks ${lacking.length + noPartition} of the ${size} ${upstream.name} partition${size === 1 ? '' : 's'} it reads`);
-      const m = upstream.mapping;
-      if (m.kind === 'lookback' && m.unit === 'days' && min !== undefined && size < min) {
-        const from = formatDay(d - m.window);
-        const to = formatDay(m.excludeCurrent ? d - 1 : d);
-        parts.push(`the calendar has only ${size} partition${size === 1 ? '' : 's'} in ${from}..${to} (INSUFFICIENT_HISTORY)`);
+      if (u.min !== undefined) parts.push(`has ${u.usable} of the ${u.size} ${u.upstream} partitions it reads (min ${u.min})`);
+      else parts.push(`lacks ${u.needs.length + u.noPartition} of the ${u.size} ${u.upstream} partition${u.size === 1 ? '' : 's'} it reads`);
+      if (mapping?.kind === 'lookback' && mapping.unit === 'days' && u.min !== undefined && u.size < u.min) {
+        const from = formatDay(d - mapping.window);
+        const to = formatDay(mapping.excludeCurrent ? d - 1 : d);
+        parts.push(`the calendar has only ${u.size} partition${u.size === 1 ? '' : 's'} in ${from}..${to} (INSUFFICIENT_HISTORY)`);
       }
-      const offDay = m.kind === 'offset' && m.unit === 'days' ? d + m.offset : undefined;
-      if (noPartition > 0 && offDay !== undefined && calendar.first !== undefined && offDay >= calendar.first) {
+      const offDay = mapping?.kind === 'offset' && mapping.unit === 'days' ? d + mapping.offset : undefined;
+      if (u.noPartition > 0 && offDay !== undefined && calendar.first !== undefined && offDay >= calendar.first) {
         // An offset in days names one date; on a game-day calendar that date may simply not be a game day.
         parts.push(`${formatDay(offDay)} is not a calendar day (INSUFFICIENT_HISTORY)`);
-      } else if (noPartition > 0) {
-        parts.push(`${noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
+      } else if (u.noPartition > 0) {
+        parts.push(`${u.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
       }
-      const children = lacking.slice(0, MAX_CAUSES).map((e) => explainUpstreamPartition(node, e));
-      if (lacking.length > MAX_CAUSES) children.push({ subject: upstream.name, text: `... and ${lacking.length - MAX_CAUSES} more`, causes: [] });
+      const children = u.needs.slice(0, MAX_CAUSES).map((e) => explainUpstreamPartition(node, e));
+      if (u.needs.length > MAX_CAUSES) children.push({ subject: u.upstream, text: `... and ${u.needs.length - MAX_CAUSES} more`, causes: [] });
       // A single partition read (same, offset) needs no group line: its own explanation says it all.
-      if (size === 1 && min === undefined && children.length === 1) causes.push(...children);
-      else causes.push({ subject: upstream.name, text: parts.join('; '), causes: children });
+      if (u.size === 1 && u.min === undefined && children.length === 1) causes.push(...children);
+      else causes.push({ subject: u.upstream, text: parts.join('; '), causes: children });
     }
     return causes;
   };
@@ -133,17 +157,19 @@ export function explainPartition(input: ExplainInput): Explanation {
     return reasons.map((r): Explanation => {
       if (r.kind === 'code_changed') {
         const run = unfinishedRun(r.was);
-        const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command or mapping): fingerprint ${r.was} then, ${r.now} now`;
+        const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command, the files it runs, or mapping): fingerprint ${r.was} then, ${r.now} now`;
         return { subject: processor.name, text, causes: [] };
       }
+      if (r.kind === 'rows_changed')
+        return { subject: processor.name, text: `rows_changed: the table holds ${r.now} rows for it, the ledger recorded ${r.was}: rows were deleted or added outside dag, so it is rebuilt`, causes: [] };
+      if (r.kind === 'forced') return { subject: processor.name, text: 'forced: --force rebuilds it whatever its state', causes: [] };
       const node = pipeline.nodes.get(r.upstream) as PipelineNode;
       const shown = r.days.slice(0, MAX_CAUSES);
       const children =
         r.kind === 'upstream_changed' || r.kind === 'external_older_than_upstream'
           ? shown.map((e) => ({ subject: label(r.upstream, e), text: `changed ${formatTime(timeOf(r.upstream, e))}, after ${label(processor.name, d)} was ${r.kind === 'upstream_changed' ? 'built' : 'last modified'} ${formatTime(builtAt)}`, causes: [] }))
           : shown.map((e) => explainUpstreamPartition(node, e));
-      const what = { upstream_changed: 'changed since it was built', upstream_rebuilt: 'will be rebuilt first', upstream_stale: 'is stale and cannot be rebuilt', external_older_than_upstream: 'changed after it (it was built outside dag)' }[r.kind];
-      return { subject: r.upstream, text: `${r.kind}: ${r.upstream} ${what}${r.days.length > MAX_CAUSES ? ` (${r.days.length} partitions, first ${MAX_CAUSES} shown)` : ''}`, causes: children };
+      return { subject: r.upstream, text: `${r.kind}: ${r.upstream} ${REASON_TEXT[r.kind]}${r.days.length > MAX_CAUSES ? ` (${r.days.length} partitions, first ${MAX_CAUSES} shown)` : ''}`, causes: children };
     });
   };
 
@@ -154,9 +180,11 @@ export function explainPartition(input: ExplainInput): Explanation {
     if (seen.has(key)) return { subject, text: `is ${partition ? `${partition.status} (${partition.action})` : 'fresh'}: see above`, causes: [] };
     seen.add(key);
     if (!partition) {
+      const first = judged.expected[0];
+      if (first === undefined || d < first) return { subject, text: expiredText(processor), causes: [] };
       const entry = ledgerOf(processor.name, d);
       const text = entry
-        ? `is fresh: built ${formatTime(entry.builtAt)} (run ${entry.runId}, ${entry.rows} rows); nothing it reads changed since and its code is the same`
+        ? `is fresh: built ${formatTime(entry.builtAt)} (run ${entry.runId}, ${entry.rows} rows); nothing it reads changed or vanished since and its code is the same`
         : `is fresh: present with no ledger entry (built outside dag); none of its inputs is known to be newer`;
       return { subject, text, causes: [] };
     }
@@ -166,7 +194,9 @@ export function explainPartition(input: ExplainInput): Explanation {
       return { subject, text, partition, causes: reasons };
     }
     const text = `is ${partition.status} and blocked: ${partition.category}`;
-    return { subject, text, partition, causes: [...needCauses(processor, d, partition), ...reasons] };
+    // A reason that names the same partitions as a need (upstream_missing, upstream_stale) would repeat it.
+    const needs = needCauses(processor, d);
+    return { subject, text, partition, causes: [...needs, ...reasons] };
   }
 
   const processor = pipeline.nodes.get(input.processor) as Processor;

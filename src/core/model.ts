@@ -89,6 +89,12 @@ interface NodeBase {
   readonly table: TableRef;
   readonly partitionColumn: string;
   readonly description: string | undefined;
+  /**
+   * `retention: 400d`: partitions dated before today minus this many days are expired by design
+   * (DESIGN §3), not missing. Undefined: none declared (on BigQuery the table's partition expiration
+   * then counts, see TableInventory.expirationDays).
+   */
+  readonly retentionDays: number | undefined;
 }
 
 export interface Source extends NodeBase {

@@ -3,7 +3,7 @@
  * start/end, snake_case stats. Key order follows the documented example so diffs stay readable.
  */
 import { formatDay } from './dates.js';
-import type { PartitionPlan, Plan, StaleReason, UpstreamDays } from './plan.js';
+import { isUpstreamReason, type PartitionPlan, type Plan, type StaleReason, type UpstreamDays } from './plan.js';
 
 export interface PlanJson {
   readonly pipeline: string;
@@ -25,7 +25,9 @@ export function upstreamDaysToJson(u: UpstreamDays): { upstream: string; dates: 
 }
 
 export function reasonToJson(r: StaleReason): Record<string, unknown> {
-  return r.kind === 'code_changed' ? { kind: r.kind, was: r.was, now: r.now } : { kind: r.kind, upstream: r.upstream, dates: r.days.map(formatDay) };
+  if (isUpstreamReason(r)) return { kind: r.kind, upstream: r.upstream, dates: r.days.map(formatDay) };
+  if (r.kind === 'forced') return { kind: r.kind };
+  return { kind: r.kind, was: r.was, now: r.now };
 }
 
 export function partitionToJson(p: PartitionPlan): Record<string, unknown> {

@@ -17,9 +17,26 @@ export interface UpstreamDays {
   readonly days: readonly Day[];
 }
 
+/** Reasons that name upstream partitions. */
+export type UpstreamReasonKind = 'upstream_changed' | 'upstream_rebuilt' | 'upstream_stale' | 'upstream_missing' | 'external_older_than_upstream';
+
+/**
+ * Why a present partition is stale (DESIGN §3). A stale partition carries every reason that applies,
+ * in this order: code_changed, rows_changed, forced, then the upstream reasons (changed or
+ * external_older_than_upstream, rebuilt, stale, missing), each upstream in declaration order.
+ */
 export type StaleReason =
-  | { readonly kind: 'upstream_changed' | 'upstream_rebuilt' | 'upstream_stale' | 'external_older_than_upstream'; readonly upstream: string; readonly days: readonly Day[] }
-  | { readonly kind: 'code_changed'; readonly was: string; readonly now: string };
+  | { readonly kind: UpstreamReasonKind; readonly upstream: string; readonly days: readonly Day[] }
+  | { readonly kind: 'code_changed'; readonly was: string; readonly now: string }
+  /** The table holds `now` rows for the partition; the ledger recorded `was` (rows deleted or added behind dag's back). */
+  | { readonly kind: 'rows_changed'; readonly was: number; readonly now: number }
+  /** `--force`: rebuilt on request. */
+  | { readonly kind: 'forced' };
+
+/** A reason that names upstream partitions (as opposed to the partition's own code, rows or --force). */
+export function isUpstreamReason(r: StaleReason): r is Extract<StaleReason, { readonly upstream: string }> {
+  return 'upstream' in r;
+}
 
 export interface PartitionPlan {
   readonly day: Day;

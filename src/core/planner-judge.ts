@@ -9,10 +9,10 @@ import type { Day } from './dates.js';
 import { inputWindow, lookbackMin } from './inputs.js';
 import type { Processor, Upstream } from './model.js';
 import { BLOCKED_CATEGORIES, type BlockedCategory, type PartitionPlan, type StaleReason, type Status, type UpstreamDays } from './plan.js';
-import { InputClass, OWN_CODE_CHANGED, OWN_LEDGER, OWN_PRESENT, type Frame, type NodeState } from './planner-state.js';
-import type { LedgerEntry, Snapshot } from './snapshot.js';
+import { InputClass, OWN_CODE_CHANGED, OWN_LEDGER, OWN_PRESENT, OWN_ROWS_CHANGED, type Frame, type NodeState } from './planner-state.js';
+import type { LedgerEntry, PartitionInfo, Snapshot } from './snapshot.js';
 
-interface Reader {
+export interface Reader {
   readonly upstream: Upstream;
   readonly state: NodeState;
   /** A lookback's `min`; undefined: every partition read is required. */
@@ -30,7 +30,7 @@ interface Reader {
 }
 
 /** Scratch window, reused to keep the hot loop free of allocations. */
-interface Scratch {
+export interface Scratch {
   first: number;
   last: number;
   noPartition: number;
@@ -79,6 +79,8 @@ export interface JudgeContext {
   readonly frame: Frame;
   readonly snapshot: Snapshot;
   readonly states: ReadonlyMap<string, NodeState>;
+  /** `--force`: every present partition judged is stale with reason `forced`. */
+  readonly force: boolean;
 }
 
 export interface JudgedProcessor {
@@ -90,11 +92,17 @@ export interface JudgedProcessor {
   readonly externalFresh: number;
 }
 
+/** The readers of a processor's upstream partitions, one per upstream, in declaration order. */
+export function readersOf(processor: Processor, context: Pick<JudgeContext, 'calendar' | 'states'>): Reader[] {
+  return processor.upstream.map((u) => makeReader(u, context.states.get(u.name) as NodeState, context.calendar, u.name === processor.name));
+}
+
 export function judgeProcessor(processor: Processor, fingerprint: string, firstPosition: number, context: JudgeContext): JudgedProcessor {
-  const { calendar, frame, snapshot, states } = context;
+  const { calendar, frame, snapshot, states, force } = context;
   const own = states.get(processor.name) as NodeState;
-  const readers = processor.upstream.map((u) => makeReader(u, states.get(u.name) as NodeState, calendar, u.name === processor.name));
+  const readers = readersOf(processor, context);
   const ledger = snapshot.ledger.get(processor.name);
+  const inventory = snapshot.tables.get(processor.name)?.partitions;
   const lo = frame.lo;
   const scratch: Scratch = { first: 0, last: -1, noPartition: 0 };
   const partitions: PartitionPlan[] = [];
@@ -111,15 +119,18 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
     // Inputs newer than this "changed": the ledger's builtAt, or an external partition's own time.
     const threshold = own.time[p - lo] as number;
     const codeChanged = (flags & OWN_CODE_CHANGED) !== 0;
+    const rowsDiffer = (flags & OWN_ROWS_CHANGED) !== 0;
 
-    let trouble = !present || codeChanged;
+    let trouble = !present || codeChanged || rowsDiffer || force;
     for (let r = 0; r < readers.length && !trouble; r++) {
       const reader = readers[r] as Reader;
       windowAt(reader, p, day, calendar, scratch);
       const { cls, time } = reader.state;
+      const required = reader.min === undefined;
       for (let q = scratch.first - lo; q <= scratch.last - lo; q++) {
         const c = cls[q];
-        if (c === InputClass.Rebuilt || c === InputClass.StaleBlocked || (time[q] as number) > threshold) {
+        // A present partition whose required input is gone and will not be built: make stops there too.
+        if (c === InputClass.Rebuilt || c === InputClass.StaleBlocked || (time[q] as number) > threshold || (required && (c === InputClass.LackMissing || c === InputClass.LackOutOfRange))) {
           trouble = true;
           break;
         }
@@ -131,12 +142,14 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
       continue;
     }
 
-    const judged = judgeInDetail(readers, p, day, threshold, hasLedger, context, scratch);
+    const judged = judgeInputs(readers, p, day, { threshold, hasLedger, present }, context, scratch, false);
     const reasons: StaleReason[] = [];
     if (codeChanged) reasons.push({ kind: 'code_changed', was: (ledger?.get(day) as LedgerEntry).codeFingerprint, now: fingerprint });
+    if (rowsDiffer) reasons.push({ kind: 'rows_changed', was: (ledger?.get(day) as LedgerEntry).rows, now: (inventory?.get(day) as PartitionInfo).rows });
+    if (force && present) reasons.push({ kind: 'forced' });
     if (present) reasons.push(...judged.reasons);
-    // Present with trouble always has a reason: a changed code, or an input the first pass stopped at
-    // (rebuilt, stale and blocked, or newer than the threshold) that judgeInDetail names.
+    // Present with trouble always has a reason: a changed code or row count, --force, or an input the
+    // first pass stopped at (rebuilt, stale and blocked, gone, or newer than the threshold).
     const status: Status = present ? 'stale' : 'missing';
     if (status === 'missing') counts.missing++;
     else counts.stale++;
@@ -156,20 +169,55 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
   return { partitions, buildPositions, counts, externalFresh };
 }
 
-interface Detail {
+/** What the partition being judged is: its time and whether it is present and built by dag. */
+export interface OwnFacts {
+  /** Inputs with a later time changed since it was built (NaN: its time is unknown). */
+  readonly threshold: number;
+  readonly hasLedger: boolean;
+  readonly present: boolean;
+}
+
+/** How one partition's reads of one upstream were judged: what `dag explain` prints for it. */
+export interface UpstreamJudgement {
+  readonly upstream: string;
+  /** The processor reads its own earlier partitions through this upstream. */
+  readonly self: boolean;
+  /** Partitions the mapping names (with no calendar day included; reading itself, only those that can exist). */
+  readonly size: number;
+  /** Of those: present and usable, or built in this plan. */
+  readonly usable: number;
+  /** The `min` that applies (lookbackMin); undefined: every partition read is required. */
+  readonly min: number | undefined;
+  /** Partitions named that have no calendar day (before the calendar's first, or not a calendar day). */
+  readonly noPartition: number;
+  /** The dated partitions it lacks, as listed in `needs` (ascending; empty when nothing dated blocks). */
+  readonly needs: readonly Day[];
+  /** Does this upstream block the partition? */
+  readonly blocks: boolean;
+}
+
+export interface Detail {
   readonly reasons: StaleReason[];
   readonly needs: UpstreamDays[];
   /** Undefined: every upstream is satisfied (buildable). */
   readonly category: BlockedCategory | undefined;
+  /** Per upstream, in declaration order; only when asked for (explain). */
+  readonly upstreams: UpstreamJudgement[];
 }
 
-/** The slow path for one non-fresh (or possibly non-fresh) partition: every day, reason and need. */
-function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshold: number, hasLedger: boolean, context: JudgeContext, scratch: Scratch): Detail {
+/**
+ * The slow path for one non-fresh (or possibly non-fresh) partition: every day, reason and need. The
+ * planner and `dag explain` both use it, so explain says exactly what the plan decided.
+ */
+export function judgeInputs(readers: readonly Reader[], p: number, day: Day, ownFacts: OwnFacts, context: Pick<JudgeContext, 'calendar' | 'frame'>, scratch: Scratch, withUpstreams: boolean): Detail {
   const { calendar, frame } = context;
+  const { threshold, hasLedger, present } = ownFacts;
   const changed: StaleReason[] = [];
   const rebuilt: StaleReason[] = [];
   const stale: StaleReason[] = [];
+  const gone: StaleReason[] = [];
   const needs: UpstreamDays[] = [];
+  const upstreams: UpstreamJudgement[] = [];
   let worst = BLOCKED_CATEGORIES.length;
   for (const reader of readers) {
     windowAt(reader, p, day, calendar, scratch);
@@ -178,6 +226,7 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
     const changedDays: Day[] = [];
     const rebuiltDays: Day[] = [];
     const staleDays: Day[] = [];
+    const goneDays: Day[] = [];
     const lackingDays: Day[] = [];
     let usable = 0;
     let unusable = reader.self ? 0 : scratch.noPartition;
@@ -200,26 +249,34 @@ function judgeInDetail(readers: readonly Reader[], p: number, day: Day, threshol
       unusable++;
       lackingDays.push(d);
       if (c === InputClass.StaleBlocked) staleDays.push(d);
+      if (c === InputClass.LackMissing || c === InputClass.LackOutOfRange) goneDays.push(d);
       if (c === InputClass.LackMissing || c === InputClass.StaleBlocked) rank = 0;
       else if (c === InputClass.LackOutOfRange) rank = Math.min(rank, 1);
     }
     if (changedDays.length > 0) changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: name, days: changedDays });
     if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: name, days: rebuiltDays });
     if (staleDays.length > 0) stale.push({ kind: 'upstream_stale', upstream: name, days: staleDays });
+    // Read without min, a partition that is gone and will not be built leaves its present reader built
+    // on data that no longer exists (make: "no rule to make target").
+    if (present && reader.min === undefined && goneDays.length > 0) gone.push({ kind: 'upstream_missing', upstream: name, days: goneDays });
 
     const min = lookbackMin(reader.min, reader.self, possible);
+    let needDays: Day[] = [];
+    let blocks = true;
     if (min === undefined) {
-      if (unusable === 0) continue;
-      if (lackingDays.length > 0) needs.push({ upstream: name, days: lackingDays });
+      if (unusable === 0) blocks = false;
+      else needDays = lackingDays;
     } else if (usable >= min) {
       // Enough history; absent ones are allowed, but a stale partition that cannot be rebuilt is not.
-      if (staleDays.length === 0) continue;
-      rank = 0;
-      needs.push({ upstream: name, days: staleDays });
-    } else if (lackingDays.length > 0) {
-      needs.push({ upstream: name, days: lackingDays });
-    }
-    worst = Math.min(worst, rank);
+      if (staleDays.length === 0) blocks = false;
+      else {
+        rank = 0;
+        needDays = staleDays;
+      }
+    } else needDays = lackingDays;
+    if (needDays.length > 0) needs.push({ upstream: name, days: needDays });
+    if (blocks) worst = Math.min(worst, rank);
+    if (withUpstreams) upstreams.push({ upstream: name, self: reader.self, size: possible, usable, min, noPartition: reader.self ? 0 : scratch.noPartition, needs: needDays, blocks });
   }
-  return { reasons: [...changed, ...rebuilt, ...stale], needs, category: BLOCKED_CATEGORIES[worst] };
+  return { reasons: [...changed, ...rebuilt, ...stale, ...gone], needs, category: BLOCKED_CATEGORIES[worst], upstreams };
 }

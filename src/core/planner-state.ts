@@ -7,7 +7,7 @@ import type { Calendar } from './calendar.js';
 import type { Day, DayRange } from './dates.js';
 import { beforeStart, mappingReach } from './inputs.js';
 import type { PipelineNode, Processor } from './model.js';
-import { isPresent, partitionTime, type Snapshot } from './snapshot.js';
+import { isPresent, partitionTime, type LedgerEntry, type PartitionInfo, type Snapshot } from './snapshot.js';
 
 /** How a partition looks to the partitions that read it. */
 export const InputClass = {
@@ -23,6 +23,8 @@ export const InputClass = {
   StaleBlocked: 4,
   /** Dated before the upstream processor's `start`: can never exist. */
   Never: 5,
+  /** Absent and dated before today minus the node's retention: gone by design, never coming back. */
+  Expired: 6,
 } as const;
 
 export interface NodeState {
@@ -41,6 +43,22 @@ export const OWN_PRESENT = 1;
 export const OWN_LEDGER = 2;
 /** The ledger entry's code fingerprint differs from the processor's current one. */
 export const OWN_CODE_CHANGED = 4;
+/** The table's row count for the partition differs from the ledger's (rows deleted or added behind dag's back). */
+export const OWN_ROWS_CHANGED = 8;
+
+/**
+ * The first day that is not expired for a node (DESIGN §3 "Expected to vanish"): today minus its
+ * `retention:`, else minus the warehouse's partition expiration; undefined when nothing expires.
+ */
+export function retentionCutoff(node: PipelineNode, snapshot: Snapshot, today: Day): Day | undefined {
+  const days = node.retentionDays ?? snapshot.tables.get(node.name)?.expirationDays;
+  return days === undefined ? undefined : today - days;
+}
+
+/** Rows recorded by the ledger differ from rows in the table (a marker of an unfinished command, rows -1, never compares). */
+export function rowsChanged(info: PartitionInfo | undefined, entry: LedgerEntry | undefined): boolean {
+  return info !== undefined && entry !== undefined && entry.rows >= 0 && info.rows !== entry.rows;
+}
 
 export interface Frame {
   /** Lowest and highest calendar positions any judged partition can read. */
@@ -80,13 +98,14 @@ export function makeFrame(selected: readonly Processor[], range: DayRange, calen
  * A node's partitions taken as they are: present or absent (DESIGN §3: partitions outside the range,
  * source partitions and unselected processors are not judged; see isPresent).
  */
-export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, fingerprint?: string): NodeState {
+export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, today: Day, fingerprint?: string): NodeState {
   const size = Math.max(0, frame.hi - frame.lo + 1);
   const cls = new Uint8Array(size);
   const time = new Float64Array(size);
   const own = new Uint8Array(size);
   const inventory = snapshot.tables.get(node.name)?.partitions;
   const ledger = snapshot.ledger.get(node.name);
+  const cutoff = retentionCutoff(node, snapshot, today) ?? -Infinity;
   for (let i = 0; i < size; i++) {
     const position = frame.lo + i;
     const day = calendar.dayAt(position) as Day;
@@ -100,7 +119,13 @@ export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Fram
     if (isPresent(info, entry)) {
       cls[i] = InputClass.Ok;
       time[i] = partitionTime(info, entry) ?? NaN;
-      own[i] = OWN_PRESENT | (entry !== undefined ? OWN_LEDGER : 0) | (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0);
+      own[i] =
+        OWN_PRESENT |
+        (entry !== undefined ? OWN_LEDGER : 0) |
+        (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0) |
+        (rowsChanged(info, entry) ? OWN_ROWS_CHANGED : 0);
+    } else if (day < cutoff) {
+      cls[i] = InputClass.Expired;
     } else {
       cls[i] = position >= frame.rangeFirst && position <= frame.rangeLast ? InputClass.LackMissing : InputClass.LackOutOfRange;
     }

@@ -7,10 +7,10 @@
 import { makeCalendar, type Calendar } from './calendar.js';
 import type { Day, DayRange } from './dates.js';
 import { codeFingerprint } from './fingerprint.js';
-import { readsItself, tableName, type Pipeline } from './model.js';
+import { readsItself, tableName, type Pipeline, type Processor } from './model.js';
 import type { Batch, Plan, ProcessorPlan } from './plan.js';
 import { judgeProcessor } from './planner-judge.js';
-import { initialState, makeFrame, type NodeState } from './planner-state.js';
+import { initialState, makeFrame, retentionCutoff, type Frame, type NodeState } from './planner-state.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface PlanInput {
@@ -20,10 +20,26 @@ export interface PlanInput {
   /** Names of the processors to judge (any order; the plan follows the pipeline's topological order). */
   readonly selection: readonly string[];
   readonly snapshot: Snapshot;
+  /** Today in the pipeline's time zone, fixed once per invocation: partitions before today minus a retention are expired. */
+  readonly today: Day;
+  /** `--force`: every selected present partition in the range is stale (reason `forced`). */
+  readonly force?: boolean;
+}
+
+/** The plan, and the planner's working memory it was decided from (what `dag explain` reads). */
+export interface PlannedWithState {
+  readonly plan: Plan;
+  readonly calendar: Calendar;
+  readonly frame: Frame;
+  readonly states: ReadonlyMap<string, NodeState>;
 }
 
 export function plan(input: PlanInput): Plan {
-  const { pipeline, range, snapshot } = input;
+  return planWithState(input).plan;
+}
+
+export function planWithState(input: PlanInput): PlannedWithState {
+  const { pipeline, range, snapshot, today } = input;
   const calendar = makeCalendar(snapshot.calendar);
   const chosen = new Set(input.selection);
   const selected = pipeline.processors.filter((p) => chosen.has(p.name));
@@ -35,7 +51,7 @@ export function plan(input: PlanInput): Plan {
     if (states.has(name)) return;
     const node = pipeline.nodes.get(name);
     if (!node) throw new Error(`planner: unknown node ${name}`);
-    states.set(name, initialState(node, snapshot, frame, calendar, fingerprints.get(name)));
+    states.set(name, initialState(node, snapshot, frame, calendar, today, fingerprints.get(name)));
   };
   for (const processor of selected) {
     stateOf(processor.name);
@@ -48,9 +64,9 @@ export function plan(input: PlanInput): Plan {
   const summary = { expected: 0, fresh: 0, missing: 0, stale: 0, build: 0, blocked: 0, batches: 0 };
   for (const processor of selected) {
     const fingerprint = fingerprints.get(processor.name) as string;
-    const firstDay = processor.start === undefined ? range.start : Math.max(range.start, processor.start);
+    const firstDay = firstExpectedDay(processor, range.start, snapshot, today);
     const firstPosition = calendar.lowerBound(firstDay);
-    const judged = judgeProcessor(processor, fingerprint, firstPosition, { calendar, frame, snapshot, states });
+    const judged = judgeProcessor(processor, fingerprint, firstPosition, { calendar, frame, snapshot, states, force: input.force === true });
     const batches = makeBatches(judged.buildPositions, readsItself(processor) ? 1 : processor.batchSize, calendar);
     let expected = expectedCache.get(firstDay);
     if (!expected) {
@@ -74,7 +90,7 @@ export function plan(input: PlanInput): Plan {
     for (const key of ['expected', 'fresh', 'missing', 'stale', 'build', 'blocked'] as const) summary[key] += judged.counts[key];
     summary.batches += batches.length;
   }
-  return {
+  const planned: Plan = {
     pipeline: pipeline.name,
     target: input.targetName,
     range,
@@ -82,6 +98,15 @@ export function plan(input: PlanInput): Plan {
     summary,
     stats: { queries: snapshot.stats.queries, elapsedMs: 0 },
   };
+  return { plan: planned, calendar, frame, states };
+}
+
+/**
+ * A processor's first expected day from `from`: not before its `start`, nor before its retention's
+ * cutoff (older partitions are expired by design, not missing).
+ */
+export function firstExpectedDay(processor: Processor, from: Day, snapshot: Snapshot, today: Day): Day {
+  return Math.max(from, processor.start ?? from, retentionCutoff(processor, snapshot, today) ?? from);
 }
 
 /** Contiguous (on the calendar) build partitions, cut into batches of at most `size` partitions. */

@@ -23,6 +23,8 @@ export interface TableInventory {
   /** False when the table does not exist yet (every partition absent). */
   readonly exists: boolean;
   readonly partitions: ReadonlyMap<Day, PartitionInfo>;
+  /** BigQuery partition expiration, in days; counts as retention when the pipeline sets none. */
+  readonly expirationDays?: number;
 }
 
 /** One row of `_dag.partitions`: dag built this partition, and from what. */

@@ -6,7 +6,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Calendar } from '../core/calendar.js';
 import { formatDay, type Day } from '../core/dates.js';
-import { BLOCKED_CATEGORIES, type BlockedCategory, type PartitionPlan, type Plan, type ProcessorPlan, type StaleReason } from '../core/plan.js';
+import { BLOCKED_CATEGORIES, isUpstreamReason, type BlockedCategory, type PartitionPlan, type Plan, type ProcessorPlan, type StaleReason } from '../core/plan.js';
 import { compactDays } from './ranges.js';
 import { unfinishedRun } from '../core/snapshot.js';
 
@@ -79,7 +79,9 @@ function blockedSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undef
 }
 
 function reasonKey(r: StaleReason): string {
-  if (r.kind !== 'code_changed') return `${r.kind} ${r.upstream}`;
+  if (isUpstreamReason(r)) return `${r.kind} ${r.upstream}`;
+  if (r.kind === 'forced') return 'forced (--force)';
+  if (r.kind === 'rows_changed') return 'rows_changed (the table\'s row count differs from the ledger\'s: rows deleted or added outside dag)';
   const run = unfinishedRun(r.was);
   return run !== undefined ? `code_changed (its command did not finish in run ${run}: rebuilt, not trusted)` : 'code_changed (SQL, command or mapping changed)';
 }
@@ -90,7 +92,7 @@ function staleSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefin
     const stale = p.partitions.filter((x) => x.status === 'stale');
     if (stale.length === 0) continue;
     const byReason = new Map<string, Set<Day>>();
-    for (const s of stale) for (const r of s.reasons ?? []) addDays(byReason, reasonKey(r), r.kind === 'code_changed' ? [s.day] : r.days);
+    for (const s of stale) for (const r of s.reasons ?? []) addDays(byReason, reasonKey(r), isUpstreamReason(r) ? r.days : [s.day]);
     const reasons = groupTexts(byReason, 4, calendar);
     lines.push(`  ${p.name} ${compactDays(stale.map((x) => x.day), { maxRanges: 6, calendar })} (${stale.length}): ${reasons.join('; ')}`);
   }

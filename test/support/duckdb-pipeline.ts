@@ -4,7 +4,7 @@ import { duckdbTarget } from './duckdb.js';
 
 export function source(name: string, table: string, partitionColumn = 'game_date'): Source {
   const [schema = '', tableName = ''] = table.split('.');
-  return { kind: 'source', name, table: { schema, name: tableName }, partitionColumn, description: undefined };
+  return { kind: 'source', name, table: { schema, name: tableName }, partitionColumn, description: undefined, retentionDays: undefined };
 }
 
 export function sqlProcessor(name: string, table: string, sql: string, overrides: Partial<Processor> = {}): Processor {
@@ -18,6 +18,7 @@ export function sqlProcessor(name: string, table: string, sql: string, overrides
     upstream: [],
     action: { kind: 'sql', file: `/virtual/${name}.sql`, text: sql },
     start: undefined,
+    retentionDays: undefined,
     batchSize: DEFAULTS.batchSize,
     timeoutMs: DEFAULTS.timeoutMs,
     retries: DEFAULTS.retries,

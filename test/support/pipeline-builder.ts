@@ -48,6 +48,8 @@ export interface ProcessorSpec {
   readonly batchSize?: number;
   readonly sql?: string;
   readonly command?: readonly string[];
+  /** `retention:` in days. */
+  readonly retentionDays?: number;
 }
 
 export interface PipelineSpec {
@@ -56,10 +58,12 @@ export interface PipelineSpec {
   readonly sources: readonly string[];
   /** In topological order. */
   readonly processors: Readonly<Record<string, ProcessorSpec>>;
+  /** `retention:` of sources, in days, by source name. */
+  readonly sourceRetention?: Readonly<Record<string, number>>;
 }
 
 export function buildPipeline(spec: PipelineSpec): Pipeline {
-  const sources: Source[] = spec.sources.map((name) => ({ kind: 'source', name, table: { schema: 'raw', name }, partitionColumn: 'date', description: undefined }));
+  const sources: Source[] = spec.sources.map((name) => ({ kind: 'source', name, table: { schema: 'raw', name }, partitionColumn: 'date', description: undefined, retentionDays: spec.sourceRetention?.[name] }));
   const processors: Processor[] = Object.entries(spec.processors).map(([name, p]) => {
     const upstream: Upstream[] = Array.isArray(p.upstream)
       ? (p.upstream as readonly string[]).map((u) => ({ name: u, mapping: same() }))
@@ -73,6 +77,7 @@ export function buildPipeline(spec: PipelineSpec): Pipeline {
       upstream,
       action: p.command ? { kind: 'command', argv: p.command } : { kind: 'sql', file: `/p/sql/${name}.sql`, text: p.sql ?? `select * from t -- ${name}` },
       start: typeof p.start === 'string' ? day(p.start) : p.start,
+      retentionDays: p.retentionDays,
       batchSize: p.batchSize ?? 31,
       timeoutMs: 60_000,
       retries: 2,
@@ -128,7 +133,7 @@ export class SnapshotBuilder {
   }
 
   /** dag built these partitions at `builtAt` (rows 0: ledger only, no data). */
-  built(name: string, list: readonly Day[], entry: { builtAt: number; rows?: number; fingerprint?: string; dataGone?: boolean }): this {
+  built(name: string, list: readonly Day[], entry: { builtAt: number; rows?: number; fingerprint?: string; dataGone?: boolean; tableRows?: number }): this {
     const processor = this.pipeline.nodes.get(name);
     if (processor?.kind !== 'processor') throw new Error(`${name} is not a processor`);
     let ledger = this.ledgers.get(name);
@@ -136,7 +141,8 @@ export class SnapshotBuilder {
     const rows = entry.rows ?? 1;
     for (const d of list) {
       ledger.set(d, { runId: `r${entry.builtAt}`, builtAt: entry.builtAt, rows, codeFingerprint: entry.fingerprint ?? codeFingerprint(processor), inputFingerprint: 'x' });
-      if (rows > 0 && entry.dataGone !== true) this.table(name).set(d, { rows, version: `b${entry.builtAt}`, changedAt: undefined });
+      const tableRows = entry.tableRows ?? rows;
+      if (tableRows > 0 && entry.dataGone !== true) this.table(name).set(d, { rows: tableRows, version: `b${entry.builtAt}`, changedAt: undefined });
       else this.table(name).delete(d);
     }
     return this;
@@ -172,7 +178,7 @@ export const int = (rnd: Random, lo: number, hi: number): number => lo + Math.fl
 const pick = <T>(rnd: Random, list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
 
 export interface RandomOptions {
-  /** Leave out `min` and code changes (the make comparison). */
+  /** Leave out `min`, code and row-count changes, retention and --force (the make comparison). */
   readonly makeComparable?: boolean;
 }
 
@@ -181,6 +187,8 @@ export interface RandomCase {
   readonly snapshot: Snapshot;
   readonly range: DayRange;
   readonly selection: readonly string[];
+  readonly today: Day;
+  readonly force: boolean;
 }
 
 const BASE = day('2021-11-01');
@@ -217,11 +225,14 @@ export function randomCase(rnd: Random, options: RandomOptions = {}): RandomCase
     processors[name] = {
       upstream,
       ...(rnd() < 0.3 ? { start: BASE + int(rnd, -5, 10) } : {}),
+      ...(!options.makeComparable && rnd() < 0.15 ? { retentionDays: int(rnd, 5, 40) } : {}),
       batchSize: int(rnd, 1, 5),
     };
   });
   const calendarSource = rnd() < 0.5 ? pick(rnd, sources) : undefined;
-  const pipeline = buildPipeline({ sources, processors, ...(calendarSource ? { calendar: calendarSource } : {}) });
+  const sourceRetention: Record<string, number> = {};
+  for (const s of sources) if (!options.makeComparable && rnd() < 0.2) sourceRetention[s] = int(rnd, 5, 40);
+  const pipeline = buildPipeline({ sources, processors, sourceRetention, ...(calendarSource ? { calendar: calendarSource } : {}) });
 
   const universe: Day[] = [];
   for (let d = BASE - 20; d <= BASE + 30; d++) universe.push(d);
@@ -250,7 +261,8 @@ export function randomCase(rnd: Random, options: RandomOptions = {}): RandomCase
         const old = !options.makeComparable && rnd() < 0.1;
         const zero = rnd() < 0.1;
         const gone = !zero && rnd() < 0.05;
-        builder.built(p.name, [d], { builtAt: int(rnd, 1, 100), rows: zero ? 0 : 1, ...(old ? { fingerprint: 'old' } : {}), dataGone: gone });
+        const touched = !options.makeComparable && !gone && rnd() < 0.05;
+        builder.built(p.name, [d], { builtAt: int(rnd, 1, 100), rows: zero ? 0 : 1, ...(old ? { fingerprint: 'old' } : {}), dataGone: gone, ...(touched ? { tableRows: zero ? 3 : 2 } : {}) });
       } else {
         const changedAt = time();
         builder.present(p.name, [d], changedAt === undefined ? {} : { changedAt });
@@ -260,5 +272,7 @@ export function randomCase(rnd: Random, options: RandomOptions = {}): RandomCase
   const a = BASE + int(rnd, -8, 20);
   const range = { start: a, end: a + int(rnd, 0, 12) };
   const selection = rnd() < 0.6 ? names : names.filter(() => rnd() < 0.6);
-  return { pipeline, snapshot: builder.snapshot(), range, selection };
+  const today = BASE + int(rnd, 0, 40);
+  const force = !options.makeComparable && rnd() < 0.08;
+  return { pipeline, snapshot: builder.snapshot(), range, selection, today, force };
 }

@@ -103,7 +103,7 @@ export function registerExplain(program: Command, io: CliIO): void {
       } finally {
         await warehouse.close();
       }
-      const explanation = explainPartition({ pipeline: loaded.pipeline, plan: result.plan, snapshot: result.snapshot, calendar: makeCalendar(result.snapshot.calendar), processor: name, day });
+      const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day });
       if (flags.json) {
         io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, explanation: toJson(explanation) }, null, 2)}\n`);
         return;
