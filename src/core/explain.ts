@@ -152,7 +152,8 @@ export function explainPartition(input: ExplainInput): Explanation {
     return causes;
   };
 
-  const reasonCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[]): Explanation[] => {
+  /** `blocked`: the partitions upstream_stale / upstream_missing name are the ones its needs explain already. */
+  const reasonCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[], blocked: boolean): Explanation[] => {
     const builtAt = timeOf(processor.name, d);
     return reasons.map((r): Explanation => {
       if (r.kind === 'code_changed') {
@@ -166,7 +167,9 @@ export function explainPartition(input: ExplainInput): Explanation {
       const node = pipeline.nodes.get(r.upstream) as PipelineNode;
       const shown = r.days.slice(0, MAX_CAUSES);
       const children =
-        r.kind === 'upstream_changed' || r.kind === 'external_older_than_upstream'
+        blocked && (r.kind === 'upstream_stale' || r.kind === 'upstream_missing')
+          ? []
+          : r.kind === 'upstream_changed' || r.kind === 'external_older_than_upstream'
           ? shown.map((e) => ({ subject: label(r.upstream, e), text: `changed ${formatTime(timeOf(r.upstream, e))}, after ${label(processor.name, d)} was ${r.kind === 'upstream_changed' ? 'built' : 'last modified'} ${formatTime(builtAt)}`, causes: [] }))
           : shown.map((e) => explainUpstreamPartition(node, e));
       return { subject: r.upstream, text: `${r.kind}: ${r.upstream} ${REASON_TEXT[r.kind]}${r.days.length > MAX_CAUSES ? ` (${r.days.length} partitions, first ${MAX_CAUSES} shown)` : ''}`, causes: children };
@@ -188,15 +191,15 @@ export function explainPartition(input: ExplainInput): Explanation {
         : `is fresh: present with no ledger entry (built outside dag); none of its inputs is known to be newer`;
       return { subject, text, causes: [] };
     }
-    const reasons = reasonCauses(processor, d, partition.reasons ?? []);
     if (partition.action === 'build') {
+      const reasons = reasonCauses(processor, d, partition.reasons ?? [], false);
       const text = partition.status === 'missing' ? `is missing and will be built${batchOf(judged, d)}` : `is stale and will be rebuilt${batchOf(judged, d)}`;
       return { subject, text, partition, causes: reasons };
     }
     const text = `is ${partition.status} and blocked: ${partition.category}`;
-    // A reason that names the same partitions as a need (upstream_missing, upstream_stale) would repeat it.
+    // Needs first: the root cause lies down the chain of what it lacks.
     const needs = needCauses(processor, d);
-    return { subject, text, partition, causes: [...needs, ...reasons] };
+    return { subject, text, partition, causes: [...needs, ...reasonCauses(processor, d, partition.reasons ?? [], true)] };
   }
 
   const processor = pipeline.nodes.get(input.processor) as Processor;
