@@ -20,6 +20,8 @@ export interface PlanInput {
   /** Names of the processors to judge (any order; the plan follows the pipeline's topological order). */
   readonly selection: readonly string[];
   readonly snapshot: Snapshot;
+  /** `--force`: every selected partition in the range that is present is stale with reason `forced`. */
+  readonly force?: boolean;
 }
 
 export function plan(input: PlanInput): Plan {
