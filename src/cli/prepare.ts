@@ -5,13 +5,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { formatPosition, requirePipeline } from '../config/require.js';
+import { makeCalendar } from '../core/calendar.js';
+import { calendarBehind, calendarBehindMessage, type CalendarBehind } from '../core/calendar-coverage.js';
 import type { Day, DayRange } from '../core/dates.js';
 import { UserError, type Diagnostic } from '../core/diagnostics.js';
 import { tableName, type Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
-import { planWithState, type PlannedWithState } from '../core/planner.js';
+import { plan, planWithState, type PlanInput, type PlannedWithState } from '../core/planner.js';
 import { readClosure, selectProcessors } from '../core/selection.js';
 import type { Snapshot } from '../core/snapshot.js';
+import { unselectedUpstream, upstreamGaps, type UpstreamGap } from '../core/upstream-gaps.js';
 import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/port.js';
 import type { CliIO } from './io.js';
@@ -19,8 +22,8 @@ import type { CliIO } from './io.js';
 export interface PrepareOptions {
   /** `--pipeline FILE`. */
   readonly pipeline?: string;
-  /** `--select SEL`. */
-  readonly select?: string;
+  /** `--select SEL`, once or repeated (they add up). */
+  readonly select?: string | readonly string[];
   /** `--target T`. */
   readonly target?: string;
 }
@@ -44,8 +47,17 @@ export async function loadPipelineAndTarget(io: CliIO, options: PrepareOptions):
   return { pipeline, warnings, targetName: resolveTargetName(pipeline, options.target) };
 }
 
+/** `--select` and `--force`, as plan and run declare them. */
+export const SELECT_HELP = 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated; repeated --select options add up';
+export const FORCE_HELP = 'take every present partition of the selected processors in the range as stale (reason forced), so run rebuilds it';
+
+/** Commander's collector for a repeatable option: `--select A --select B` gives ['A', 'B']. */
+export function addUp(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
+}
+
 /** `--select` applied to a loaded pipeline; an unknown name is a usage error (exit 2). */
-export function withSelection(loaded: LoadedPipeline, select: string | undefined): Loaded {
+export function withSelection(loaded: LoadedPipeline, select: string | readonly string[] | undefined): Loaded {
   const { pipeline, warnings, targetName } = loaded;
   const selection = selectProcessors(pipeline, select);
   return { pipeline, warnings, targetName, selection, readNodes: readClosure(pipeline, selection) };
@@ -69,6 +81,12 @@ export interface Planned {
   readonly plan: Plan;
   /** The planner's state behind the plan (for explain). */
   readonly state: PlannedWithState;
+  /** Everything the snapshot warned about, already printed on stderr: for `--json` and `--exit-code`. */
+  readonly warnings: readonly string[];
+  /** The calendar is behind the range, and the warning that said so: daily mode notifies it. */
+  readonly calendarBehind?: { readonly behind: CalendarBehind; readonly message: string };
+  /** Unselected upstream processors that are not fresh where the selection reads them. */
+  readonly upstreamGaps: readonly UpstreamGap[];
 }
 
 /**
@@ -82,41 +100,64 @@ export function invocationToday(io: CliIO): Day {
   return Math.floor(ms / 86_400_000);
 }
 
-export interface PlanOptions {
-  /** `--force`: rebuild every selected partition in the range. */
+export interface PlanFlags {
+  /** `--force`: the selection's present partitions in the range are stale (`forced`). */
   readonly force?: boolean;
 }
 
 /** Reads the snapshot (the only warehouse queries a plan costs) and plans; elapsed covers both. */
-export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehouse, rangeFor: RangeFor, options: PlanOptions = {}): Promise<Planned> {
+export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehouse, rangeFor: RangeFor, flags: PlanFlags = {}): Promise<Planned> {
   const started = performance.now();
   io.doing = 'reading the warehouse';
   const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
-  for (const warning of absentSourceWarnings(loaded, snapshot)) io.stderr(`dag: warning: ${warning}\n`);
   io.doing = 'planning';
   const range = typeof rangeFor === 'function' ? rangeFor(loaded, snapshot) : rangeFor;
-  const today = invocationToday(io);
-  const state = planWithState({ pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today, force: options.force === true });
+  const calendarWarning = calendarWarningOf(loaded, snapshot, range);
+  const warnings = [...(calendarWarning ? [calendarWarning.message] : []), ...absentSourceWarnings(loaded, snapshot)];
+  for (const warning of warnings) io.stderr(`dag: warning: ${warning}\n`);
+  const input: PlanInput = { pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today: invocationToday(io) };
+  const state = planWithState(flags.force ? { ...input, force: true } : input);
+  const gaps = gapsOfSelection(input);
   const elapsedMs = Math.round(performance.now() - started);
   const planned = { ...state.plan, stats: { ...state.plan.stats, elapsedMs } };
-  return { snapshot, plan: planned, state: { ...state, plan: planned } };
+  return { snapshot, plan: planned, state: { ...state, plan: planned }, warnings, upstreamGaps: gaps, ...(calendarWarning ? { calendarBehind: calendarWarning } : {}) };
 }
 
 /**
- * A source (or the calendar) whose table does not exist is almost always the wrong target or a load
- * that has not happened: without a word, an absent calendar would read as "nothing expected, all fresh".
+ * A second plan over the selection and its unselected upstream processors (the snapshot already holds
+ * their tables), unforced: what `--select +NAME` would say of them. Free without a selection.
  */
+function gapsOfSelection(input: PlanInput): UpstreamGap[] {
+  const unselected = unselectedUpstream(input.pipeline, input.selection);
+  if (unselected.length === 0) return [];
+  const closurePlan = plan({ ...input, selection: [...input.selection, ...unselected] });
+  return upstreamGaps(input.pipeline, input.selection, closurePlan, makeCalendar(input.snapshot.calendar));
+}
+
+/**
+ * The calendar has no partition in the range or ends before it (DESIGN §6): without a word that reads
+ * as "nothing expected, all fresh". An absent calendar table is the same case, worded for the table
+ * and the target (almost always the wrong target or a load that has not happened).
+ */
+function calendarWarningOf(loaded: Loaded, snapshot: Snapshot, range: DayRange): Planned['calendarBehind'] {
+  const behind = calendarBehind(loaded.pipeline.calendar, snapshot.calendar, range);
+  if (!behind) return undefined;
+  const node = loaded.pipeline.nodes.get(behind.calendar);
+  const message =
+    node && snapshot.tables.get(behind.calendar)?.exists === false
+      ? `the calendar '${behind.calendar}' (table ${tableName(node.table)}) does not exist in target '${loaded.targetName}', so no partition is expected; load it, or check --target`
+      : calendarBehindMessage(behind);
+  return { behind, message };
+}
+
+/** A source whose table does not exist is almost always the wrong target or a load that has not happened. */
 export function absentSourceWarnings(loaded: Loaded, snapshot: Snapshot): string[] {
   const { pipeline, targetName } = loaded;
   const warnings: string[] = [];
-  // readNodes already holds the calendar (readClosure adds it).
   for (const name of loaded.readNodes) {
     const node = pipeline.nodes.get(name);
-    if (!node || snapshot.tables.get(name)?.exists !== false) continue;
-    const table = tableName(node.table);
-    if (name === pipeline.calendar)
-      warnings.push(`the calendar '${name}' (table ${table}) does not exist in target '${targetName}', so no partition is expected; load it, or check --target`);
-    else if (node.kind === 'source') warnings.push(`source '${name}' (table ${table}) does not exist in target '${targetName}': every partition of it is absent`);
+    if (node?.kind !== 'source' || name === pipeline.calendar || snapshot.tables.get(name)?.exists !== false) continue;
+    warnings.push(`source '${name}' (table ${tableName(node.table)}) does not exist in target '${targetName}': every partition of it is absent`);
   }
   return warnings;
 }

@@ -4,6 +4,7 @@
  */
 import { formatDay } from './dates.js';
 import { isUpstreamReason, type PartitionPlan, type Plan, type StaleReason, type UpstreamDays } from './plan.js';
+import type { UpstreamGap, UpstreamGapCounts } from './upstream-gaps.js';
 
 export interface PlanJson {
   readonly pipeline: string;
@@ -17,7 +18,17 @@ export interface PlanJson {
     readonly batches: readonly { readonly start: string; readonly end: string }[];
   }[];
   readonly summary: Record<'expected' | 'fresh' | 'missing' | 'stale' | 'build' | 'blocked' | 'batches', number>;
+  /** Unselected upstream processors that are not fresh where the selection reads them (docs/partition-states.md). */
+  readonly unselected_upstream?: readonly { readonly name: string; readonly read_by: readonly string[]; readonly include: string; readonly counts: UpstreamGapCounts }[];
+  /** Every warning the plan printed (the calendar behind the range, an absent source table). */
+  readonly warnings?: readonly string[];
   readonly stats: { readonly queries: number; readonly elapsed_ms: number };
+}
+
+/** What the CLI knows beside the plan itself; each given key is added to the object. */
+export interface PlanJsonExtras {
+  readonly unselectedUpstream?: readonly UpstreamGap[];
+  readonly warnings?: readonly string[];
 }
 
 export function upstreamDaysToJson(u: UpstreamDays): { upstream: string; dates: string[] } {
@@ -38,7 +49,7 @@ export function partitionToJson(p: PartitionPlan): Record<string, unknown> {
   return out;
 }
 
-export function planToJson(plan: Plan): PlanJson {
+export function planToJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJson {
   const { expected, fresh, missing, stale, build, blocked, batches } = plan.summary;
   return {
     pipeline: plan.pipeline,
@@ -52,6 +63,8 @@ export function planToJson(plan: Plan): PlanJson {
       batches: p.batches.map((b) => ({ start: formatDay(b.start), end: formatDay(b.end) })),
     })),
     summary: { expected, fresh, missing, stale, build, blocked, batches },
+    ...(extras.unselectedUpstream ? { unselected_upstream: extras.unselectedUpstream.map((g) => ({ name: g.name, read_by: g.readBy, include: g.include, counts: g.counts })) } : {}),
+    ...(extras.warnings ? { warnings: extras.warnings } : {}),
     stats: { queries: plan.stats.queries, elapsed_ms: plan.stats.elapsedMs },
   };
 }

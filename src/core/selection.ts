@@ -26,9 +26,11 @@ function unknownName(pipeline: Pipeline, name: string, term: string): UserError 
 
 /**
  * Processor names selected by `selection`, in topological order. Undefined or blank selects every
- * processor. An unknown name is a usage error (exit 2) that lists the known names.
+ * processor. Several selections (repeated `--select` options) add up, as one comma list. An unknown
+ * name is a usage error (exit 2) that lists the known names.
  */
-export function selectProcessors(pipeline: Pipeline, selection: string | undefined): readonly string[] {
+export function selectProcessors(pipeline: Pipeline, selections: string | readonly string[] | undefined): readonly string[] {
+  const selection = typeof selections === 'string' ? selections : selections?.join(',');
   if (selection === undefined || selection.trim() === '') return pipeline.processors.map((p) => p.name);
   const { graph, indexOf } = indexGraphOf(pipeline.processors, (p) => p.upstream.map((u) => u.name));
   let downstream: number[][] | undefined;

@@ -9,10 +9,15 @@ import { formatDay, type Day } from '../core/dates.js';
 import { BLOCKED_CATEGORIES, isUpstreamReason, type BlockedCategory, type PartitionPlan, type Plan, type ProcessorPlan, type StaleReason } from '../core/plan.js';
 import { compactDays } from './ranges.js';
 import { unfinishedRun } from '../core/snapshot.js';
+import { unselectedCountText, upstreamGapMessage, type UpstreamGap } from '../core/upstream-gaps.js';
 
 export interface PlanTextOptions {
   readonly color: boolean;
   readonly calendar?: Calendar;
+  /** Unselected upstream processors not fresh where the selection reads them: a section, and no "all fresh". */
+  readonly upstreamGaps?: readonly UpstreamGap[];
+  /** How many warnings the plan printed on stderr: with any, nothing to build is not "everything is fresh". */
+  readonly warnings?: number;
 }
 
 const CATEGORY_TEXT: Readonly<Record<BlockedCategory, string>> = {
@@ -99,6 +104,18 @@ function staleSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefin
   return lines.length > 0 ? [c.bold('Stale'), ...lines] : [];
 }
 
+function upstreamSection(plan: Plan, gaps: readonly UpstreamGap[], c: ChalkInstance): string[] {
+  if (gaps.length === 0) return [];
+  return [c.bold('Unselected upstream (not judged in this plan, but read by it)'), ...gaps.map((g) => `  note: ${c.yellow(upstreamGapMessage(g, plan.range))}`)];
+}
+
+/** What the totals line says when nothing is to be built: "everything is fresh" only when it is true. */
+function nothingToBuild(gaps: readonly UpstreamGap[], warnings: number, c: ChalkInstance): string {
+  if (gaps.length > 0) return c.yellow(`nothing to build in the selection, but ${unselectedCountText(gaps)}`);
+  if (warnings > 0) return c.yellow(`nothing to build, with ${warnings} warning${warnings === 1 ? '' : 's'} (on stderr)`);
+  return c.green('everything is fresh: nothing to build');
+}
+
 function notesSection(processors: readonly ProcessorPlan[]): string[] {
   const lines = processors.flatMap((p) => (p.notes ?? []).map((n) => `  ${p.name}: ${n}`));
   return lines.length > 0 ? ['Notes', ...lines] : [];
@@ -110,13 +127,14 @@ export function renderPlanText(plan: Plan, options: PlanTextOptions): string {
   const s = plan.summary;
   const out: string[] = [`${c.bold('dag plan')} ${plan.pipeline} · target ${plan.target} · ${formatDay(plan.range.start)}..${formatDay(plan.range.end)}`, ''];
   out.push(...table(plan, c, calendar));
-  for (const section of [blockedSection(plan, c, calendar), staleSection(plan, c, calendar), notesSection(plan.processors)]) {
+  const gaps = options.upstreamGaps ?? [];
+  for (const section of [blockedSection(plan, c, calendar), staleSection(plan, c, calendar), upstreamSection(plan, gaps, c), notesSection(plan.processors)]) {
     if (section.length > 0) out.push('', ...section);
   }
   out.push('');
   const work =
     s.build + s.blocked === 0
-      ? c.green('everything is fresh: nothing to build')
+      ? nothingToBuild(gaps, options.warnings ?? 0, c)
       : `${c.green(`${s.build} to build in ${s.batches} batch${s.batches === 1 ? '' : 'es'}`)}, ${s.blocked > 0 ? c.red(`${s.blocked} blocked`) : '0 blocked'}`;
   out.push(`Total: ${s.expected} expected, ${s.fresh} fresh, ${s.missing} missing, ${s.stale} stale: ${work}.`);
   out.push(`${plan.stats.queries} warehouse quer${plan.stats.queries === 1 ? 'y' : 'ies'}, ${plan.stats.elapsedMs} ms.`);

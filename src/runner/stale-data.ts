@@ -1,9 +1,11 @@
 /**
  * Daily mode's stale-data warnings: a scheduled run exists to pick up today's data, so a source that
  * has not delivered the partitions the plan needs is news worth a line (and a webhook post) before
- * anything is built. Backfill mode stays quiet: gaps there are reported once, in the summary.
+ * anything is built, and so is a calendar that stops before the range does (nothing would be expected,
+ * and the run would look fine). Backfill mode stays quiet: gaps there are reported once, in the summary.
  */
-import type { Day } from '../core/dates.js';
+import type { CalendarBehind } from '../core/calendar-coverage.js';
+import { formatDay, type Day } from '../core/dates.js';
 import type { Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import { compactDays } from '../report/ranges.js';
@@ -41,4 +43,19 @@ export function staleSources(pipeline: Pipeline, plan: Plan): StaleSource[] {
 
 export function staleSourceMessage(stale: StaleSource): string {
   return `stale data: source '${stale.source}' has no partition for ${compactDays(stale.days, { maxRanges: 5 })}; blocked until it arrives: ${stale.blocked.join('; ')}`;
+}
+
+/**
+ * The webhook body (without run id, pipeline, target) for a calendar behind the range. Its missing
+ * days cannot be known, so `dates` is empty and `uncovered` says how far the range reaches past it.
+ */
+export function staleCalendarNotice(behind: CalendarBehind, message: string): Record<string, unknown> {
+  return {
+    source: behind.calendar,
+    calendar: true,
+    dates: [],
+    uncovered: { start: formatDay(behind.uncovered.start), end: formatDay(behind.uncovered.end) },
+    last: behind.last === undefined ? null : formatDay(behind.last),
+    message,
+  };
 }

@@ -1,6 +1,8 @@
 /**
- * `dag plan --range A..B [--select SEL] [--target T] [--json] [--exit-code] [--grid] [--cost]`:
+ * `dag plan --range A..B [--select SEL]... [--target T] [--json] [--exit-code] [--grid] [--cost] [--force]`:
  * what is fresh, missing, stale or blocked, and why; exactly what `run` would build. Never writes.
+ * Over a selection it also says which unselected upstream processors are not fresh where the
+ * selection reads them; a calendar behind the range is a warning. Either makes `--exit-code` exit 1.
  */
 import type { Command } from 'commander';
 import { makeCalendar } from '../../core/calendar.js';
@@ -10,18 +12,19 @@ import type { Pipeline, Processor } from '../../core/model.js';
 import { renderPlanText } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { useColor, type CliIO } from '../io.js';
-import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
 import { parseRange } from '../range.js';
 
 interface PlanFlags {
   readonly range: string;
-  readonly select?: string;
+  readonly select: readonly string[];
   readonly target?: string;
   readonly pipeline?: string;
   readonly json?: boolean;
   readonly exitCode?: boolean;
   readonly grid?: boolean;
   readonly cost?: boolean;
+  readonly force?: boolean;
 }
 
 export function registerPlan(program: Command, io: CliIO): void {
@@ -29,13 +32,14 @@ export function registerPlan(program: Command, io: CliIO): void {
     .command('plan')
     .description('show what is fresh, missing, stale or blocked in a date range, and why; never writes')
     .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
-    .option('--select <SEL>', 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated')
+    .option('--select <SEL>', SELECT_HELP, addUp, [])
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
     .option('--json', 'print the plan as one JSON object (DESIGN §6)')
-    .option('--exit-code', 'exit 1 when anything would be built or is blocked')
+    .option('--exit-code', 'exit 1 when anything would be built or is blocked, an unselected upstream processor is not fresh, or the plan warns (e.g. the calendar is behind the range)')
     .option('--grid', 'draw coverage as processors × dates')
     .option('--cost', 'add BigQuery dry-run bytes per processor')
+    .option('--force', FORCE_HELP)
     .action(async (flags: PlanFlags) => {
       io.doing = 'plan';
       const range = parseRange(flags.range);
@@ -44,13 +48,13 @@ export function registerPlan(program: Command, io: CliIO): void {
       const warehouse = await openTarget(io, loaded, true);
       let workToDo = false;
       try {
-        const { plan, snapshot } = await readAndPlan(io, loaded, warehouse, range);
-        workToDo = plan.summary.build + plan.summary.blocked > 0;
+        const { plan, snapshot, warnings, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
+        workToDo = plan.summary.build + plan.summary.blocked > 0 || upstreamGaps.length > 0 || warnings.length > 0;
         io.doing = 'printing the plan';
         if (flags.json) {
-          io.stdout(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
+          io.stdout(`${JSON.stringify(planToJson(plan, { unselectedUpstream: upstreamGaps, warnings }), null, 2)}\n`);
         } else {
-          io.stdout(renderPlanText(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar) }));
+          io.stdout(renderPlanText(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }));
           if (flags.grid) {
             const { renderGrid } = await import('../../report/grid.js');
             const width = io.isTTY ? process.stdout.columns : undefined;

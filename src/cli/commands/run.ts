@@ -1,6 +1,8 @@
 /**
- * `dag run --range A..B [--select SEL] [--target T] [--concurrency N] [--mode backfill|daily]
- * [--wait DURATION] [--json]`: builds exactly what `dag plan` with the same arguments shows.
+ * `dag run --range A..B [--select SEL]... [--target T] [--concurrency N] [--mode backfill|daily]
+ * [--wait DURATION] [--force] [--json]`: builds exactly what `dag plan` with the same arguments shows,
+ * and says first what that plan warns of (a calendar behind the range, unselected upstream processors
+ * that are not fresh); the warnings close the summary too, so a run never reads as plain success.
  * Order matters: open the target, take its lock, THEN read the snapshot and plan, so no other run can
  * change what this one acts on. The lock is released however the run ends.
  */
@@ -35,17 +37,20 @@ import {
 import type { LockOwner } from '../../warehouse/port.js';
 import { firstLine } from '../../warehouse/shared.js';
 import { useColor, type CliIO } from '../io.js';
-import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
+import { upstreamGapMessage } from '../../core/upstream-gaps.js';
+import { staleCalendarNotice } from '../../runner/stale-data.js';
+import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
 import { parseRange } from '../range.js';
 
 interface RunFlags {
   readonly range: string;
-  readonly select?: string;
+  readonly select: readonly string[];
   readonly target?: string;
   readonly pipeline?: string;
   readonly concurrency: string;
   readonly mode: string;
   readonly wait: string;
+  readonly force?: boolean;
   readonly json?: boolean;
 }
 
@@ -57,12 +62,13 @@ export function registerRun(program: Command, io: CliIO): void {
     .command('run')
     .description('build the missing and stale partitions of a date range, in dependency order, and record what happened')
     .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
-    .option('--select <SEL>', 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated')
+    .option('--select <SEL>', SELECT_HELP, addUp, [])
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
     .option('--concurrency <N>', 'warehouse jobs at once (each processor\'s own concurrency applies too)', '4')
     .option('--mode <MODE>', 'backfill: one summary at the end; daily: also stale-data warnings first and a message per failure as it happens', 'backfill')
     .option('--wait <DURATION>', 'wait this long for another run holding the target\'s lock (e.g. 30s, 5m)', '0')
+    .option('--force', FORCE_HELP)
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: RunFlags) => {
       io.doing = 'run';
@@ -90,7 +96,8 @@ export function registerRun(program: Command, io: CliIO): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         try {
-          const { plan, snapshot } = await readAndPlan(io, loaded, warehouse, range);
+          const { plan, snapshot, warnings, calendarBehind, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
+          for (const gap of upstreamGaps) io.stderr(`dag: note: ${upstreamGapMessage(gap, plan.range)}\n`);
           const calendar = makeCalendar(snapshot.calendar);
           const pending: Promise<void>[] = [];
           const warn = (message: string) => io.stderr(`dag: warning: ${message}\n`);
@@ -111,11 +118,14 @@ export function registerRun(program: Command, io: CliIO): void {
             }
           };
           if (mode === 'daily') {
+            const post = (body: Record<string, unknown>) =>
+              pending.push(notifyAll(postJson, urls, { event: 'stale_data', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, ...body }).then((w) => w.forEach(warn)));
+            // Already printed as a warning by readAndPlan; daily mode also posts it.
+            if (calendarBehind) post(staleCalendarNotice(calendarBehind.behind, calendarBehind.message));
             for (const stale of staleSources(loaded.pipeline, plan)) {
               const message = staleSourceMessage(stale);
               io.stderr(`dag: ${message}\n`);
-              const body = { event: 'stale_data', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, source: stale.source, dates: stale.days.map(formatDay), message };
-              pending.push(notifyAll(postJson, urls, body).then((warnings) => warnings.forEach(warn)));
+              post({ source: stale.source, dates: stale.days.map(formatDay), message });
             }
           }
           io.doing = 'running';
@@ -136,8 +146,8 @@ export function registerRun(program: Command, io: CliIO): void {
           });
           view?.finish();
           io.doing = 'reporting';
-          const json = runResultToJson(result);
-          io.stdout(flags.json ? `${JSON.stringify(json, null, 2)}\n` : renderRunSummary(result));
+          const json = { ...runResultToJson(result), ...(warnings.length > 0 ? { warnings } : {}) };
+          io.stdout(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${renderRunSummary(result)}${warnings.map((w) => `warning: ${w}\n`).join('')}`);
           pending.push(notifyAll(postJson, urls, { event: 'summary', ...json }).then((warnings) => warnings.forEach(warn)));
           await Promise.all(pending);
         } finally {
