@@ -9,6 +9,8 @@ import { findCycles, indexGraphOf, topologicalOrder } from '../core/graph.js';
 import { DEFAULTS, type Pipeline, type PipelineNode, type Processor, type Source } from '../core/model.js';
 import { CODES } from './codes.js';
 import { isRecord, valueAt, type ConfigDocument } from './document.js';
+import { projectFolder } from './project-files.js';
+import { checkLedgerSchema, checkWebhooks } from './rails.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
 import { resolveTargets } from './resolve-targets.js';
@@ -122,9 +124,11 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   }
   checkTables(top, report);
   checkDurations(top, report);
+  checkWebhooks(top, report);
+  checkLedgerSchema(top, targets, report);
 
   const declared: Processor[] = [];
-  const context = { report, baseDir, defaults, names, readText: options.readText, suggestName: nameSuggester(names) };
+  const context = { report, project: projectFolder(baseDir), defaults, names, readText: options.readText, suggestName: nameSuggester(names) };
   for (const [processorName, raw] of entries(top.processors)) {
     const processor = resolveProcessor(processorName, raw, context);
     if (processor) declared.push(processor);

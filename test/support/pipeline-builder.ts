@@ -72,6 +72,7 @@ export function buildPipeline(spec: PipelineSpec): Pipeline {
       description: undefined,
       upstream,
       action: p.command ? { kind: 'command', argv: p.command } : { kind: 'sql', file: `/p/sql/${name}.sql`, text: p.sql ?? `select * from t -- ${name}` },
+      codeFiles: [],
       start: typeof p.start === 'string' ? day(p.start) : p.start,
       batchSize: p.batchSize ?? 31,
       timeoutMs: 60_000,
