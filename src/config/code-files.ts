@@ -5,19 +5,34 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { globSync } from 'tinyglobby';
 import type { CodeFile, ProcessorAction } from '../core/model.js';
 import { CODES } from './codes.js';
-import type { Path } from './document.js';
+import { isRecord, type Path } from './document.js';
 import { hashCodeFile, placement, projectPath, type ProjectFolder } from './project-files.js';
 import type { Reporter } from './report.js';
 
 /** Substituted per batch: an argv item holding one is never a file of the project. */
 const PLACEHOLDER = /\{(?:start|end|target)\}/;
 
+/** The files (relative to `cwd`) a glob matches; injected, so the glob library loads only when needed. */
+export type GlobFiles = (glob: string, cwd: string) => string[];
+
 export interface CodeFileContext {
   readonly report: Reporter;
   readonly project: ProjectFolder;
+  readonly globFiles: GlobFiles;
+}
+
+/** Does any processor of the file have `code:` globs? Only then is the glob library worth loading. */
+export function usesCodeGlobs(top: unknown): boolean {
+  const processors = isRecord(top) ? top.processors : undefined;
+  return isRecord(processors) && Object.values(processors).some((raw) => isRecord(raw) && Array.isArray(raw.code) && raw.code.length > 0);
+}
+
+/** tinyglobby, loaded on first use (it costs every dag invocation otherwise): files only, no dot files. */
+export async function loadGlobFiles(): Promise<GlobFiles> {
+  const { globSync } = await import('tinyglobby');
+  return (glob, cwd) => globSync(glob, { cwd, onlyFiles: true, dot: false });
 }
 
 function isFile(file: string): boolean {
@@ -77,7 +92,7 @@ function globFiles(processor: string, globs: unknown, found: Map<string, CodeFil
       ctx.report.error(CODES.pathOutsideProject, at, 'value', `processor ${processor}: code glob ${glob} reaches outside the project folder`, 'write globs relative to the folder of the pipeline file, without .. (e.g. jobs/lib/**/*.py); keep the code inside the project');
       return;
     }
-    const matches = globSync(glob, { cwd: ctx.project.dir, onlyFiles: true, dot: false }).sort();
+    const matches = ctx.globFiles(glob, ctx.project.dir).sort();
     if (matches.length === 0) {
       ctx.report.warning(CODES.codeGlobEmpty, at, 'value', `processor ${processor}: code glob ${glob} matches no file, so it tracks nothing`, 'fix the glob (relative to the folder of the pipeline file), or remove it');
       return;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { parseIsoDate } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
 import { DEFAULTS, type Notify, type Processor, type ProcessorAction, type TableRef, type Upstream } from '../core/model.js';
-import { resolveCodeFiles } from './code-files.js';
+import { resolveCodeFiles, type GlobFiles } from './code-files.js';
 import { CODES } from './codes.js';
 import { isRecord, optionalString, type Path } from './document.js';
 import { placement, type ProjectFolder } from './project-files.js';
@@ -24,6 +24,7 @@ export interface ProcessorContext {
   /** Every source and processor name in the file. */
   readonly names: ReadonlySet<string>;
   readonly readText: (file: string) => string | undefined;
+  readonly globFiles: GlobFiles;
   /** `; did you mean 'X'?` among the names other than `exclude` (empty once its work budget is spent). */
   readonly suggestName: (word: string, exclude: string) => string;
 }

@@ -19,5 +19,6 @@ export function redactUrl(url: string): string {
 
 /** Every `scheme://...` in a message (an HTTP client's error may quote the URL it was given) redacted. */
 export function redactUrlsIn(text: string): string {
-  return text.replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>`]+/g, (url) => redactUrl(url));
+  // Punctuation that ends a sentence or a clause is the message's, not the URL's.
+  return text.replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>`]+?(?=[.,;:!?)\]]*(?:[\s'"<>`]|$))/g, (url) => redactUrl(url));
 }
