@@ -71,6 +71,10 @@ describe('webhook URLs', () => {
     expect(checked.diagnostics.map((d) => d.code)).toEqual(['invalid-url', 'webhook-credentials']);
     expect(checked.diagnostics[0]!.message).toContain("'ftp://files.example.com/…'");
     expect(checked.output).not.toContain('hunter2');
+    // A URL where a mapping belongs.
+    const misplaced = await validate(project({ 'pipeline.yaml': 'version: 1\nnotify: "https://bob:hunter2@hooks.example.com/x"\n' }));
+    expect(misplaced.diagnostics.map((d) => d.message)).toEqual(["notify must be a mapping, not the string 'https://hooks.example.com/…'"]);
+    expect(misplaced.output).not.toContain('hunter2');
   });
 
   it('redactUrl keeps scheme and host; a failed post never quotes the URL whole', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Diagnostic } from '../core/diagnostics.js';
 import { closestName, didYouMean } from '../core/did-you-mean.js';
-import { redactUrl } from '../core/redact.js';
+import { redactUrl, redactUrlsIn } from '../core/redact.js';
 import { CODES, type DiagnosticCode } from './codes.js';
 import { basename } from 'node:path';
 import { valueAt, type ConfigDocument, type Path, type PathSegment } from './document.js';
@@ -45,7 +45,11 @@ function describeValue(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'not-a-number (.nan)' : 'an infinite number';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string '${value.length > 80 ? `${value.slice(0, 77)}...` : value}'`;
+  if (typeof value === 'string') {
+    // `notify: https://user:pw@host/...` (a URL where a mapping belongs) must not print the secret either.
+    const shown = redactUrlsIn(value);
+    return `the string '${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}'`;
+  }
   return `${typeof value === 'number' && Number.isInteger(value) ? 'the integer' : `the ${typeof value}`} ${String(value)}`;
 }
 
