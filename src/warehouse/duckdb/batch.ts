@@ -105,22 +105,64 @@ class BatchError extends Error {
 
 /**
  * SELECTs whose columns fit their table after a committed batch of this process (checked-selects.ts).
- * Until one batch of a SELECT has committed, its batches run one at a time (`queue`, by table): the
- * first may alter the table, and DuckDB aborts a write beside an ALTER.
+ * A batch that must create or alter its table does so holding the table's turn in `queue`: DuckDB
+ * aborts a write beside an ALTER, and two batches creating one table conflict. Batches of a SELECT
+ * that fits the table as it is need no turn (they all see the same table and the same columns).
+ * `version` counts the creations and alterations committed per table, so a batch that waited for its
+ * turn knows whether what it saw before still holds.
  */
 export class CheckedColumns extends CheckedSelects<true> {
   readonly queue = new KeyedQueue();
+  private readonly versions = new Map<string, number>();
+
+  version(table: string): number {
+    return this.versions.get(table) ?? 0;
+  }
+
+  changed(table: string): void {
+    this.versions.set(table, this.version(table) + 1);
+  }
 }
 
-export function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns): Promise<BatchOutcome> {
+/** What the write does to the table: create it (`exists` false), or alter it first (`changes`). */
+interface TablePlan {
+  readonly exists: boolean;
+  readonly changes: readonly SchemaChange[];
+}
+
+const FITS: TablePlan = { exists: true, changes: [] };
+const changesTable = (plan: TablePlan): boolean => !plan.exists || plan.changes.length > 0;
+
+export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns): Promise<BatchOutcome> {
   const { action } = job.processor;
   if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
   const key = CheckedSelects.key(job.processor.name, action.text);
-  if (checks.has(key) || signal.aborted) return writeBatch(connection, ledgerSchema, job, signal, checks, key);
-  return checks.queue.run(tableName(job.processor.table), () => writeBatch(connection, ledgerSchema, job, signal, checks, key));
+  const table = tableName(job.processor.table);
+  const seen = checks.version(table);
+  const first = await writeBatch(connection, ledgerSchema, job, signal, checks, key, { turn: false });
+  if (!('needsTurn' in first)) return first;
+  // Waiting for the table's turn is not the batch's own time (port.ts BatchJob.onQueued).
+  job.onQueued?.();
+  return checks.queue.run(table, async () => {
+    const plan = checks.version(table) === seen ? first.needsTurn : undefined;
+    return (await writeBatch(connection, ledgerSchema, job, signal, checks, key, { turn: true, plan })) as BatchOutcome;
+  });
 }
 
-async function writeBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns, key: string): Promise<BatchOutcome> {
+/**
+ * One attempt at the batch. Without the table's turn, a batch that would create or alter its table
+ * writes nothing and answers with what it would do; with the turn it does it (checking again unless
+ * `plan` still holds).
+ */
+async function writeBatch(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  job: BatchJob,
+  signal: AbortSignal,
+  checks: CheckedColumns,
+  key: string,
+  step: { readonly turn: boolean; readonly plan?: TablePlan },
+): Promise<BatchOutcome | { readonly needsTurn: TablePlan }> {
   const where = batchLabel(job);
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   job.onStarted?.();
@@ -135,11 +177,12 @@ async function writeBatch(connection: SerialConnection, ledgerSchema: string, jo
     const { action } = job.processor;
     if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
     const select = renderBatchSelect(job, action);
-    let exists = true;
-    let changes: readonly SchemaChange[] = [];
-    if (!checks.has(key)) {
-      ({ exists, changes } = checkSchema(job, await checked(() => describe(connection, job, select))));
+    let plan = checks.has(key) ? FITS : step.plan;
+    if (plan === undefined) {
+      plan = checkSchema(job, await checked(() => describe(connection, job, select)));
+      if (!step.turn && changesTable(plan)) return { needsTurn: plan };
     }
+    const { exists, changes } = plan;
     opened = true;
     const written = await checked(() => connection.changes(writeStatements(job, select, exists, changes).join(';\n')));
     const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
@@ -173,6 +216,7 @@ async function writeBatch(connection: SerialConnection, ledgerSchema: string, jo
     await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerFingerprints, ledgerSchema).join(';\n')));
     opened = false;
     checks.set(key, true);
+    if (changesTable(plan)) checks.changed(tableName(job.processor.table));
     return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
@@ -216,7 +260,7 @@ async function describe(connection: SerialConnection, job: BatchJob, select: str
 }
 
 /** What the write must do to the table, or the refusal (thrown) when on_schema_change does not allow it. */
-function checkSchema(job: BatchJob, columns: { selected: Column[]; existing: Column[] }): { exists: boolean; changes: readonly SchemaChange[] } {
+function checkSchema(job: BatchJob, columns: { selected: Column[]; existing: Column[] }): TablePlan {
   const problem = partitionColumnProblem(job.processor, columns.selected, DUCKDB_TYPES);
   if (problem) throw BatchError.of(problem);
   const decision = decideSchemaChange(job.processor, columns.existing, columns.selected, DUCKDB_TYPES);
