@@ -78,8 +78,9 @@ describe('bigquery sql batches', () => {
     server.log.length = 0;
     const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02', '2021-11-03']), never);
     expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2], [day('2021-11-02'), 2], [day('2021-11-03'), 0]]), absent: [] });
-    const inserts = jobInserts(server.log);
-    // the ledger DDL once, then exactly one job for the batch
+    // the schema check's free dry run of the SELECT, then the ledger DDL once and exactly one job for the batch
+    expect(jobInserts(server.log).filter((j) => j.dryRun)).toHaveLength(1);
+    const inserts = jobInserts(server.log).filter((j) => !j.dryRun);
     expect(inserts).toHaveLength(2);
     expect(inserts[1]?.query).toContain('BEGIN TRANSACTION;');
     expect(inserts[1]?.labels).toMatchObject({ dag_run_id: 'run-1', dag_processor: 'doubled', team: 'data' });
@@ -153,17 +154,18 @@ describe('bigquery sql batches', () => {
     expect(await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
     ({ pipeline } = await loadTestPipeline(server));
     const job = batchJob(pipeline, 'DOUBLED', ['2021-11-01']);
-    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, status: 429, reason: 'rateLimitExceeded' });
+    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 429, reason: 'rateLimitExceeded' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
-    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, status: 500, reason: 'internalError' });
+    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 500, reason: 'internalError' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'backendError' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'accessDenied', message: 'Access Denied: Table raw.games' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
-    // The batch client does not retry by itself: one request per attempt, so the runner counts them.
+    // The batch client does not retry by itself: one request per attempt, so the runner counts them
+    // (the bad SQL fails its dry run: no script is sent for it).
     const batchInserts = jobInserts(server.log).filter((j) => j.query.includes('BEGIN TRANSACTION'));
-    expect(batchInserts).toHaveLength(5);
+    expect(batchInserts).toHaveLength(4);
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: true });
   });
 

@@ -11,6 +11,7 @@ import {
   acquireLockScript,
   batchScript,
   commandLedgerSql,
+  dropProcessorSql,
   failuresSql,
   inventorySql,
   ledgerDdl,
@@ -43,19 +44,30 @@ describe('bigquery SQL goldens', () => {
   });
 
   it('batch script', () => {
-    const select = "SELECT game_date, x FROM `my-project.raw.t` WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-07'";
+    const batch = {
+      project: 'my-project',
+      ledgerDataset: '_dag',
+      table: { schema: 'precompute', name: 'player_daily_cache' },
+      partitionColumn: 'game_date',
+      start: d('2021-11-01'),
+      end: d('2021-11-07'),
+      select: "SELECT game_date, x FROM `my-project.raw.t` WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-07'",
+    };
+    golden('batch', batchScript({ ...batch, columns: ['game_date', 'x'] }));
     golden(
-      'batch',
+      'batch-schema-change',
       batchScript({
-        project: 'my-project',
-        ledgerDataset: '_dag',
-        table: { schema: 'precompute', name: 'player_daily_cache' },
-        partitionColumn: 'game_date',
-        start: d('2021-11-01'),
-        end: d('2021-11-07'),
-        select,
+        ...batch,
+        createTable: false,
+        columns: ['x', 'game_date', 'tag', 'n'],
+        changes: [
+          { kind: 'add', column: { name: 'tag', type: 'STRING' } },
+          { kind: 'widen', name: 'x', from: 'INT64', to: 'FLOAT64' },
+          { kind: 'add', column: { name: 'n', type: 'ARRAY<INT64>' } },
+        ],
       }),
     );
+    golden('drop-processor', dropProcessorSql('my-project', '_dag', { schema: 'precompute', name: 'player_daily_cache' }));
   });
 
   it('ledger, command and lock statements', () => {

@@ -8,7 +8,9 @@ import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import type { BigqueryTarget } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchOutcome, Warehouse } from '../port.js';
-import { KeyedQueue, KnownTables, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
+import { CheckedSelects } from '../checked-selects.js';
+import { KeyedQueue } from '../keyed-queue.js';
+import { dropProcessorTable, KnownTables, renderSelect, runCommandBatch, runSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { LedgerWriter } from './ledger.js';
@@ -25,8 +27,8 @@ export function clientOptions(target: BigqueryTarget, options: OpenOptions, auto
 export async function openBigquery(target: BigqueryTarget, options: OpenOptions): Promise<Warehouse> {
   const readClient = new BigQuery(clientOptions(target, options, true));
   const jobClient = new BigQuery(clientOptions(target, options, false));
-  const writers = new KeyedQueue();
   const known = new KnownTables();
+  const state: BatchState = { writers: new KeyedQueue(), known, checked: new CheckedSelects() };
   const ledger = new LedgerWriter(readClient, target);
 
   async function withLedger(run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
@@ -48,7 +50,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       }
       return snapshot;
     },
-    runSqlBatch: (job, signal) => withLedger(() => runSqlBatch(jobClient, target, writers, known, job, signal)),
+    runSqlBatch: (job, signal) => withLedger(() => runSqlBatch(jobClient, target, state, job, signal)),
     runCommandBatch: (job, spawn, signal) => withLedger(() => runCommandBatch(jobClient, target, job, spawn, signal)),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
@@ -56,6 +58,10 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
     releaseLock: (owner) => ledger.releaseLock(owner),
+    dropProcessorTable: async (processor) => {
+      await ledger.ensure();
+      await dropProcessorTable(jobClient, target, state, processor);
+    },
     estimateBytes: async (job) => {
       const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;

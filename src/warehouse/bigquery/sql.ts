@@ -6,6 +6,7 @@
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import type { TableRef } from '../../core/model.js';
+import type { SchemaChange } from '../schema-change.js';
 
 /** `project.dataset.table` in backticks. Identifiers come from a validated pipeline (no backticks). */
 export function qualified(project: string, table: TableRef): string {
@@ -95,17 +96,37 @@ export interface BatchSqlInput {
   readonly select: string;
   /** Create the dataset and table first (false once the table is known to exist: no DDL at all). */
   readonly createTable?: boolean;
+  /** The SELECT's column names, in its order: rows are inserted by name, never by position. */
+  readonly columns: readonly string[];
+  /** What the table must become first (on_schema_change: add_columns); none when it fits. */
+  readonly changes?: readonly SchemaChange[];
 }
 
 /** The marker in the assertion message that makes a failure OUT_OF_RANGE_ROWS. */
 export const OUT_OF_RANGE_MARKER = 'dag:OUT_OF_RANGE_ROWS';
 
 /**
+ * The table's schema changes: every added column in one ALTER TABLE (each ALTER is a metadata update,
+ * which BigQuery rate-limits per table), one ALTER COLUMN SET DATA TYPE per widened column. IF NOT
+ * EXISTS: a batch that failed after adding a column may be sent again.
+ */
+export function alterTableSql(project: string, table: TableRef, changes: readonly SchemaChange[]): string[] {
+  const target = qualified(project, table);
+  const adds = changes.flatMap((c) => (c.kind === 'add' ? [`ADD COLUMN IF NOT EXISTS ${column(c.column.name)} ${c.column.type}`] : []));
+  return [
+    ...(adds.length > 0 ? [`ALTER TABLE ${target} ${adds.join(', ')};`] : []),
+    ...changes.flatMap((c) => (c.kind === 'widen' ? [`ALTER TABLE ${target} ALTER COLUMN ${column(c.name)} SET DATA TYPE ${c.to};`] : [])),
+  ];
+}
+
+/**
  * One script job per batch. The rows are staged in a temp table (the processor's SELECT runs exactly
  * once) and checked; a table that does not exist yet is then created from the staged rows' types
- * (`AS SELECT * FROM _dag_rows WHERE FALSE`: reads no source table; DDL stays outside the transaction,
- * as BigQuery requires); then data and ledger are replaced in one transaction. The final SELECT reports
- * rows per partition. Params: @processor, @run_id, @built_at (ms), @code_fingerprint,
+ * (`AS SELECT * FROM _dag_rows WHERE FALSE`: reads no source table), or an existing one altered as the
+ * schema check decided; DDL stays outside the transaction, as BigQuery requires ("Transactions cannot
+ * use DDL statements that affect permanent entities": https://cloud.google.com/bigquery/docs/transactions).
+ * Then data (by column name) and ledger are replaced in one transaction. The final SELECT reports rows
+ * per partition. Params: @processor, @run_id, @built_at (ms), @code_fingerprint,
  * @batch (ARRAY<STRUCT<partition_date DATE, input_fingerprint STRING>>).
  */
 export function batchScript(input: BatchSqlInput): string {
@@ -121,20 +142,35 @@ export function batchScript(input: BatchSqlInput): string {
           `CREATE SCHEMA IF NOT EXISTS \`${input.project}.${input.table.schema}\`;`,
           `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM _dag_rows WHERE FALSE;`,
         ];
+  const names = input.columns.map(column).join(', ');
   return [
     `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
     `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
     `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
     ...ddl,
+    ...alterTableSql(input.project, input.table, input.changes ?? []),
     `BEGIN TRANSACTION;`,
     `DELETE FROM ${target} WHERE ${range};`,
-    `INSERT INTO ${target} SELECT * FROM _dag_rows;`,
+    `INSERT INTO ${target} (${names}) SELECT ${names} FROM _dag_rows;`,
     `INSERT INTO ${ledger} (processor, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
     `SELECT @processor, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint`,
     `FROM UNNEST(@batch) AS b`,
     `LEFT JOIN (SELECT ${col} AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1) AS c ON c.partition_date = b.partition_date;`,
     `COMMIT TRANSACTION;`,
     `SELECT CAST(${col} AS STRING) AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1;`,
+  ].join('\n');
+}
+
+/**
+ * `--full-refresh`: the table, then its ledger rows (params: @processor). BigQuery runs no DDL on a
+ * permanent table inside a transaction, so the two cannot commit together; dropping first means an
+ * interruption between them leaves ledger rows of an absent table (missing partitions, rebuilt), never
+ * a table without ledger rows (taken as built outside dag, fresh).
+ */
+export function dropProcessorSql(project: string, ledgerDataset: string, table: TableRef): string {
+  return [
+    `DROP TABLE IF EXISTS ${qualified(project, table)};`,
+    `DELETE FROM ${ledgerTable(project, ledgerDataset, 'partitions')} WHERE processor = @processor;`,
   ].join('\n');
 }
 

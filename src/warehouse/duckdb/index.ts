@@ -4,17 +4,18 @@
  * Command batches run exclusively (gate.ts) because only one process may have the file open to write.
  */
 import { existsSync } from 'node:fs';
-import type { DuckdbTarget, Pipeline } from '../../core/model.js';
+import type { DuckdbTarget, Pipeline, Processor } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
-import { runSqlBatch, type CheckedColumns } from './batch.js';
+import { CheckedColumns, runSqlBatch } from './batch.js';
 import { runCommandBatch } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import { recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { acquireFileLock, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
+import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
 import { CATALOG, ledgerDdl, ledgerTable, qualifiedSchema, quoteString, type LedgerTableName } from './sql.js';
 
@@ -61,7 +62,7 @@ class DuckdbWarehouse implements Warehouse {
   readonly targetName: string;
   private readonly gate = new ExclusiveGate();
   private readonly schemasMade = new Map<string, Promise<void>>();
-  private readonly checkedColumns: CheckedColumns = new Set();
+  private readonly checkedColumns = new CheckedColumns();
 
   constructor(
     private readonly target: DuckdbTarget,
@@ -157,6 +158,13 @@ class DuckdbWarehouse implements Warehouse {
 
   releaseLock(owner: LockOwner): Promise<void> {
     return releaseFileLock(`${this.target.path}.lock`, owner);
+  }
+
+  dropProcessorTable(processor: Processor): Promise<void> {
+    return this.gate.shared(async () => {
+      await this.writable().main.runAll(dropProcessorStatements(this.target.ledgerSchema, processor));
+      this.checkedColumns.forget(processor.name);
+    });
   }
 
   async estimateBytes(): Promise<number | undefined> {
