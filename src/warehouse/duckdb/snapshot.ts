@@ -1,14 +1,16 @@
 /**
- * readSnapshot for DuckDB: one column-metadata query, one inventory query per existing table, then one
- * query each for the ledger, the recorded source versions and the latest failures. Dates come back as
- * day numbers computed by DuckDB and results are read column-wise, so no Date objects or per-row
- * strings are built on the JS side.
+ * readSnapshot for DuckDB: one column-metadata query, one query for the ledger's (table, name)
+ * groups, one inventory query per existing table, then one query each for the ledger, the recorded
+ * source versions and the latest failures. Dates come back as day numbers computed by DuckDB and
+ * results are read column-wise, so no Date objects or per-row strings are built on the JS side.
+ * Ledger rows are matched to processors by table (ledger version 2), or by name in a version-1
+ * ledger read as such.
  */
 import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
-import { calendarDays, nodesToRead, readersBySource } from '../shared.js';
+import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import type { SerialConnection } from './connection.js';
 import { CATALOG, dayExpression, ledgerTable, msExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
@@ -17,6 +19,16 @@ export interface SnapshotReader {
   readonly ledgerSchema: string;
   /** Extra connections for running inventory queries side by side; may be empty. */
   readonly pool: readonly SerialConnection[];
+  /** The target's name, for error messages. */
+  readonly targetName: string;
+  /** False for a version-1 ledger (read-only plans): its rows carry no table, so match them by name. */
+  readonly byTable: boolean;
+}
+
+/** One query of the snapshot and what it reads, so a failure can name it. */
+interface Task {
+  readonly reads: string;
+  readonly run: (connection: SerialConnection) => Promise<void>;
 }
 
 /** What a warehouse that does not exist yet holds: nothing. */
@@ -39,35 +51,37 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const ledgerExists = (name: string): boolean => columnTypes.has(`${reader.ledgerSchema}.${name}`);
 
   const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
-  const processorNames = nodes.filter((node) => node.kind === 'processor').map((node) => node.name);
+  const processors = nodes.filter((node) => node.kind === 'processor');
   const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
-  const pending = await sourcesWithoutLedgeredReaders(reader, nodes, ledgerExists('partitions'));
-  const pendingVersions = pending.sources;
-  queries += pending.queries;
+  const partitionsTable = `the ledger table ${reader.ledgerSchema}.partitions`;
+  let groups: LedgerNames[] = [];
+  if (ledgerExists('partitions')) {
+    groups = await readOrFail(partitionsTable, reader, () => readLedgerNames(reader.main, reader.ledgerSchema, reader.byTable));
+    queries++;
+  }
+  const pendingVersions = sourcesWithoutLedgeredReaders(nodes, groups, reader.byTable);
 
   // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
   const inventories = new Map<string, InventoryColumns>();
   let ledger = new Map<string, Map<Day, LedgerEntry>>();
   let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
   let failures = new Map<string, Map<Day, string>>();
-  const tasks: ((connection: SerialConnection) => Promise<void>)[] = [];
-  if (processorNames.length > 0 && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (ledger = await readLedger(connection, reader.ledgerSchema, processorNames)));
+  const tasks: Task[] = [];
+  if (processors.length > 0 && ledgerExists('partitions'))
+    tasks.push({ reads: partitionsTable, run: async (connection) => void (ledger = await readLedger(connection, reader, processors)) });
   if (sourceNames.length > 0 && ledgerExists('source_versions'))
-    tasks.push(async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)));
-  if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
+    tasks.push({
+      reads: `the ledger table ${reader.ledgerSchema}.source_versions`,
+      run: async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)),
+    });
+  if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
+    tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void (failures = await readFailures(connection, reader, processors)) });
   for (const node of existing) {
     const withVersions = node.kind === 'source' && !pendingVersions.has(node.name);
-    tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)));
+    tasks.push({ reads: `table ${tableName(node.table)} (${node.kind} ${node.name})`, run: async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)) });
   }
   queries += tasks.length;
-  let next = 0;
-  await Promise.all(
-    [reader.main, ...reader.pool].map(async (connection) => {
-      for (let task = tasks[next++]; task; task = tasks[next++]) await task(connection);
-    }),
-  );
+  await runSideBySide(reader, tasks);
 
   const tables = new Map<string, TableInventory>();
   for (const node of nodes) {
@@ -105,7 +119,75 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     }
     tables.set(node.name, { exists: true, partitions });
   }
-  return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, pendingVersions, stats: { queries } };
+  const identity = ledgerIdentity(pipeline, groups, reader.byTable);
+  return {
+    calendar: calendarDays(pipeline, tables),
+    tables,
+    ledger,
+    failures,
+    pendingVersions,
+    ...identity,
+    ...(reader.byTable ? {} : { olderLedgerVersion: 1 }),
+    stats: { queries },
+  };
+}
+
+/**
+ * Runs the tasks on the connections, one at a time each. A failing task stops the others from taking
+ * new work and interrupts the pool's running queries, and EVERY running task is awaited before the
+ * error is thrown: the caller closes the pool next, and closing a connection under a running query
+ * hangs or crashes the process. The error names what the failed query read.
+ */
+async function runSideBySide(reader: SnapshotReader, tasks: readonly Task[]): Promise<void> {
+  let next = 0;
+  let failed: { task: Task; error: unknown } | undefined;
+  const connections = [reader.main, ...reader.pool];
+  await Promise.all(
+    connections.map(async (connection) => {
+      for (let task = tasks[next++]; task && !failed; task = tasks[next++]) {
+        try {
+          await task.run(connection);
+        } catch (error) {
+          if (failed) continue; // interrupted because another task failed first
+          failed = { task, error };
+          // Pool connections are closed right after this; the main one is left alone so no
+          // interrupt can linger on it.
+          for (const other of reader.pool) if (other !== connection) other.interrupt();
+        }
+      }
+    }),
+  );
+  if (failed) throw snapshotError(reader, failed.task.reads, failed.error);
+}
+
+/** Runs one query on main, turning its failure into the same error as a pool task's. */
+async function readOrFail<T>(reads: string, reader: SnapshotReader, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw snapshotError(reader, reads, error);
+  }
+}
+
+function snapshotError(reader: SnapshotReader, reads: string, error: unknown): UserError {
+  return new UserError(
+    `cannot read ${reads} in target '${reader.targetName}': ${firstLine(error)}`,
+    2,
+    reads.startsWith('the ledger')
+      ? 'the ledger is damaged: restore it from a backup, or drop its schema to start over (dag then takes every existing partition as built outside dag)'
+      : 'fix the table or view in the DuckDB file (a view over a file that was moved or deleted?), or its entry in pipeline.yaml',
+  );
+}
+
+/**
+ * The ledger's rows grouped by the processor name and table they were recorded under, with their
+ * counts: which processors have ledger entries at all, and which rows belong to a former name or to
+ * no processor of the pipeline (Snapshot.formerNames / orphanedLedger). One scan of the ledger.
+ */
+async function readLedgerNames(connection: SerialConnection, ledgerSchema: string, byTable: boolean): Promise<LedgerNames[]> {
+  const table = byTable ? 'table_name' : 'NULL::VARCHAR';
+  const [names = [], tables = [], counts = []] = await connection.columns(`SELECT processor, ${table}, count(*)::DOUBLE FROM ${ledgerTable(ledgerSchema, 'partitions')} GROUP BY ALL`);
+  return names.map((name, i) => ({ processor: String(name), table: tables[i] === null ? undefined : String(tables[i]), partitions: Number(counts[i]) }));
 }
 
 /**
@@ -114,17 +196,14 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
  * reading the source has one, hashing the source's content can wait for the run (recordSourceVersions),
  * where it overlaps the first batches instead of delaying the plan.
  */
-async function sourcesWithoutLedgeredReaders(reader: SnapshotReader, nodes: readonly PipelineNode[], ledgerExists: boolean): Promise<{ sources: Set<string>; queries: number }> {
-  const readersOf = readersBySource(nodes);
-  const readers = [...new Set([...readersOf.values()].flat())];
-  let ledgered = new Set<string>();
-  const query = ledgerExists && readers.length > 0;
-  if (query) {
-    const [names = []] = await reader.main.columns(`SELECT DISTINCT processor FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE processor IN (${stringList(readers)})`);
-    ledgered = new Set(names.map(String));
-  }
-  const sources = new Set([...readersOf].filter(([, names]) => !names.some((name) => ledgered.has(name))).map(([source]) => source));
-  return { sources, queries: query ? 1 : 0 };
+function sourcesWithoutLedgeredReaders(nodes: readonly PipelineNode[], groups: readonly LedgerNames[], byTable: boolean): Set<string> {
+  const ledgered = new Set(groups.map((group) => (byTable ? (group.table ?? '') : group.processor)));
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const hasEntries = (name: string): boolean => {
+    const node = byName.get(name);
+    return node !== undefined && ledgered.has(ledgerKeyOf(node, byTable));
+  };
+  return new Set([...readersBySource(nodes)].filter(([, readers]) => !readers.some(hasEntries)).map(([source]) => source));
 }
 
 /** A source partition's version: its content hash (two exact halves) and row count. */
@@ -204,17 +283,28 @@ async function readInventory(connection: SerialConnection, node: PipelineNode, w
 const RECORD = '\x1e';
 const FIELD = '\x1f';
 
+/** Ledger key (table, or name for a version-1 ledger) → processor name, for the given processors. */
+function ownersByKey(processors: readonly PipelineNode[], byTable: boolean): Map<string, string> {
+  return new Map(processors.map((node) => [ledgerKeyOf(node, byTable), node.name]));
+}
+
 /**
- * The ledger of the named processors. Each processor's entries come back as one string (one record per
- * partition, fields separated by control characters) and are parsed with indexOf/slice: the node client
- * converts long strings one native call at a time, which for a million-row ledger costs seconds.
+ * The ledger of the given processors, read by table (whatever name recorded a row) and returned by
+ * processor name. Each table's entries come back as one string (one record per partition, fields
+ * separated by control characters) and are parsed with indexOf/slice: the node client converts long
+ * strings one native call at a time, which for a million-row ledger costs seconds.
  */
-async function readLedger(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+async function readLedger(connection: SerialConnection, reader: SnapshotReader, processors: readonly PipelineNode[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+  const key = reader.byTable ? 'table_name' : 'processor';
+  const owners = ownersByKey(processors, reader.byTable);
   const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint)`;
-  const sql = `SELECT processor, string_agg(${record}, chr(30)) FROM ${ledgerTable(ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) GROUP BY processor`;
-  const [names = [], blobs = []] = await connection.columns(sql);
+  const sql = `SELECT ${key}, string_agg(${record}, chr(30)) FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE ${key} IN (${stringList([...owners.keys()])}) GROUP BY ${key}`;
+  const [keys = [], blobs = []] = await connection.columns(sql);
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  for (let k = 0; k < names.length; k++) ledger.set(names[k] as string, parseLedgerText(blobs[k] as string));
+  for (let k = 0; k < keys.length; k++) {
+    const owner = owners.get(keys[k] as string);
+    if (owner !== undefined) ledger.set(owner, parseLedgerText(blobs[k] as string));
+  }
   return ledger;
 }
 
@@ -259,11 +349,17 @@ async function readRecordedVersions(connection: SerialConnection, ledgerSchema: 
   return recorded;
 }
 
-/** Latest failure per processor partition, kept only when no ledger build came after it. */
-async function readFailures(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, string>>> {
-  const failures = ledgerTable(ledgerSchema, 'failures');
-  const partitions = ledgerTable(ledgerSchema, 'partitions');
-  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f LEFT JOIN ${partitions} AS p ON p.processor = f.processor AND p.partition_date = f.partition_date WHERE f.processor IN (${stringList(processors)}) GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
+/**
+ * Latest failure per processor partition, kept only when no ledger build came after it. Failures are
+ * recorded by processor name; the builds they are compared with are found by the processor's ledger
+ * key (its table), like its ledger entries.
+ */
+async function readFailures(connection: SerialConnection, reader: SnapshotReader, processors: readonly PipelineNode[]): Promise<Map<string, Map<Day, string>>> {
+  const failures = ledgerTable(reader.ledgerSchema, 'failures');
+  const partitions = ledgerTable(reader.ledgerSchema, 'partitions');
+  const key = reader.byTable ? 'table_name' : 'processor';
+  const keys = processors.map((node) => `(${quoteString(node.name)}, ${quoteString(ledgerKeyOf(node, reader.byTable))})`).join(', ');
+  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f JOIN (VALUES ${keys}) AS n(processor, ledger_key) ON n.processor = f.processor LEFT JOIN ${partitions} AS p ON p.${key} = n.ledger_key AND p.partition_date = f.partition_date GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
   const [names = [], days = [], categories = []] = await connection.columns(sql);
   const result = new Map<string, Map<Day, string>>();
   for (let i = 0; i < names.length; i++) {
