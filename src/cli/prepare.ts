@@ -15,6 +15,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/port.js';
 import type { CliIO } from './io.js';
+import { ledgerWarnings } from './ledger-warnings.js';
 
 export interface PrepareOptions {
   /** `--pipeline FILE`. */
@@ -67,6 +68,8 @@ export type RangeFor = DayRange | ((loaded: Loaded, snapshot: Snapshot) => DayRa
 export interface Planned {
   readonly snapshot: Snapshot;
   readonly plan: Plan;
+  /** The warnings printed while reading the snapshot (absent sources, ledger identity), for `--json`. */
+  readonly warnings: readonly string[];
 }
 
 /** Reads the snapshot (the only warehouse queries a plan costs) and plans; elapsed covers both. */
@@ -74,12 +77,21 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
   const started = performance.now();
   io.doing = 'reading the warehouse';
   const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
-  for (const warning of absentSourceWarnings(loaded, snapshot)) io.stderr(`dag: warning: ${warning}\n`);
+  const warnings: string[] = [];
+  for (const warning of absentSourceWarnings(loaded, snapshot)) {
+    io.stderr(`dag: warning: ${warning}\n`);
+    warnings.push(warning);
+  }
+  const ledgerSchema = loaded.pipeline.targets.get(loaded.targetName)?.ledgerSchema ?? '_dag';
+  for (const warning of ledgerWarnings(loaded.pipeline, snapshot, loaded.targetName, ledgerSchema)) {
+    io.stderr(`dag: warning: ${warning.message}\n  hint: ${warning.hint}\n`);
+    warnings.push(`${warning.message}; ${warning.hint}`);
+  }
   io.doing = 'planning';
   const range = typeof rangeFor === 'function' ? rangeFor(loaded, snapshot) : rangeFor;
   const planned = plan({ pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot });
   const elapsedMs = Math.round(performance.now() - started);
-  return { snapshot, plan: { ...planned, stats: { ...planned.stats, elapsedMs } } };
+  return { snapshot, plan: { ...planned, stats: { ...planned.stats, elapsedMs } }, warnings };
 }
 
 /**

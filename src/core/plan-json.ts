@@ -18,6 +18,8 @@ export interface PlanJson {
   }[];
   readonly summary: Record<'expected' | 'fresh' | 'missing' | 'stale' | 'build' | 'blocked' | 'batches', number>;
   readonly stats: { readonly queries: number; readonly elapsed_ms: number };
+  /** What `dag plan` warned about on stderr (absent sources, ledger rows under former names...), one string each. */
+  readonly warnings?: readonly string[];
 }
 
 export function upstreamDaysToJson(u: UpstreamDays): { upstream: string; dates: string[] } {
@@ -36,7 +38,8 @@ export function partitionToJson(p: PartitionPlan): Record<string, unknown> {
   return out;
 }
 
-export function planToJson(plan: Plan): PlanJson {
+/** `warnings`: the CLI's warnings, added as a top-level array when given (empty included). */
+export function planToJson(plan: Plan, warnings?: readonly string[]): PlanJson {
   const { expected, fresh, missing, stale, build, blocked, batches } = plan.summary;
   return {
     pipeline: plan.pipeline,
@@ -51,5 +54,6 @@ export function planToJson(plan: Plan): PlanJson {
     })),
     summary: { expected, fresh, missing, stale, build, blocked, batches },
     stats: { queries: plan.stats.queries, elapsed_ms: plan.stats.elapsedMs },
+    ...(warnings !== undefined ? { warnings: [...warnings] } : {}),
   };
 }

@@ -44,11 +44,11 @@ export function registerPlan(program: Command, io: CliIO): void {
       const warehouse = await openTarget(io, loaded, true);
       let workToDo = false;
       try {
-        const { plan, snapshot } = await readAndPlan(io, loaded, warehouse, range);
+        const { plan, snapshot, warnings } = await readAndPlan(io, loaded, warehouse, range);
         workToDo = plan.summary.build + plan.summary.blocked > 0;
         io.doing = 'printing the plan';
         if (flags.json) {
-          io.stdout(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
+          io.stdout(`${JSON.stringify(planToJson(plan, warnings), null, 2)}\n`);
         } else {
           io.stdout(renderPlanText(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar) }));
           if (flags.grid) {
