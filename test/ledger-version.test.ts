@@ -53,7 +53,7 @@ describe('ledger versions', () => {
     const plan = await project.dag(['plan', '--range', RANGE, '--json']);
     expect(plan.code, plan.stderr).toBe(0);
     expect(JSON.parse(plan.stdout).summary).toMatchObject({ expected: DAYS, fresh: DAYS, build: 0 });
-    expect(plan.stderr).toContain(`the ledger of target 'dev' is version 1: this plan reads it by processor name`);
+    expect(plan.stderr).toContain(`the ledger of target 'dev' is version 1 (from before table identity): it is read by processor name`);
     expect(plan.stderr).toContain(`recorded under 'X', a name pipeline.yaml no longer has, with no table`);
     expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '1' }]);
 

@@ -25,7 +25,7 @@ export function ledgerWarnings(pipeline: Pipeline, snapshot: Snapshot, targetNam
   if (snapshot.olderLedgerVersion !== undefined)
     warnings.push({
       code: 'ledger-older-version',
-      message: `the ledger of target '${targetName}' is version ${snapshot.olderLedgerVersion}: this plan reads it by processor name, so a renamed processor's partitions look built outside dag`,
+      message: `the ledger of target '${targetName}' is version ${snapshot.olderLedgerVersion} (from before table identity): it is read by processor name, so a renamed processor's partitions look built outside dag`,
       hint: 'the next `dag run` upgrades it, in one transaction (docs/running.md#the-ledger-versions-and-damage)',
     });
   for (const processor of pipeline.processors) {

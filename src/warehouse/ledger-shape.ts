@@ -38,7 +38,7 @@ export interface LedgerPlace {
   readonly describe: string;
   /** A ledger table as a user would type it: `_dag.partitions`. */
   readonly table: (name: string) => string;
-  /** What starting over means on this engine, e.g. "drop schema _dag". */
+  /** How to start the ledger over on this engine, e.g. `DROP SCHEMA _dag CASCADE`. */
   readonly startOver: string;
   /** The pipeline.yaml key that moves the ledger elsewhere: ledger_schema or ledger_dataset. */
   readonly key: string;
@@ -79,7 +79,7 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
     throw new UserError(
       `${place.describe} is damaged: ${problems.join('; ')}`,
       2,
-      `${renames.length > 0 ? `if a column was renamed, rename ${renames.join(', ')}; else ` : ''}restore it from a backup; to start the ledger over, ${place.startOver} (dag then takes every existing partition as built outside dag)`,
+      `${renames.length > 0 ? `if a column was renamed, rename ${renames.join(', ')}; else ` : ''}restore it from a backup, or start the ledger over: ${place.startOver} (dag then takes every existing partition as built outside dag)`,
     );
   return version < LEDGER_SCHEMA_VERSION ? 'v1' : 'current';
 }
@@ -87,7 +87,7 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
 function ledgerVersion(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): number {
   const meta = found.columns.get('meta');
   const damaged = (what: string, fix: string): UserError =>
-    new UserError(`${place.describe} is damaged: ${what}`, 2, `${fix}, or restore the ledger from a backup; to start it over, ${place.startOver}`);
+    new UserError(`${place.describe} is damaged: ${what}`, 2, `${fix}, or restore the ledger from a backup, or start it over: ${place.startOver}`);
   if (!meta) {
     if (spec.noMetaMeansV1) return 1;
     throw damaged(`table ${place.table('meta')} is missing`, `recreate it (key VARCHAR, value VARCHAR) with the row ('schema_version', '${LEDGER_SCHEMA_VERSION}') if the ledger has table_name`);

@@ -81,7 +81,7 @@ export class LedgerWriter {
     const state = judgeLedger(LEDGER_SPEC, { columns, versions }, {
       describe: `the ledger of target '${this.target.name}' (dataset ${project}.${ledgerSchema})`,
       table: (name) => `${ledgerSchema}.${name}`,
-      startOver: `delete dataset ${ledgerSchema} (bq rm -r -d ${project}:${ledgerSchema})`,
+      startOver: `bq rm -r -d ${project}:${ledgerSchema}`,
       key: 'ledger_dataset',
     });
     return { state, queries: hasMeta ? 2 : 1 };

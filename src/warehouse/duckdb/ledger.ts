@@ -38,7 +38,7 @@ export async function inspectLedger(main: SerialConnection, target: DuckdbTarget
   return judgeLedger(LEDGER_SPEC, { columns, versions }, {
     describe: `the ledger of target '${target.name}' (schema ${schema} in ${target.path})`,
     table: (name) => `${schema}.${name}`,
-    startOver: `drop schema ${schema} (DROP SCHEMA ${schema} CASCADE)`,
+    startOver: `DROP SCHEMA ${schema} CASCADE`,
     key: 'ledger_schema',
   });
 }
