@@ -99,7 +99,7 @@ await warehouse.close();
   const c = await instance.connect();
   const builtAt = new Date(recordedAt + 3_600_000).toISOString().replace('T', ' ').replace('Z', '');
   for (const p of pipeline.processors) {
-    await c.run(`INSERT INTO "_dag"."partitions" SELECT '${p.name}', d, 'bench', TIMESTAMP '${builtAt}', 1, '${codeFingerprint(p)}', 'x' FROM work.${p.name.toLowerCase()}`);
+    await c.run(`INSERT INTO "_dag"."partitions" SELECT '${p.name}', d, 'bench', TIMESTAMP '${builtAt}', 1, '${codeFingerprint(p)}', 'x', '${p.table.schema}.${p.table.name}' FROM work.${p.name.toLowerCase()}`);
   }
   // A few source partitions change after everything was built: their readers become stale.
   for (let k = 0; k < 5; k++) {

@@ -14,8 +14,12 @@ import {
   dropProcessorSql,
   failuresSql,
   inventorySql,
+  ledgerColumnsSql,
   ledgerDdl,
+  ledgerNamesSql,
   ledgerSql,
+  ledgerVersionSql,
+  migrateV1Script,
   partitionsOfTableSql,
   recordFailureSql,
   recordRunSql,
@@ -41,6 +45,10 @@ describe('bigquery SQL goldens', () => {
     golden('inventory', inventorySql('my-project', 'precompute'));
     golden('ledger', ledgerSql('my-project', '_dag'));
     golden('failures', failuresSql('my-project', '_dag'));
+    golden('ledger-names', ledgerNamesSql('my-project', '_dag'));
+    golden('ledger-check', `${ledgerColumnsSql('my-project', '_dag')};\n${ledgerVersionSql('my-project', '_dag')}`);
+    // A version-1 ledger, read as such by a plan: by processor name, no table.
+    golden('ledger-v1', [ledgerSql('my-project', '_dag', false), ledgerNamesSql('my-project', '_dag', false), failuresSql('my-project', '_dag', false)].join(';\n'));
   });
 
   it('batch script', () => {
@@ -72,6 +80,7 @@ describe('bigquery SQL goldens', () => {
 
   it('ledger, command and lock statements', () => {
     golden('ledger-ddl', ledgerDdl('my-project', '_dag'));
+    golden('ledger-migrate-v1', migrateV1Script('my-project', '_dag', true));
     golden('command-partitions', partitionsOfTableSql('my-project', { schema: 'predictions', name: 'ml_feature_store_v2' }, d('2021-11-01'), d('2021-11-07')));
     golden('command-ledger', commandLedgerSql('my-project', '_dag'));
     golden('record-run', recordRunSql('my-project', '_dag'));

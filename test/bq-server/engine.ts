@@ -15,6 +15,7 @@ import {
   type RestParameter,
 } from './translate.js';
 import { alterTable, BQ_TYPE_MACRO, checkInsert, describeQuery, isPermanentDdl, legacyName } from './strict.js';
+import { alterOptionsTarget, expirationMs, recordTableOptions, TABLE_OPTIONS_SETUP, tableOptionsOf } from './table-options.js';
 
 export interface Field {
   readonly name: string;
@@ -74,7 +75,7 @@ export class Engine {
   static async create(): Promise<Engine> {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    for (const statement of splitScript(SETUP)) await connection.run(statement);
+    for (const statement of splitScript(SETUP + TABLE_OPTIONS_SETUP)) await connection.run(statement);
     connection.closeSync();
     return new Engine(instance);
   }
@@ -136,6 +137,12 @@ export class Engine {
     let partitionColumn: string | undefined;
     // `project.dataset` names a dataset here, not a table: keep only the dataset.
     if (/^\s*(CREATE|DROP)\s+SCHEMA\b/i.test(sql)) return this.schemaStatement(connection, sql);
+    const altered = alterOptionsTarget(sql);
+    if (altered) {
+      await recordTableOptions(connection, altered.dataset, altered.table, tableOptionsOf(sql), false);
+      return { fields: [], rows: [], statementType: 'ALTER_TABLE' };
+    }
+    const options = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\b/i.test(sql) ? tableOptionsOf(sql) : undefined;
     if (/^\s*CREATE\s/i.test(sql)) {
       const ddl = translateDdl(sql);
       sql = ddl.sql;
@@ -169,6 +176,8 @@ export class Engine {
          INSERT INTO __bq.partitioning VALUES (${q(target.dataset)}, ${q(target.table)}, ${q(partitionColumn)})`,
       );
     }
+    // CREATE TABLE IF NOT EXISTS leaves an existing table (and its options) alone.
+    if (target?.dataset && options) await recordTableOptions(connection, target.dataset, target.table, options, !/\bIF\s+NOT\s+EXISTS\b/i.test(statement));
     if (target?.dataset) {
       await this.refreshPartitions(connection, target.dataset, target.table);
       return { fields: [], rows: [], statementType: /^\s*(\w+)/.exec(statement)?.[1]?.toUpperCase() ?? 'DML' };
@@ -287,7 +296,7 @@ export class Engine {
     }
   }
 
-  async tableInfo(dataset: string, table: string): Promise<{ fields: Field[]; partitionColumn: string | undefined; rows: number } | undefined> {
+  async tableInfo(dataset: string, table: string): Promise<{ fields: Field[]; partitionColumn: string | undefined; rows: number; expirationMs: number | undefined } | undefined> {
     const connection = await this.instance.connect();
     try {
       const columns = await connection.runAndReadAll(
@@ -302,6 +311,7 @@ export class Engine {
         fields: rows.map((r) => ({ name: String(r[0]), type: legacyName(String(r[1])), mode: 'NULLABLE' as const })),
         partitionColumn: rows.find((r) => r[2] === 'YES')?.[0] as string | undefined,
         rows: Number(total.getRows()[0]?.[0] ?? 0),
+        expirationMs: await expirationMs(connection, dataset, table),
       };
     } finally {
       connection.closeSync();

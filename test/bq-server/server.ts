@@ -235,7 +235,9 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
           schema: { fields: info.fields },
           numRows: String(info.rows),
           location,
-          ...(info.partitionColumn ? { timePartitioning: { type: 'DAY', field: info.partitionColumn } } : {}),
+          ...(info.partitionColumn
+            ? { timePartitioning: { type: 'DAY', field: info.partitionColumn, ...(info.expirationMs !== undefined ? { expirationMs: String(info.expirationMs) } : {}) } }
+            : {}),
         },
       ];
     }

@@ -7,7 +7,7 @@
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, parseIsoDate, type Day } from '../../core/dates.js';
-import type { BigqueryTarget, Processor, TableRef } from '../../core/model.js';
+import { tableName, type BigqueryTarget, type Processor, type TableRef } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
 import { CheckedSelects } from '../checked-selects.js';
 import type { KeyedQueue } from '../keyed-queue.js';
@@ -50,6 +50,8 @@ function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal
 function ledgerParams(job: BatchJob, fingerprints: ReadonlyMap<Day, string>, rows?: ReadonlyMap<Day, number>): Record<string, unknown> {
   return {
     processor: job.processor.name,
+    // Ledger rows are keyed by table too: a renamed processor's batches replace its old rows.
+    table_name: tableName(job.processor.table),
     run_id: job.runId,
     built_at: job.builtAt,
     code_fingerprint: job.codeFingerprint,

@@ -79,7 +79,7 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 /** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
 export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, fingerprints: ReadonlyMap<Day, string>, ledgerSchema: string): string[] {
   const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
-  return [...replacePartitionRows(ledgerSchema, job.processor.name, inBatch(job), ledgerRows), 'COMMIT'];
+  return [...replacePartitionRows(ledgerSchema, job.processor.table, inBatch(job), ledgerRows), 'COMMIT'];
 }
 
 /** Where the SELECT's rows fall outside start..end, for the failure message (runs the SELECT again). */

@@ -1,22 +1,32 @@
 /**
- * readSnapshot for DuckDB: one column-metadata query, one inventory query per existing table, then one
- * query each for the ledger, the recorded source versions and the latest failures. Dates come back as
- * day numbers computed by DuckDB and results are read column-wise, so no Date objects or per-row
- * strings are built on the JS side.
+ * readSnapshot for DuckDB: one column-metadata query, one query for the ledger's (table, name)
+ * groups, one inventory query per existing table, then one query each for the ledger, the recorded
+ * source versions and the latest failures. Dates come back as day numbers computed by DuckDB and
+ * results are read column-wise, so no Date objects or per-row strings are built on the JS side.
+ * Ledger rows are matched to processors by table (ledger version 2), or by name in a version-1
+ * ledger read as such (the ledger reads are in snapshot-ledger.ts).
  */
 import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
-import { calendarDays, nodesToRead, readersBySource } from '../shared.js';
+import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import type { SerialConnection } from './connection.js';
-import { CATALOG, dayExpression, ledgerTable, msExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+import { readFailures, readLedger, readLedgerNames, readRecordedVersions, type LedgerReader } from './snapshot-ledger.js';
+import { CATALOG, dayExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
-export interface SnapshotReader {
+export interface SnapshotReader extends LedgerReader {
   readonly main: SerialConnection;
-  readonly ledgerSchema: string;
   /** Extra connections for running inventory queries side by side; may be empty. */
   readonly pool: readonly SerialConnection[];
+  /** The target's name, for error messages. */
+  readonly targetName: string;
+}
+
+/** One query of the snapshot and what it reads, so a failure can name it. */
+interface Task {
+  readonly reads: string;
+  readonly run: (connection: SerialConnection) => Promise<void>;
 }
 
 /** What a warehouse that does not exist yet holds: nothing. */
@@ -39,35 +49,37 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const ledgerExists = (name: string): boolean => columnTypes.has(`${reader.ledgerSchema}.${name}`);
 
   const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
-  const processorNames = nodes.filter((node) => node.kind === 'processor').map((node) => node.name);
+  const processors = nodes.filter((node) => node.kind === 'processor');
   const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
-  const pending = await sourcesWithoutLedgeredReaders(reader, nodes, ledgerExists('partitions'));
-  const pendingVersions = pending.sources;
-  queries += pending.queries;
+  const partitionsTable = `the ledger table ${reader.ledgerSchema}.partitions`;
+  let groups: LedgerNames[] = [];
+  if (ledgerExists('partitions')) {
+    groups = await readOrFail(partitionsTable, reader, () => readLedgerNames(reader.main, reader.ledgerSchema, reader.byTable));
+    queries++;
+  }
+  const pendingVersions = sourcesWithoutLedgeredReaders(nodes, groups, reader.byTable);
 
   // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
   const inventories = new Map<string, InventoryColumns>();
   let ledger = new Map<string, Map<Day, LedgerEntry>>();
   let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
   let failures = new Map<string, Map<Day, string>>();
-  const tasks: ((connection: SerialConnection) => Promise<void>)[] = [];
-  if (processorNames.length > 0 && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (ledger = await readLedger(connection, reader.ledgerSchema, processorNames)));
+  const tasks: Task[] = [];
+  if (processors.length > 0 && ledgerExists('partitions'))
+    tasks.push({ reads: partitionsTable, run: async (connection) => void (ledger = await readLedger(connection, reader, processors)) });
   if (sourceNames.length > 0 && ledgerExists('source_versions'))
-    tasks.push(async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)));
-  if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
+    tasks.push({
+      reads: `the ledger table ${reader.ledgerSchema}.source_versions`,
+      run: async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)),
+    });
+  if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
+    tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void (failures = await readFailures(connection, reader, processors)) });
   for (const node of existing) {
     const withVersions = node.kind === 'source' && !pendingVersions.has(node.name);
-    tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)));
+    tasks.push({ reads: `table ${tableName(node.table)} (${node.kind} ${node.name})`, run: async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)) });
   }
   queries += tasks.length;
-  let next = 0;
-  await Promise.all(
-    [reader.main, ...reader.pool].map(async (connection) => {
-      for (let task = tasks[next++]; task; task = tasks[next++]) await task(connection);
-    }),
-  );
+  await runSideBySide(reader, tasks);
 
   const tables = new Map<string, TableInventory>();
   for (const node of nodes) {
@@ -105,7 +117,64 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     }
     tables.set(node.name, { exists: true, partitions });
   }
-  return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, pendingVersions, stats: { queries } };
+  const identity = ledgerIdentity(pipeline, groups, reader.byTable);
+  return {
+    calendar: calendarDays(pipeline, tables),
+    tables,
+    ledger,
+    failures,
+    pendingVersions,
+    ...identity,
+    ...(reader.byTable ? {} : { olderLedgerVersion: 1 }),
+    stats: { queries },
+  };
+}
+
+/**
+ * Runs the tasks on the connections, one at a time each. A failing task stops the others from taking
+ * new work and interrupts the pool's running queries, and EVERY running task is awaited before the
+ * error is thrown: the caller closes the pool next, and closing a connection under a running query
+ * hangs or crashes the process. The error names what the failed query read.
+ */
+async function runSideBySide(reader: SnapshotReader, tasks: readonly Task[]): Promise<void> {
+  let next = 0;
+  let failed: { task: Task; error: unknown } | undefined;
+  const connections = [reader.main, ...reader.pool];
+  await Promise.all(
+    connections.map(async (connection) => {
+      for (let task = tasks[next++]; task && !failed; task = tasks[next++]) {
+        try {
+          await task.run(connection);
+        } catch (error) {
+          if (failed) continue; // interrupted because another task failed first
+          failed = { task, error };
+          // Pool connections are closed right after this; the main one is left alone so no
+          // interrupt can linger on it.
+          for (const other of reader.pool) if (other !== connection) other.interrupt();
+        }
+      }
+    }),
+  );
+  if (failed) throw snapshotError(reader, failed.task.reads, failed.error);
+}
+
+/** Runs one query on main, turning its failure into the same error as a pool task's. */
+async function readOrFail<T>(reads: string, reader: SnapshotReader, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw snapshotError(reader, reads, error);
+  }
+}
+
+function snapshotError(reader: SnapshotReader, reads: string, error: unknown): UserError {
+  return new UserError(
+    `cannot read ${reads} in target '${reader.targetName}': ${firstLine(error)}`,
+    2,
+    reads.startsWith('the ledger')
+      ? 'the ledger is damaged: restore it from a backup, or drop its schema to start over (dag then takes every existing partition as built outside dag)'
+      : 'fix the table or view in the DuckDB file (a view over a file that was moved or deleted?), or its entry in pipeline.yaml',
+  );
 }
 
 /**
@@ -114,17 +183,14 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
  * reading the source has one, hashing the source's content can wait for the run (recordSourceVersions),
  * where it overlaps the first batches instead of delaying the plan.
  */
-async function sourcesWithoutLedgeredReaders(reader: SnapshotReader, nodes: readonly PipelineNode[], ledgerExists: boolean): Promise<{ sources: Set<string>; queries: number }> {
-  const readersOf = readersBySource(nodes);
-  const readers = [...new Set([...readersOf.values()].flat())];
-  let ledgered = new Set<string>();
-  const query = ledgerExists && readers.length > 0;
-  if (query) {
-    const [names = []] = await reader.main.columns(`SELECT DISTINCT processor FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE processor IN (${stringList(readers)})`);
-    ledgered = new Set(names.map(String));
-  }
-  const sources = new Set([...readersOf].filter(([, names]) => !names.some((name) => ledgered.has(name))).map(([source]) => source));
-  return { sources, queries: query ? 1 : 0 };
+function sourcesWithoutLedgeredReaders(nodes: readonly PipelineNode[], groups: readonly LedgerNames[], byTable: boolean): Set<string> {
+  const ledgered = new Set(groups.map((group) => (byTable ? (group.table ?? '') : group.processor)));
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const hasEntries = (name: string): boolean => {
+    const node = byName.get(name);
+    return node !== undefined && ledgered.has(ledgerKeyOf(node, byTable));
+  };
+  return new Set([...readersBySource(nodes)].filter(([, readers]) => !readers.some(hasEntries)).map(([source]) => source));
 }
 
 /** A source partition's version: its content hash (two exact halves) and row count. */
@@ -198,79 +264,4 @@ interface InventoryColumns {
 async function readInventory(connection: SerialConnection, node: PipelineNode, withVersions: boolean): Promise<InventoryColumns> {
   const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node, withVersions));
   return { days, counts, low, high };
-}
-
-/** Separators inside the ledger text blob; ids and fingerprints never contain these control characters. */
-const RECORD = '\x1e';
-const FIELD = '\x1f';
-
-/**
- * The ledger of the named processors. Each processor's entries come back as one string (one record per
- * partition, fields separated by control characters) and are parsed with indexOf/slice: the node client
- * converts long strings one native call at a time, which for a million-row ledger costs seconds.
- */
-async function readLedger(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
-  const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint)`;
-  const sql = `SELECT processor, string_agg(${record}, chr(30)) FROM ${ledgerTable(ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) GROUP BY processor`;
-  const [names = [], blobs = []] = await connection.columns(sql);
-  const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  for (let k = 0; k < names.length; k++) ledger.set(names[k] as string, parseLedgerText(blobs[k] as string));
-  return ledger;
-}
-
-export function parseLedgerText(text: string): Map<Day, LedgerEntry> {
-  const entries = new Map<Day, LedgerEntry>();
-  // Run ids and code fingerprints repeat: reuse the previous string when equal, to share memory.
-  let runId = '';
-  let code = '';
-  for (let pos = 0; pos < text.length; ) {
-    let end = text.indexOf(RECORD, pos);
-    if (end < 0) end = text.length;
-    const f1 = text.indexOf(FIELD, pos);
-    const f2 = text.indexOf(FIELD, f1 + 1);
-    const f3 = text.indexOf(FIELD, f2 + 1);
-    const f4 = text.indexOf(FIELD, f3 + 1);
-    const nextRun = text.slice(f3 + 1, f4);
-    if (nextRun !== runId) runId = nextRun;
-    const nextCode = text.slice(f4 + 1, end);
-    if (nextCode !== code) code = nextCode;
-    entries.set(Number(text.slice(pos, f1)), {
-      runId,
-      builtAt: Number(text.slice(f1 + 1, f2)),
-      rows: Number(text.slice(f2 + 1, f3)),
-      codeFingerprint: code,
-    });
-    pos = end + 1;
-  }
-  return entries;
-}
-
-/** The latest recorded version of each source partition and when it was recorded. */
-async function readRecordedVersions(connection: SerialConnection, ledgerSchema: string, sources: readonly string[]): Promise<Map<string, Map<Day, { version: string; at: number }>>> {
-  const sql = `SELECT source, ${dayExpression('partition_date')}, arg_max(version, recorded_at), ${msExpression('max(recorded_at)')} FROM ${ledgerTable(ledgerSchema, 'source_versions')} WHERE source IN (${stringList(sources)}) GROUP BY 1, 2`;
-  const [names = [], days = [], versions = [], ats = []] = await connection.columns(sql);
-  const recorded = new Map<string, Map<Day, { version: string; at: number }>>();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    let bySource = recorded.get(name);
-    if (!bySource) recorded.set(name, (bySource = new Map()));
-    bySource.set(days[i] as number, { version: versions[i] as string, at: ats[i] as number });
-  }
-  return recorded;
-}
-
-/** Latest failure per processor partition, kept only when no ledger build came after it. */
-async function readFailures(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, string>>> {
-  const failures = ledgerTable(ledgerSchema, 'failures');
-  const partitions = ledgerTable(ledgerSchema, 'partitions');
-  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f LEFT JOIN ${partitions} AS p ON p.processor = f.processor AND p.partition_date = f.partition_date WHERE f.processor IN (${stringList(processors)}) GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
-  const [names = [], days = [], categories = []] = await connection.columns(sql);
-  const result = new Map<string, Map<Day, string>>();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    let byProcessor = result.get(name);
-    if (!byProcessor) result.set(name, (byProcessor = new Map()));
-    byProcessor.set(days[i] as number, categories[i] as string);
-  }
-  return result;
 }
