@@ -161,7 +161,7 @@ async function checkSchema(client: BigQuery, target: BigqueryTarget, state: Batc
 export async function dropProcessorTable(client: BigQuery, target: BigqueryTarget, state: BatchState, processor: Processor): Promise<void> {
   const context: JobContext = { target, labels: { dag_run_id: 'full_refresh', dag_processor: processor.name } };
   await state.writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
-    await runJob(client, dropProcessorSql(target.project, target.ledgerSchema, processor.table), { processor: processor.name }, context);
+    await runJob(client, dropProcessorSql(target.project, target.ledgerSchema, processor.table), { processor: processor.name, table_name: tableName(processor.table) }, context);
     state.known.forget(processor.table);
     state.checked.forget(processor.name);
   });

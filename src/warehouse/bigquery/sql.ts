@@ -259,7 +259,7 @@ export function batchScript(input: BatchSqlInput): string {
 }
 
 /**
- * `--full-refresh`: the table, then its ledger rows (params: @processor). BigQuery runs no DDL on a
+ * `--full-refresh`: the table, then its ledger rows, whatever name recorded them (params: @processor, @table_name). BigQuery runs no DDL on a
  * permanent table inside a transaction, so the two cannot commit together; dropping first means an
  * interruption between them leaves ledger rows of an absent table (missing partitions, rebuilt), never
  * a table without ledger rows (taken as built outside dag, fresh).
@@ -267,7 +267,7 @@ export function batchScript(input: BatchSqlInput): string {
 export function dropProcessorSql(project: string, ledgerDataset: string, table: TableRef): string {
   return [
     `DROP TABLE IF EXISTS ${qualified(project, table)};`,
-    `DELETE FROM ${ledgerTable(project, ledgerDataset, 'partitions')} WHERE processor = @processor;`,
+    `DELETE FROM ${ledgerTable(project, ledgerDataset, 'partitions')} WHERE processor = @processor OR table_name = @table_name;`,
   ].join('\n');
 }
 
