@@ -36,7 +36,8 @@ import type { LockOwner } from '../../warehouse/port.js';
 import { firstLine } from '../../warehouse/shared.js';
 import { useColor, type CliIO } from '../io.js';
 import { loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
-import { parseRange } from '../range.js';
+import { parseRange, RANGE_HELP } from '../range.js';
+import { invocationToday } from '../today.js';
 
 interface RunFlags {
   readonly range: string;
@@ -56,7 +57,7 @@ export function registerRun(program: Command, io: CliIO): void {
   program
     .command('run')
     .description('build the missing and stale partitions of a date range, in dependency order, and record what happened')
-    .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
+    .requiredOption('--range <A..B>', RANGE_HELP)
     .option('--select <SEL>', 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated')
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
@@ -66,12 +67,12 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: RunFlags) => {
       io.doing = 'run';
-      const range = parseRange(flags.range);
       const concurrency = parseConcurrency(flags.concurrency);
       const mode = parseMode(flags.mode);
       const waitMs = parseWaitDuration(flags.wait);
       if (waitMs === undefined) throw new UserError(`--wait '${flags.wait}' is not a duration`, 2, 'write e.g. --wait 30s, --wait 5m or --wait 0');
       const loaded = await loadAndSelect(io, flags);
+      const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, false, true);
       const runId = newRunId(Date.now(), Math.random);
