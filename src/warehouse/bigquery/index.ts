@@ -11,6 +11,7 @@ import type { BatchOutcome, Warehouse } from '../port.js';
 import { KeyedQueue, KnownTables, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
+import { readBigqueryHistory } from './history.js';
 import { LedgerWriter } from './ledger.js';
 import { readBigquerySnapshot } from './snapshot.js';
 
@@ -56,6 +57,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
     releaseLock: (owner) => ledger.releaseLock(owner),
+    readRecentRuns: (limits) => readBigqueryHistory(readClient, target, limits, ledger.labels()),
     estimateBytes: async (job) => {
       const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;

@@ -7,15 +7,18 @@ import { existsSync } from 'node:fs';
 import type { DuckdbTarget, Pipeline } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
-import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
+import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, HistoryLimits, LockOwner, LockResult, RunHistory, RunRecord, Warehouse } from '../port.js';
 import { runSqlBatch, type CheckedColumns } from './batch.js';
 import { runCommandBatch } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
+import { EMPTY_HISTORY } from '../history-rows.js';
+import { readDuckdbHistory } from './history.js';
 import { recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { acquireFileLock, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
+import { statementLog } from './sql-log.js';
 import { CATALOG, ledgerDdl, ledgerTable, qualifiedSchema, quoteString, type LedgerTableName } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
@@ -27,6 +30,8 @@ export interface DuckdbOptions extends OpenOptions {
 const SNAPSHOT_PARALLELISM = 2;
 
 export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): Promise<Warehouse> {
+  const logged = options.onStatement === undefined ? statementLog(options.env) : undefined;
+  if (logged) return openDuckdb(target, { ...options, onStatement: logged });
   // `dag run`: take dag's lock before opening the file (see lock-first.ts).
   if (options.lockFirst && !options.readOnly) return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
@@ -157,6 +162,10 @@ class DuckdbWarehouse implements Warehouse {
 
   releaseLock(owner: LockOwner): Promise<void> {
     return releaseFileLock(`${this.target.path}.lock`, owner);
+  }
+
+  readRecentRuns(limits: HistoryLimits): Promise<RunHistory> {
+    return this.gate.shared(async () => (this.db ? readDuckdbHistory(this.db.main, this.target.ledgerSchema, limits) : EMPTY_HISTORY));
   }
 
   async estimateBytes(): Promise<number | undefined> {
