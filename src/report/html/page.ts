@@ -11,7 +11,7 @@ import type { Snapshot } from '../../core/snapshot.js';
 import type { RunHistory } from '../../warehouse/port.js';
 import { reportData } from './data.js';
 import { escapeHtml, scriptJson } from './escape.js';
-import { failuresByCategory, runsTable } from './history.js';
+import { failuresByCategory, rebuiltFrom, runsTable } from './history.js';
 import { HEATMAP_SCRIPT } from './script.js';
 import { dagSvg } from './svg.js';
 import { REPORT_STYLE } from './style.js';
@@ -38,6 +38,7 @@ const LEGEND: readonly [string, string, string][] = [
 export function renderReport(input: ReportInput): string {
   const { plan } = input;
   const data = reportData(plan, input.snapshot, input.calendar, input.history);
+  const rebuilt = rebuiltFrom(input.snapshot);
   const range = `${formatDay(plan.range.start)}..${formatDay(plan.range.end)}`;
   const s = plan.summary;
   const fold = data.unit === 'day' ? 'one column per day' : `one column per ${data.unit}, showing its worst partition`;
@@ -70,11 +71,11 @@ export function renderReport(input: ReportInput): string {
 </section>
 <section id="runs">
 <h2>Recent runs</h2>
-${runsTable(input.history)}
+${runsTable(input.history, rebuilt)}
 </section>
 <section id="failures">
 <h2>Failures by category</h2>
-${failuresByCategory(input.history)}
+${failuresByCategory(input.history, rebuilt)}
 </section>
 <script type="application/json" id="dag-data">${scriptJson(data)}</script>
 <script>${HEATMAP_SCRIPT}</script>
