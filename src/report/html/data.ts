@@ -1,7 +1,7 @@
 /**
  * What the report page shows, as plain data the page's script draws from: one status letter per day
  * and processor (grid.ts's letters), a tooltip text per non-fresh partition, and the run history.
- * Built in one pass over the plan; the tooltip texts are capped so a plan of millions of non-fresh
+ * Built in one pass over the plan; the tooltip texts are capped (2 MB) so a plan of millions of non-fresh
  * partitions still makes a page a browser opens (the cell keeps its colour and letter; its tooltip then
  * says to ask `dag explain`).
  */
@@ -41,8 +41,8 @@ export interface ReportData {
   readonly notesCapped: boolean;
 }
 
-/** Tooltip characters kept in the page, in all (about 8 MB); enough for every tooltip of most plans. */
-const NOTE_BUDGET = 8_000_000;
+/** Tooltip characters kept in the page, in all (about 2 MB: ~20,000 tooltips); enough for every non-fresh partition of most plans. */
+const NOTE_BUDGET = 2_000_000;
 
 export function columnUnit(days: number): ColumnUnit {
   return days <= 400 ? 'day' : days <= 3700 ? 'week' : 'month';
@@ -89,27 +89,34 @@ export function reportData(plan: Plan, snapshot: Snapshot, calendar: Calendar, h
   const { start, end } = plan.range;
   const days = end - start + 1;
   const failuresByProcessor = latestFailures(history);
-  let budget = NOTE_BUDGET;
-  let notesCapped = false;
   const rows = plan.processors.map((processor) => {
-    const failed = snapshot.failures.get(processor.name);
-    const states = cellStates(processor, failed);
+    const states = cellStates(processor, snapshot.failures.get(processor.name));
     const cells = new Array<string>(days).fill(CELL_SYMBOL.none);
     for (const [day, state] of states) if (day >= start && day <= end) cells[day - start] = CELL_SYMBOL[state];
-    const notes: Record<number, string> = {};
-    const recorded = failuresByProcessor.get(processor.name);
-    for (const partition of processor.partitions) {
-      if (budget <= 0) {
-        notesCapped = true;
-        break;
-      }
-      // Only a failure that still stands (the snapshot's: not built since) names the cell's last failure.
-      const standing = failed?.get(partition.day);
-      const note = partitionNote(partition, calendar, standing !== undefined ? recorded?.get(partition.day) : undefined, standing);
-      notes[partition.day - start] = note;
-      budget -= note.length + 8;
-    }
-    return { name: processor.name, table: processor.table, cells: cells.join(''), counts: processor.counts, notes };
+    return { name: processor.name, table: processor.table, cells: cells.join(''), counts: processor.counts, notes: {} as Record<number, string> };
   });
+  // Tooltips within the budget: blocked and failed partitions first (the ones a person hovers to ask
+  // why), then missing and stale ones, processor by processor.
+  let budget = NOTE_BUDGET;
+  let notesCapped = false;
+  for (const urgent of [true, false]) {
+    plan.processors.forEach((processor, i) => {
+      const failed = snapshot.failures.get(processor.name);
+      const recorded = failuresByProcessor.get(processor.name);
+      const notes = rows[i]!.notes;
+      for (const partition of processor.partitions) {
+        // Only a failure that still stands (the snapshot's: not built since) names the cell's last failure.
+        const standing = failed?.get(partition.day);
+        if ((partition.action === 'blocked' || standing !== undefined) !== urgent) continue;
+        if (budget <= 0) {
+          notesCapped = true;
+          return;
+        }
+        const note = partitionNote(partition, calendar, standing !== undefined ? recorded?.get(partition.day) : undefined, standing);
+        notes[partition.day - start] = note;
+        budget -= note.length + 8;
+      }
+    });
+  }
   return { pipeline: plan.pipeline, target: plan.target, start: formatDay(start), end: formatDay(end), startDay: start, days, unit: columnUnit(days), rows, notesCapped };
 }

@@ -66,7 +66,7 @@ export function renderReport(input: ReportInput): string {
 <section id="coverage">
 <h2>Coverage</h2>
 <p class="note">${escapeHtml(fold)}. Hover a cell for its status, reasons or lacking partitions, and its last failure. ${legend}</p>
-<div class="heatmap"><div id="heatmap-names"></div><div id="heatmap-scroll"><canvas id="heatmap" aria-label="coverage heatmap: ${data.rows.length} processors × ${data.days} days"></canvas></div></div>
+<div class="heatmap" id="heatmap-frame"><div id="heatmap-names"></div><div id="heatmap-scroll"><canvas id="heatmap" aria-label="coverage heatmap: ${data.rows.length} processors × ${data.days} days"></canvas></div></div>
 <div id="tip" role="tooltip" hidden></div>
 </section>
 <section id="runs">

@@ -29,6 +29,7 @@ export const HEATMAP_SCRIPT = String.raw`
   var columnOf = new Int32Array(data.days);
   columns.forEach(function (c, index) { for (var d = c[0]; d <= c[1]; d++) columnOf[d] = index; });
 
+  var frame = document.getElementById('heatmap-frame');
   var wrap = document.getElementById('heatmap-scroll');
   var canvas = document.getElementById('heatmap');
   var names = document.getElementById('heatmap-names');
@@ -146,6 +147,7 @@ export const HEATMAP_SCRIPT = String.raw`
   }
 
   canvas.addEventListener('mousemove', function (event) {
+    var begun = performance.now();
     var at = cellAt(event.clientX, event.clientY);
     if (!at) { tip.hidden = true; return; }
     tip.textContent = tipText(at.r, at.c);
@@ -156,6 +158,7 @@ export const HEATMAP_SCRIPT = String.raw`
     if (top + tip.offsetHeight > window.innerHeight - 4) top = Math.max(4, event.clientY - tip.offsetHeight - 14);
     tip.style.left = left + 'px';
     tip.style.top = top + 'px';
+    tip.dataset.ms = (performance.now() - begun).toFixed(2);
   });
   canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
 
@@ -167,7 +170,9 @@ export const HEATMAP_SCRIPT = String.raw`
       var offset = Math.round(Date.parse(date + 'T00:00:00Z') / MS) - data.startDay;
       if (r < 0 || offset < 0 || offset >= data.days) return null;
       var c = columnOf[offset];
+      // Three scrollers: the canvas's (across), the heatmap's (down), the page's.
       wrap.scrollLeft = Math.max(0, c * cw - wrap.clientWidth / 2);
+      frame.scrollTop = Math.max(0, HEADER + r * RH - frame.clientHeight / 2);
       var before = canvas.getBoundingClientRect();
       window.scrollTo(0, Math.max(0, before.top + window.scrollY + HEADER + r * RH - window.innerHeight / 2));
       var rect = canvas.getBoundingClientRect();

@@ -23,7 +23,7 @@ svg.dag .fresh rect { fill: #e6f4e8; stroke: var(--fresh); }
 svg.dag .work rect { fill: #fdf5dc; stroke: var(--missing); }
 svg.dag .blocked rect { fill: #f4e8f9; stroke: var(--blocked); }
 svg.dag .context rect { fill: #fff; stroke: #b8bfcc; stroke-dasharray: 4 3; }
-.heatmap { display: flex; border: 1px solid #e3e5ea; background: #fff; max-height: 75vh; overflow-y: auto; }
+.heatmap { display: flex; align-items: flex-start; border: 1px solid #e3e5ea; background: #fff; max-height: 75vh; overflow-y: auto; }
 #heatmap-names { flex: none; padding-right: 8px; font: 12px/1 system-ui, sans-serif; text-align: right; border-right: 1px solid #e3e5ea; background: #fff; position: sticky; left: 0; }
 #heatmap-names div { white-space: nowrap; overflow: hidden; max-width: 220px; padding-left: 6px; }
 #heatmap-scroll { overflow-x: auto; flex: 1; }
