@@ -21,7 +21,7 @@ interface ReportFlags {
   readonly target?: string;
   readonly pipeline?: string;
   readonly out?: string;
-  readonly runs: string;
+  readonly runs: number;
 }
 
 /** Failure rows read for the page: enough for every tooltip and category table of a bad month. */
@@ -41,12 +41,12 @@ export function registerReport(program: Command, io: CliIO): void {
     .option('--select <SEL>', 'processors: NAME, +NAME (with upstream), NAME+ (with downstream), comma-separated')
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--out <FILE>', 'where to write the page (default: .dag/report.html beside pipeline.yaml)')
-    .option('--runs <N>', 'how many recent runs to list', '20')
+    .option('--runs <N>', 'how many recent runs to list', parseRuns, 20)
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
     .addHelpText('after', '\nExamples:\n  dag report --range 2021-11-01..2021-11-30\n  dag report --range -30d..today --out artifacts/dag.html\n  dag report --range 2012-01-01.. --select +MLFS\n\nExit codes: 0 written (whatever the coverage); 2 usage error, unreadable pipeline or unwritable FILE.\n')
     .action(async (flags: ReportFlags) => {
       io.doing = 'report';
-      const runs = parseRuns(flags.runs);
+      const { runs } = flags;
       const loaded = await loadAndSelect(io, flags);
       const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
       printWarnings(io, loaded.warnings);
