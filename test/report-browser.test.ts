@@ -154,6 +154,9 @@ describe.skipIf(!CHROMIUM)('dag report in headless chromium', () => {
     const tip = await hover(page, 'COPY', '2021-11-05');
     expect(tip).toContain('COPY · 2021-11-01..2021-11-07');
     expect(tip).toContain('2021-11-05: missing, blocked: MISSING_DEPENDENCIES; lacks src 2021-11-05');
+    // FLAKY is not in the selection: its failures are left out, and the page says so.
+    expect(await page.textContent('#failures')).toContain('No failure in the recent runs.');
+    expect(await page.textContent('#runs')).toContain("Failures of processors outside this report's selection are left out.");
     await page.screenshot({ path: join(outputDir, 'report-weeks.png'), fullPage: true });
     await page.close();
   });

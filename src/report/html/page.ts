@@ -37,7 +37,10 @@ const LEGEND: readonly [string, string, string][] = [
 
 export function renderReport(input: ReportInput): string {
   const { plan } = input;
-  const data = reportData(plan, input.snapshot, input.calendar, input.history);
+  // Failures of processors the snapshot read: for those the ledger tells what was built since.
+  const history = { ...input.history, failures: input.history.failures.filter((f) => input.snapshot.tables.has(f.processor)) };
+  const scoped = history.failures.length < input.history.failures.length ? '<p class="note">Failures of processors outside this report\'s selection are left out.</p>' : '';
+  const data = reportData(plan, input.snapshot, input.calendar, history);
   const rebuilt = rebuiltFrom(input.snapshot);
   const range = `${formatDay(plan.range.start)}..${formatDay(plan.range.end)}`;
   const s = plan.summary;
@@ -71,11 +74,11 @@ export function renderReport(input: ReportInput): string {
 </section>
 <section id="runs">
 <h2>Recent runs</h2>
-${runsTable(input.history, rebuilt)}
+${runsTable(history, rebuilt)}${scoped}
 </section>
 <section id="failures">
 <h2>Failures by category</h2>
-${failuresByCategory(input.history, rebuilt)}
+${failuresByCategory(history, rebuilt)}
 </section>
 <script type="application/json" id="dag-data">${scriptJson(data)}</script>
 <script>${HEATMAP_SCRIPT}</script>
