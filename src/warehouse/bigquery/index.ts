@@ -7,8 +7,8 @@
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import type { BigqueryTarget } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
-import type { BatchOutcome, Warehouse } from '../port.js';
-import { KeyedQueue, KnownTables, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
+import { done, failed, type Step, type Warehouse } from '../port.js';
+import { commandEnv, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { LedgerWriter } from './ledger.js';
@@ -25,15 +25,16 @@ export function clientOptions(target: BigqueryTarget, options: OpenOptions, auto
 export async function openBigquery(target: BigqueryTarget, options: OpenOptions): Promise<Warehouse> {
   const readClient = new BigQuery(clientOptions(target, options, true));
   const jobClient = new BigQuery(clientOptions(target, options, false));
-  const writers = new KeyedQueue();
+  const writers = new KeyedMutex();
   const known = new KnownTables();
   const ledger = new LedgerWriter(readClient, target);
 
-  async function withLedger(run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
+  /** The ledger's tables exist before a batch writes to them (once per process). */
+  async function withLedger<T>(run: () => Step<T> | Promise<Step<T>>): Promise<Step<T>> {
     try {
       await ledger.ensure();
     } catch (error) {
-      return { ok: false, failure: toFailure(error) };
+      return failed(toFailure(error));
     }
     return run();
   }
@@ -48,13 +49,21 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       }
       return snapshot;
     },
-    runSqlBatch: (job, signal) => withLedger(() => runSqlBatch(jobClient, target, writers, known, job, signal)),
-    runCommandBatch: (job, spawn, signal) => withLedger(() => runCommandBatch(jobClient, target, job, spawn, signal)),
+    // SQL batches write one table at a time each; a command needs no hold (it writes with its own credentials).
+    access: async (job) => done(job.processor.action.kind === 'sql' ? await writers.acquire(`${job.processor.table.schema}.${job.processor.table.name}`) : { release: () => {}, abandon: () => {} }),
+    stageSqlBatch: (job) => withLedger(() => stageSqlBatch(jobClient, target, known, job)),
+    markUnfinished: (job, signal) => withLedger(() => markUnfinished(jobClient, target, job, signal)),
+    handOver: async (job) => done(commandEnv(target, job)),
+    takeBack: async () => done(undefined),
+    readPartitions: (job, signal) => readPartitions(jobClient, target, job, signal),
+    recordPartitions: (job, rows, fingerprints, signal) => recordPartitions(jobClient, target, job, rows, fingerprints, signal),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
+    // The lock row has no column for them (docs/bigquery.md): a takeover cannot end a dead run's commands.
+    recordCommandGroups: async () => undefined,
     releaseLock: (owner) => ledger.releaseLock(owner),
     estimateBytes: async (job) => {
       const { processor } = job;

@@ -7,9 +7,9 @@
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
-import type { BatchJob, BatchOutcome, FailureCategory } from '../port.js';
+import { done, failed, type BatchJob, type FailureCategory, type InputFingerprints, type RowCounts, type StagedBatch, type Step } from '../port.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
-import { classifyDuckdbError, type SerialConnection } from './connection.js';
+import { duckdbFailure, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
@@ -21,7 +21,7 @@ export function renderBatchSelect(job: BatchJob, action: SqlAction): string {
     dateLiteral,
     table: qualifiedTable,
     unknownRef: (name) => {
-      throw new BatchError('PROCESSOR_ERROR', `${action.file}: ref('${name}') names no source or processor of the pipeline`);
+      throw new BatchError('PROCESSOR_ERROR', `${action.file}: ref('${name}') names no source or processor of the pipeline`, true);
     },
   });
   // Rendered without a trailing semicolon or line comment: either would break the wrapping subquery.
@@ -58,7 +58,7 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 }
 
 /** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
-export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, fingerprints: ReadonlyMap<Day, string>, ledgerSchema: string): string[] {
+export function commitStatements(job: BatchJob, rowsByDay: RowCounts, fingerprints: InputFingerprints, ledgerSchema: string): string[] {
   const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
   return [...replacePartitionRows(ledgerSchema, job.processor.name, inBatch(job), ledgerRows), 'COMMIT'];
 }
@@ -74,6 +74,7 @@ class BatchError extends Error {
   constructor(
     readonly category: FailureCategory,
     message: string,
+    readonly dataIndependent = false,
   ) {
     super(message);
   }
@@ -87,10 +88,13 @@ class BatchError extends Error {
  */
 export type CheckedColumns = Set<string>;
 
-export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checkedColumns: CheckedColumns): Promise<BatchOutcome> {
+/**
+ * Runs the batch up to its commit: columns checked, rows written, rows outside start..end refused.
+ * The staged batch holds `connection` (its open transaction) until it is committed or discarded.
+ */
+export async function stageSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checkedColumns: CheckedColumns): Promise<Step<StagedBatch>> {
   const where = batchLabel(job);
-  if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
-  job.onStarted?.();
+  if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled before it started` });
   const onAbort = (): void => connection.interrupt();
   signal.addEventListener('abort', onAbort, { once: true });
   let opened = false;
@@ -133,27 +137,40 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
       const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
-    // Not before the source versions this batch read are recorded (port.ts BatchJob.inputFingerprints);
-    // that wait is not the batch's own time, so its timeout clock stops meanwhile.
-    let fingerprints = job.inputFingerprints;
-    if (!(fingerprints instanceof Map)) {
-      job.onQueued?.();
-      fingerprints = await fingerprints;
-      job.onStarted?.();
-    }
-    const ledgerFingerprints = fingerprints;
-    await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerFingerprints, ledgerSchema).join(';\n')));
-    opened = false;
-    checkedColumns.add(key);
-    return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
+    const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
+    return done(stagedBatch(connection, ledgerSchema, job, rows, () => checkedColumns.add(key)));
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
-    if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` } };
-    if (error instanceof BatchError) return { ok: false, failure: { category: error.category, message: `${where}: ${error.message}` } };
-    return { ok: false, failure: { category: classifyDuckdbError(error), message: `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}` } };
+    if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` });
+    if (error instanceof BatchError) return failed({ category: error.category, message: `${where}: ${error.message}`, ...(error.dataIndependent ? { dataIndependent: true } : {}) });
+    return failed(duckdbFailure(error, `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}`));
   } finally {
+    // Nothing may interrupt the connection once the rows are staged: the COMMIT is not to be cut.
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** The ledger rows go in with the COMMIT; a COMMIT that fails leaves the old partitions and ledger. */
+function stagedBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, rows: RowCounts, onCommitted: () => void): StagedBatch {
+  let open = true;
+  return {
+    async commit(fingerprints) {
+      open = false;
+      try {
+        await connection.run(commitStatements(job, rows, fingerprints, ledgerSchema).join(';\n'));
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        return failed(duckdbFailure(error, `${batchLabel(job)}: committing failed: ${duckdbMessage(error)}`));
+      }
+      onCommitted();
+      return done(rows);
+    },
+    async discard() {
+      if (!open) return;
+      open = false;
+      await connection.run('ROLLBACK').catch(() => undefined);
+    },
+  };
 }
 
 /**
@@ -171,8 +188,8 @@ function checkColumns(job: BatchJob, selected: ReadonlyMap<string, string>, exis
   const column = job.processor.partitionColumn;
   const type = selected.get(column);
   if (type === undefined)
-    throw new BatchError('PROCESSOR_ERROR', `the SELECT yields no column '${column}' (the partition column); it yields: ${[...selected.keys()].join(', ')}`);
-  if (type !== 'DATE') throw new BatchError('PROCESSOR_ERROR', `the SELECT's '${column}' is ${type}, not DATE; cast it (${column}::DATE)`);
+    throw new BatchError('PROCESSOR_ERROR', `the SELECT yields no column '${column}' (the partition column); it yields: ${[...selected.keys()].join(', ')}`, true);
+  if (type !== 'DATE') throw new BatchError('PROCESSOR_ERROR', `the SELECT's '${column}' is ${type}, not DATE; cast it (${column}::DATE)`, true);
   if (existing.length === 0) return;
   const lower = (names: Iterable<string>): Set<string> => new Set([...names].map((name) => name.toLowerCase()));
   const have = lower(existing);
@@ -188,6 +205,7 @@ function checkColumns(job: BatchJob, selected: ReadonlyMap<string, string>, exis
       ]
         .filter(Boolean)
         .join('; ')}); dag never alters a table: drop or migrate ${tableName(job.processor.table)} yourself, then rebuild it`,
+      true,
     );
 }
 
