@@ -49,22 +49,29 @@ function startRun(dir: string, args: string[]) {
   return { child, exited, output: () => stdout };
 }
 
-describe('dag run never hangs', () => {
-  it('abandons a SELECT blocked reading a FIFO: TIMEOUT recorded, the run ends within timeout + 5 s, lock free, no process left', async () => {
-    const yaml = pipelineYaml(`  STUCK:
+/**
+ * STUCK reads stalled.csv, a FIFO nobody ever writes to: opening it for reading blocks in the kernel,
+ * where no interrupt reaches (like a stalled NFS or S3 read). FINE builds next to it.
+ */
+async function stalledProject(stuckSettings: string): Promise<Project> {
+  const yaml = pipelineYaml(`  STUCK:
     table: p.stuck
     upstream: [src]
     sql: sql/stuck.sql
-    timeout: 3s
-    batch_size: 1
-  FINE:
+${stuckSettings}  FINE:
     table: p.fine
     upstream: [src]
     sql: sql/fine.sql
 `);
-    const p = await project(yaml, { 'sql/fine.sql': copySql('src'), 'sql/stuck.sql': "select d, id, payload from {{ ref('src') }}, read_csv('stalled.csv') where d between {{ start_date }} and {{ end_date }}\n" }, 1);
-    // Nobody ever writes to it: opening it for reading blocks in the kernel, where no interrupt reaches.
-    execFileSync('mkfifo', [join(p.dir, 'stalled.csv')]);
+  const stuck = "select d, id, payload from {{ ref('src') }}, read_csv('stalled.csv') where d between {{ start_date }} and {{ end_date }}\n";
+  const p = await project(yaml, { 'sql/fine.sql': copySql('src'), 'sql/stuck.sql': stuck }, 1);
+  execFileSync('mkfifo', [join(p.dir, 'stalled.csv')]);
+  return p;
+}
+
+describe('dag run never hangs', () => {
+  it('abandons a SELECT blocked reading a FIFO: TIMEOUT recorded, the run ends within timeout + 5 s, lock free, no process left', async () => {
+    const p = await stalledProject('    timeout: 3s\n');
     const started = Date.now();
     const run = startRun(p.dir, ['--range', isoDay(0), '--json']);
     const result = await run.exited;
@@ -112,17 +119,7 @@ describe('dag run never hangs', () => {
   });
 
   it('a second Ctrl-C exits at once, even while a job ignores the first; the next run takes the lock over', async () => {
-    const yaml = pipelineYaml(`  STUCK:
-    table: p.stuck
-    upstream: [src]
-    sql: sql/stuck.sql
-  FINE:
-    table: p.fine
-    upstream: [src]
-    sql: sql/fine.sql
-`);
-    const p = await project(yaml, { 'sql/fine.sql': copySql('src'), 'sql/stuck.sql': "select d, id, payload from {{ ref('src') }}, read_csv('stalled.csv') where d between {{ start_date }} and {{ end_date }}\n" }, 1);
-    execFileSync('mkfifo', [join(p.dir, 'stalled.csv')]);
+    const p = await stalledProject('');
     const run = startRun(p.dir, ['--range', isoDay(0)]);
     await until(() => /^built {2}FINE /m.test(run.output()));
     run.child.kill('SIGINT');
