@@ -76,6 +76,24 @@ describe('the task lifecycle', () => {
     }
   });
 
+  it('a command reading a source whose versions are being recorded waits for them before it queues', async () => {
+    const timers = new FakeTimers();
+    const src = processor('SRC');
+    const cmd = processor('CMD', ['SRC'], { action: { kind: 'command', argv: ['true'] }, batchSize: 2 });
+    const warehouse = new MemoryWarehouse();
+    let recorded = false;
+    warehouse.recordSourceVersions = async () => (await timers.sleep(1_000), (recorded = true), { versions: new Map(), failed: new Map() });
+    const ran: boolean[] = [];
+    const opts = options(pipelineOf([src, cmd]), planOf([cmd], 2), warehouse, timers, {
+      snapshot: { ...emptySnapshot, pendingVersions: new Set(['SRC']) },
+      commands: async () => void ran.push(recorded),
+    });
+    const result = await runFor(opts, timers, 3_000);
+    expect(statuses(opts.events, 'CMD')).toEqual(['pending', 'waiting-inputs', 'queued', 'running', 'committing', 'built']);
+    expect(ran).toEqual([true]);
+    expect(result.processors[0]?.built).toEqual([1, 2]);
+  });
+
   it('abandons a job that does not stop within the grace period; the run goes on and ends', async () => {
     const timers = new FakeTimers();
     const stuck = processor('STUCK', [], { timeoutMs: 3_000, retries: 0, batchSize: 1 });

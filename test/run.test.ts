@@ -1,6 +1,6 @@
 /**
  * `dag run` through the real CLI on a real DuckDB file: builds what plan shows, idempotence, failure
- * isolation, per-partition retry, out-of-range rows, a command processor writing via DAG_DUCKDB_PATH,
+ * isolation, splitting a failed batch in halves, out-of-range rows, a command processor writing via DAG_DUCKDB_PATH,
  * NO_OUTPUT, logs, and usage errors.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

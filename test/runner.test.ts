@@ -93,7 +93,7 @@ describe('runner scheduling', () => {
     expect(warehouse.failures.filter((f) => f.processor === 'A' && f.day === 2).map((f) => f.attempt)).toEqual([1, 2, 3]);
   });
 
-  it('starts a downstream batch while its upstream is still retrying other days one by one', async () => {
+  it('starts a downstream batch while other days of its upstream are still being split and retried', async () => {
     const a = processor('A');
     const b = processor('B', ['A'], { batchSize: 1 });
     const warehouse = new MemoryWarehouse(async (job) => {
@@ -104,7 +104,7 @@ describe('runner scheduling', () => {
     // Both tables exist already, so no first-batch-creates-the-table rule is in play.
     const tables = new Map(['A', 'B'].map((name) => [name, { exists: true, partitions: new Map() }]));
     await runPlan(options(pipelineOf([a, b]), planOf([a, b], 3), warehouse, { snapshot: { ...emptySnapshot, tables } }));
-    // A 1..3 failed as a batch; A 1 then built alone, so B 1 may start while A 2 is being retried.
+    // A 1..3 failed as a batch, then its halves; A 1 built alone, so B 1 may start while A 2 still runs.
     expect(warehouse.log.indexOf('start B:1-1')).toBeGreaterThan(warehouse.log.indexOf('end A:1-1'));
     expect(warehouse.log.indexOf('start B:1-1')).toBeLessThan(warehouse.log.indexOf('end A:2-2'));
   });

@@ -6,10 +6,11 @@
  * does not end within the grace period after that abort is abandoned: the run goes on without it.
  */
 import type { Day } from '../core/dates.js';
-import { failed, type BatchJob, type JobFailure, type RowCounts, type Step } from '../warehouse/port.js';
+import { failed, type BatchJob, type JobAccess, type JobFailure, type RowCounts, type Step } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
-import type { RunContext } from './context.js';
-import { fingerprintsOf, readsPendingSources, sourceVersionsRecorded } from './inputs.js';
+import { commandAttempt } from './command.js';
+import { recordBuilt, type RunContext } from './context.js';
+import { fingerprintsOf, latestInput, readsPendingSources, sourceVersionsRecorded } from './inputs.js';
 import type { Task, TaskStatus } from './lifecycle.js';
 
 export type AttemptEnd =
@@ -41,10 +42,12 @@ export class AttemptControl {
   constructor(
     private readonly context: RunContext,
     private readonly timeoutMs: number,
+    /** How long it may take to stop once aborted (a command's kill sequence comes on top of the run's grace). */
+    private readonly graceMs = context.graceMs,
   ) {
     this.giveUp = new Promise((resolve) => {
       const startGrace = (): void => {
-        this.stopGrace = context.timers.after(context.graceMs, () => resolve(ABANDONED));
+        this.stopGrace = context.timers.after(this.graceMs, () => resolve(ABANDONED));
       };
       this.signal.addEventListener('abort', startGrace, { once: true });
     });
@@ -122,7 +125,7 @@ export class AttemptControl {
   /** Abandoned in `phase`: what is recorded for it. */
   abandoned(phase: 'running' | 'committing'): AttemptEnd {
     const cause = this.failureOf({ category: 'CANCELLED', message: 'abandoned' });
-    const seconds = formatMs(this.context.graceMs);
+    const seconds = formatMs(this.graceMs);
     const what =
       phase === 'committing'
         ? `it did not finish committing within ${seconds} and was abandoned; the next plan shows whether it was committed`
@@ -154,11 +157,41 @@ export class AttemptControl {
   }
 }
 
+/** The batch job of an attempt, stamped now: strictly after everything it reads (make-style freshness). */
+export function jobOf(context: RunContext, task: Task): BatchJob {
+  const { options } = context;
+  return {
+    pipeline: options.pipeline,
+    processor: task.processor,
+    batch: { start: task.days[0] ?? 0, end: task.days[task.days.length - 1] ?? 0, days: task.days },
+    runId: options.runId,
+    builtAt: options.clock.next(latestInput(context, task.processor, task.days)),
+    codeFingerprint: options.plan.processors.find((p) => p.name === task.processor.name)?.codeFingerprint ?? '',
+  };
+}
+
+/**
+ * An attempt once its job has access: its clock runs, the SQL or command steps, then the access is
+ * given back (or, abandoned, let go of for good) and what it built joins the run's live view.
+ */
+export async function attemptSteps(context: RunContext, task: Task, job: BatchJob, access: JobAccess, control: AttemptControl, move: Move): Promise<AttemptEnd> {
+  control.resume();
+  const end =
+    task.processor.action.kind === 'sql'
+      ? await sqlAttempt(context, task, job, control, move)
+      : await commandAttempt(context, job, fingerprintsOf(context, task.processor, task.days), control, move);
+  if (end.kind === 'abandoned') access.abandon();
+  else access.release();
+  if (end.kind === 'built')
+    for (const [day, rows] of end.rows) recordBuilt(context.live, task.processor.name, day, { runId: job.runId, builtAt: end.builtAt, rows, codeFingerprint: job.codeFingerprint });
+  return end;
+}
+
 /**
  * A SQL attempt: stage the rows (running), wait for the source versions they read if the run is still
  * recording them (waiting-inputs), then commit data and ledger rows together (committing).
  */
-export async function sqlAttempt(context: RunContext, task: Task, job: BatchJob, control: AttemptControl, move: Move): Promise<AttemptEnd> {
+async function sqlAttempt(context: RunContext, task: Task, job: BatchJob, control: AttemptControl, move: Move): Promise<AttemptEnd> {
   const { warehouse } = context.options;
   const staged = await control.step(
     () => warehouse.stageSqlBatch(job, control.signal),

@@ -15,21 +15,22 @@
  *   anything not started → cancelled ................................ cancelAll
  */
 import type { Day } from '../core/dates.js';
-import { formatDay } from '../core/dates.js';
 import type { JobFailure } from '../warehouse/port.js';
-import { AttemptControl, sqlAttempt, waitForInputs, type AttemptEnd } from './attempt.js';
+import { AttemptControl, attemptSteps, jobOf, waitForInputs, type AttemptEnd } from './attempt.js';
 import { PartitionBook } from './book.js';
 import { sleep } from './clock.js';
-import { commandAttempt, noOutputFailure } from './command.js';
-import { recordBuilt, type RunContext } from './context.js';
-import { fingerprintsOf, latestInput } from './inputs.js';
+import { noOutputFailure } from './command.js';
+import type { RunContext } from './context.js';
 import { partitionKey, type JobGraph, type PartitionKey } from './jobs.js';
 import { isFinal, Lifecycle, type Task, type TaskEvent, type TaskStatus } from './lifecycle.js';
 import { afterFailure, alike, halves } from './policy.js';
 import { ReadyQueue } from './scheduler.js';
+import { partsAroundUpstream } from './upstream.js';
 import type { PartitionOutcome } from './types.js';
 
 const RETRY_BASE_MS = 200;
+/** SIGTERM, 1 s, SIGKILL, up to 1 s for the group to go (spawn.ts and warehouse/process.ts stopGroup). */
+const COMMAND_STOP_MS = 2_000;
 
 export function defaultBackoffMs(retry: number): number {
   return Math.round(RETRY_BASE_MS * 2 ** (retry - 1) * (0.5 + Math.random()));
@@ -76,12 +77,10 @@ export class RunLoop {
 
   run(graph: JobGraph): Promise<void> {
     const done = new Promise<void>((resolve, reject) => (this.finish = (error) => (error === undefined ? resolve() : reject(error))));
-    const byJob = new Map<number, Task>();
     for (const job of graph.jobs) {
       const waitsFor = new Set(job.inputs);
       if (job.after) for (const day of job.after.days) waitsFor.add(partitionKey(job.after.processor.name, day));
       const task = this.lifecycle.create({ processor: job.processor, days: job.days, index: job.index, inputsByDay: job.inputsByDay, waitsFor });
-      byJob.set(job.index, task);
       this.tasks.push(task);
       this.unsettled.set(task.id, waitsFor.size);
       for (const key of waitsFor) {
@@ -128,7 +127,7 @@ export class RunLoop {
     const broken = this.broken.get(task.processor.name);
     if (broken) return this.move(task, { status: 'failed', failure: broken });
     if (this.context.options.signal.aborted) return this.move(task, { status: 'cancelled' });
-    const parts = this.partsAroundUpstream(task);
+    const parts = partsAroundUpstream(task, this.book.outcomes);
     const only = parts.length === 1 ? parts[0]?.status : undefined;
     if (only) return this.move(task, only);
     if (parts.length > 1) {
@@ -154,9 +153,10 @@ export class RunLoop {
     const control = new AttemptControl(this.context, task.processor.timeoutMs);
     try {
       const end = await waitForInputs(this.context, task, control, (status) => this.move(task, status));
-      if (!end || isFinal(this.status(task))) return;
-      if (this.context.options.signal.aborted) this.notStarted(task);
-      else this.afterAttempt(task, 0, end);
+      if (!end || end.kind === 'built' || isFinal(this.status(task))) return;
+      if (this.context.options.signal.aborted) return this.notStarted(task);
+      this.move(task, { status: 'failed', failure: end.failure });
+      if (end.failure.dataIndependent) this.failProcessor(task.processor.name, end.failure);
     } finally {
       control.end();
     }
@@ -167,7 +167,7 @@ export class RunLoop {
     try {
       for (let attempt = 1; ; attempt++) {
         if (isFinal(this.status(task))) return;
-        const control = new AttemptControl(this.context, task.processor.timeoutMs);
+        const control = new AttemptControl(this.context, task.processor.timeoutMs, this.graceOf(task));
         try {
           const end = await this.attempt(task, attempt, control);
           if (end === undefined) return;
@@ -185,18 +185,19 @@ export class RunLoop {
     }
   }
 
+  /**
+   * A command's process group gets SIGTERM, then SIGKILL a second later, and dag waits up to a second
+   * for it to go: that bounded sequence runs before the grace period counts, so no command is left
+   * behind by being abandoned while it is still being killed.
+   */
+  private graceOf(task: Task): number {
+    return task.processor.action.kind === 'command' ? this.context.graceMs + COMMAND_STOP_MS : this.context.graceMs;
+  }
+
   /** One attempt: access, then the warehouse steps. Undefined when the task settled before it started. */
   private async attempt(task: Task, attempt: number, control: AttemptControl): Promise<AttemptEnd | undefined> {
-    const { options } = this.context;
-    const job = {
-      pipeline: options.pipeline,
-      processor: task.processor,
-      batch: { start: task.days[0] ?? 0, end: task.days[task.days.length - 1] ?? 0, days: task.days },
-      runId: options.runId,
-      builtAt: options.clock.next(latestInput(this.context, task.processor, task.days)),
-      codeFingerprint: options.plan.processors.find((p) => p.name === task.processor.name)?.codeFingerprint ?? '',
-    };
-    const granted = options.warehouse.access(job);
+    const job = jobOf(this.context, task);
+    const granted = this.context.options.warehouse.access(job);
     const access = await control.untilAborted(granted);
     if (typeof access === 'symbol' || isFinal(this.status(task))) {
       // Cancelled (or settled) while it waited: whatever access comes later is given back at once.
@@ -207,17 +208,7 @@ export class RunLoop {
     // The target can never be had for it (DuckDB: a command after an abandoned job): no retry, no split.
     if (!access.ok) return { kind: 'failed', failure: { ...access.failure, dataIndependent: true } };
     this.move(task, { status: 'running', attempt });
-    control.resume();
-    const move = (status: TaskStatus): void => this.move(task, status);
-    const end =
-      task.processor.action.kind === 'sql'
-        ? await sqlAttempt(this.context, task, job, control, move)
-        : await commandAttempt(this.context, job, fingerprintsOf(this.context, task.processor, task.days), control, move);
-    if (end.kind === 'abandoned') access.value.abandon();
-    else access.value.release();
-    if (end.kind === 'built')
-      for (const [day, rows] of end.rows) recordBuilt(this.context.live, task.processor.name, day, { runId: options.runId, builtAt: end.builtAt, rows, codeFingerprint: job.codeFingerprint });
-    return end;
+    return attemptSteps(this.context, task, job, access.value, control, (status) => this.move(task, status));
   }
 
   /** Moves a task after an attempt; the backoff before the next attempt, when it is retried. */
@@ -317,35 +308,6 @@ export class RunLoop {
     );
     this.tasks.push(...children);
     return children;
-  }
-
-  /** The task's days in runs: runnable (no status), or settled by a failed or cancelled input. */
-  private partsAroundUpstream(task: Task): { days: Day[]; status: TaskStatus | undefined }[] {
-    const parts: { days: Day[]; status: TaskStatus | undefined; key: string }[] = [];
-    for (const day of task.days) {
-      const broken = (task.inputsByDay.get(day) ?? []).find((key) => this.book.outcomes.get(key)?.state !== 'built');
-      const status = broken === undefined ? undefined : this.upstreamStatus(broken);
-      const key = status === undefined ? '' : status.status === 'upstream-failed' ? status.failure.message : status.status;
-      const last = parts[parts.length - 1];
-      if (last && last.key === key) last.days.push(day);
-      else parts.push({ days: [day], status, key });
-    }
-    return parts;
-  }
-
-  /** What a day reading `broken` becomes: cancelled with it, or upstream-failed naming the root failure. */
-  private upstreamStatus(broken: PartitionKey): TaskStatus {
-    const outcome = this.book.outcomes.get(broken);
-    const [processor, day] = broken.split('\u0000');
-    const where = `${processor} ${formatDay(Number(day))}`;
-    if (outcome?.state === 'cancelled') return { status: 'cancelled' };
-    const message =
-      outcome?.state === 'upstream-failed'
-        ? `reads ${where}, which ${outcome.failure.message}`
-        : outcome?.state === 'failed'
-          ? `reads ${where}, which failed (${outcome.failure.category})`
-          : `reads ${where}, which was not built`;
-    return { status: 'upstream-failed', failure: { category: 'UPSTREAM_FAILED', message } };
   }
 
   /** A data-independent error: every partition of the processor in this run fails with it, at once. */

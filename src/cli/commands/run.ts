@@ -163,6 +163,8 @@ export function registerRun(program: Command, io: CliIO): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          // A command still running now was abandoned: it must not outlive the lock it is recorded in.
+          commands.killAll();
           await warehouse.releaseLock(owner);
         }
       } finally {
