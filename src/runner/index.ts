@@ -21,7 +21,6 @@ export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './noti
 export { buildJobGraph } from './jobs.js';
 export { newRunId } from './run-id.js';
 export { staleSources, staleSourceMessage, type StaleSource } from './stale-data.js';
-export { failureKey } from './policy.js';
 export { outcomesOf } from './book.js';
 
 /** A job may take this long to stop after its cancel or timeout before it is abandoned. */
