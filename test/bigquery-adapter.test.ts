@@ -9,6 +9,7 @@ import { startBqServer, type BqServer } from './bq-server/server.js';
 import { batchJob, day, jobInserts, loadTestPipeline, openTestWarehouse, seedGames } from './bigquery-helpers.js';
 import type { Pipeline } from '../src/core/model.js';
 import type { Warehouse } from '../src/warehouse/port.js';
+import { commandBatch, sqlBatch } from './support/batches.js';
 
 let server: BqServer;
 let pipeline: Pipeline;
@@ -55,7 +56,7 @@ describe('bigquery snapshot', () => {
     // Ten times the dates, and a ledger: still one query per dataset, plus the ledger check (columns,
     // version), entries, names and failures.
     await seedGames(server, Array.from({ length: 30 }, (_, i) => `2021-12-${String(i + 1).padStart(2, '0')}`));
-    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-12-01']), never)).ok).toBe(true);
+    expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-12-01']), never)).ok).toBe(true);
     server.log.length = 0;
     const again = await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED', 'SUMMED', 'EXTERNAL']);
     expect(again.stats.queries).toBe(3 + 3);
@@ -79,7 +80,7 @@ describe('bigquery sql batches', () => {
   it('builds a batch in one script job and records the ledger in the same transaction', async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     server.log.length = 0;
-    const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02', '2021-11-03']), never);
+    const outcome = await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02', '2021-11-03']), never);
     expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2], [day('2021-11-02'), 2], [day('2021-11-03'), 0]]), absent: [] });
     // the schema check's free dry run of the SELECT, then the ledger check and DDL once and exactly one job for the batch
     expect(jobInserts(server.log).filter((j) => j.dryRun)).toHaveLength(1);
@@ -99,12 +100,12 @@ describe('bigquery sql batches', () => {
 
   it('a fault between statements leaves the old partitions and no ledger row (atomic)', async () => {
     await seedGames(server, ['2021-11-01']);
-    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-1', 1000), never)).ok).toBe(true);
+    expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-1', 1000), never)).ok).toBe(true);
     await server.exec("UPDATE `test-project.raw.games` SET points = 1 WHERE TRUE");
     // The table exists now, so the script has no DDL: 0 stage, 1 assert, 2 BEGIN, 3 DELETE, 4 INSERT,
     // 5 the ledger INSERT — data already deleted and re-inserted inside the transaction.
     server.faults.push({ kind: 'failBetween', sql: /BEGIN TRANSACTION/, beforeStatement: 5, reason: 'backendError' });
-    const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);
+    const outcome = await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);
     expect(outcome).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     const points = await server.exec('SELECT points FROM `test-project.derived.doubled` ORDER BY team');
     expect(points.rows).toEqual([['200'], ['180']]);
@@ -116,7 +117,7 @@ describe('bigquery sql batches', () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     const scriptsOf = () => jobInserts(server.log).filter((j) => j.query.includes('BEGIN TRANSACTION')).map((j) => j.query);
     const selectRuns = (script: string) => script.split('FROM `test-project.raw.games`').length - 1;
-    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).ok).toBe(true);
+    expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).ok).toBe(true);
     let [script] = scriptsOf();
     expect(script).toContain('PARTITION BY `game_date` AS SELECT * FROM _dag_rows WHERE FALSE;');
     expect(selectRuns(script ?? '')).toBe(1);
@@ -125,7 +126,7 @@ describe('bigquery sql batches', () => {
 
     // Known to exist (this process built it; a snapshot would say so too): no DDL at all.
     server.log.length = 0;
-    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-02']), never)).ok).toBe(true);
+    expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-02']), never)).ok).toBe(true);
     [script] = scriptsOf();
     expect(script).not.toMatch(/CREATE (SCHEMA|TABLE)/);
     expect(selectRuns(script ?? '')).toBe(1);
@@ -133,7 +134,7 @@ describe('bigquery sql batches', () => {
     // Dropped behind dag's back: the DDL-less script fails notFound, the batch is retried with DDL.
     await server.exec('DROP TABLE `test-project.derived.doubled`');
     server.log.length = 0;
-    const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-02']), never);
+    const outcome = await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-02']), never);
     expect(outcome).toMatchObject({ ok: true, rows: new Map([[day('2021-11-02'), 2]]) });
     expect(scriptsOf().map((s) => s.includes('CREATE TABLE'))).toEqual([false, true]);
   });
@@ -141,7 +142,7 @@ describe('bigquery sql batches', () => {
   it('rows outside the batch range fail with OUT_OF_RANGE_ROWS and write nothing', async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     ({ pipeline } = await loadTestPipeline(server, { 'sql/doubled.sql': "SELECT game_date, team, points FROM {{ ref('games') }}" }));
-    const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never);
+    const outcome = await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never);
     expect(outcome).toMatchObject({ ok: false, failure: { category: 'OUT_OF_RANGE_ROWS' } });
     if (!outcome.ok) expect(outcome.failure.message).toMatch(/outside 2021-11-01\.\.2021-11-01/);
     const snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
@@ -154,22 +155,22 @@ describe('bigquery sql batches', () => {
     await seedGames(server, ['2021-11-01']);
     await warehouse.recordRun({ runId: 'r', commandLine: 'x', target: 'bq', startedAt: 1 }); // ledger DDL out of the way
     ({ pipeline } = await loadTestPipeline(server, { 'sql/doubled.sql': 'SELEC nonsense' }));
-    expect(await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
+    expect(await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
     ({ pipeline } = await loadTestPipeline(server));
     const job = batchJob(pipeline, 'DOUBLED', ['2021-11-01']);
     server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 429, reason: 'rateLimitExceeded' });
-    expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
+    expect(await sqlBatch(warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 500, reason: 'internalError' });
-    expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
+    expect(await sqlBatch(warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'backendError' });
-    expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
+    expect(await sqlBatch(warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'accessDenied', message: 'Access Denied: Table raw.games' });
-    expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
+    expect(await sqlBatch(warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
     // The batch client does not retry by itself: one request per attempt, so the runner counts them
     // (the bad SQL fails its dry run: no script is sent for it).
     const batchInserts = jobInserts(server.log).filter((j) => j.query.includes('BEGIN TRANSACTION'));
     expect(batchInserts).toHaveLength(4);
-    expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: true });
+    expect(await sqlBatch(warehouse, job, never)).toMatchObject({ ok: true });
   });
 
   it('aborting the signal cancels the BigQuery job (jobs.cancel in the log) and returns CANCELLED', async () => {
@@ -177,7 +178,7 @@ describe('bigquery sql batches', () => {
     await warehouse.recordRun({ runId: 'r', commandLine: 'x', target: 'bq', startedAt: 1 });
     server.faults.push({ kind: 'slow', sql: /BEGIN TRANSACTION/, ms: 30_000 });
     const controller = new AbortController();
-    const running = warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), controller.signal);
+    const running = sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), controller.signal);
     while (!jobInserts(server.log).some((j) => j.query.includes('BEGIN TRANSACTION'))) await new Promise((r) => setTimeout(r, 10));
     controller.abort();
     expect(await running).toMatchObject({ ok: false, failure: { category: 'CANCELLED' } });
@@ -196,7 +197,7 @@ describe('bigquery sql batches', () => {
     warehouse = await openTestWarehouse(pipeline);
     await seedGames(server, ['2021-11-01']);
     await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED']);
-    await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never);
+    await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never);
     await warehouse.estimateBytes(batchJob(pipeline, 'DOUBLED', ['2021-11-01']));
     const inserts = jobInserts(server.log);
     expect(inserts.length).toBeGreaterThanOrEqual(6);
@@ -218,7 +219,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
   it('runs a command with project/location/dataset/table in env, then records present partitions', async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     let seen: Readonly<Record<string, string>> = {};
-    const outcome = await warehouse.runCommandBatch(
+    const outcome = await commandBatch(warehouse, 
       batchJob(pipeline, 'EXTERNAL', ['2021-11-01', '2021-11-02']),
       async (env) => {
         seen = env;
@@ -241,7 +242,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
   it('marks the batch unfinished in one ledger job before the command starts; a failing command leaves the markers', async () => {
     let before: ReturnType<typeof jobInserts> = [];
     const job = batchJob(pipeline, 'EXTERNAL', ['2021-11-01', '2021-11-02'], 'run-9', 5000);
-    const outcome = await warehouse.runCommandBatch(
+    const outcome = await commandBatch(warehouse, 
       job,
       async () => {
         before = jobInserts(server.log);
@@ -261,7 +262,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
     await warehouse.recordFailure({ runId: 'run-1', processor: 'DOUBLED', day: day('2021-11-01'), category: 'TIMEOUT', message: 'slow', attempt: 1, at: 1000 });
     let snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
     expect(snapshot.failures.get('DOUBLED')?.get(day('2021-11-01'))).toBe('TIMEOUT');
-    await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);
+    await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);
     snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
     expect(snapshot.failures.size).toBe(0);
   });

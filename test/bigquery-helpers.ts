@@ -8,9 +8,10 @@ import { loadPipeline } from '../src/config/load.js';
 import { parseIsoDate, type Day } from '../src/core/dates.js';
 import type { Pipeline } from '../src/core/model.js';
 import { openBigquery } from '../src/warehouse/bigquery/index.js';
-import type { BatchJob, Warehouse } from '../src/warehouse/port.js';
+import type { Warehouse } from '../src/warehouse/port.js';
 import { tempProject } from './support/cli.js';
 import type { BqServer, LoggedRequest } from './bq-server/server.js';
+import type { TestJob } from './support/batches.js';
 
 // The client must not probe a metadata server; tests never reach Google.
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -90,7 +91,7 @@ export async function seedGames(server: BqServer, dates: readonly string[]): Pro
   await server.exec(`INSERT INTO \`test-project.raw.games\` VALUES ${values}`);
 }
 
-export function batchJob(pipeline: Pipeline, processorName: string, dates: readonly string[], runId = 'run-1', builtAt = Date.now() + 1000): BatchJob {
+export function batchJob(pipeline: Pipeline, processorName: string, dates: readonly string[], runId = 'run-1', builtAt = Date.now() + 1000): TestJob {
   const processor = pipeline.processors.find((p) => p.name === processorName);
   if (!processor) throw new Error(`no processor ${processorName}`);
   const days = dates.map(day);

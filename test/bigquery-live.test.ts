@@ -11,6 +11,7 @@ import { loadPipeline } from '../src/config/load.js';
 import { openBigquery } from '../src/warehouse/bigquery/index.js';
 import { tempProject } from './support/cli.js';
 import { batchJob, day } from './bigquery-helpers.js';
+import { sqlBatch } from './support/batches.js';
 
 const project = process.env.DAG_BQ_PROJECT;
 const hasCredentials = Boolean(process.env.GOOGLE_APPLICATION_CREDENTIALS) || process.env.DAG_BQ_ADC === '1';
@@ -57,7 +58,7 @@ processors:
     const before = await warehouse.readSnapshot(loaded.pipeline, ['games', 'DOUBLED']);
     expect(before.tables.get('games')?.partitions.get(day('2021-11-01'))?.rows).toBe(1);
     expect(await warehouse.estimateBytes(batchJob(loaded.pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02']))).toBeGreaterThanOrEqual(0);
-    const outcome = await warehouse.runSqlBatch(batchJob(loaded.pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02']), new AbortController().signal);
+    const outcome = await sqlBatch(warehouse, batchJob(loaded.pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02']), new AbortController().signal);
     expect(outcome.ok).toBe(true);
     const after = await warehouse.readSnapshot(loaded.pipeline, ['games', 'DOUBLED']);
     expect(after.ledger.get('DOUBLED')?.size).toBe(2);

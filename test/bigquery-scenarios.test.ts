@@ -80,7 +80,7 @@ async function runOn(pipeline: Pipeline, warehouse: Warehouse) {
     clock: createBuildClock(systemClock),
     inputsOf: (processor, day) => processorInputs(processor, day, calendar),
     inputFingerprint: (processor, day, live) => inputFingerprint(processor, day, live, calendar),
-    spawner: () => async () => ({ category: 'PROCESSOR_ERROR', message: 'no commands here' }),
+    commands: async () => ({ category: 'PROCESSOR_ERROR', message: 'no commands here' }),
     concurrency: 2,
     onEvent: () => undefined,
     signal: new AbortController().signal,

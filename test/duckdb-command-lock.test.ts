@@ -4,11 +4,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseIsoDate, type Day } from '../src/core/dates.js';
-import type { BatchJob, CommandSpawner, LockOwner, RunRecord, Warehouse } from '../src/warehouse/port.js';
+import type { LockOwner, RunRecord, Warehouse } from '../src/warehouse/port.js';
 import { openDuckdb } from '../src/warehouse/duckdb/index.js';
 import { projectRoot, tempProject } from './support/cli.js';
 import { createTable, duckdbTarget, queryRows } from './support/duckdb.js';
 import { pipelineOf, source, sqlProcessor } from './support/duckdb-pipeline.js';
+import { commandBatch, type TestJob, type TestSpawner } from './support/batches.js';
 
 const day = (iso: string): Day => parseIsoDate(iso) ?? Number.NaN;
 const opened: Warehouse[] = [];
@@ -38,7 +39,7 @@ const { DuckDBInstance } = require('@duckdb/node-api');
   c.disconnectSync(); instance.closeSync();
 })().catch((e) => { console.error(e.message); process.exit(3); });`;
 
-function nodeSpawner(script: string, seen: Record<string, string>[]): CommandSpawner {
+function nodeSpawner(script: string, seen: Record<string, string>[]): TestSpawner {
   return (env, signal) =>
     new Promise((resolve) => {
       seen.push({ ...env });
@@ -50,7 +51,7 @@ function nodeSpawner(script: string, seen: Record<string, string>[]): CommandSpa
     });
 }
 
-function commandJob(dbPath: string, allowEmpty: boolean): BatchJob {
+function commandJob(dbPath: string, allowEmpty: boolean): TestJob {
   const p = { ...sqlProcessor('M', 'pred.m', ''), action: { kind: 'command' as const, argv: ['node'] }, allowEmpty };
   const batchDays = [day('2021-11-01'), day('2021-11-02'), day('2021-11-03')];
   return {
@@ -70,7 +71,7 @@ describe('duckdb runCommandBatch', () => {
     await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 1 });
     const warehouse = await open(dbPath);
     const seen: Record<string, string>[] = [];
-    const outcome = await warehouse.runCommandBatch(commandJob(dbPath, false), nodeSpawner(CHILD, seen), new AbortController().signal);
+    const outcome = await commandBatch(warehouse, commandJob(dbPath, false), nodeSpawner(CHILD, seen), new AbortController().signal);
     expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2], [day('2021-11-03'), 1]]), absent: [day('2021-11-02')] });
     expect(seen[0]).toMatchObject({ DAG_DUCKDB_PATH: dbPath, DAG_TABLE: 'pred.m', DAG_PARTITION_COLUMN: 'game_date' });
     expect(seen[0]?.DAG_DUCKDB_SCHEMAS?.split(',')).toContain('raw');
@@ -78,7 +79,7 @@ describe('duckdb runCommandBatch', () => {
     const snapshot = await warehouse.readSnapshot(commandJob(dbPath, false).pipeline, ['M']);
     expect([...(snapshot.ledger.get('M')?.keys() ?? [])].sort()).toEqual([day('2021-11-01'), day('2021-11-03')]);
 
-    const allowEmpty = await warehouse.runCommandBatch(commandJob(dbPath, true), nodeSpawner(CHILD, seen), new AbortController().signal);
+    const allowEmpty = await commandBatch(warehouse, commandJob(dbPath, true), nodeSpawner(CHILD, seen), new AbortController().signal);
     expect(allowEmpty.ok && allowEmpty.absent).toEqual([]);
     expect(allowEmpty.ok && allowEmpty.rows.get(day('2021-11-02'))).toBe(0);
   }, 30_000);
@@ -86,7 +87,7 @@ describe('duckdb runCommandBatch', () => {
   it('returns the spawner failure as is', async () => {
     const dbPath = join(tempProject(), 'w.duckdb');
     const warehouse = await open(dbPath);
-    const outcome = await warehouse.runCommandBatch(commandJob(dbPath, false), nodeSpawner('process.exit(4)', []), new AbortController().signal);
+    const outcome = await commandBatch(warehouse, commandJob(dbPath, false), nodeSpawner('process.exit(4)', []), new AbortController().signal);
     expect(outcome).toEqual({ ok: false, failure: { category: 'PROCESSOR_ERROR', message: 'exit 4: ' } });
     await warehouse.recordRun({ runId: 'r', commandLine: 'dag run', target: 'dev', startedAt: 1 });
   }, 30_000);

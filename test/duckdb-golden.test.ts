@@ -6,6 +6,7 @@ import { openDuckdb } from '../src/warehouse/duckdb/index.js';
 import { projectRoot, tempProject } from './support/cli.js';
 import { createTable, duckdbTarget } from './support/duckdb.js';
 import { pipelineOf, source, sqlProcessor } from './support/duckdb-pipeline.js';
+import { sqlBatch } from './support/batches.js';
 
 const day = (iso: string): Day => parseIsoDate(iso) ?? Number.NaN;
 
@@ -40,9 +41,9 @@ describe('duckdb SQL golden', () => {
       inputFingerprints: new Map(batchDays.map((d, i) => [d, `f${i}`])),
     };
     statements.length = 0;
-    expect((await warehouse.runSqlBatch(job, new AbortController().signal)).ok).toBe(true);
+    expect((await sqlBatch(warehouse, job, new AbortController().signal)).ok).toBe(true);
     statements.push('-- second batch');
-    expect((await warehouse.runSqlBatch(job, new AbortController().signal)).ok).toBe(true);
+    expect((await sqlBatch(warehouse, job, new AbortController().signal)).ok).toBe(true);
     await warehouse.close();
     expectGolden('sql-batch.sql', statements.map((sql) => `${sql};\n`).join('\n'));
   });

@@ -160,7 +160,7 @@ describe('duckdb readSnapshot', () => {
     expect((error2 as Error).message).toMatch(/raw\.ts.*'game_date' is TIMESTAMP, not DATE/);
   });
 
-  it('turns a file locked by another writer into a UserError naming the file', async () => {
+  it('turns a file locked by another writer into a WarehouseError naming the file', async () => {
     const dbPath = join(tempProject(), 'w.duckdb');
     await open(dbPath);
     const { spawnSync } = await import('node:child_process');
@@ -169,6 +169,6 @@ describe('duckdb readSnapshot', () => {
       catch (e) { console.log(e.name + ': ' + e.message); }
     })`;
     const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-    expect(child.stdout.trim()).toBe(`UserError: the DuckDB file ${dbPath} is locked by another process (PID ${process.pid})`);
+    expect(child.stdout.trim()).toBe(`WarehouseError: the DuckDB file ${dbPath} is locked by another process (PID ${process.pid})`);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `dag run` through the real CLI on a real DuckDB file: builds what plan shows, idempotence, failure
- * isolation, per-partition retry, out-of-range rows, a command processor writing via DAG_DUCKDB_PATH,
+ * isolation, splitting a failed batch in halves, out-of-range rows, a command processor writing via DAG_DUCKDB_PATH,
  * NO_OUTPUT, logs, and usage errors.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -119,7 +119,7 @@ describe('dag run', () => {
     expect(runs).toEqual([{ outcome: 'failed' }]);
   });
 
-  it('retries a failed batch partition by partition: one bad day does not sink the others', async () => {
+  it('splits a failed batch in halves: one bad day does not sink the others', async () => {
     const yaml = pipelineYaml(`  A:
     table: p.a
     upstream: [src]
@@ -131,8 +131,10 @@ describe('dag run', () => {
     const project = await makeProject(yaml, { 'sql/a.sql': sql }, 5);
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-05']);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/split {2}A 2021-11-01\.\.2021-11-05 failed as a batch; retrying its partitions one by one/);
-    expect(result.stdout).toMatch(/A 2021-11-03 PROCESSOR_ERROR: .*bad data on 11-03/);
+    expect(result.stdout).toMatch(/^split {2}A 2021-11-01\.\.2021-11-05 failed as a batch \(PROCESSOR_ERROR\); retrying it in halves$/m);
+    expect(result.stdout).toMatch(/^failed A 2021-11-03 PROCESSOR_ERROR: Invalid Input Error: bad data on 11-03$/m);
+    // 1..5 fails; 1..3 fails, 4..5 builds; 1..2 builds, 3 fails: 5 jobs.
+    expect(result.stdout).toMatch(/^5 jobs, /m);
     expect([...(await countsByDay(project.db, 'p.a')).keys()]).toEqual([isoDay(0), isoDay(1), isoDay(3), isoDay(4)]);
     expect([...(await ledgerByDay(project.db, 'A')).keys()]).toEqual([isoDay(0), isoDay(1), isoDay(3), isoDay(4)]);
   });
@@ -213,7 +215,7 @@ await db.run(\`insert into p.cmd select d, id, '\${process.env.DAG_PROCESSOR}' f
     expect(readFileSync(join(logs, '2021-11-01_2021-11-02.log'), 'utf8')).toContain(`run ${json.run_id} processor CMD table p.cmd`);
   });
 
-  it('shows the log tail when a command exits non-zero (PROCESSOR_ERROR, not retried)', async () => {
+  it('shows the log tail when a command exits non-zero (PROCESSOR_ERROR, not retried, split once)', async () => {
     const yaml = pipelineYaml(`  CMD:
     table: p.cmd
     upstream: [src]
@@ -223,10 +225,12 @@ await db.run(\`insert into p.cmd select d, id, '\${process.env.DAG_PROCESSOR}' f
     const project = await makeProject(yaml, {}, 2);
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-02']);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^failed CMD 2021-11-01\.\.2021-11-02 PROCESSOR_ERROR: `node -e .*` exited with code 3 \(log: \.dag\/logs\/.*\.log\)$/m);
-    expect(result.stdout).toMatch(/CMD 2021-11-01 PROCESSOR_ERROR: .* exited with code 3 .*; last lines:$/m);
+    expect(result.stdout).toMatch(/^split {2}CMD 2021-11-01\.\.2021-11-02 failed as a batch \(PROCESSOR_ERROR\); retrying it in halves$/m);
+    expect(result.stdout).toMatch(/^failed CMD 2021-11-01 PROCESSOR_ERROR: `node -e .*` exited with code 3 \(log: \.dag\/logs\/.*\.log\)$/m);
+    // Both halves failed like the batch: one summary line with both dates and the log tail.
+    expect(result.stdout).toMatch(/^ {2}CMD PROCESSOR_ERROR ×2 2021-11-01\.\.02: .* exited with code 3 .*; last lines:$/m);
     expect(result.stdout).toContain('  | boom: the API said 500');
-    // Not retried (retries: 3 is for transient errors), but split: the batch, then each day alone.
+    // Not retried (retries: 3 is for transient errors), but split: the batch, then each half.
     expect(result.stdout).not.toMatch(/^retry/m);
     expect(result.stdout).toMatch(/^3 jobs, /m);
     expect(looksLikeStackTrace(result.stdout + result.stderr)).toBe(false);

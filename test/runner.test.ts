@@ -1,171 +1,18 @@
 /**
  * The scheduler on an in-memory warehouse (the port, not DuckDB): partition-level readiness,
- * concurrency caps, failure isolation, per-partition retry, transient retries, timeouts, builtAt.
+ * concurrency caps, failure isolation, splitting, transient retries, timeouts, builtAt. Lifecycle
+ * tests on a fake clock are in lifecycle.test.ts.
  * The same behaviours run against a real DuckDB file through the CLI in test/run*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { Day } from '../src/core/dates.js';
-import type { Pipeline, Processor, Upstream } from '../src/core/model.js';
-import type { Plan, ProcessorPlan } from '../src/core/plan.js';
-import type { RecordedVersions, Snapshot } from '../src/core/snapshot.js';
-import type { BatchJob, BatchOutcome, FailureRecord, JobFailure, RunRecord, Warehouse } from '../src/warehouse/port.js';
-import { createBuildClock, runPlan, type RunEvent, type RunnerOptions } from '../src/runner/index.js';
+import type { Snapshot } from '../src/core/snapshot.js';
+import { runPlan } from '../src/runner/index.js';
+import { emptySnapshot, fail, MemoryWarehouse, ok, pipelineOf, planOf, processor, runnerOptions } from './support/memory-warehouse.js';
 
-function processor(name: string, upstream: string[] = [], extra: Partial<Processor> = {}): Processor {
-  return {
-    kind: 'processor',
-    name,
-    table: { schema: 'p', name: name.toLowerCase() },
-    partitionColumn: 'date',
-    description: undefined,
-    upstream: upstream.map((u): Upstream => ({ name: u, mapping: u === name ? { kind: 'offset', offset: -1, unit: 'partitions' } : { kind: 'same' } })),
-    action: { kind: 'sql', file: `/x/${name}.sql`, text: 'select 1' },
-    codeFiles: [],
-    start: undefined,
-    retentionDays: undefined,
-    batchSize: 3,
-    timeoutMs: 60_000,
-    retries: 2,
-    concurrency: 4,
-    allowEmpty: false,
-    notify: undefined,
-    ...extra,
-  };
-}
-
-function pipelineOf(processors: Processor[]): Pipeline {
-  return {
-    name: 't',
-    file: '/x/pipeline.yaml',
-    targets: new Map(),
-    defaultTarget: 'dev',
-    calendar: undefined,
-    sources: [],
-    processors,
-    nodes: new Map(processors.map((p) => [p.name, p])),
-    notify: undefined,
-  };
-}
-
-/** Every day of 1..days built, in batches of `size` (one per day for self-readers). */
-function planOf(processors: Processor[], days: number): Plan {
-  const all = Array.from({ length: days }, (_, i) => i + 1);
-  const plans: ProcessorPlan[] = processors.map((p) => {
-    const batches = [];
-    const size = p.upstream.some((u) => u.name === p.name) ? 1 : p.batchSize;
-    for (let i = 0; i < all.length; i += size) {
-      const batchDays = all.slice(i, i + size);
-      batches.push({ start: batchDays[0] as Day, end: batchDays[batchDays.length - 1] as Day, days: batchDays });
-    }
-    return {
-      name: p.name,
-      table: `p.${p.name}`,
-      counts: { expected: days, fresh: 0, missing: days, stale: 0, build: days, blocked: 0 },
-      expected: all,
-      partitions: all.map((day) => ({ day, status: 'missing', action: 'build' })),
-      batches,
-      codeFingerprint: `code-${p.name}`,
-    };
-  });
-  return {
-    pipeline: 't',
-    target: 'dev',
-    range: { start: 1, end: days },
-    processors: plans,
-    summary: { expected: 0, fresh: 0, missing: 0, stale: 0, build: 0, blocked: 0, batches: 0 },
-    stats: { queries: 0, elapsedMs: 0 },
-  };
-}
-
-const emptySnapshot: Snapshot = { calendar: undefined, tables: new Map(), ledger: new Map(), failures: new Map(), stats: { queries: 0 } };
-
-type Behaviour = (job: BatchJob, signal: AbortSignal, attempt: number) => Promise<BatchOutcome>;
-
-/** A Warehouse whose batches do what `behaviour` says and that remembers every call. */
-class MemoryWarehouse implements Warehouse {
-  readonly targetName = 'dev';
-  readonly jobs: BatchJob[] = [];
-  readonly failures: FailureRecord[] = [];
-  readonly runs: RunRecord[] = [];
-  readonly log: string[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-  readonly inFlightPer = new Map<string, number>();
-  maxPer = new Map<string, number>();
-  private readonly attempts = new Map<string, number>();
-  constructor(private readonly behaviour: Behaviour = async (job) => ok(job)) {}
-  async readSnapshot(): Promise<Snapshot> {
-    return emptySnapshot;
-  }
-  async runSqlBatch(job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
-    const key = `${job.processor.name}:${job.batch.start}-${job.batch.end}`;
-    const attempt = (this.attempts.get(key) ?? 0) + 1;
-    this.attempts.set(key, attempt);
-    this.jobs.push(job);
-    this.inFlight += 1;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    const per = (this.inFlightPer.get(job.processor.name) ?? 0) + 1;
-    this.inFlightPer.set(job.processor.name, per);
-    this.maxPer.set(job.processor.name, Math.max(this.maxPer.get(job.processor.name) ?? 0, per));
-    this.log.push(`start ${key}`);
-    try {
-      return await this.behaviour(job, signal, attempt);
-    } finally {
-      this.log.push(`end ${key}`);
-      this.inFlight -= 1;
-      this.inFlightPer.set(job.processor.name, (this.inFlightPer.get(job.processor.name) ?? 1) - 1);
-    }
-  }
-  async runCommandBatch(): Promise<BatchOutcome> {
-    throw new Error('no commands here');
-  }
-  async recordSourceVersions(): Promise<RecordedVersions> {
-    return { versions: new Map(), failed: new Map() };
-  }
-  async recordRun(run: RunRecord): Promise<void> {
-    this.runs.push(run);
-  }
-  async recordFailure(failure: FailureRecord): Promise<void> {
-    this.failures.push(failure);
-  }
-  async acquireLock() {
-    return { ok: true } as const;
-  }
-  async releaseLock(): Promise<void> {}
-  async estimateBytes(): Promise<undefined> {
-    return undefined;
-  }
-  async close(): Promise<void> {}
-}
-
-function ok(job: BatchJob): BatchOutcome {
-  return { ok: true, rows: new Map(job.batch.days.map((d) => [d, 1])), absent: [] };
-}
-const fail = (failure: JobFailure): BatchOutcome => ({ ok: false, failure });
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-function options(pipeline: Pipeline, plan: Plan, warehouse: Warehouse, extra: Partial<RunnerOptions> = {}): RunnerOptions & { events: RunEvent[] } {
-  const events: RunEvent[] = [];
-  let now = 1_000;
-  return {
-    pipeline,
-    plan,
-    snapshot: emptySnapshot,
-    warehouse,
-    runId: 'r1',
-    commandLine: 'run',
-    clock: createBuildClock({ now: () => now++ }),
-    inputsOf: (p, day) => p.upstream.map((u) => ({ upstream: u.name, days: u.name === p.name ? [day - 1] : [day] })),
-    inputFingerprint: (p, day) => `${p.name}:${day}`,
-    spawner: () => async () => undefined,
-    concurrency: 4,
-    onEvent: (event) => events.push(event),
-    signal: new AbortController().signal,
-    backoffMs: () => 1,
-    events,
-    ...extra,
-  };
-}
+const options = runnerOptions;
 
 describe('runner scheduling', () => {
   it('starts a downstream batch as soon as the upstream partitions it reads are built', async () => {
@@ -226,7 +73,7 @@ describe('runner scheduling', () => {
     expect(grandFailure?.message).toMatch(/reads CHILD .* which reads BAD .* which failed \(PROCESSOR_ERROR\)/);
   });
 
-  it('retries a failed batch partition by partition, so one bad day does not sink the batch', async () => {
+  it('splits a failed batch in halves, so one bad day does not sink the batch', async () => {
     const a = processor('A');
     const b = processor('B', ['A']);
     const warehouse = new MemoryWarehouse(async (job) =>
@@ -236,15 +83,17 @@ describe('runner scheduling', () => {
     const by = new Map(result.processors.map((p) => [p.name, p]));
     expect(by.get('A')?.built).toEqual([1, 3]);
     expect(by.get('A')?.failed.map((f) => f.day)).toEqual([2]);
+    // A 1..3 fails; its halves 1..2 (fails like it) and 3 (builds); then 1..2's halves 1 (builds) and 2.
+    expect(warehouse.jobs.filter((j) => j.processor.name === 'A').map((j) => j.batch.days)).toEqual([[1, 2, 3], [1, 2], [3], [1], [2]]);
     // B's batch 1..3 shrinks to the days whose input exists: 1 and 3, as two contiguous batches.
     expect(by.get('B')?.built).toEqual([1, 3]);
     expect(by.get('B')?.upstreamFailed).toEqual([2]);
     expect(warehouse.jobs.filter((j) => j.processor.name === 'B').map((j) => j.batch.days)).toEqual([[1], [3]]);
-    // Day 2 failed twice (as part of the batch, then alone); the ledger has both attempts.
-    expect(warehouse.failures.filter((f) => f.processor === 'A' && f.day === 2).map((f) => f.attempt)).toEqual([1, 2]);
+    // Day 2 failed three times (in 1..3, in 1..2, alone); the ledger has every attempt.
+    expect(warehouse.failures.filter((f) => f.processor === 'A' && f.day === 2).map((f) => f.attempt)).toEqual([1, 2, 3]);
   });
 
-  it('starts a downstream batch while its upstream is still retrying other days one by one', async () => {
+  it('starts a downstream batch while other days of its upstream are still being split and retried', async () => {
     const a = processor('A');
     const b = processor('B', ['A'], { batchSize: 1 });
     const warehouse = new MemoryWarehouse(async (job) => {
@@ -255,7 +104,7 @@ describe('runner scheduling', () => {
     // Both tables exist already, so no first-batch-creates-the-table rule is in play.
     const tables = new Map(['A', 'B'].map((name) => [name, { exists: true, partitions: new Map() }]));
     await runPlan(options(pipelineOf([a, b]), planOf([a, b], 3), warehouse, { snapshot: { ...emptySnapshot, tables } }));
-    // A 1..3 failed as a batch; A 1 then built alone, so B 1 may start while A 2 is being retried.
+    // A 1..3 failed as a batch, then its halves; A 1 built alone, so B 1 may start while A 2 still runs.
     expect(warehouse.log.indexOf('start B:1-1')).toBeGreaterThan(warehouse.log.indexOf('end A:1-1'));
     expect(warehouse.log.indexOf('start B:1-1')).toBeLessThan(warehouse.log.indexOf('end A:2-2'));
   });
@@ -273,7 +122,7 @@ describe('runner scheduling', () => {
     expect(result.processors[0]?.built).toEqual([1]);
     expect(warehouse.jobs.filter((j) => j.processor.name === 'FLAKY')).toHaveLength(3);
     expect(warehouse.jobs.filter((j) => j.processor.name === 'BROKEN')).toHaveLength(1);
-    expect(opts.events.filter((e) => e.kind === 'job-retry')).toHaveLength(2);
+    expect(opts.events.filter((e) => e.kind === 'task' && e.status.status === 'queued' && e.status.retry)).toHaveLength(2);
   });
 
   it('gives up on a transient failure after `retries` and records every attempt', async () => {
@@ -284,38 +133,7 @@ describe('runner scheduling', () => {
     expect(warehouse.failures.map((f) => f.attempt)).toEqual([1, 2]);
   });
 
-  it('aborts a job at its timeout and records TIMEOUT', async () => {
-    const slow = processor('SLOW', [], { timeoutMs: 50, batchSize: 1, retries: 0 });
-    const warehouse = new MemoryWarehouse(
-      (_job, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(fail({ category: 'CANCELLED', message: 'interrupted' })))),
-    );
-    const result = await runPlan(options(pipelineOf([slow]), planOf([slow], 1), warehouse));
-    expect(result.processors[0]?.failed[0]?.category).toBe('TIMEOUT');
-    expect(warehouse.failures[0]?.category).toBe('TIMEOUT');
-  });
-
-  it('stops a job\'s timeout clock while it waits and resumes it with what is left, not a fresh timeout', async () => {
-    const p = processor('P', [], { timeoutMs: 400, batchSize: 1, retries: 0 });
-    const sleep = (ms: number, signal: AbortSignal) => new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve(true)), { once: true });
-    });
-    // 250 ms of work, 500 ms waiting (not counted), then 250 ms more: 500 ms of its own > 400 ms.
-    const warehouse = new MemoryWarehouse(async (job, signal) => {
-      job.onQueued?.();
-      job.onStarted?.();
-      if (await sleep(250, signal)) return fail({ category: 'CANCELLED', message: 'interrupted' });
-      job.onQueued?.();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      job.onStarted?.();
-      if (await sleep(250, signal)) return fail({ category: 'CANCELLED', message: 'interrupted' });
-      return ok(job);
-    });
-    const result = await runPlan(options(pipelineOf([p]), planOf([p], 1), warehouse));
-    expect(result.processors[0]?.failed[0]?.category).toBe('TIMEOUT');
-  });
-
-  it('only batches that read a source whose versions are still being recorded wait for them', async () => {
+  it('only batches that read a source whose versions are still being recorded wait for them (waiting-inputs)', async () => {
     const src = processor('SRC');
     const reader = processor('READER', ['SRC'], { batchSize: 1 });
     const other = processor('OTHER', [], { batchSize: 1 });
@@ -324,16 +142,20 @@ describe('runner scheduling', () => {
     warehouse.recordSourceVersions = () => new Promise((resolve) => (finishRecording = () => resolve({ versions: new Map([['SRC', new Map([[1, 'v1']])]]), failed: new Map() })));
     const snapshot: Snapshot = { ...emptySnapshot, pendingVersions: new Set(['SRC']), ledger: new Map([['SRC', new Map([[1, { runId: 'old', builtAt: 1, rows: 1, codeFingerprint: 'c' }]])]]) };
     const plan = planOf([reader, other], 1);
-    const running = runPlan(options(pipelineOf([src, reader, other]), plan, warehouse, { snapshot }));
+    const opts = options(pipelineOf([src, reader, other]), plan, warehouse, { snapshot });
+    const running = runPlan(opts);
     await tick();
-    const [readerJob] = warehouse.jobs.filter((job) => job.processor.name === 'READER');
-    const [otherJob] = warehouse.jobs.filter((job) => job.processor.name === 'OTHER');
-    expect(otherJob?.inputFingerprints).toBeInstanceOf(Map);
-    expect(readerJob?.inputFingerprints).not.toBeInstanceOf(Map);
+    // OTHER committed; READER's rows are staged but not committed before the versions are recorded.
+    expect(warehouse.log).toContain('commit OTHER:1-1');
+    expect(warehouse.log).toContain('end READER:1-1');
+    expect(warehouse.log).not.toContain('commit READER:1-1');
     finishRecording();
     const result = await running;
     expect(result.outcome).toBe('success');
-    expect(await readerJob?.inputFingerprints).toEqual(new Map([[1, 'READER:1']]));
+    expect(warehouse.committed.get('READER')).toEqual(new Map([[1, 'READER:1']]));
+    const statuses = (name: string) => opts.events.flatMap((e) => (e.kind === 'task' && e.task.processor.name === name ? [e.status.status] : []));
+    expect(statuses('READER')).toEqual(['pending', 'queued', 'running', 'waiting-inputs', 'committing', 'built']);
+    expect(statuses('OTHER')).toEqual(['pending', 'queued', 'running', 'committing', 'built']);
   });
 
   it('a failure recording pending versions that no batch waits for is a warning, not a crash', async () => {
@@ -405,7 +227,10 @@ describe('runner scheduling', () => {
     const result = await runPlan(options(pipelineOf([a]), planOf([a], 3), warehouse, { signal: controller.signal, concurrency: 1 }));
     expect(result.outcome).toBe('cancelled');
     expect(warehouse.jobs).toHaveLength(1);
-    expect(result.processors[0]?.failed.map((f) => f.category)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    expect(result.processors[0]?.failed).toEqual([{ day: 1, category: 'CANCELLED', message: 'interrupted: the run was cancelled' }]);
+    expect(result.processors[0]?.cancelled).toEqual([2, 3]);
+    // Only the interrupted attempt is a failure in the ledger; what never started is not.
+    expect(warehouse.failures.map((f) => [f.day, f.category])).toEqual([[1, 'CANCELLED']]);
     expect(warehouse.runs.at(-1)?.outcome).toBe('cancelled');
   });
 });

@@ -12,6 +12,14 @@ export interface CliIO {
   exitCode: number;
   /** What dag is doing now, for the one-line internal-error message. */
   doing: string;
+  /**
+   * Set when the process must end by this signal instead of exiting (a thread stuck in the kernel,
+   * e.g. an abandoned DuckDB read, would keep a normal exit waiting forever). The entry point raises it
+   * once stdout has drained.
+   */
+  endWith?: NodeJS.Signals;
+  /** Ends the process at once by `signal` (a second Ctrl-C); provided by the entry point. */
+  readonly die?: (signal: NodeJS.Signals) => never;
 }
 
 export function useColor(io: CliIO): boolean {

@@ -1,10 +1,12 @@
 /**
  * The entry point: the only module that calls process.exit. Every verb lives in commands/<verb>.ts
- * and reports through CliIO; a UserError becomes one line and its exit code, anything else is a bug
- * and says so in one line (no stack trace unless DAG_DEBUG is set).
+ * and reports through CliIO; a UserError becomes one line and its exit code, a WarehouseError one line
+ * and the exit code of its kind, anything else is a bug and says so in one line (no stack trace unless
+ * DAG_DEBUG is set).
  */
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/diagnostics.js';
+import { WarehouseError, type WarehouseErrorKind } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
 import type { CliIO } from './io.js';
 
@@ -39,6 +41,18 @@ export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<
   return program;
 }
 
+/**
+ * Exit codes of warehouse errors (DESIGN §6): every one is 2, like a usage error or an unreadable
+ * pipeline: nothing was built, and the message says what to fix. Adapters never choose them.
+ */
+const WAREHOUSE_EXIT: Readonly<Record<WarehouseErrorKind, 1 | 2>> = {
+  locked: 2,
+  'lock-unreadable': 2,
+  'unreadable-target': 2,
+  'bad-table': 2,
+  'bad-ledger': 2,
+};
+
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   try {
     const program = await buildProgram(io, argv);
@@ -49,10 +63,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       // help and version exit 0; every other parse problem is a usage error (2), already printed.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof UserError) {
+    if (error instanceof UserError || error instanceof WarehouseError) {
       io.stderr(`dag: ${error.message}\n`);
       if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
-      return error.exitCode;
+      return error instanceof UserError ? error.exitCode : WAREHOUSE_EXIT[error.kind];
     }
     io.stderr(`dag: internal error while ${io.doing}: ${firstLine(error)} — this is a bug in dag\n`);
     if (io.env.DAG_DEBUG && error instanceof Error) io.stderr(`${error.stack}\n`);
@@ -69,10 +83,17 @@ const io: CliIO = {
   argv: process.argv.slice(2),
   exitCode: 0,
   doing: 'starting',
+  die: (signal) => {
+    // The default action of the signal ends the process at once (no exit handlers to wait for).
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+    // SIGKILL and the default actions of SIGINT/SIGTERM never return; this only satisfies the type.
+    return process.exit(128);
+  },
 };
 
 // No top-level await: the bin runs this module bundled as CommonJS (scripts/bundle-cli.mjs).
 void main(process.argv.slice(2), io).then((code) => {
   // Let stdout drain before exiting: piped output must not be cut.
-  process.stdout.write('', () => process.exit(code));
+  process.stdout.write('', () => (io.endWith ? io.die?.(io.endWith) : process.exit(code)));
 });

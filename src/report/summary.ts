@@ -1,10 +1,13 @@
 /**
  * The end of `dag run`: a summary table (built, failed by category, blocked, upstream-failed per
  * processor, with the run id and elapsed time) and the `--json` object, which is also what webhooks get.
+ * Both come from the run's result, which the runner folded from its task events, so they agree with
+ * each other and with the ledger. Identical failures are one line with their dates (failure-groups.ts).
  */
 import { formatDay, type Day } from '../core/dates.js';
 import type { RunResult } from '../runner/types.js';
 import type { FailureCategory } from '../warehouse/port.js';
+import { FailureGroups, groupJson, groupLine } from './failure-groups.js';
 import { dayRangeText, dayRuns } from './ranges.js';
 
 export interface RunJson {
@@ -19,8 +22,20 @@ export interface RunJson {
     readonly failed: readonly { readonly date: string; readonly category: FailureCategory; readonly message: string }[];
     readonly blocked: readonly string[];
     readonly upstream_failed: readonly string[];
+    /** Not started: the run was cancelled before them. */
+    readonly cancelled: readonly string[];
   }[];
-  readonly totals: { readonly built: number; readonly failed: number; readonly blocked: number; readonly upstream_failed: number; readonly jobs: number };
+  /** Identical failures once each, with their dates (`processors[].failed` keeps one entry per partition). */
+  readonly failures: readonly ReturnType<typeof groupJson>[];
+  readonly totals: {
+    readonly built: number;
+    readonly failed: number;
+    readonly blocked: number;
+    readonly upstream_failed: number;
+    readonly cancelled: number;
+    readonly jobs: number;
+    readonly abandoned: number;
+  };
   readonly elapsed_ms: number;
 }
 
@@ -37,13 +52,17 @@ export function runResultToJson(result: RunResult): RunJson {
       failed: p.failed.map((f) => ({ date: formatDay(f.day), category: f.category, message: f.message })),
       blocked: p.blocked.map(formatDay),
       upstream_failed: p.upstreamFailed.map(formatDay),
+      cancelled: p.cancelled.map(formatDay),
     })),
+    failures: failureGroups(result).map(groupJson),
     totals: {
       built: result.totals.built,
       failed: result.totals.failed,
       blocked: result.totals.blocked,
       upstream_failed: result.totals.upstreamFailed,
+      cancelled: result.totals.cancelled,
       jobs: result.totals.jobs,
+      abandoned: result.totals.abandoned,
     },
     elapsed_ms: Math.round(result.elapsedMs),
   };
@@ -84,26 +103,25 @@ export function renderRunSummary(result: RunResult): string {
   if (failures.length > 0) lines.push('', 'failures:', ...failures);
   const upstream = result.processors.filter((p) => p.upstreamFailed.length > 0).map((p) => `  ${p.name} ${fullDateRuns(p.upstreamFailed)}`);
   if (upstream.length > 0) lines.push('', 'not built because an upstream partition failed (left as they were):', ...upstream);
-  lines.push('', `${t.jobs} job${t.jobs === 1 ? '' : 's'}, ${(result.elapsedMs / 1000).toFixed(1)}s elapsed`);
+  const cancelled = result.processors.filter((p) => p.cancelled.length > 0).map((p) => `  ${p.name} ${fullDateRuns(p.cancelled)}`);
+  if (cancelled.length > 0) lines.push('', 'not started: the run was cancelled first (left as they were):', ...cancelled);
+  const abandoned = t.abandoned > 0 ? `, ${t.abandoned} abandoned (did not stop within the grace period)` : '';
+  lines.push('', `${t.jobs} job${t.jobs === 1 ? '' : 's'}${abandoned}, ${(result.elapsedMs / 1000).toFixed(1)}s elapsed`);
   return `${lines.join('\n')}\n`;
 }
 
-/** Failures grouped by processor, category and message, with their days compacted. */
+function failureGroups(result: RunResult): ReturnType<FailureGroups['all']> {
+  const groups = new FailureGroups();
+  for (const p of result.processors) for (const f of p.failed) groups.add(p.name, f.day, f);
+  return groups.all();
+}
+
+/** One line per distinct failure of a processor (`P PROCESSOR_ERROR ×30 2021-11-01..30: ...`), then its message's other lines. */
 function failureLines(result: RunResult): string[] {
   const lines: string[] = [];
-  for (const p of result.processors) {
-    const groups = new Map<string, { category: FailureCategory; message: string; days: Day[] }>();
-    for (const f of p.failed) {
-      const key = `${f.category}\u0000${f.message}`;
-      const group = groups.get(key);
-      if (group) group.days.push(f.day);
-      else groups.set(key, { category: f.category, message: f.message, days: [f.day] });
-    }
-    for (const group of groups.values()) {
-      const [first, ...rest] = group.message.split('\n');
-      lines.push(`  ${p.name} ${fullDateRuns(group.days)} ${group.category}: ${first ?? ''}`);
-      for (const line of rest) lines.push(`    ${line}`);
-    }
+  for (const group of failureGroups(result)) {
+    lines.push(`  ${group.processor} ${groupLine(group)}`);
+    for (const line of group.message.split('\n').slice(1)) lines.push(`    ${line}`);
   }
   return lines;
 }

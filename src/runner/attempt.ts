@@ -1,206 +1,238 @@
 /**
- * One contiguous batch of one processor, run to a final answer: each attempt gets its own
- * AbortController (the processor's timeout, or the run being cancelled, aborts it: the adapter
- * interrupts the query, the spawner kills the process group), transient failures are retried with
- * exponential backoff, and every failed attempt is written to `_dag.failures`.
+ * One attempt of a task: its warehouse steps, its timeout and its grace period. The processor's
+ * timeout counts the job's own time (running, committing), not the wait for a slot, for access or for
+ * source versions; on expiry the attempt is aborted (the adapter interrupts its query, the command's
+ * process group is killed) and fails TIMEOUT. A Ctrl-C aborts it the same way (CANCELLED). A step that
+ * does not end within the grace period after that abort is abandoned: the run goes on without it.
  */
 import type { Day } from '../core/dates.js';
-import type { Processor } from '../core/model.js';
-import type { Batch } from '../core/plan.js';
-import type { BatchJob, BatchOutcome, JobFailure } from '../warehouse/port.js';
+import { failed, type BatchJob, type JobAccess, type JobFailure, type RowCounts, type Step } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
-import { inputsFor } from './inputs.js';
-import { partitionKey, type PartitionKey } from './jobs.js';
-import type { LedgerEntry, PartitionInfo, Snapshot, SourceVersions, TableInventory } from '../core/snapshot.js';
-import type { RunnerOptions } from './types.js';
+import { commandAttempt } from './command.js';
+import { recordBuilt, type RunContext } from './context.js';
+import { fingerprintsOf, latestInput, readsPendingSources, sourceVersionsRecorded } from './inputs.js';
+import type { Task, TaskStatus } from './lifecycle.js';
 
-/** Shared state of one run that attempts read and write. */
-export interface RunContext {
-  readonly options: RunnerOptions;
-  /** builtAt of the run's start: source versions first seen now are recorded at this time. */
-  readonly runStart: number;
-  /** The snapshot plus a ledger entry for every partition this run built so far. */
-  readonly live: LiveSnapshot;
-  /**
-   * While versions of sources the snapshot left pending are being computed and recorded: which
-   * sources, and a promise that settles when they are in `live`, with the sources that failed.
-   */
-  sourceVersions: { readonly sources: ReadonlySet<string>; readonly recorded: Promise<ReadonlyMap<string, string>> } | undefined;
-  /** Attempts so far per partition (a batch attempt counts for each of its days). */
-  readonly attempts: Map<PartitionKey, number>;
-  jobsStarted: number;
-}
+export type AttemptEnd =
+  | { readonly kind: 'built'; readonly rows: RowCounts; readonly builtAt: number; readonly absent: readonly Day[] }
+  | { readonly kind: 'failed'; readonly failure: JobFailure }
+  | { readonly kind: 'abandoned'; readonly failure: JobFailure };
 
-export interface BatchAnswer {
-  /** The ledger entries written for the built partitions, one per built day (the run's live view keeps them). */
-  readonly entries: ReadonlyMap<Day, LedgerEntry>;
-  /** Partitions not built, with why; empty when everything was built. */
-  readonly failed: ReadonlyMap<Day, JobFailure>;
-  /** The failure of the batch as a whole (undefined when it ran), to decide on a per-partition retry. */
-  readonly failure: JobFailure | undefined;
-}
+/** What a step resolves to when it was abandoned. */
+export const ABANDONED = Symbol('abandoned');
 
-export interface LiveSnapshot extends Snapshot {
-  readonly tables: Map<string, TableInventory>;
-  readonly ledger: Map<string, Map<Day, LedgerEntry>>;
-}
+/** Moves the task (attempt steps move it to waiting-inputs and committing). */
+export type Move = (status: TaskStatus) => void;
 
-/** A copy of the snapshot whose ledger the run extends as it builds (the original stays as planned). */
-export function liveSnapshot(snapshot: Snapshot): LiveSnapshot {
-  const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  for (const [name, entries] of snapshot.ledger) ledger.set(name, new Map(entries));
-  return { ...snapshot, tables: new Map(snapshot.tables), ledger };
-}
+/** The clocks and the abort of one attempt; its clock starts stopped (the task waits first). */
+export class AttemptControl {
+  private readonly controller = new AbortController();
+  readonly signal: AbortSignal = this.controller.signal;
+  private why: 'timeout' | 'inputs' | 'cancel' | undefined;
+  /** Own time used before the clock last stopped; `since`: when it last started. */
+  private used = 0;
+  private since = 0;
+  private running = false;
+  private stopClock: (() => void) | undefined;
+  private stopGrace: (() => void) | undefined;
+  /** Resolves ABANDONED once the grace period after the abort has passed. */
+  private readonly giveUp: Promise<typeof ABANDONED>;
+  private readonly onRunAbort = (): void => this.abort('cancel');
 
-/** Puts source versions the snapshot left pending (now recorded at the run's start) into the live view. */
-export function applySourceVersions(live: LiveSnapshot, versions: SourceVersions): void {
-  for (const [name, byDay] of versions) {
-    const inventory = live.tables.get(name);
-    if (!inventory) continue;
-    const partitions = new Map<Day, PartitionInfo>();
-    for (const [day, info] of inventory.partitions) partitions.set(day, { ...info, version: byDay.get(day) ?? info.version });
-    live.tables.set(name, { ...inventory, partitions });
-  }
-}
-
-export function recordBuilt(live: LiveSnapshot, processor: string, day: Day, entry: LedgerEntry): void {
-  let entries = live.ledger.get(processor);
-  if (!entries) live.ledger.set(processor, (entries = new Map()));
-  entries.set(day, entry);
-}
-
-const RETRY_BASE_MS = 200;
-
-export function defaultBackoffMs(retry: number): number {
-  const base = RETRY_BASE_MS * 2 ** (retry - 1);
-  return Math.round(base * (0.5 + Math.random()));
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-export async function runBatch(context: RunContext, processor: Processor, days: readonly Day[]): Promise<BatchAnswer> {
-  const { options } = context;
-  const batch: Batch = { start: days[0] ?? 0, end: days[days.length - 1] ?? 0, days };
-  const codeFingerprint = options.plan.processors.find((p) => p.name === processor.name)?.codeFingerprint ?? '';
-  const sleep = options.sleep ?? abortableSleep;
-  const backoff = options.backoffMs ?? defaultBackoffMs;
-  for (let attempt = 1; ; attempt += 1) {
-    const inputs = inputsFor(context, processor, days);
-    const builtAt = options.clock.next(inputs.latest);
-    const job: BatchJob = {
-      pipeline: options.pipeline,
-      processor,
-      batch,
-      runId: options.runId,
-      builtAt,
-      codeFingerprint,
-      inputFingerprints: inputs.fingerprints,
-    };
-    options.onEvent({ kind: 'job-started', processor: processor.name, start: batch.start, end: batch.end, attempt });
-    context.jobsStarted += 1;
-    const outcome = await attemptOnce(context, job);
-    if (outcome.ok) {
-      // Settled: the adapter awaited it before writing the ledger rows.
-      const fingerprints = await inputs.fingerprints;
-      const failed = new Map<Day, JobFailure>();
-      for (const day of outcome.absent)
-        failed.set(day, { category: 'NO_OUTPUT', message: `the command exited 0 but left no rows for ${processor.table.schema}.${processor.table.name} on this date (set allow_empty: true if that is normal)` });
-      for (const [day, failure] of failed) await recordFailure(context, processor, day, failure);
-      const entries = new Map<Day, LedgerEntry>();
-      for (const [day, rows] of outcome.rows)
-        entries.set(day, { runId: options.runId, builtAt, rows, codeFingerprint, inputFingerprint: fingerprints.get(day) ?? '' });
-      return { entries, failed, failure: undefined };
-    }
-    const failure = outcome.failure;
-    for (const day of days) await recordFailure(context, processor, day, failure);
-    const retriable = failure.category === 'TRANSIENT' && attempt <= processor.retries && !options.signal.aborted;
-    if (!retriable) return { entries: new Map(), failed: new Map(days.map((day) => [day, failure])), failure };
-    const delayMs = backoff(attempt);
-    options.onEvent({ kind: 'job-retry', processor: processor.name, start: batch.start, end: batch.end, attempt: attempt + 1, delayMs, failure });
-    await sleep(delayMs, options.signal);
-  }
-}
-
-async function attemptOnce(context: RunContext, job: BatchJob): Promise<BatchOutcome> {
-  const { options } = context;
-  if (options.signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the run was cancelled before this job started' } };
-  const controller = new AbortController();
-  const cancel = () => controller.abort('cancelled');
-  options.signal.addEventListener('abort', cancel, { once: true });
-  let timedOut = false;
-  const timeoutMs = job.processor.timeoutMs;
-  const expire = () => {
-    timedOut = true;
-    controller.abort('timeout');
-  };
-  let timer: NodeJS.Timeout | undefined = setTimeout(expire, timeoutMs);
-  // Waiting (for a command holding the DuckDB file, for source versions) is not the job's own time:
-  // the clock stops while the adapter says the job is queued and goes on, with what is left, when it
-  // resumes. Time before the first wait counts only once the job has begun (onStarted).
-  let begun = false;
-  let used = 0;
-  let since = Date.now();
-  const onQueued = () => {
-    if (timer !== undefined && begun) used += Date.now() - since;
-    clearTimeout(timer);
-    timer = undefined;
-  };
-  const onStarted = () => {
-    if (timedOut) return;
-    begun = true;
-    clearTimeout(timer);
-    since = Date.now();
-    timer = setTimeout(expire, Math.max(0, timeoutMs - used));
-  };
-  try {
-    const started: BatchJob = { ...job, onQueued, onStarted };
-    const outcome =
-      job.processor.action.kind === 'sql'
-        ? await options.warehouse.runSqlBatch(started, controller.signal)
-        : await options.warehouse.runCommandBatch(started, options.spawner(started), controller.signal);
-    // A batch that committed stays built even if the timer fired while it committed.
-    if (outcome.ok) return outcome;
-    if (timedOut)
-      return { ok: false, failure: { category: 'TIMEOUT', message: `timed out after ${formatMs(timeoutMs)} and was cancelled (${outcome.failure.message})` } };
-    if (options.signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'interrupted: the run was cancelled' } };
-    return outcome;
-  } catch (error) {
-    const category = timedOut ? 'TIMEOUT' : options.signal.aborted ? 'CANCELLED' : 'PROCESSOR_ERROR';
-    return { ok: false, failure: { category, message: firstLine(error) } };
-  } finally {
-    clearTimeout(timer);
-    options.signal.removeEventListener('abort', cancel);
-  }
-}
-
-export async function recordFailure(context: RunContext, processor: Processor, day: Day, failure: JobFailure): Promise<void> {
-  const key = partitionKey(processor.name, day);
-  const attempt = (context.attempts.get(key) ?? 0) + 1;
-  context.attempts.set(key, attempt);
-  try {
-    await context.options.warehouse.recordFailure({
-      runId: context.options.runId,
-      processor: processor.name,
-      day,
-      category: failure.category,
-      message: failure.message,
-      attempt,
-      at: context.options.clock.wall(),
+  constructor(
+    private readonly context: RunContext,
+    private readonly timeoutMs: number,
+    /** How long it may take to stop once aborted (a command's kill sequence comes on top of the run's grace). */
+    private readonly graceMs = context.graceMs,
+  ) {
+    this.giveUp = new Promise((resolve) => {
+      const startGrace = (): void => {
+        this.stopGrace = context.timers.after(this.graceMs, () => resolve(ABANDONED));
+      };
+      this.signal.addEventListener('abort', startGrace, { once: true });
     });
-  } catch (error) {
-    context.options.onEvent({ kind: 'warning', message: `could not record a failure in the ledger: ${error instanceof Error ? error.message : String(error)}` });
+    const run = context.options.signal;
+    if (run.aborted) this.abort('cancel');
+    else run.addEventListener('abort', this.onRunAbort, { once: true });
   }
+
+  /**
+   * The job's own time stops: it waits (for access, or with `limitMs` for source versions, which then
+   * may take at most that long).
+   */
+  pause(limitMs?: number): void {
+    if (this.running) {
+      this.used += this.context.timers.now() - this.since;
+      this.running = false;
+    }
+    this.stopClock?.();
+    this.stopClock = limitMs === undefined ? undefined : this.context.timers.after(limitMs, () => this.abort('inputs'));
+  }
+
+  /** The job's own time runs again, with what is left of its timeout. */
+  resume(): void {
+    if (this.aborted) return;
+    this.stopClock?.();
+    this.running = true;
+    this.since = this.context.timers.now();
+    this.stopClock = this.context.timers.after(Math.max(0, this.timeoutMs - this.used), () => this.abort('timeout'));
+  }
+
+  /**
+   * Awaits a step. Once the attempt is aborted it waits at most the grace period more, then gives up:
+   * ABANDONED, and the step's late answer goes to `late` (to discard staged rows) whenever it comes.
+   */
+  async step<T>(work: () => Promise<Step<T>>, late: (answer: Step<T>) => void = () => {}): Promise<Step<T> | typeof ABANDONED> {
+    // Adapters return failures; anything thrown is unexpected, and becomes this job's failure.
+    const answer = Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => failed({ category: 'PROCESSOR_ERROR', message: firstLine(error) }));
+    const first = await Promise.race([answer, this.giveUp]);
+    if (first !== ABANDONED) return first;
+    const lingering = answer.then(late, () => undefined);
+    this.context.lingering.add(lingering);
+    void lingering.finally(() => this.context.lingering.delete(lingering));
+    return ABANDONED;
+  }
+
+  /** `work`'s answer, or ABANDONED as soon as the attempt is aborted (for waits that hold nothing). */
+  untilAborted<T>(work: Promise<T>): Promise<T | typeof ABANDONED> {
+    if (this.aborted) return Promise.resolve(ABANDONED);
+    return new Promise((resolve, reject) => {
+      const stop = (): void => resolve(ABANDONED);
+      this.signal.addEventListener('abort', stop, { once: true });
+      work.then(
+        (value) => (this.signal.removeEventListener('abort', stop), resolve(value)),
+        (error: unknown) => (this.signal.removeEventListener('abort', stop), reject(error)),
+      );
+    });
+  }
+
+  /** A failure as this attempt ended it: TIMEOUT or CANCELLED when it was aborted, else as it came. */
+  failureOf(failure: JobFailure): JobFailure {
+    switch (this.why) {
+      case 'timeout':
+        return { category: 'TIMEOUT', message: `timed out after ${formatMs(this.timeoutMs)} and was cancelled (${firstLine(failure.message)})` };
+      case 'inputs':
+        return { category: 'TIMEOUT', message: `waited ${formatMs(this.timeoutMs)} (its timeout) for the versions of the sources it reads; nothing was committed` };
+      case 'cancel':
+        return { category: 'CANCELLED', message: 'interrupted: the run was cancelled' };
+      case undefined:
+        return failure;
+    }
+  }
+
+  /** Abandoned in `phase`: what is recorded for it. */
+  abandoned(phase: 'running' | 'committing'): AttemptEnd {
+    const cause = this.failureOf({ category: 'CANCELLED', message: 'abandoned' });
+    const seconds = formatMs(this.graceMs);
+    const what =
+      phase === 'committing'
+        ? `it did not finish committing within ${seconds} and was abandoned; the next plan shows whether it was committed`
+        : `it did not stop within ${seconds} and was abandoned (nothing of it was committed; the run went on without it)`;
+    const head = cause.category === 'TIMEOUT' ? cause.message.replace(/ \(.*\)$/, '') : cause.message;
+    return { kind: 'abandoned', failure: { category: cause.category, message: `${head}; ${what}` } };
+  }
+
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
+  get clockRunning(): boolean {
+    return this.running;
+  }
+
+  /** Clears every timer and listener; the attempt is over. */
+  end(): void {
+    this.stopClock?.();
+    this.stopGrace?.();
+    this.context.options.signal.removeEventListener('abort', this.onRunAbort);
+  }
+
+  private abort(why: 'timeout' | 'inputs' | 'cancel'): void {
+    if (this.signal.aborted) return;
+    this.why = why;
+    this.stopClock?.();
+    this.controller.abort(why);
+  }
+}
+
+/** The batch job of an attempt, stamped now: strictly after everything it reads (make-style freshness). */
+export function jobOf(context: RunContext, task: Task): BatchJob {
+  const { options } = context;
+  return {
+    pipeline: options.pipeline,
+    processor: task.processor,
+    batch: { start: task.days[0] ?? 0, end: task.days[task.days.length - 1] ?? 0, days: task.days },
+    runId: options.runId,
+    builtAt: options.clock.next(latestInput(context, task.processor, task.days)),
+    codeFingerprint: options.plan.processors.find((p) => p.name === task.processor.name)?.codeFingerprint ?? '',
+  };
+}
+
+/**
+ * An attempt once its job has access: its clock runs, the SQL or command steps, then the access is
+ * given back (or, abandoned, let go of for good) and what it built joins the run's live view.
+ */
+export async function attemptSteps(context: RunContext, task: Task, job: BatchJob, access: JobAccess, control: AttemptControl, move: Move): Promise<AttemptEnd> {
+  control.resume();
+  const end =
+    task.processor.action.kind === 'sql'
+      ? await sqlAttempt(context, task, job, control, move)
+      : await commandAttempt(context, job, fingerprintsOf(context, task.processor, task.days), control, move);
+  if (end.kind === 'abandoned') access.abandon();
+  else access.release();
+  if (end.kind === 'built')
+    for (const [day, rows] of end.rows) recordBuilt(context.live, task.processor.name, day, { runId: job.runId, builtAt: end.builtAt, rows, codeFingerprint: job.codeFingerprint });
+  return end;
+}
+
+/**
+ * A SQL attempt: stage the rows (running), wait for the source versions they read if the run is still
+ * recording them (waiting-inputs), then commit data and ledger rows together (committing).
+ */
+async function sqlAttempt(context: RunContext, task: Task, job: BatchJob, control: AttemptControl, move: Move): Promise<AttemptEnd> {
+  const { warehouse } = context.options;
+  const staged = await control.step(
+    () => warehouse.stageSqlBatch(job, control.signal),
+    (late) => void (late.ok && late.value.discard()),
+  );
+  if (staged === ABANDONED) return control.abandoned('running');
+  if (!staged.ok) return { kind: 'failed', failure: control.failureOf(staged.failure) };
+  const rows = staged.value;
+  const inputs = await waitForInputs(context, task, control, move);
+  if (inputs) {
+    void rows.discard();
+    return inputs;
+  }
+  if (control.aborted) {
+    void rows.discard();
+    return { kind: 'failed', failure: control.failureOf({ category: 'CANCELLED', message: 'stopped before its commit; nothing was written' }) };
+  }
+  move({ status: 'committing' });
+  const committed = await control.step(() => rows.commit(fingerprintsOf(context, task.processor, task.days), control.signal));
+  if (committed === ABANDONED) return control.abandoned('committing');
+  // A batch that committed stays built even if its timer fired or the run was cancelled meanwhile.
+  if (!committed.ok) return { kind: 'failed', failure: control.failureOf(committed.failure) };
+  return { kind: 'built', rows: committed.value, builtAt: job.builtAt, absent: [] };
+}
+
+/**
+ * The waiting-inputs step: until the versions of the pending sources the task reads are recorded (at
+ * most its timeout; a cancel ends the wait at once: the task holds nothing a late answer could leave).
+ * Undefined when there is nothing (more) to wait for; else how the attempt ended.
+ */
+export async function waitForInputs(context: RunContext, task: Task, control: AttemptControl, move: Move): Promise<AttemptEnd | undefined> {
+  if (!readsPendingSources(context, task.processor)) return undefined;
+  move({ status: 'waiting-inputs' });
+  const wasRunning = control.clockRunning;
+  control.pause(task.processor.timeoutMs);
+  const failure = await control.untilAborted(sourceVersionsRecorded(context, task.processor));
+  if (failure === ABANDONED) return { kind: 'failed', failure: control.failureOf({ category: 'CANCELLED', message: 'stopped while waiting for source versions' }) };
+  if (failure) return { kind: 'failed', failure };
+  if (wasRunning) control.resume();
+  else control.pause();
+  return undefined;
 }
 
 export function formatMs(ms: number): string {

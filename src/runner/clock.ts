@@ -28,3 +28,35 @@ export function createBuildClock(clock: WallClock): BuildClock {
     wall: () => clock.now(),
   };
 }
+
+/**
+ * The clock timeouts, grace periods and backoff run on. Injected (RunnerOptions.timers) so lifecycle
+ * tests drive them by hand instead of waiting.
+ */
+export interface Timers {
+  now(): number;
+  /** Calls `fn` once after `ms`; the returned function cancels it. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** Resolves after `ms` on `timers`, or at once when `signal` aborts. */
+export function sleep(timers: Timers, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      cancel();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const cancel = timers.after(ms, done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -2,35 +2,54 @@
  * The runner's entry point: builds a Plan's batches on a warehouse and records what happened.
  * The caller holds the target's lock and read the snapshot the plan came from (lock first).
  */
-import { createBuildClock, systemClock, type BuildClock, type WallClock } from './clock.js';
-import { buildJobGraph } from './jobs.js';
-import { buildResult } from './result.js';
-import { schedule } from './scheduler.js';
-import { applySourceVersions, liveSnapshot, type RunContext } from './attempt.js';
-import type { RunnerOptions, RunResult } from './types.js';
 import { firstLine } from '../warehouse/shared.js';
+import { createBuildClock, systemClock, systemTimers, type BuildClock, type Timers, type WallClock } from './clock.js';
+import { CommandGroups } from './command.js';
+import { applySourceVersions, liveSnapshot, type RunContext } from './context.js';
+import { FailureRecorder } from './failures.js';
+import { buildJobGraph } from './jobs.js';
+import { RunLoop } from './loop.js';
+import { buildResult } from './result.js';
+import type { RunEvent, RunnerOptions, RunResult } from './types.js';
 
-export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, SpawnerFactory } from './types.js';
-export { createBuildClock, systemClock, type BuildClock, type WallClock };
-export { createCommandSpawner, logFileFor, stopGroup, type SpawnSettings } from './spawn.js';
+export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, CommandRunner, PartitionOutcome } from './types.js';
+export type { Task, TaskStatus, TaskEvent } from './lifecycle.js';
+export { createBuildClock, systemClock, systemTimers, type BuildClock, type WallClock, type Timers };
+export { createCommandSpawner, logFileFor, type CommandSpawner, type SpawnSettings } from './spawn.js';
 export { acquireRunLock, parseWaitDuration } from './lock.js';
 export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './notify.js';
 export { buildJobGraph } from './jobs.js';
 export { newRunId } from './run-id.js';
 export { staleSources, staleSourceMessage, type StaleSource } from './stale-data.js';
+export { outcomesOf } from './book.js';
+
+/** A job may take this long to stop after its cancel or timeout before it is abandoned. */
+export const DEFAULT_GRACE_MS = 3000;
 
 export async function runPlan(options: RunnerOptions): Promise<RunResult> {
   const { warehouse, clock } = options;
+  const timers = options.timers ?? systemTimers;
   const startedWall = clock.wall();
   const runStart = clock.next();
   const graph = buildJobGraph(options.pipeline, options.plan, options.inputsOf);
+  const warn = (message: string): void => options.onEvent({ kind: 'warning', message });
   await warehouse.recordRun({ runId: options.runId, commandLine: options.commandLine, target: warehouse.targetName, startedAt: runStart });
-  const context: RunContext = { options, runStart, live: liveSnapshot(options.snapshot), sourceVersions: undefined, attempts: new Map(), jobsStarted: 0 };
+  const context: RunContext = {
+    options,
+    timers,
+    graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+    runStart,
+    live: liveSnapshot(options.snapshot),
+    sourceVersions: undefined,
+    lingering: new Set(),
+    groups: new CommandGroups(warehouse, options.lockOwner, warn),
+  };
+  const recorder = new FailureRecorder(warehouse, options.runId, () => clock.wall(), warn);
   let result: RunResult | undefined;
   try {
     // Source versions first seen now are stamped runStart; every builtAt below is later than that.
-    // Versions the snapshot left pending are hashed while the first batches run; no batch writes its
-    // ledger rows before they are recorded (it awaits its input fingerprints).
+    // Versions the snapshot left pending are hashed while the first batches run; a batch that reads
+    // them waits for them (waiting-inputs) before it writes a ledger row.
     // Inside the try: a run whose start row was written always gets its end row.
     const recorded = warehouse.recordSourceVersions(options.pipeline, options.snapshot, runStart, options.signal).then(({ versions, failed }) => {
       applySourceVersions(context.live, versions);
@@ -39,36 +58,56 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     });
     const pending = options.snapshot.pendingVersions ?? new Set<string>();
     if (pending.size > 0) {
-      // Batches reading a pending source wait for it; if it cannot be recorded, they fail with why.
       context.sourceVersions = { sources: pending, recorded };
-      // Looked at after the schedule (below); until then a failure must not count as unhandled.
+      // Looked at after the run (below); until then a failure must not count as unhandled.
       recorded.catch(() => undefined);
     } else await recorded;
     options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
-    const outcomes = await schedule(context, graph);
-    // The batches that needed the versions failed with this already; a cancelled run interrupted it.
-    const failed = await recorded.catch((error: unknown) => {
-      if (!options.signal.aborted) options.onEvent({ kind: 'warning', message: `could not record source versions: ${firstLine(error)}` });
-      return new Map<string, string>();
+    const loop = new RunLoop(context, (event) => {
+      recorder.onEvent(event);
+      options.onEvent(event);
     });
-    for (const [source, message] of failed) options.onEvent({ kind: 'warning', message: `could not record the versions of source '${source}': ${message}` });
-    result = buildResult(options.plan, outcomes, {
+    await loop.run(graph);
+    // The batches that needed the versions failed with this already; a cancelled run interrupted it
+    // (a hashing query that does not stop is not waited for beyond the grace period).
+    const failed = await settledWithin(recorded, options.signal.aborted ? context.graceMs : Infinity, timers).catch((error: unknown) => {
+      if (!options.signal.aborted) warn(`could not record source versions: ${firstLine(error)}`);
+      return { value: new Map<string, string>() };
+    });
+    for (const [source, message] of failed?.value ?? []) warn(`could not record the versions of source '${source}': ${message}`);
+    if ((await settledWithin(Promise.all([recorder.flush(), context.groups.flush()]), 10_000, timers)) === undefined)
+      warn('could not record every failure in the ledger within 10s');
+    result = buildResult(options.plan, loop.book, {
       runId: options.runId,
       elapsedMs: clock.wall() - startedWall,
-      jobs: context.jobsStarted,
       cancelled: options.signal.aborted,
+      lingering: context.lingering.size > 0,
     });
     return result;
   } finally {
-    await warehouse
-      .recordRun({
-        runId: options.runId,
-        commandLine: options.commandLine,
-        target: warehouse.targetName,
-        startedAt: runStart,
-        endedAt: clock.next(),
-        outcome: result?.outcome ?? 'failed',
-      })
-      .catch((error: unknown) => options.onEvent({ kind: 'warning', message: `could not record the run's end in the ledger: ${error instanceof Error ? error.message : String(error)}` }));
+    const end = warehouse.recordRun({
+      runId: options.runId,
+      commandLine: options.commandLine,
+      target: warehouse.targetName,
+      startedAt: runStart,
+      endedAt: clock.next(),
+      outcome: result?.outcome ?? 'failed',
+    });
+    await settledWithin(end, 10_000, timers).then(
+      (ended) => ended === undefined && warn("could not record the run's end in the ledger within 10s"),
+      (error: unknown) => warn(`could not record the run's end in the ledger: ${firstLine(error)}`),
+    );
   }
+}
+
+/** `work`'s value, or undefined when it has not settled within `ms` (rejections pass through). */
+function settledWithin<T>(work: Promise<T>, ms: number, timers: Timers): Promise<{ readonly value: T } | undefined> {
+  if (ms === Infinity) return work.then((value) => ({ value }));
+  return new Promise((resolve, reject) => {
+    const cancel = timers.after(ms, () => resolve(undefined));
+    work.then(
+      (value) => (cancel(), resolve({ value })),
+      (error: unknown) => (cancel(), reject(error)),
+    );
+  });
 }

@@ -2,9 +2,8 @@
  * One writer per target. The lock is taken before the snapshot is read, so the plan a run builds
  * cannot be invalidated by another run writing in between; it is released however the run ends.
  */
-import { UserError } from '../core/diagnostics.js';
 import { UNIT_MS } from '../core/dates.js';
-import type { LockOwner, Warehouse } from '../warehouse/port.js';
+import { WarehouseError, type LockOwner, type Warehouse } from '../warehouse/port.js';
 import { formatMs } from './attempt.js';
 
 export async function acquireRunLock(warehouse: Warehouse, owner: LockOwner, waitMs: number): Promise<void> {
@@ -13,9 +12,15 @@ export async function acquireRunLock(warehouse: Warehouse, owner: LockOwner, wai
   const holder = result.holder;
   const since = new Date(holder.since).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const waited = waitMs > 0 ? ` (waited ${formatMs(waitMs)})` : '';
-  throw new UserError(
+  if (result.orphans)
+    throw new WarehouseError(
+      'locked',
+      `target ${warehouse.targetName} was locked by dag run ${holder.runId} (pid ${holder.pid}), which is gone, but its command's process group ${result.orphans.join(', ')} survived SIGKILL${waited}`,
+      `end it (kill -KILL -- -${result.orphans[0]}) or wait for it, then run again`,
+    );
+  throw new WarehouseError(
+    'locked',
     `target ${warehouse.targetName} is locked by dag run ${holder.runId} (pid ${holder.pid} on ${holder.host}) since ${since}${waited}; wait or pass --wait 5m`,
-    2,
     holder.commandLine ? `the other run is: dag ${holder.commandLine}` : undefined,
   );
 }

@@ -1,52 +1,37 @@
-/** Folds partition outcomes and the plan's blocked partitions into the run's result. */
+/** The run's result: the plan's batches and blocked partitions, with each partition's outcome from the book. */
 import type { Day } from '../core/dates.js';
 import type { Plan } from '../core/plan.js';
-import type { FailureCategory } from '../warehouse/port.js';
+import type { PartitionBook } from './book.js';
 import { partitionKey } from './jobs.js';
-import type { Outcomes } from './scheduler.js';
-import type { ProcessorResult, RunOutcome, RunResult } from './types.js';
+import type { FailedPartition, ProcessorResult, RunOutcome, RunResult } from './types.js';
 
-export function buildResult(
-  plan: Plan,
-  outcomes: Outcomes,
-  run: { runId: string; elapsedMs: number; jobs: number; cancelled: boolean },
-): RunResult {
+export function buildResult(plan: Plan, book: PartitionBook, run: { runId: string; elapsedMs: number; cancelled: boolean; lingering: boolean }): RunResult {
   const processors: ProcessorResult[] = [];
-  let built = 0;
-  let failed = 0;
-  let blocked = 0;
-  let upstreamFailed = 0;
+  const totals = { built: 0, failed: 0, blocked: 0, upstreamFailed: 0, cancelled: 0, jobs: book.jobs, abandoned: book.abandoned };
   for (const processorPlan of plan.processors) {
     const result = {
       name: processorPlan.name,
       built: [] as Day[],
-      failed: [] as { day: Day; category: FailureCategory; message: string }[],
+      failed: [] as FailedPartition[],
       blocked: processorPlan.partitions.filter((p) => p.action === 'blocked').map((p) => p.day),
       upstreamFailed: [] as Day[],
+      cancelled: [] as Day[],
     };
     for (const batch of processorPlan.batches)
       for (const day of batch.days) {
-        const outcome = outcomes.get(partitionKey(processorPlan.name, day));
-        if (outcome === undefined) result.failed.push({ day, category: 'CANCELLED', message: 'not started' });
+        const outcome = book.outcomes.get(partitionKey(processorPlan.name, day));
+        if (outcome === undefined || outcome.state === 'cancelled') result.cancelled.push(day);
         else if (outcome.state === 'built') result.built.push(day);
-        else if (outcome.category === 'UPSTREAM_FAILED') result.upstreamFailed.push(day);
-        else result.failed.push({ day, category: outcome.category, message: outcome.message });
+        else if (outcome.state === 'upstream-failed') result.upstreamFailed.push(day);
+        else result.failed.push({ day, category: outcome.failure.category, message: outcome.failure.message });
       }
-    built += result.built.length;
-    failed += result.failed.length;
-    blocked += result.blocked.length;
-    upstreamFailed += result.upstreamFailed.length;
+    totals.built += result.built.length;
+    totals.failed += result.failed.length;
+    totals.blocked += result.blocked.length;
+    totals.upstreamFailed += result.upstreamFailed.length;
+    totals.cancelled += result.cancelled.length;
     processors.push(result);
   }
-  const outcome: RunOutcome = run.cancelled ? 'cancelled' : failed + upstreamFailed > 0 ? 'failed' : 'success';
-  return {
-    runId: run.runId,
-    pipeline: plan.pipeline,
-    target: plan.target,
-    range: plan.range,
-    processors,
-    totals: { built, failed, blocked, upstreamFailed, jobs: run.jobs },
-    elapsedMs: run.elapsedMs,
-    outcome,
-  };
+  const outcome: RunOutcome = run.cancelled ? 'cancelled' : totals.failed + totals.upstreamFailed + totals.cancelled > 0 ? 'failed' : 'success';
+  return { runId: run.runId, pipeline: plan.pipeline, target: plan.target, range: plan.range, processors, totals, lingering: run.lingering, elapsedMs: run.elapsedMs, outcome };
 }

@@ -4,14 +4,16 @@
  * `.dag/logs/<run>/<processor>/<start>_<end>.log`. The process gets its own process group
  * (`detached: true`) so a timeout or Ctrl-C can stop it and everything it forked: SIGTERM to the
  * group, SIGKILL after a grace period. Background processes left when the command exits are stopped
- * the same way, so nothing keeps writing to a table dag believes finished.
+ * the same way, so nothing keeps writing to a table dag believes finished. The group is reported
+ * (onGroup) while it lives, for the run's lock.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { formatDay } from '../core/dates.js';
-import type { BatchJob, CommandSpawner, JobFailure } from '../warehouse/port.js';
-import type { SpawnerFactory } from './types.js';
+import type { BatchJob, JobFailure, ProcessGroup } from '../warehouse/port.js';
+import { killGroupNow, processStartTime, stopGroup } from '../warehouse/process.js';
+import type { CommandRunner } from './types.js';
 
 export interface SpawnSettings {
   /** The environment dag itself was started with (read by the CLI, passed in). */
@@ -44,11 +46,32 @@ export function dagVariables(job: Pick<BatchJob, 'runId' | 'processor' | 'batch'
   };
 }
 
-export function createCommandSpawner(settings: SpawnSettings): SpawnerFactory {
-  return (job) => (adapterEnv, signal) => runCommand(settings, job, adapterEnv, signal);
+/** Runs commands; `killAll` ends every group still running at once (a second Ctrl-C: no time to wait). */
+export interface CommandSpawner {
+  readonly run: CommandRunner;
+  killAll(): void;
 }
 
-function runCommand(settings: SpawnSettings, job: BatchJob, adapterEnv: Readonly<Record<string, string>>, signal: AbortSignal): Promise<JobFailure | undefined> {
+export function createCommandSpawner(settings: SpawnSettings): CommandSpawner {
+  const running = new Set<number>();
+  return {
+    run: (job, env, signal, onGroup) =>
+      runCommand(settings, job, env, signal, (group, alive) => {
+        if (alive) running.add(group.pgid);
+        else running.delete(group.pgid);
+        onGroup(group, alive);
+      }),
+    killAll: () => running.forEach(killGroupNow),
+  };
+}
+
+function runCommand(
+  settings: SpawnSettings,
+  job: BatchJob,
+  adapterEnv: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+  onGroup: (group: ProcessGroup, running: boolean) => void,
+): Promise<JobFailure | undefined> {
   const action = job.processor.action;
   if (action.kind !== 'command') throw new Error(`${job.processor.name} is not a command processor`);
   const start = formatDay(job.batch.start);
@@ -72,6 +95,8 @@ function runCommand(settings: SpawnSettings, job: BatchJob, adapterEnv: Readonly
     const [program = '', ...args] = argv;
     const child = spawn(program, args, { cwd: dirname(job.pipeline.file), env, detached: true, stdio: ['ignore', fd, fd] });
     closeSync(fd);
+    const group: ProcessGroup | undefined = child.pid === undefined ? undefined : { pgid: child.pid, start: processStartTime(child.pid) };
+    if (group) onGroup(group, true);
     let stopping = false;
     const stop = () => {
       stopping = true;
@@ -81,14 +106,16 @@ function runCommand(settings: SpawnSettings, job: BatchJob, adapterEnv: Readonly
     child.once('error', (error: NodeJS.ErrnoException) => {
       signal.removeEventListener('abort', stop);
       const why = error.code === 'ENOENT' ? 'not found on PATH' : error.message;
-      resolve({ category: 'PROCESSOR_ERROR', message: `could not start \`${program}\`: ${why}` });
+      // No run of this command can start: the processor fails once (data-independent).
+      resolve({ category: 'PROCESSOR_ERROR', message: `could not start \`${program}\`: ${why}`, dataIndependent: true });
     });
     child.once('exit', (code, killedBy) => {
       signal.removeEventListener('abort', stop);
       const pid = child.pid;
       // Whatever the command forked and left behind goes too (and a timeout waits for the group to die).
-      const cleanup = pid === undefined ? Promise.resolve() : stopGroup(pid, grace);
+      const cleanup = pid === undefined ? Promise.resolve(true) : stopGroup(pid, grace);
       void cleanup.then(() => {
+        if (group) onGroup(group, false);
         if (stopping) return resolve({ category: 'CANCELLED', message: `stopped: its process group was killed (log: ${shownLog})` });
         if (code === 0) return resolve(undefined);
         const how = code !== null ? `exited with code ${code}` : `was killed by ${killedBy ?? 'a signal'}`;
@@ -96,41 +123,6 @@ function runCommand(settings: SpawnSettings, job: BatchJob, adapterEnv: Readonly
       });
     });
   });
-}
-
-/** SIGTERM to the whole group, SIGKILL after `graceMs` if any member is left; resolves once it is gone (or 2 s after SIGKILL). */
-export async function stopGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
-  if (await waitGone(pgid, graceMs)) return;
-  signalGroup(pgid, 'SIGKILL');
-  await waitGone(pgid, 2000);
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pgid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!groupAlive(pgid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !groupAlive(pgid);
 }
 
 function tailOf(file: string, lines: number): string {

@@ -1,13 +1,14 @@
 /**
- * What the runner is given and what it reports. Everything with a side effect (warehouse, clock,
- * process spawner, sleep, event sink) comes in through RunnerOptions so tests inject their own.
+ * What the runner is given and what it reports. Everything with a side effect (warehouse, clocks,
+ * process spawner, event sink) comes in through RunnerOptions so tests inject their own.
  */
 import type { Day, DayRange } from '../core/dates.js';
 import type { Pipeline, Processor } from '../core/model.js';
 import type { Plan, UpstreamDays } from '../core/plan.js';
 import type { Snapshot } from '../core/snapshot.js';
-import type { BatchJob, CommandSpawner, FailureCategory, JobFailure, Warehouse } from '../warehouse/port.js';
-import type { BuildClock } from './clock.js';
+import type { BatchJob, FailureCategory, JobFailure, LockOwner, ProcessGroup, Warehouse } from '../warehouse/port.js';
+import type { BuildClock, Timers } from './clock.js';
+import type { TaskEvent } from './lifecycle.js';
 
 export type RunMode = 'backfill' | 'daily';
 
@@ -20,33 +21,22 @@ export type InputsOf = (processor: Processor, day: Day) => readonly UpstreamDays
  */
 export type InputFingerprinter = (processor: Processor, day: Day, snapshot: Snapshot) => string;
 
-/** Makes the spawner the adapter calls for one command batch (argv, DAG_* env, log file, process group). */
-export type SpawnerFactory = (job: BatchJob) => CommandSpawner;
+/**
+ * Runs a command processor's process for one batch (argv, DAG_* variables plus the adapter's `env`, log
+ * file, process group). `onGroup` is told when the command's process group starts (running true) and
+ * when it is gone, so the lock can record it. Resolves undefined on exit 0, else the failure.
+ */
+export type CommandRunner = (
+  job: BatchJob,
+  env: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+  onGroup: (group: ProcessGroup, running: boolean) => void,
+) => Promise<JobFailure | undefined>;
 
 export type RunEvent =
   | { readonly kind: 'run-started'; readonly runId: string; readonly totals: ReadonlyMap<string, number> }
-  | { readonly kind: 'job-started'; readonly processor: string; readonly start: Day; readonly end: Day; readonly attempt: number }
-  | {
-      readonly kind: 'job-retry';
-      readonly processor: string;
-      readonly start: Day;
-      readonly end: Day;
-      readonly attempt: number;
-      readonly delayMs: number;
-      readonly failure: JobFailure;
-    }
-  | { readonly kind: 'job-split'; readonly processor: string; readonly start: Day; readonly end: Day; readonly failure: JobFailure }
-  | {
-      readonly kind: 'job-finished';
-      readonly processor: string;
-      readonly start: Day;
-      readonly end: Day;
-      readonly built: readonly Day[];
-      readonly failure: JobFailure | undefined;
-      readonly elapsedMs: number;
-    }
-  /** A partition reached a final failed state (UPSTREAM_FAILED included); daily mode notifies on these. */
-  | { readonly kind: 'partition-failed'; readonly processor: string; readonly day: Day; readonly category: FailureCategory; readonly message: string }
+  /** A task changed status (lifecycle.ts); everything reported about jobs and partitions comes from these. */
+  | TaskEvent
   | { readonly kind: 'warning'; readonly message: string };
 
 export interface RunnerOptions {
@@ -57,10 +47,15 @@ export interface RunnerOptions {
   readonly runId: string;
   /** The command line as typed, for `_dag.runs`. */
   readonly commandLine: string;
+  /** Stamps ledger rows (strictly increasing builtAt). */
   readonly clock: BuildClock;
+  /** Timeouts, grace periods and backoff; the system's timers by default. */
+  readonly timers?: Timers;
   readonly inputsOf: InputsOf;
   readonly inputFingerprint: InputFingerprinter;
-  readonly spawner: SpawnerFactory;
+  readonly commands: CommandRunner;
+  /** The lock this run holds: running command process groups are recorded in it. */
+  readonly lockOwner?: LockOwner;
   /** Global cap on jobs at once (each processor's own `concurrency` applies too). */
   readonly concurrency: number;
   readonly onEvent: (event: RunEvent) => void;
@@ -68,19 +63,31 @@ export interface RunnerOptions {
   readonly signal: AbortSignal;
   /** Backoff before retry n (1-based) of a transient failure; defaults to 200 ms × 2^(n-1) with jitter. */
   readonly backoffMs?: (retry: number) => number;
-  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** How long a job may take to stop after its cancel or timeout before it is abandoned; 3 s by default. */
+  readonly graceMs?: number;
 }
 
 export type PartitionOutcome =
   | { readonly state: 'built'; readonly rows: number; readonly builtAt: number }
-  | { readonly state: 'failed'; readonly category: FailureCategory; readonly message: string };
+  | { readonly state: 'failed'; readonly failure: JobFailure }
+  | { readonly state: 'upstream-failed'; readonly failure: JobFailure }
+  /** Never started: the run was cancelled first. */
+  | { readonly state: 'cancelled' };
+
+export interface FailedPartition {
+  readonly day: Day;
+  readonly category: FailureCategory;
+  readonly message: string;
+}
 
 export interface ProcessorResult {
   readonly name: string;
   readonly built: readonly Day[];
-  readonly failed: readonly { readonly day: Day; readonly category: FailureCategory; readonly message: string }[];
+  readonly failed: readonly FailedPartition[];
   readonly blocked: readonly Day[];
   readonly upstreamFailed: readonly Day[];
+  /** Not started: the run was cancelled before them. */
+  readonly cancelled: readonly Day[];
 }
 
 export type RunOutcome = 'success' | 'failed' | 'cancelled';
@@ -96,9 +103,17 @@ export interface RunResult {
     readonly failed: number;
     readonly blocked: number;
     readonly upstreamFailed: number;
+    readonly cancelled: number;
     /** Warehouse jobs started (commands and queries, retries included). */
     readonly jobs: number;
+    /** Jobs abandoned because they did not stop within the grace period. */
+    readonly abandoned: number;
   };
+  /**
+   * Work of abandoned jobs still under way when the run ended (a read blocked in the kernel): the
+   * process must end without waiting for it.
+   */
+  readonly lingering: boolean;
   readonly elapsedMs: number;
   readonly outcome: RunOutcome;
 }

@@ -16,4 +16,14 @@ export class KeyedQueue {
     });
     return next;
   }
+
+  /**
+   * Waits for the key's turn and keeps it until the returned release is called (a turn that spans
+   * steps the caller takes later, such as a staged batch's commit).
+   */
+  hold(key: string): Promise<() => void> {
+    return new Promise((granted) => {
+      void this.run(key, () => new Promise<void>((release) => granted(release)));
+    });
+  }
 }

@@ -1,6 +1,11 @@
 /**
  * The Warehouse port: everything dag asks of a warehouse. Adapters (duckdb/, bigquery/) own every line
  * of SQL; nothing above this port builds SQL strings.
+ *
+ * A batch is driven by the runner (runner/attempt.ts, runner/command.ts) through primitive steps —
+ * access, stage and commit for SQL; markers, hand-over, take-back, re-read and ledger rows for
+ * commands — so the runner owns every status a job goes through and the adapters own only how each
+ * step is done. Steps return their failure as a value (`Step`); adapters never choose exit codes.
  */
 import type { Day } from '../core/dates.js';
 import type { Pipeline, Processor } from '../core/model.js';
@@ -29,17 +34,13 @@ export interface JobFailure {
   readonly dataIndependent?: true;
 }
 
-export type BatchOutcome =
-  | {
-      readonly ok: true;
-      /** Rows now in each partition of the batch that dag recorded in the ledger. */
-      readonly rows: ReadonlyMap<Day, number>;
-      /** Command batches only: partitions still absent after exit 0 (and `allow_empty` is off); not recorded. */
-      readonly absent: readonly Day[];
-    }
-  | { readonly ok: false; readonly failure: JobFailure };
+/** What a step returns: its value, or why the job failed. */
+export type Step<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: JobFailure };
 
-/** One warehouse job: a batch of contiguous partitions of one processor. */
+export const done = <T>(value: T): Step<T> => ({ ok: true, value });
+export const failed = (failure: JobFailure): Step<never> => ({ ok: false, failure });
+
+/** One warehouse job: a batch of contiguous partitions of one processor. Plain data, no callbacks. */
 export interface BatchJob {
   readonly pipeline: Pipeline;
   readonly processor: Processor;
@@ -48,19 +49,64 @@ export interface BatchJob {
   /** What the ledger records as built_at: strictly after every input's builtAt / changedAt. */
   readonly builtAt: number;
   readonly codeFingerprint: string;
+}
+
+/** Per partition of a batch: a hash of the versions of the upstream partitions it read (ledger input_fingerprint). */
+export type InputFingerprints = ReadonlyMap<Day, string>;
+
+/** Rows per partition of a batch. */
+export type RowCounts = ReadonlyMap<Day, number>;
+
+/**
+ * A job's hold on the target, from `Warehouse.access`: DuckDB holds its file shared for SQL batches and
+ * exclusively for a command (whose own process must be the only one with the file open); BigQuery lets
+ * one SQL batch at a time write a table (concurrent mutating transactions on a table abort each other).
+ */
+export interface JobAccess {
+  /** Lets waiting jobs in. Idempotent. */
+  release(): void;
   /**
-   * Per partition of the batch: a hash of the versions of the upstream partitions it read. May still be
-   * pending while the run computes source versions it had not seen (Snapshot.pendingVersions): adapters
-   * await it just before writing the ledger rows, so no batch commits before those versions are recorded.
+   * The job did not stop within its grace period after a cancel or timeout (a read blocked in the
+   * kernel): nothing waits for its hold any more, and whatever connection it had is never used again.
    */
-  readonly inputFingerprints: ReadonlyMap<Day, string> | PromiseLike<ReadonlyMap<Day, string>>;
+  abandon(): void;
+}
+
+/**
+ * A SQL batch's rows, written but not committed: nobody else sees them. The runner may wait here for
+ * the input fingerprints (source versions still being recorded) before it commits.
+ */
+export interface StagedBatch {
   /**
-   * Optional, for adapters that queue jobs for access to the target (DuckDB: a command holds the file
-   * exclusively): `onQueued` when the job starts waiting, `onStarted` when it really begins, so the
-   * runner's timeout counts the job's own time, not the queue. Without them it counts from the call.
+   * Writes the batch's ledger rows and commits them with its data, atomically; the rows now in each
+   * partition. Where committing is one short statement (DuckDB) it is not cut by `signal`: a commit that
+   * ran is reported as done, never as cancelled.
    */
-  readonly onQueued?: () => void;
-  readonly onStarted?: () => void;
+  commit(fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<RowCounts>>;
+  /** Throws the staged rows away; the old partitions stay. Never throws. */
+  discard(): Promise<void>;
+}
+
+/**
+ * The steps of a command batch. Their order (runner/command.ts, written once for every adapter):
+ * access (exclusive where needed), markUnfinished, handOver, the command, takeBack, readPartitions,
+ * recordPartitions, release.
+ */
+export interface CommandSteps {
+  /**
+   * Replaces the batch's ledger rows with "unfinished" markers (rows -1, code fingerprint
+   * `unfinished:<run>`), so a command that fails or a dag that dies before the ledger write leaves
+   * partitions the next plan rebuilds instead of half-written ones it takes as fresh.
+   */
+  markUnfinished(job: BatchJob, signal: AbortSignal): Promise<Step<void>>;
+  /** Lets the command at the target: the connection settings it gets in env (DuckDB also closes its file). */
+  handOver(job: BatchJob): Promise<Step<Readonly<Record<string, string>>>>;
+  /** After the command ended, however it ended (DuckDB reopens its file). */
+  takeBack(job: BatchJob): Promise<Step<void>>;
+  /** Rows per partition of the batch's range now in the table (a missing table: none); checks its partition column. */
+  readPartitions(job: BatchJob, signal: AbortSignal): Promise<Step<RowCounts>>;
+  /** Ledger rows for the partitions the command left present, replacing the markers of those days. */
+  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<void>>;
 }
 
 /**
@@ -106,36 +152,71 @@ export interface RunHistory {
   readonly failuresTruncated: boolean;
 }
 
+/** A running command's process group, as the lock records it (so a takeover can end an orphan). */
+export interface ProcessGroup {
+  readonly pgid: number;
+  /** The group leader's start time (Linux: /proc/PID/stat field 22), so a reused id is not taken for it. */
+  readonly start?: string;
+}
+
 export interface LockOwner {
   readonly runId: string;
   readonly pid: number;
   readonly host: string;
   readonly since: number;
   readonly commandLine: string;
+  /** The owner's process start time (Linux: /proc/PID/stat field 22): a live process with another start time reused the pid. */
+  readonly processStart?: string;
+  /** Command process groups the owner is running now. */
+  readonly groups?: readonly ProcessGroup[];
 }
 
-export type LockResult = { readonly ok: true } | { readonly ok: false; readonly holder: LockOwner };
+export type LockResult =
+  | { readonly ok: true }
+  /** `orphans`: the holder is dead, but these command process groups of its survived a SIGKILL. */
+  | { readonly ok: false; readonly holder: LockOwner; readonly orphans?: readonly number[] };
 
-export interface Warehouse {
+/** What went wrong before any job ran; src/cli maps each kind to an exit code (adapters never do). */
+export type WarehouseErrorKind =
+  /** Another run holds the target's lock. */
+  | 'locked'
+  /** The lock exists but cannot be read (empty, not dag's, unreadable): the message says how to clear it. */
+  | 'lock-unreadable'
+  /** The target cannot be opened or read (file, credentials, permissions). */
+  | 'unreadable-target'
+  /** A table cannot be used (partition column missing or not a DATE, a failing view). */
+  | 'bad-table'
+  /** The ledger is damaged or newer than this dag. */
+  | 'bad-ledger';
+
+export class WarehouseError extends Error {
+  constructor(
+    readonly kind: WarehouseErrorKind,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'WarehouseError';
+  }
+}
+
+export interface Warehouse extends CommandSteps {
   readonly targetName: string;
   /**
    * Inventory of the named nodes' tables and the calendar's, plus the ledger of the named processors,
    * in a number of queries that depends on the number of tables, never on the number of dates.
-   * Throws UserError for an unreadable target or a table whose partition column is missing or not a DATE.
+   * Throws a WarehouseError (or UserError) for an unreadable target or an unusable table.
    */
   readSnapshot(pipeline: Pipeline, nodes: readonly string[]): Promise<Snapshot>;
+  /** Waits until `job` may touch the target (see JobAccess); a failure when it never can. */
+  access(job: BatchJob): Promise<Step<JobAccess>>;
   /**
-   * Replaces partitions batch.start..batch.end of the processor's table with its SELECT's rows and
-   * writes their ledger rows, atomically. Rows outside the range fail with OUT_OF_RANGE_ROWS and
-   * nothing is written. On `signal` abort the query is interrupted and CANCELLED returned.
+   * Checks and runs a SQL batch's SELECT and writes its rows in place of partitions start..end, inside a
+   * transaction nobody else sees until `commit`. Rows outside the range fail with OUT_OF_RANGE_ROWS and
+   * nothing is written. On `signal` abort the query is interrupted and CANCELLED returned. (BigQuery
+   * runs data and ledger as one script job: its stage only renders the SELECT; commit runs it.)
    */
-  runSqlBatch(job: BatchJob, signal: AbortSignal): Promise<BatchOutcome>;
-  /**
-   * Runs a command processor's batch through `spawn` with the target's connection settings in env
-   * (plus whatever access the engine needs), then re-reads the batch's partitions and records the
-   * present ones (all of them with allow_empty) in the ledger.
-   */
-  runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome>;
+  stageSqlBatch(job: BatchJob, signal: AbortSignal): Promise<Step<StagedBatch>>;
   /**
    * Remembers source content versions, stamped `at`, so later plans can tell which changed (no-op where
    * the warehouse has modification times). Versions the snapshot left pending are computed here; they
@@ -146,8 +227,14 @@ export interface Warehouse {
   recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number, signal?: AbortSignal): Promise<RecordedVersions>;
   recordRun(run: RunRecord): Promise<void>;
   recordFailure(failure: FailureRecord): Promise<void>;
-  /** One writer per target: takes the lock, waiting up to waitMs; a lock held by a dead process is taken over. */
+  /**
+   * One writer per target: takes the lock, waiting up to waitMs. A lock whose owner is dead (on this
+   * host: no such process, or the pid reused by another process) is taken over after the owner's
+   * command process groups are ended. Throws WarehouseError('lock-unreadable') for a lock it cannot read.
+   */
   acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult>;
+  /** Records the owner's running command process groups in its lock (none: the commands ended). */
+  recordCommandGroups(owner: LockOwner, groups: readonly ProcessGroup[]): Promise<void>;
   releaseLock(owner: LockOwner): Promise<void>;
   /**
    * `dag run --full-refresh`: drops the processor's table (if it exists) and deletes its ledger rows,
@@ -164,5 +251,6 @@ export interface Warehouse {
   readRecentRuns(limits: HistoryLimits): Promise<RunHistory>;
   /** Bytes a batch would process (free dry run); undefined where the warehouse cannot estimate. */
   estimateBytes(job: BatchJob): Promise<number | undefined>;
+  /** Closes connections; work that was abandoned is not waited for. */
   close(): Promise<void>;
 }

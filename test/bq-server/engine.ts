@@ -377,6 +377,9 @@ export function toBigqueryError(error: unknown): BigqueryLikeError {
   if (/conflict/i.test(message))
     return new BigqueryLikeError(400, 'invalidQuery', `Transaction is aborted due to concurrent update against table. ${message}`);
   if (/interrupted/i.test(message)) return new BigqueryLikeError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
+  // A misspelt column: BigQuery says "Unrecognized name" (a compile error, like DuckDB's Binder Error).
+  const column = /Binder Error: Referenced column "([^"]+)" not found/.exec(message);
+  if (column) return new BigqueryLikeError(400, 'invalidQuery', `Unrecognized name: ${column[1]} at [1:1]`);
   const missing = /(Table|Schema) with name "?([^"\s]+)"? does not exist/i.exec(message);
   if (missing) return new BigqueryLikeError(404, 'notFound', `Not found: ${missing[1]} ${missing[2]} was not found in location US`);
   return new BigqueryLikeError(400, 'invalidQuery', message);

@@ -93,7 +93,7 @@ async function costText(pipeline: Pipeline, targetName: string, plan: Plan, ware
     const processor = pipeline.nodes.get(p.name) as Processor;
     let bytes: number | undefined = 0;
     for (const batch of p.batches) {
-      const estimate = await warehouse.estimateBytes({ pipeline, processor, batch, runId: 'plan', builtAt: 0, codeFingerprint: p.codeFingerprint, inputFingerprints: new Map() });
+      const estimate = await warehouse.estimateBytes({ pipeline, processor, batch, runId: 'plan', builtAt: 0, codeFingerprint: p.codeFingerprint });
       bytes = estimate === undefined || bytes === undefined ? undefined : bytes + estimate;
     }
     if (bytes === undefined) unknown = true;

@@ -39,7 +39,7 @@ export type RenderedBatch =
 const RUN_ID = '<run id>';
 
 function jobFor(pipeline: Pipeline, processor: Processor, batch: Batch, codeFingerprint: string): BatchJob {
-  return { pipeline, processor, batch, runId: RUN_ID, builtAt: 0, codeFingerprint, inputFingerprints: new Map() };
+  return { pipeline, processor, batch, runId: RUN_ID, builtAt: 0, codeFingerprint };
 }
 
 export async function renderBatch(pipeline: Pipeline, target: Target, processor: Processor, batch: Batch, codeFingerprint: string): Promise<RenderedBatch> {

@@ -23,6 +23,7 @@ import {
   createCommandSpawner,
   newRunId,
   notifyAll,
+  outcomesOf,
   parseWaitDuration,
   postJson,
   runPlan,
@@ -36,6 +37,7 @@ import {
   type RunResult,
 } from '../../runner/index.js';
 import type { LockOwner } from '../../warehouse/port.js';
+import { processStartTime } from '../../warehouse/process.js';
 import { firstLine } from '../../warehouse/shared.js';
 import { useColor, type CliIO } from '../io.js';
 import { fullRefresh, requireRefreshSelection } from '../full-refresh.js';
@@ -88,15 +90,23 @@ export function registerRun(program: Command, io: CliIO): void {
       const warehouse = await openTarget(io, loaded, false, true);
       const runId = newRunId(Date.now(), Math.random);
       const commandLine = io.argv.join(' ');
-      const owner: LockOwner = { runId, pid: process.pid, host: hostname(), since: Date.now(), commandLine };
+      const processStart = processStartTime(process.pid);
+      const owner: LockOwner = { runId, pid: process.pid, host: hostname(), since: Date.now(), commandLine, ...(processStart ? { processStart } : {}) };
+      const commands = createCommandSpawner({ baseEnv: io.env, logRoot: join(dirname(loaded.pipeline.file), '.dag', 'logs'), targetName: loaded.targetName });
       let result: RunResult | undefined;
       try {
         io.doing = `waiting for the lock of target '${loaded.targetName}'`;
         await acquireRunLock(warehouse, owner, waitMs);
         const cancel = new AbortController();
         const onSignal = (signal: NodeJS.Signals) => {
-          if (cancel.signal.aborted) return;
-          io.stderr(`\ndag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written)\n`);
+          if (cancel.signal.aborted) {
+            // A second Ctrl-C: at once. Commands die with us; the next run takes the lock over.
+            commands.killAll();
+            io.stderr(`\ndag: ${signal} again: exiting now; the next dag run takes over the lock\n`);
+            io.die?.(signal);
+            return;
+          }
+          io.stderr(`\ndag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written; ${signal} again exits at once)\n`);
           cancel.abort();
         };
         process.on('SIGINT', onSignal);
@@ -117,10 +127,14 @@ export function registerRun(program: Command, io: CliIO): void {
           const onEvent = (event: RunEvent) => {
             if (event.kind === 'warning' && !view) warn(event.message);
             view?.onEvent(event);
-            if (mode === 'daily' && event.kind === 'partition-failed' && isRootFailure(event.category)) {
-              io.stderr(`dag: FAILED ${event.processor} ${formatDay(event.day)} ${event.category}: ${firstLine(event.message)}\n`);
-              const url = webhookFor(loaded.pipeline, event.processor);
-              const body = { event: 'failure', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, processor: event.processor, date: formatDay(event.day), category: event.category, message: event.message };
+            if (mode !== 'daily' || event.kind !== 'task') return;
+            const processor = event.task.processor.name;
+            for (const [day, outcome] of outcomesOf(event)) {
+              if (outcome.state !== 'failed' || !isRootFailure(outcome.failure.category)) continue;
+              const { category, message } = outcome.failure;
+              io.stderr(`dag: FAILED ${processor} ${formatDay(day)} ${category}: ${firstLine(message)}\n`);
+              const url = webhookFor(loaded.pipeline, processor);
+              const body = { event: 'failure', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, processor, date: formatDay(day), category, message };
               if (url) pending.push(notifyAll(postJson, [url], body).then((warnings) => warnings.forEach(warn)));
             }
           };
@@ -146,12 +160,18 @@ export function registerRun(program: Command, io: CliIO): void {
             clock: createBuildClock(systemClock),
             inputsOf: (processor, day) => processorInputs(processor, day, calendar),
             inputFingerprint: (processor, day, live) => inputFingerprint(processor, day, live, calendar),
-            spawner: createCommandSpawner({ baseEnv: io.env, logRoot: join(dirname(loaded.pipeline.file), '.dag', 'logs'), targetName: loaded.targetName }),
+            commands: commands.run,
+            lockOwner: owner,
             concurrency,
             onEvent,
             signal: cancel.signal,
           });
           view?.finish();
+          if (result.lingering) {
+            // An abandoned job's thread is stuck (a read blocked in the kernel): a normal exit would wait for it.
+            io.stderr('dag: an abandoned job is still stuck in the warehouse; dag ends itself with SIGKILL once it has reported (exit status 137)\n');
+            io.endWith = 'SIGKILL';
+          }
           io.doing = 'reporting';
           const json = { ...runResultToJson(result), ...(warnings.length > 0 ? { warnings } : {}) };
           io.stdout(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${renderRunSummary(result)}${warnings.map((w) => `warning: ${w}\n`).join('')}`);
@@ -160,6 +180,8 @@ export function registerRun(program: Command, io: CliIO): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          // A command still running now was abandoned: it must not outlive the lock it is recorded in.
+          commands.killAll();
           await warehouse.releaseLock(owner);
         }
       } finally {

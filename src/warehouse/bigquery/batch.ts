@@ -1,19 +1,18 @@
 /**
  * Batches on BigQuery: a SQL batch is one script job (DDL, staged rows, range assertion, then data and
- * ledger in one transaction); a command batch marks its partitions unfinished in the ledger (one job),
- * runs the command, re-reads the batch's partitions from metadata in one query and writes their ledger
- * rows in one job. Writers to one table are serialised in this process because concurrent mutating
- * transactions on one table abort each other.
+ * ledger in one transaction); a command batch's steps (runner/command.ts runs them) mark its partitions
+ * unfinished in the ledger (one job), re-read the batch's partitions from metadata in one query after
+ * the command, and write their ledger rows in one job. Writers to one table are serialised in this
+ * process because concurrent mutating transactions on one table abort each other.
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, parseIsoDate, type Day } from '../../core/dates.js';
 import { tableName, type BigqueryTarget, type Processor, type TableRef } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
 import { CheckedSelects } from '../checked-selects.js';
-import type { KeyedQueue } from '../keyed-queue.js';
-import type { BatchJob, BatchOutcome, CommandSpawner, JobFailure } from '../port.js';
+import { done, failed, type BatchJob, type InputFingerprints, type JobAccess, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
-import { batchLabel, commandBatchRows, renderBatchTemplate } from '../shared.js';
+import { batchLabel, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext, type Row } from './jobs.js';
 import { BIGQUERY_TYPES, selectColumns, tableColumns } from './schema.js';
@@ -32,6 +31,25 @@ export class KnownTables {
   forget = (table: TableRef) => void this.names.delete(this.key(table));
 }
 
+/** One holder per key at a time, in arrival order (BigQuery's writers to one table). */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async acquire(key: string): Promise<JobAccess> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    await previous;
+    // An abandoned job's BigQuery job was cancelled (jobs.cancel): letting the next writer in is safe.
+    return { release, abandon: release };
+  }
+}
+
 /** The processor's SELECT (`text`) for a batch, in BigQuery's dialect, without trailing semicolons or comments. */
 export function renderSelect(target: BigqueryTarget, job: BatchJob, text: string): string {
   return renderBatchTemplate(job, text, {
@@ -47,7 +65,7 @@ function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal
   return { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
 }
 
-function ledgerParams(job: BatchJob, fingerprints: ReadonlyMap<Day, string>, rows?: ReadonlyMap<Day, number>): Record<string, unknown> {
+function ledgerParams(job: BatchJob, fingerprints: InputFingerprints, rows?: RowCounts): Record<string, unknown> {
   return {
     processor: job.processor.name,
     // Ledger rows are keyed by table too: a renamed processor's batches replace its old rows.
@@ -63,74 +81,113 @@ function ledgerParams(job: BatchJob, fingerprints: ReadonlyMap<Day, string>, row
   };
 }
 
-/** What the batches of one process share: per-table writer queues, tables known to exist, checked SELECTs. */
+/** What the batches of one process share: per-table writer access, tables known to exist, checked SELECTs. */
 export interface BatchState {
-  readonly writers: KeyedQueue;
+  readonly writers: KeyedMutex;
   readonly known: KnownTables;
   /** The SELECT's column names, by processor and SQL template, once a batch of it committed. */
   readonly checked: CheckedSelects<readonly string[]>;
 }
 
-export async function runSqlBatch(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
+/**
+ * A SQL batch is one script job (DDL, staged rows, range assertion, data and ledger in one transaction),
+ * so it needs the input fingerprints up front: staging checks the SELECT's columns against the table
+ * (dry runs and metadata, nothing written) and renders the script; commit runs it (cancelled
+ * server-side on `signal`). The caller holds the table's writer access, so a schema change another
+ * batch made is seen here.
+ */
+export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, signal: AbortSignal): Promise<Step<StagedBatch>> {
   const { processor, batch } = job;
-  const { writers, known, checked } = state;
-  if (processor.action.kind !== 'sql') throw new Error(`runSqlBatch called for command processor ${processor.name}`);
+  const { known, checked } = state;
+  if (processor.action.kind !== 'sql') throw new Error(`stageSqlBatch called for command processor ${processor.name}`);
   const select = renderSelect(target, job, processor.action.text);
   const key = CheckedSelects.key(processor.name, processor.action.text);
-  const context = batchContext(target, job, signal);
-  try {
-    // Known from the start on BigQuery (its source versions are metadata, never pending).
-    const params = ledgerParams(job, await job.inputFingerprints);
-    // Checked and written in the table's queue: a schema change another batch makes is seen.
-    return await writers.run(`${processor.table.schema}.${processor.table.name}`, async (): Promise<BatchOutcome> => {
-      let columns = checked.get(key);
-      let changes: readonly SchemaChange[] = [];
-      if (columns === undefined) {
-        const fit = await checkSchema(client, target, state, job, select, context);
-        if (!fit.ok) return fit.outcome;
-        ({ columns, changes } = fit);
-      }
-      const script = (createTable: boolean) =>
-        batchScript({
-          project: target.project,
-          ledgerDataset: target.ledgerSchema,
-          table: processor.table,
-          partitionColumn: processor.partitionColumn,
-          start: batch.start,
-          end: batch.end,
-          select,
-          createTable,
-          columns: columns ?? [],
-          changes,
-        });
-      let rows: Row[];
-      if (!known.has(processor.table)) rows = await runJob(client, script(true), params, context);
-      else {
-        try {
-          rows = await runJob(client, script(false), params, context);
-        } catch (error) {
-          // Dropped since the snapshot: create it again (notFound fails the script before any write).
-          if (!isNotFound(error) || signal.aborted) throw error;
-          known.forget(processor.table);
-          rows = await runJob(client, script(true), params, context);
-        }
-      }
-      known.add(processor.table);
-      checked.set(key, columns);
-      const counted = new Map<Day, number>();
-      for (const row of rows) {
-        const day = parseIsoDate(String(row.partition_date));
-        if (day !== undefined) counted.set(day, Number(row.row_count));
-      }
-      return { ok: true, rows: new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])), absent: [] };
+  let columns = checked.get(key);
+  let changes: readonly SchemaChange[] = [];
+  if (columns === undefined) {
+    let fit: SchemaFit;
+    try {
+      fit = await checkSchema(client, target, state, job, select, batchContext(target, job, signal));
+    } catch (error) {
+      return failed(jobFailure(error, signal, batchLabel(job)));
+    }
+    if (!fit.ok) return failed(fit.failure);
+    ({ columns, changes } = fit);
+  }
+  const checkedColumns = columns;
+  const script = (createTable: boolean) =>
+    batchScript({
+      project: target.project,
+      ledgerDataset: target.ledgerSchema,
+      table: processor.table,
+      partitionColumn: processor.partitionColumn,
+      start: batch.start,
+      end: batch.end,
+      select,
+      createTable,
+      columns: checkedColumns,
+      changes,
     });
+  return done({
+    async commit(fingerprints, commitSignal) {
+      const context = batchContext(target, job, commitSignal);
+      const params = ledgerParams(job, fingerprints);
+      try {
+        let rows: Row[];
+        if (!known.has(processor.table)) rows = await runJob(client, script(true), params, context);
+        else {
+          try {
+            rows = await runJob(client, script(false), params, context);
+          } catch (error) {
+            // Dropped since the snapshot: create it again (notFound fails the script before any write).
+            if (!isNotFound(error) || commitSignal.aborted) throw error;
+            known.forget(processor.table);
+            rows = await runJob(client, script(true), params, context);
+          }
+        }
+        known.add(processor.table);
+        checked.set(key, checkedColumns);
+        const counted = new Map<Day, number>();
+        for (const row of rows) {
+          const day = parseIsoDate(String(row.partition_date));
+          if (day !== undefined) counted.set(day, Number(row.row_count));
+        }
+        return done(new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])));
+      } catch (error) {
+        return failed(jobFailure(error, commitSignal));
+      }
+    },
+    discard: async () => undefined,
+  });
+}
+
+function jobFailure(error: unknown, signal: AbortSignal, what?: string): JobFailure {
+  if (error instanceof JobCancelled || signal.aborted) return { category: 'CANCELLED', message: 'the BigQuery job was cancelled' };
+  const failure = toFailure(error);
+  return what ? { ...failure, message: `${what}: ${failure.message}` } : failure;
+}
+
+/** The command gets the dataset and table; it uses its own credentials. */
+export function commandEnv(target: BigqueryTarget, job: BatchJob): Record<string, string> {
+  return {
+    DAG_BQ_PROJECT: target.project,
+    DAG_BQ_LOCATION: target.location,
+    DAG_BQ_DATASET: job.processor.table.schema,
+    DAG_TABLE: job.processor.table.name,
+  };
+}
+
+/** Markers for every partition of the batch, appended in one job (see unfinishedParams). */
+export async function markUnfinished(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<void>> {
+  try {
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), batchContext(target, job, signal));
+    return done(undefined);
   } catch (error) {
-    if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };
-    return { ok: false, failure: toFailure(error) };
+    return failed(jobFailure(error, signal, `${batchLabel(job)}: marking the batch unfinished in the ledger failed`));
   }
 }
 
-type SchemaFit = { readonly ok: true; readonly columns: readonly string[]; readonly changes: readonly SchemaChange[] } | { readonly ok: false; readonly outcome: BatchOutcome };
+type SchemaFit = { readonly ok: true; readonly columns: readonly string[]; readonly changes: readonly SchemaChange[] } | { readonly ok: false; readonly failure: JobFailure };
 
 /**
  * The SELECT's columns against the table's (schema.ts), before anything is sent that writes. A SELECT
@@ -138,7 +195,7 @@ type SchemaFit = { readonly ok: true; readonly columns: readonly string[]; reado
  */
 async function checkSchema(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, select: string, context: JobContext): Promise<SchemaFit> {
   const where = batchLabel(job);
-  const refuse = (failure: JobFailure): SchemaFit => ({ ok: false, outcome: { ok: false, failure: { ...failure, message: `${where}: ${failure.message}` } } });
+  const refuse = (failure: JobFailure): SchemaFit => ({ ok: false, failure: { ...failure, message: `${where}: ${failure.message}` } });
   let selected: Column[];
   try {
     selected = await selectColumns(client, select, context);
@@ -160,52 +217,40 @@ async function checkSchema(client: BigQuery, target: BigqueryTarget, state: Batc
 /** `--full-refresh`: drops the table and deletes its ledger rows (sql.ts dropProcessorSql), in the table's queue. */
 export async function dropProcessorTable(client: BigQuery, target: BigqueryTarget, state: BatchState, processor: Processor): Promise<void> {
   const context: JobContext = { target, labels: { dag_run_id: 'full_refresh', dag_processor: processor.name } };
-  await state.writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
+  const access = await state.writers.acquire(`${processor.table.schema}.${processor.table.name}`);
+  try {
     await runJob(client, dropProcessorSql(target.project, target.ledgerSchema, processor.table), { processor: processor.name, table_name: tableName(processor.table) }, context);
     state.known.forget(processor.table);
     state.checked.forget(processor.name);
-  });
+  } finally {
+    access.release();
+  }
 }
 
-export async function runCommandBatch(
-  client: BigQuery,
-  target: BigqueryTarget,
-  job: BatchJob,
-  spawn: CommandSpawner,
-  signal: AbortSignal,
-): Promise<BatchOutcome> {
+/** Rows per day of the batch's range, from partition metadata in one query. */
+export async function readPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<RowCounts>> {
   const { processor, batch } = job;
-  const env = {
-    DAG_BQ_PROJECT: target.project,
-    DAG_BQ_LOCATION: target.location,
-    DAG_BQ_DATASET: processor.table.schema,
-    DAG_TABLE: processor.table.name,
-  };
-  const context = batchContext(target, job, signal);
-  const where = batchLabel(job);
-  if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   try {
-    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), context);
-  } catch (error) {
-    if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
-    const failure = toFailure(error);
-    return { ok: false, failure: { ...failure, message: `${where}: marking the batch unfinished in the ledger failed: ${failure.message}` } };
-  }
-  const failure = await spawn(env, signal);
-  if (failure) return { ok: false, failure };
-  try {
-    const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, context);
+    const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal));
     const present = new Map<Day, number>();
     for (const row of listed) {
       const day = partitionIdToDay(String(row.partition_id));
       if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
     }
-    const { rows, absent } = commandBatchRows(processor, batch.days, present);
-    if (rows.size > 0) await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, await job.inputFingerprints, rows), context);
-    return { ok: true, rows, absent };
+    return done(present);
   } catch (error) {
-    if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };
-    return { ok: false, failure: toFailure(error) };
+    return failed(jobFailure(error, signal));
+  }
+}
+
+/** The present partitions' ledger rows, appended in one job (they win over the markers: later built_at). */
+export async function recordPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<void>> {
+  if (rows.size === 0) return done(undefined);
+  try {
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal));
+    return done(undefined);
+  } catch (error) {
+    return failed(jobFailure(error, signal));
   }
 }
 

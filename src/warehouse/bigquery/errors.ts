@@ -45,12 +45,26 @@ export function classify(error: unknown): FailureCategory {
   return 'PROCESSOR_ERROR';
 }
 
+/**
+ * Errors that do not depend on the data: the query does not compile or bind, an object or a permission
+ * is missing, the SELECT's schema does not fit the table. BigQuery says `invalidQuery` for these and for
+ * runtime errors alike (a bad cast, a division by zero), so the message decides.
+ */
+const DATA_INDEPENDENT_REASONS = new Set(['notFound', 'accessDenied', 'billingNotEnabled', 'quotaExceeded']);
+const COMPILE_ERROR =
+  /^(Syntax error|Unrecognized name|Not found:|Name \S+ not found|No matching signature|Function not found|Table-valued function not found|Query column \d+ has type|Inserted row has wrong column count|Provided Schema does not match|Cannot query over table|Access Denied|Permission denied|Invalid table|Table .* was not found)/i;
+
+export function isDataIndependent(error: unknown): boolean {
+  if (errorReasons(error).some((reason) => DATA_INDEPENDENT_REASONS.has(reason))) return true;
+  return COMPILE_ERROR.test(errorMessage(error));
+}
+
 export function toFailure(error: unknown): JobFailure {
   const category = classify(error);
   const reasons = errorReasons(error);
   const reason = reasons.length > 0 ? ` (${[...new Set(reasons)].join(', ')})` : '';
-  const message = errorMessage(error).replace(`${OUT_OF_RANGE_MARKER}: `, '');
-  return { category, message: `BigQuery: ${message}${reason}` };
+  const message = `BigQuery: ${errorMessage(error).replace(`${OUT_OF_RANGE_MARKER}: `, '')}${reason}`;
+  return category === 'PROCESSOR_ERROR' && isDataIndependent(error) ? { category, message, dataIndependent: true } : { category, message };
 }
 
 /** notFound on a dataset or table: a snapshot treats it as "nothing there yet". */

@@ -8,10 +8,9 @@ import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
-import type { BatchOutcome, Warehouse } from '../port.js';
+import { done, failed, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
-import { KeyedQueue } from '../keyed-queue.js';
-import { dropProcessorTable, KnownTables, renderSelect, runCommandBatch, runSqlBatch, type BatchState } from './batch.js';
+import { commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { readBigqueryHistory } from './history.js';
@@ -30,16 +29,17 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   const readClient = new BigQuery(clientOptions(target, options, true));
   const jobClient = new BigQuery(clientOptions(target, options, false));
   const known = new KnownTables();
-  const state: BatchState = { writers: new KeyedQueue(), known, checked: new CheckedSelects() };
+  const state: BatchState = { writers: new KeyedMutex(), known, checked: new CheckedSelects() };
   const ledger = new LedgerWriter(readClient, target);
 
-  async function withLedger(pipeline: Pipeline, run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
+  /** The ledger's tables exist, and a version-1 ledger is migrated, before a batch writes to them (once per process). */
+  async function withLedger<T>(pipeline: Pipeline, run: () => Step<T> | Promise<Step<T>>): Promise<Step<T>> {
     try {
       await ledger.ensure();
       await ledger.migrate(pipeline);
     } catch (error) {
-      if (error instanceof UserError) return { ok: false, failure: { category: 'PROCESSOR_ERROR', message: error.message } };
-      return { ok: false, failure: toFailure(error) };
+      if (error instanceof UserError) return failed({ category: 'PROCESSOR_ERROR', message: error.message });
+      return failed(toFailure(error));
     }
     return run();
   }
@@ -61,13 +61,21 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       }
       return snapshot;
     },
-    runSqlBatch: (job, signal) => withLedger(job.pipeline, () => runSqlBatch(jobClient, target, state, job, signal)),
-    runCommandBatch: (job, spawn, signal) => withLedger(job.pipeline, () => runCommandBatch(jobClient, target, job, spawn, signal)),
+    // SQL batches write one table at a time each; a command needs no hold (it writes with its own credentials).
+    access: async (job) => done(job.processor.action.kind === 'sql' ? await state.writers.acquire(`${job.processor.table.schema}.${job.processor.table.name}`) : { release: () => {}, abandon: () => {} }),
+    stageSqlBatch: (job, signal) => withLedger(job.pipeline, () => stageSqlBatch(jobClient, target, state, job, signal)),
+    markUnfinished: (job, signal) => withLedger(job.pipeline, () => markUnfinished(jobClient, target, job, signal)),
+    handOver: async (job) => done(commandEnv(target, job)),
+    takeBack: async () => done(undefined),
+    readPartitions: (job, signal) => readPartitions(jobClient, target, job, signal),
+    recordPartitions: (job, rows, fingerprints, signal) => recordPartitions(jobClient, target, job, rows, fingerprints, signal),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
+    // The lock row has no column for them (docs/bigquery.md): a takeover cannot end a dead run's commands.
+    recordCommandGroups: async () => undefined,
     releaseLock: (owner) => ledger.releaseLock(owner),
     dropProcessorTable: async (processor) => {
       await ledger.ensure();

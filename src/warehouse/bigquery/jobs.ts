@@ -2,9 +2,11 @@
  * Running one query job: createQueryJob with the target's location, labels, timeout and byte cap on
  * EVERY job (the client's fast path would drop the location), then getQueryResults polled with a short
  * timeoutMs so dag's own abort is noticed; on abort the job is cancelled with jobs.cancel, because
- * BigQuery keeps running a job whose HTTP wait lapsed.
+ * BigQuery keeps running a job whose HTTP wait lapsed, and a job that finished before the cancel landed
+ * is reported as finished (a batch that committed is never reported as cancelled).
  */
 import type { BigQuery, Job, Query } from '@google-cloud/bigquery';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BigqueryTarget } from '../../core/model.js';
 
 export type Row = Record<string, unknown>;
@@ -56,11 +58,11 @@ export async function runJob(client: BigQuery, sql: string, params: Record<strin
 async function waitForJob(job: Job, context: JobContext): Promise<Row[]> {
   const { signal } = context;
   let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
+  // Shaped like getQueryResults' answer: [rows].
+  const aborted = new Promise<[Row[]]>((resolve, reject) => {
     onAbort = () => {
-      // Cancel the job server-side; its outcome is no longer ours to report.
-      job.cancel().catch(() => undefined);
-      reject(new JobCancelled(job.id));
+      // Cancel the job server-side; one that finished first is reported as done (it committed).
+      afterCancel(job).then((rows) => resolve([rows]), () => reject(new JobCancelled(job.id)));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -73,6 +75,7 @@ async function waitForJob(job: Job, context: JobContext): Promise<Row[]> {
         return rows as Row[];
       } catch (error) {
         if (error instanceof JobCancelled) throw error;
+        if (signal?.aborted) return (await aborted)[0];
         if (error instanceof Error && error.message.startsWith('The query did not complete before')) continue;
         throw error;
       }
@@ -80,6 +83,32 @@ async function waitForJob(job: Job, context: JobContext): Promise<Row[]> {
   } finally {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** How often to look whether a cancelled job has ended (every 250 ms) before calling it cancelled. */
+const CANCEL_POLLS = 20;
+
+interface JobStatus {
+  readonly state?: string;
+  readonly errorResult?: unknown;
+}
+
+/**
+ * jobs.cancel, then the job's final state: BigQuery cancels on a best-effort basis, so a job may finish
+ * before the cancel lands. Its rows when it succeeded; throws when it was stopped or failed.
+ */
+async function afterCancel(job: Job): Promise<Row[]> {
+  const [response] = (await job.cancel()) as unknown as [{ job?: { status?: JobStatus } } | undefined];
+  let status = response?.job?.status;
+  for (let polls = 0; status?.state !== 'DONE'; polls++) {
+    if (polls >= CANCEL_POLLS) throw new JobCancelled(job.id);
+    await sleep(250);
+    const [metadata] = (await job.getMetadata()) as unknown as [{ status?: JobStatus }];
+    status = metadata.status;
+  }
+  if (status.errorResult) throw new JobCancelled(job.id);
+  const [rows] = await job.getQueryResults({ timeoutMs: POLL_MS });
+  return rows as Row[];
 }
 
 /** Free dry run: bytes the query would process, or undefined when BigQuery does not say. */

@@ -10,10 +10,10 @@ import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
 import { CheckedSelects } from '../checked-selects.js';
 import { KeyedQueue } from '../keyed-queue.js';
-import type { BatchJob, BatchOutcome, FailureCategory, JobFailure } from '../port.js';
+import { done, failed, type BatchJob, type FailureCategory, type InputFingerprints, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
-import { classifyDuckdbError, type SerialConnection } from './connection.js';
+import { classifyDuckdbError, duckdbFailure, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 import { DUCKDB_TYPES } from './types.js';
@@ -26,7 +26,7 @@ export function renderBatchSelect(job: BatchJob, action: SqlAction): string {
     dateLiteral,
     table: qualifiedTable,
     unknownRef: (name) => {
-      throw new BatchError('PROCESSOR_ERROR', `${action.file}: ref('${name}') names no source or processor of the pipeline`);
+      throw new BatchError('PROCESSOR_ERROR', `${action.file}: ref('${name}') names no source or processor of the pipeline`, true);
     },
   });
   // Rendered without a trailing semicolon or line comment: either would break the wrapping subquery.
@@ -77,7 +77,7 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 }
 
 /** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
-export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, fingerprints: ReadonlyMap<Day, string>, ledgerSchema: string): string[] {
+export function commitStatements(job: BatchJob, rowsByDay: RowCounts, fingerprints: InputFingerprints, ledgerSchema: string): string[] {
   const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
   return [...replacePartitionRows(ledgerSchema, job.processor.table, inBatch(job), ledgerRows), 'COMMIT'];
 }
@@ -133,28 +133,51 @@ interface TablePlan {
 const FITS: TablePlan = { exists: true, changes: [] };
 const changesTable = (plan: TablePlan): boolean => !plan.exists || plan.changes.length > 0;
 
-export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns): Promise<BatchOutcome> {
+/**
+ * Runs the batch up to its commit: columns checked, the table created or altered, rows written, rows
+ * outside start..end refused. The staged batch holds `connection` (its open transaction) until it is
+ * committed or discarded; a batch that creates or alters its table also holds the table's turn in
+ * `checks.queue` until then (nobody else writes the table beside its uncommitted ALTER).
+ */
+export async function stageSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns): Promise<Step<StagedBatch>> {
   const { action } = job.processor;
   if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
   const key = CheckedSelects.key(job.processor.name, action.text);
   const table = tableName(job.processor.table);
   const seen = checks.version(table);
-  const first = await writeBatch(connection, ledgerSchema, job, signal, checks, key, { turn: false });
+  const first = await stageOnce(connection, ledgerSchema, job, signal, checks, key, { turn: false });
   if (!('needsTurn' in first)) return first;
-  // Waiting for the table's turn is not the batch's own time (port.ts BatchJob.onQueued).
-  job.onQueued?.();
-  return checks.queue.run(table, async () => {
-    const plan = checks.version(table) === seen ? first.needsTurn : undefined;
-    return (await writeBatch(connection, ledgerSchema, job, signal, checks, key, { turn: true, plan })) as BatchOutcome;
+  const release = await checks.queue.hold(table);
+  const plan = checks.version(table) === seen ? first.needsTurn : undefined;
+  const staged = (await stageOnce(connection, ledgerSchema, job, signal, checks, key, { turn: true, plan })) as Step<StagedBatch>;
+  if (!staged.ok) {
+    release();
+    return staged;
+  }
+  return done({
+    async commit(fingerprints, commitSignal) {
+      try {
+        return await staged.value.commit(fingerprints, commitSignal);
+      } finally {
+        release();
+      }
+    },
+    async discard() {
+      try {
+        await staged.value.discard();
+      } finally {
+        release();
+      }
+    },
   });
 }
 
 /**
- * One attempt at the batch. Without the table's turn, a batch that would create or alter its table
- * writes nothing and answers with what it would do; with the turn it does it (checking again unless
- * `plan` still holds).
+ * One attempt at staging the batch. Without the table's turn, a batch that would create or alter its
+ * table writes nothing and answers with what it would do; with the turn it does it (checking again
+ * unless `plan` still holds).
  */
-async function writeBatch(
+async function stageOnce(
   connection: SerialConnection,
   ledgerSchema: string,
   job: BatchJob,
@@ -162,10 +185,9 @@ async function writeBatch(
   checks: CheckedColumns,
   key: string,
   step: { readonly turn: boolean; readonly plan?: TablePlan },
-): Promise<BatchOutcome | { readonly needsTurn: TablePlan }> {
+): Promise<Step<StagedBatch> | { readonly needsTurn: TablePlan }> {
   const where = batchLabel(job);
-  if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
-  job.onStarted?.();
+  if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled before it started` });
   const onAbort = (): void => connection.interrupt();
   signal.addEventListener('abort', onAbort, { once: true });
   let opened = false;
@@ -204,29 +226,45 @@ async function writeBatch(
       const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
-    // Not before the source versions this batch read are recorded (port.ts BatchJob.inputFingerprints);
-    // that wait is not the batch's own time, so its timeout clock stops meanwhile.
-    let fingerprints = job.inputFingerprints;
-    if (!(fingerprints instanceof Map)) {
-      job.onQueued?.();
-      fingerprints = await fingerprints;
-      job.onStarted?.();
-    }
-    const ledgerFingerprints = fingerprints;
-    await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerFingerprints, ledgerSchema).join(';\n')));
-    opened = false;
-    checks.set(key, true);
-    if (changesTable(plan)) checks.changed(tableName(job.processor.table));
-    return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
+    const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
+    return done(
+      stagedBatch(connection, ledgerSchema, job, rows, () => {
+        checks.set(key, true);
+        if (changesTable(plan)) checks.changed(tableName(job.processor.table));
+      }),
+    );
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
-    if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` } };
-    if (error instanceof BatchError)
-      return { ok: false, failure: { category: error.category, message: `${where}: ${error.message}`, ...(error.dataIndependent ? { dataIndependent: error.dataIndependent } : {}) } };
-    return { ok: false, failure: { category: classifyDuckdbError(error), message: `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}` } };
+    if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` });
+    if (error instanceof BatchError) return failed({ category: error.category, message: `${where}: ${error.message}`, ...(error.dataIndependent ? { dataIndependent: true } : {}) });
+    return failed(duckdbFailure(error, `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}`));
   } finally {
+    // Nothing may interrupt the connection once the rows are staged: the COMMIT is not to be cut.
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** The ledger rows go in with the COMMIT; a COMMIT that fails leaves the old partitions and ledger. */
+function stagedBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, rows: RowCounts, onCommitted: () => void): StagedBatch {
+  let open = true;
+  return {
+    async commit(fingerprints) {
+      open = false;
+      try {
+        await connection.run(commitStatements(job, rows, fingerprints, ledgerSchema).join(';\n'));
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        return failed(duckdbFailure(error, `${batchLabel(job)}: committing failed: ${duckdbMessage(error)}`));
+      }
+      onCommitted();
+      return done(rows);
+    },
+    async discard() {
+      if (!open) return;
+      open = false;
+      await connection.run('ROLLBACK').catch(() => undefined);
+    },
+  };
 }
 
 /**

@@ -6,8 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
-import { UserError } from '../../core/diagnostics.js';
-import type { FailureCategory } from '../port.js';
+import { WarehouseError, type FailureCategory, type JobFailure } from '../port.js';
 import { firstLine } from '../shared.js';
 import * as nodeApi from './node-api.js';
 import { CATALOG, quoteString } from './sql.js';
@@ -96,7 +95,7 @@ export class OpenDatabase {
       try {
         mkdirSync(dirname(path), { recursive: true });
       } catch (error) {
-        throw new UserError(`cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`, 2, 'check the target path in pipeline.yaml and its permissions');
+        throw new WarehouseError('unreadable-target', `cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`, 'check the target path in pipeline.yaml and its permissions');
       }
     }
     const instance = await nodeApi.DuckDBInstance.create(':memory:');
@@ -135,27 +134,46 @@ export class OpenDatabase {
 const LOCKED = /Could not set lock on file/;
 
 /** The file is open for writing in another process: worth retrying once that process lets go. */
-export class FileLockedError extends UserError {}
+export class FileLockedError extends WarehouseError {}
 
-export function openError(path: string, error: unknown): UserError {
+export function openError(path: string, error: unknown): WarehouseError {
   const message = firstLine(error);
   const locked = LOCKED.exec(message);
   if (locked) {
     const pid = /\(PID (\d+)\)/.exec(message)?.[1];
     return new FileLockedError(
+      'unreadable-target',
       `the DuckDB file ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}`,
-      2,
       'wait for that process (another dag run, a notebook, the duckdb CLI) to finish or close the file, then retry',
     );
   }
-  if (!existsSync(path)) return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check the target path in pipeline.yaml');
-  return new UserError(`cannot open the DuckDB file ${path}: ${message}`, 2, 'check that the file is a DuckDB database you may read and write');
+  if (!existsSync(path)) return new WarehouseError('unreadable-target', `cannot open the DuckDB file ${path}: ${message}`, 'check the target path in pipeline.yaml');
+  return new WarehouseError('unreadable-target', `cannot open the DuckDB file ${path}: ${message}`, 'check that the file is a DuckDB database you may read and write');
 }
 
-/** DuckDB errors start with their class ("Binder Error: ..."); lock, I/O and write conflicts may pass on retry. */
+/**
+ * Errors that do not depend on the data: the SQL does not parse or bind, an object is missing, a file
+ * or permission is missing, the disk is full. Retrying or splitting the batch cannot help.
+ */
+const DATA_INDEPENDENT_CLASS = /^(Parser|Binder|Catalog|Permission|Dependency|Not implemented) Error/;
+const MISSING_FILE_OR_ROOM = /No files found that match|No such file or directory|Permission denied|No space left on device|Read-only file system|Disk quota exceeded/i;
+
+/** DuckDB errors start with their class ("Binder Error: ..."); lock conflicts, other I/O and memory may pass on retry. */
 export function classifyDuckdbError(error: unknown): FailureCategory {
   const message = error instanceof Error ? error.message : String(error);
   if (/^INTERRUPT/i.test(message)) return 'CANCELLED';
+  if (isDataIndependent(message)) return 'PROCESSOR_ERROR';
   if (/^(IO Error|TransactionContext Error|Transaction Error|Out of Memory Error)|[Cc]onflict|Could not set lock/.test(message)) return 'TRANSIENT';
   return 'PROCESSOR_ERROR';
+}
+
+function isDataIndependent(message: string): boolean {
+  return DATA_INDEPENDENT_CLASS.test(message) || MISSING_FILE_OR_ROOM.test(message);
+}
+
+/** A DuckDB error as a job failure: its category, `message`, and whether it depends on the data. */
+export function duckdbFailure(error: unknown, message: string): JobFailure {
+  const text = error instanceof Error ? error.message : String(error);
+  const category = classifyDuckdbError(error);
+  return category === 'PROCESSOR_ERROR' && isDataIndependent(text) ? { category, message, dataIndependent: true } : { category, message };
 }

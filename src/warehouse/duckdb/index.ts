@@ -7,16 +7,34 @@ import { existsSync } from 'node:fs';
 import type { DuckdbTarget, Pipeline, Processor } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
-import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, HistoryLimits, LockOwner, LockResult, RunHistory, RunRecord, Warehouse } from '../port.js';
-import { CheckedColumns, runSqlBatch } from './batch.js';
-import { runCommandBatch } from './command.js';
+import {
+  done,
+  failed,
+  type BatchJob,
+  type FailureRecord,
+  type HistoryLimits,
+  type InputFingerprints,
+  type JobAccess,
+  type LockOwner,
+  type LockResult,
+  type ProcessGroup,
+  type RowCounts,
+  type RunHistory,
+  type RunRecord,
+  type StagedBatch,
+  type Step,
+  type Warehouse,
+} from '../port.js';
+import { batchLabel, firstLine } from '../shared.js';
+import { CheckedColumns, stageSqlBatch } from './batch.js';
+import { commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRetrying } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import type { LedgerState } from '../ledger-shape.js';
 import { createLedger, inspectLedger, migrateLedger, recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { EMPTY_HISTORY } from '../history-rows.js';
 import { readDuckdbHistory } from './history.js';
-import { acquireFileLock, releaseFileLock } from './lock.js';
+import { acquireFileLock, recordLockGroups, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
 import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
@@ -105,47 +123,89 @@ class DuckdbWarehouse implements Warehouse {
     return this.migration;
   }
 
-  // Batches may wait at the gate (a command holds the file exclusively): onQueued stops their timeout
-  // clock until runSqlBatch / runCommandBatch call onStarted.
-  runSqlBatch(job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
-    job.onQueued?.();
-    return this.gate.shared(async () => {
-      const db = this.writable();
+  /**
+   * SQL batches share the file (each on its own connection); a command has it alone, since its own
+   * process must open it. After a hold was abandoned the file cannot be had alone any more.
+   */
+  async access(job: BatchJob): Promise<Step<JobAccess>> {
+    const hold = job.processor.action.kind === 'sql' ? await this.gate.acquireShared() : await this.gate.acquireExclusive();
+    if (!hold)
+      return failed({
+        category: 'PROCESSOR_ERROR',
+        message: `${batchLabel(job)}: not started: a job abandoned earlier in this run may still use the DuckDB file, and a command needs it alone; run again`,
+      });
+    // The ledger is version 2 before any batch writes to it (readSnapshot normally did it already).
+    try {
       await this.migrated(job.pipeline);
+    } catch (error) {
+      hold.release();
+      return failed({ category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: migrating the ledger to version 2 failed: ${firstLine(error)}` });
+    }
+    return done(hold);
+  }
+
+  /** The caller holds shared access; the staged batch keeps its connection until commit or discard. */
+  async stageSqlBatch(job: BatchJob, signal: AbortSignal): Promise<Step<StagedBatch>> {
+    const db = this.writable();
+    try {
       await this.ensureSchema(job.processor.table.schema);
-      const connection = await db.connect();
-      try {
-        return await runSqlBatch(connection, this.target.ledgerSchema, job, signal, this.checkedColumns);
-      } finally {
+    } catch (error) {
+      return failed({ category: 'TRANSIENT', message: `${batchLabel(job)}: creating schema ${job.processor.table.schema} failed: ${firstLine(error)}` });
+    }
+    const connection = await db.connect();
+    const staged = await stageSqlBatch(connection, this.target.ledgerSchema, job, signal, this.checkedColumns);
+    if (!staged.ok) {
+      connection.close();
+      return staged;
+    }
+    return done({
+      commit: async (fingerprints, commitSignal) => {
+        try {
+          return await staged.value.commit(fingerprints, commitSignal);
+        } finally {
+          connection.close();
+        }
+      },
+      discard: async () => {
+        await staged.value.discard();
         connection.close();
-      }
+      },
     });
   }
 
-  async runCommandBatch(job: BatchJob, spawn: CommandSpawner, signal: AbortSignal): Promise<BatchOutcome> {
-    job.onQueued?.();
-    // Source versions still being recorded (they hold the gate shared) go in before any command runs:
-    // waiting for them inside the exclusive section would wait for ourselves.
-    await job.inputFingerprints;
-    return this.gate.exclusive(async () => {
-      const db = this.writable();
-      await this.migrated(job.pipeline);
-      return runCommandBatch(
-        {
-          path: this.target.path,
-          ledgerSchema: this.target.ledgerSchema,
-          current: db,
-          close: () => {
-            db.close();
-            this.db = undefined;
-          },
-          reopen: async () => (this.db = await OpenDatabase.open(this.target.path, false, this.options.onStatement)),
-        },
-        job,
-        spawn,
-        signal,
-      );
-    });
+  // The command steps run while the runner holds the file exclusively (runner/command.ts).
+  markUnfinished(job: BatchJob): Promise<Step<void>> {
+    return markUnfinished(this.writable(), this.target.ledgerSchema, job);
+  }
+
+  async handOver(job: BatchJob): Promise<Step<Readonly<Record<string, string>>>> {
+    const db = this.writable();
+    try {
+      const env = await commandEnv(db, this.target.path, job);
+      db.close();
+      this.db = undefined;
+      return done(env);
+    } catch (error) {
+      return failed({ category: 'TRANSIENT', message: `${batchLabel(job)}: handing the DuckDB file to the command failed: ${firstLine(error)}` });
+    }
+  }
+
+  async takeBack(job: BatchJob): Promise<Step<void>> {
+    if (this.db) return done(undefined);
+    try {
+      this.db = await reopenRetrying(() => OpenDatabase.open(this.target.path, false, this.options.onStatement));
+      return done(undefined);
+    } catch (error) {
+      return failed({ category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: cannot reopen the DuckDB file after the command: ${firstLine(error)}` });
+    }
+  }
+
+  readPartitions(job: BatchJob): Promise<Step<RowCounts>> {
+    return readPartitions(this.writable(), job);
+  }
+
+  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints): Promise<Step<void>> {
+    return recordPartitions(this.writable(), this.target.ledgerSchema, job, rows, fingerprints);
   }
 
   // On its own connection: hashing pending sources overlaps the first batches (and a command, which
@@ -176,6 +236,10 @@ class DuckdbWarehouse implements Warehouse {
     return acquireFileLock(`${this.target.path}.lock`, owner, waitMs);
   }
 
+  recordCommandGroups(owner: LockOwner, groups: readonly ProcessGroup[]): Promise<void> {
+    return recordLockGroups(`${this.target.path}.lock`, owner, groups);
+  }
+
   releaseLock(owner: LockOwner): Promise<void> {
     return releaseFileLock(`${this.target.path}.lock`, owner);
   }
@@ -195,11 +259,17 @@ class DuckdbWarehouse implements Warehouse {
     return undefined;
   }
 
+  /** After an abandoned job the instance is left open: closing it could wait for that job's connection. */
   async close(): Promise<void> {
-    await this.gate.exclusive(async () => {
-      this.db?.close();
-      this.db = undefined;
-    });
+    await this.gate.exclusive(
+      async () => {
+        this.db?.close();
+        this.db = undefined;
+      },
+      async () => {
+        this.db = undefined;
+      },
+    );
   }
 
   private writable(): OpenDatabase {

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Warehouse } from '../port.js';
 import { FileLockedError } from './connection.js';
-import { acquireFileLock, releaseFileLock } from './lock.js';
+import { acquireFileLock, recordLockGroups, releaseFileLock } from './lock.js';
 
 /** The previous lock holder releases its lock just before it closes the file: give it this long. */
 const FILE_RELEASE_MS = 10_000;
@@ -18,8 +18,13 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
   return {
     targetName,
     readSnapshot: async (pipeline, nodes) => (await get()).readSnapshot(pipeline, nodes),
-    runSqlBatch: async (job, signal) => (await get()).runSqlBatch(job, signal),
-    runCommandBatch: async (job, spawn, signal) => (await get()).runCommandBatch(job, spawn, signal),
+    access: async (job) => (await get()).access(job),
+    stageSqlBatch: async (job, signal) => (await get()).stageSqlBatch(job, signal),
+    markUnfinished: async (job, signal) => (await get()).markUnfinished(job, signal),
+    handOver: async (job) => (await get()).handOver(job),
+    takeBack: async (job) => (await get()).takeBack(job),
+    readPartitions: async (job, signal) => (await get()).readPartitions(job, signal),
+    recordPartitions: async (job, rows, fingerprints, signal) => (await get()).recordPartitions(job, rows, fingerprints, signal),
     recordSourceVersions: async (pipeline, snapshot, at, signal) => (await get()).recordSourceVersions(pipeline, snapshot, at, signal),
     recordRun: async (run) => (await get()).recordRun(run),
     recordFailure: async (failure) => (await get()).recordFailure(failure),
@@ -37,6 +42,7 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
       }
       return result;
     },
+    recordCommandGroups: (owner, groups) => recordLockGroups(lockPath, owner, groups),
     releaseLock: (owner) => releaseFileLock(lockPath, owner),
     async close() {
       const opened = inner ? await inner.catch(() => undefined) : undefined;
