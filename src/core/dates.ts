@@ -34,3 +34,15 @@ export interface DayRange {
 
 /** Milliseconds per duration unit, for pipeline.yaml durations and `dag run --wait`. */
 export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** First index of ascending `sorted` whose value is >= `value` (sorted.length when none): binary search. */
+export function lowerIndex(sorted: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -4,10 +4,10 @@
  * by position keep a 200 × 3,650 plan free of per-partition objects for the partitions that are fine.
  */
 import type { Calendar } from './calendar.js';
-import type { Day, DayRange } from './dates.js';
+import { lowerIndex, type Day, type DayRange } from './dates.js';
 import { beforeStart, mappingReach } from './inputs.js';
 import type { PipelineNode, Processor } from './model.js';
-import { lowerIndex, type PartitionColumns } from './snapshot-columns.js';
+import type { PartitionColumns } from './snapshot-columns.js';
 import { isPresent, partitionTime, type LedgerEntry, type PartitionInfo, type Snapshot } from './snapshot.js';
 
 /** How a partition looks to the partitions that read it. */

@@ -6,7 +6,7 @@
  * so explain, grids, the runner and the test builders work unchanged; the planner reads the columns
  * directly (planner-state.ts).
  */
-import type { Day } from './dates.js';
+import { lowerIndex, type Day } from './dates.js';
 import type { LedgerEntry, PartitionInfo } from './snapshot.js';
 
 export interface PartitionColumns {
@@ -32,28 +32,8 @@ export interface PartitionColumns {
 
 /** Index of `day` in ascending `days`, or -1. */
 export function indexOfDay(days: Float64Array, day: Day): number {
-  let lo = 0;
-  let hi = days.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const d = days[mid] as number;
-    if (d === day) return mid;
-    if (d < day) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-/** First index whose day is >= `day` (days.length when none). */
-export function lowerIndex(days: Float64Array, day: Day): number {
-  let lo = 0;
-  let hi = days.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((days[mid] as number) < day) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  const i = lowerIndex(days, day);
+  return days[i] === day ? i : -1;
 }
 
 /** A read-only Map over the indexes of `columns` that `has(i)` keeps. */
