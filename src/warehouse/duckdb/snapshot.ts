@@ -1,16 +1,19 @@
 /**
- * readSnapshot for DuckDB: one column-metadata query, one inventory query per existing table, then one
- * query each for the ledger, the recorded source versions and the latest failures. Dates come back as
- * day numbers computed by DuckDB and results are read column-wise, so no Date objects or per-row
- * strings are built on the JS side.
+ * readSnapshot for DuckDB: one column-metadata query, one inventory query per group of up to
+ * TABLES_PER_QUERY existing tables (a source's versions compared with the recorded ones in SQL), two
+ * for the ledger and one for the latest failures. Every big result arrives as numeric columns in
+ * typed arrays (snapshot-columns.ts) and the snapshot keeps them as Snapshot.columns, its Maps being
+ * views of them: no object, Date or string per partition is built to plan.
  */
 import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
-import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
+import type { Snapshot, TableInventory } from '../../core/snapshot.js';
 import { calendarDays, nodesToRead, readersBySource } from '../shared.js';
 import type { SerialConnection } from './connection.js';
-import { CATALOG, dayExpression, ledgerTable, msExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+import { mergeColumns, ownerRanges, readInventoryGroup, readLedgerColumns, TABLES_PER_QUERY, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
+import { CATALOG, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
 export interface SnapshotReader {
   readonly main: SerialConnection;
@@ -45,23 +48,27 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const pendingVersions = pending.sources;
   queries += pending.queries;
 
-  // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
-  const inventories = new Map<string, InventoryColumns>();
-  let ledger = new Map<string, Map<Day, LedgerEntry>>();
-  let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
+  // Every remaining query is independent: run them side by side on the pool, the ledger first.
+  const ledgerKeys = processorNames;
+  let ledger: LedgerColumns = EMPTY_LEDGER;
   let failures = new Map<string, Map<Day, string>>();
+  const inventories = new Map<string, InventorySlice>();
   const tasks: ((connection: SerialConnection) => Promise<void>)[] = [];
   if (processorNames.length > 0 && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (ledger = await readLedger(connection, reader.ledgerSchema, processorNames)));
-  if (sourceNames.length > 0 && ledgerExists('source_versions'))
-    tasks.push(async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)));
+    tasks.push(async (connection) => void (ledger = await readLedgerColumns(connection, ledgerTable(reader.ledgerSchema, 'partitions'), 'processor', ledgerKeys)));
   if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
     tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
-  for (const node of existing) {
-    const withVersions = node.kind === 'source' && !pendingVersions.has(node.name);
-    tasks.push(async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)));
+  const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
+  const requests: InventoryRequest[] = existing.map((node) => ({ node, kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed' }));
+  for (let start = 0; start < requests.length; start += TABLES_PER_QUERY) {
+    const group = requests.slice(start, start + TABLES_PER_QUERY);
+    tasks.push(async (connection) => {
+      const slices = await readInventoryGroup(connection, group, recordedTable);
+      group.forEach((request, i) => inventories.set(request.node.name, slices[i] as InventorySlice));
+    });
   }
-  queries += tasks.length;
+  // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
+  queries += tasks.length + (processorNames.length > 0 && ledgerExists('partitions') ? 1 : 0);
   let next = 0;
   await Promise.all(
     [reader.main, ...reader.pool].map(async (connection) => {
@@ -69,43 +76,29 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     }),
   );
 
+  // Every node column-wise; the Map forms are views of the columns (core/snapshot-columns.ts).
+  const owners = ownerRanges(ledger, ledgerKeys.length);
+  const ownerOf = new Map(ledgerKeys.map((name, i) => [name, owners[i] as [number, number]]));
   const tables = new Map<string, TableInventory>();
+  const ledgerViews = new Map<string, LedgerView>();
+  const columns = new Map<string, PartitionColumns>();
   for (const node of nodes) {
     const inventory = inventories.get(node.name);
-    if (!inventory) {
-      tables.set(node.name, { exists: false, partitions: new Map() });
-      continue;
-    }
-    const partitions = new Map<Day, PartitionInfo>();
-    const { days, counts, low, high } = inventory;
-    if (node.kind === 'source') {
-      const nodeRecorded = recorded.get(node.name);
-      for (let i = 0; i < days.length; i++) {
-        const day = days[i] as number;
-        const rows = counts[i] as number;
-        const version = low && high ? sourceVersion(high[i] as number, low[i] as number, rows) : '';
-        const seen = nodeRecorded?.get(day);
-        partitions.set(day, { rows, version, changedAt: seen && seen.version === version ? seen.at : Infinity });
-      }
-    } else {
-      // A processor partition's version is its ledger entry (Snapshot.ledger); the run id here is only a
-      // label. Identical infos are shared: a 730k-partition warehouse holds a handful of distinct ones,
-      // and not allocating the rest saves a third of a large plan's time in garbage collection.
-      const nodeLedger = ledger.get(node.name);
-      const shared = new Map<string, PartitionInfo>();
-      for (let i = 0; i < days.length; i++) {
-        const day = days[i] as number;
-        const rows = counts[i] as number;
-        const version = nodeLedger?.get(day)?.runId ?? '';
-        const key = `${rows}\u0000${version}`;
-        let info = shared.get(key);
-        if (!info) shared.set(key, (info = { rows, version, changedAt: undefined }));
-        partitions.set(day, info);
-      }
-    }
-    tables.set(node.name, { exists: true, partitions });
+    const [from, to] = ownerOf.get(node.name) ?? [0, 0];
+    const nodeColumns = mergeColumns(inventory, ledger, from, to, node.kind === 'source' ? sourceVersionAt : undefined);
+    columns.set(node.name, nodeColumns);
+    tables.set(node.name, inventory ? { exists: true, partitions: new InventoryView(nodeColumns) } : { exists: false, partitions: new Map() });
+    if (to > from) ledgerViews.set(node.name, new LedgerView(nodeColumns));
   }
-  return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, pendingVersions, stats: { queries } };
+  return { calendar: calendarDays(pipeline, tables), tables, ledger: ledgerViews, failures, pendingVersions, columns, stats: { queries } };
+}
+
+const EMPTY_LEDGER: LedgerColumns = { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes: [], runs: [] };
+
+/** A hashed source row's version (sourceVersion's format); '' for a source whose versions are pending. */
+function sourceVersionAt(slice: InventorySlice, i: number): string {
+  const high = slice.high[i] as number;
+  return Number.isNaN(high) ? '' : sourceVersion(high, slice.low[i] as number, slice.rows[i] as number);
 }
 
 /**
@@ -167,16 +160,9 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
 
 /**
  * Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors
- * a count. The 128-bit sum is split at 2^52 into two exact halves.
+ * a count. The 128-bit sum is split at 2^52 into two exact halves (snapshot-columns.ts reads them).
  */
 const HASH_SPLIT = '4503599627370496';
-
-export function inventorySql(node: PipelineNode, withVersions: boolean): string {
-  const column = `t.${quoteIdent(node.partitionColumn)}`;
-  // The halves come back as doubles: numbers convert far faster than strings.
-  const hash = withVersions ? `, (sum(hash(t)) % ${HASH_SPLIT})::DOUBLE, (sum(hash(t)) // ${HASH_SPLIT})::DOUBLE` : '';
-  return `SELECT ${dayExpression(column)}, count(*)::DOUBLE${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
-}
 
 /**
  * The same versions as text computed by DuckDB (sourceVersion's format: integers print alike in both),
@@ -185,78 +171,6 @@ export function inventorySql(node: PipelineNode, withVersions: boolean): string 
 export function sourceVersionsSql(node: PipelineNode): string {
   const column = `t.${quoteIdent(node.partitionColumn)}`;
   return `SELECT ${column} AS partition_date, (sum(hash(t)) // ${HASH_SPLIT})::VARCHAR || '.' || (sum(hash(t)) % ${HASH_SPLIT})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
-}
-
-/** An inventory query's result, column-wise (day, row count, and with versions the two hash halves). */
-interface InventoryColumns {
-  readonly days: readonly unknown[];
-  readonly counts: readonly unknown[];
-  readonly low: readonly unknown[] | undefined;
-  readonly high: readonly unknown[] | undefined;
-}
-
-async function readInventory(connection: SerialConnection, node: PipelineNode, withVersions: boolean): Promise<InventoryColumns> {
-  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node, withVersions));
-  return { days, counts, low, high };
-}
-
-/** Separators inside the ledger text blob; ids and fingerprints never contain these control characters. */
-const RECORD = '\x1e';
-const FIELD = '\x1f';
-
-/**
- * The ledger of the named processors. Each processor's entries come back as one string (one record per
- * partition, fields separated by control characters) and are parsed with indexOf/slice: the node client
- * converts long strings one native call at a time, which for a million-row ledger costs seconds.
- */
-async function readLedger(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
-  const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint)`;
-  const sql = `SELECT processor, string_agg(${record}, chr(30)) FROM ${ledgerTable(ledgerSchema, 'partitions')} WHERE processor IN (${stringList(processors)}) GROUP BY processor`;
-  const [names = [], blobs = []] = await connection.columns(sql);
-  const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  for (let k = 0; k < names.length; k++) ledger.set(names[k] as string, parseLedgerText(blobs[k] as string));
-  return ledger;
-}
-
-export function parseLedgerText(text: string): Map<Day, LedgerEntry> {
-  const entries = new Map<Day, LedgerEntry>();
-  // Run ids and code fingerprints repeat: reuse the previous string when equal, to share memory.
-  let runId = '';
-  let code = '';
-  for (let pos = 0; pos < text.length; ) {
-    let end = text.indexOf(RECORD, pos);
-    if (end < 0) end = text.length;
-    const f1 = text.indexOf(FIELD, pos);
-    const f2 = text.indexOf(FIELD, f1 + 1);
-    const f3 = text.indexOf(FIELD, f2 + 1);
-    const f4 = text.indexOf(FIELD, f3 + 1);
-    const nextRun = text.slice(f3 + 1, f4);
-    if (nextRun !== runId) runId = nextRun;
-    const nextCode = text.slice(f4 + 1, end);
-    if (nextCode !== code) code = nextCode;
-    entries.set(Number(text.slice(pos, f1)), {
-      runId,
-      builtAt: Number(text.slice(f1 + 1, f2)),
-      rows: Number(text.slice(f2 + 1, f3)),
-      codeFingerprint: code,
-    });
-    pos = end + 1;
-  }
-  return entries;
-}
-
-/** The latest recorded version of each source partition and when it was recorded. */
-async function readRecordedVersions(connection: SerialConnection, ledgerSchema: string, sources: readonly string[]): Promise<Map<string, Map<Day, { version: string; at: number }>>> {
-  const sql = `SELECT source, ${dayExpression('partition_date')}, arg_max(version, recorded_at), ${msExpression('max(recorded_at)')} FROM ${ledgerTable(ledgerSchema, 'source_versions')} WHERE source IN (${stringList(sources)}) GROUP BY 1, 2`;
-  const [names = [], days = [], versions = [], ats = []] = await connection.columns(sql);
-  const recorded = new Map<string, Map<Day, { version: string; at: number }>>();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    let bySource = recorded.get(name);
-    if (!bySource) recorded.set(name, (bySource = new Map()));
-    bySource.set(days[i] as number, { version: versions[i] as string, at: ats[i] as number });
-  }
-  return recorded;
 }
 
 /** Latest failure per processor partition, kept only when no ledger build came after it. */

@@ -1,0 +1,195 @@
+/**
+ * The DuckDB snapshot read column-wise (issue 15): every result is numeric DOUBLE columns copied into
+ * Float64Arrays (SerialConnection.numbers), never a JS value per cell nor a text blob. Inventories
+ * are read many tables per query (UNION ALL of bounded groups), and a source partition's version is
+ * compared with the recorded one in SQL: JS gets one changed-since time per partition, not strings.
+ * The ledger comes back as numbers too: code fingerprints and run ids as indexes into short lists.
+ */
+import type { PipelineNode } from '../../core/model.js';
+import type { PartitionColumns } from '../../core/snapshot-columns.js';
+import type { SerialConnection } from './connection.js';
+import { dayExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+
+/** Tables per inventory query: enough to make a table cost a fraction of a round trip, small enough to stay a readable statement. */
+export const TABLES_PER_QUERY = 64;
+
+/** The content hash's 128-bit sum split at 2^52 into two exact halves (as in sourceVersion). */
+const HASH_SPLIT = '4503599627370496';
+
+/** How an inventory reads a table: a processor (no versions), a source left pending (versions unknown), a hashed source. */
+export type InventoryKind = 'processor' | 'pending' | 'hashed';
+
+export interface InventoryRequest {
+  readonly node: PipelineNode;
+  readonly kind: InventoryKind;
+}
+
+/** One table's inventory, ascending by day: row count, changedAt (NaN unknown, Infinity changed), hash halves (NaN: none). */
+export interface InventorySlice {
+  readonly days: Float64Array;
+  readonly rows: Float64Array;
+  readonly changedAt: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+}
+
+const KIND_CODE: Readonly<Record<InventoryKind, number>> = { processor: 0, pending: 1, hashed: 2 };
+
+/**
+ * One query for a group of tables: per table its days, counts and (hashed sources) hash halves, then
+ * the latest recorded version of each source partition joined in and compared as text, in SQL.
+ * `recordedTable` is the ledger's source_versions table, when it exists.
+ */
+export function inventoryGroupSql(requests: readonly InventoryRequest[], recordedTable: string | undefined): string {
+  const branches = requests.map(({ node, kind }, i) => {
+    const column = `t.${quoteIdent(node.partitionColumn)}`;
+    const hash = kind === 'hashed' ? `sum(hash(t)) // ${HASH_SPLIT}, sum(hash(t)) % ${HASH_SPLIT}` : 'NULL::HUGEINT, NULL::HUGEINT';
+    return `SELECT ${i} AS t, ${KIND_CODE[kind]} AS k, ${dayExpression(column)} AS day, count(*) AS n, ${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 3`;
+  });
+  const hashed = requests.map((r, i) => [r, i] as const).filter(([r]) => r.kind === 'hashed');
+  const version = `v.hi::VARCHAR || '.' || v.lo::VARCHAR || ':' || v.n::VARCHAR`;
+  const compare =
+    recordedTable !== undefined && hashed.length > 0
+      ? `coalesce(CASE WHEN r.version = ${version} THEN r.at END, 'infinity'::DOUBLE)`
+      : `'infinity'::DOUBLE`;
+  const changed = `CASE v.k WHEN 0 THEN 'nan'::DOUBLE WHEN 1 THEN 'infinity'::DOUBLE ELSE ${compare} END`;
+  const join =
+    recordedTable !== undefined && hashed.length > 0
+      ? ` LEFT JOIN (SELECT s.t, ${dayExpression('partition_date')} AS day, arg_max(version, recorded_at) AS version, epoch_ms(max(recorded_at))::DOUBLE AS at FROM ${recordedTable} JOIN (VALUES ${hashed.map(([r, i]) => `(${quoteString(r.node.name)}, ${i})`).join(', ')}) AS s(source, t) USING (source) GROUP BY 1, 2) AS r ON r.t = v.t AND r.day = v.day`
+      : '';
+  return `SELECT v.t::DOUBLE, v.day::DOUBLE, v.n::DOUBLE, ${changed}, coalesce(v.hi::DOUBLE, 'nan'::DOUBLE), coalesce(v.lo::DOUBLE, 'nan'::DOUBLE) FROM (${branches.join(' UNION ALL ')}) AS v(t, k, day, n, hi, lo)${join} ORDER BY 1, 2`;
+}
+
+/** Splits a result ordered by (table index, day) into one slice per request. */
+export function sliceByTable(columns: readonly Float64Array[], count: number): InventorySlice[] {
+  const [t = new Float64Array(), days = t, rows = t, changedAt = t, high = t, low = t] = columns;
+  const slices: InventorySlice[] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    let end = start;
+    while (end < t.length && t[end] === i) end++;
+    slices.push({ days: days.subarray(start, end), rows: rows.subarray(start, end), changedAt: changedAt.subarray(start, end), high: high.subarray(start, end), low: low.subarray(start, end) });
+    start = end;
+  }
+  return slices;
+}
+
+export async function readInventoryGroup(connection: SerialConnection, requests: readonly InventoryRequest[], recordedTable: string | undefined): Promise<InventorySlice[]> {
+  return sliceByTable(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests.length);
+}
+
+/** The ledger entries of some owners, ascending by owner index then day; codes and runs as indexes. */
+export interface LedgerColumns {
+  readonly owner: Float64Array;
+  readonly days: Float64Array;
+  readonly builtAt: Float64Array;
+  readonly rows: Float64Array;
+  readonly code: Float64Array;
+  readonly run: Float64Array;
+  readonly codes: readonly string[];
+  readonly runs: readonly string[];
+}
+
+/**
+ * Two queries: the distinct code fingerprints and run ids of the owners' rows (a handful), then every
+ * row as numbers, with fingerprints and run ids replaced by their index (a hash join on the lists).
+ * `keyColumn` is the ledger column the owners are keyed by (a table name, or a processor name).
+ */
+export async function readLedgerColumns(connection: SerialConnection, partitionsTable: string, keyColumn: string, keys: readonly string[]): Promise<LedgerColumns> {
+  const where = `${quoteIdent(keyColumn)} IN (${stringList(keys)})`;
+  const [kinds = [], texts = []] = await connection.columns(
+    `SELECT 0, code_fingerprint FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 1, run_id FROM ${partitionsTable} WHERE ${where} GROUP BY 2`,
+  );
+  const codes: string[] = [];
+  const runs: string[] = [];
+  kinds.forEach((kind, i) => (Number(kind) === 0 ? codes : runs).push(String(texts[i])));
+  if (codes.length === 0) return { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes, runs };
+  const values = (list: readonly string[]): string => list.map((text, i) => `(${quoteString(text)}, ${i})`).join(', ');
+  const [owner = new Float64Array(), days = owner, builtAt = owner, rows = owner, code = owner, run = owner] = await connection.numbers(
+    `SELECT o.i::DOUBLE, ${dayExpression('p.partition_date')}::DOUBLE, epoch_ms(p.built_at)::DOUBLE, p."rows"::DOUBLE, c.i::DOUBLE, r.i::DOUBLE FROM ${partitionsTable} AS p JOIN (VALUES ${values(keys)}) AS o(k, i) ON p.${quoteIdent(keyColumn)} = o.k JOIN (VALUES ${values(codes)}) AS c(f, i) ON p.code_fingerprint = c.f JOIN (VALUES ${values(runs)}) AS r(id, i) ON p.run_id = r.id ORDER BY 1, 2`,
+  );
+  return { owner, days, builtAt, rows, code, run, codes, runs };
+}
+
+/** Index range [start, end) of each owner in ledger columns ordered by owner. */
+export function ownerRanges(ledger: LedgerColumns, count: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    let end = start;
+    while (end < ledger.owner.length && ledger.owner[end] === i) end++;
+    ranges.push([start, end]);
+    start = end;
+  }
+  return ranges;
+}
+
+/**
+ * A node's PartitionColumns: its inventory slice and its ledger rows [from, to) merged by day (both
+ * ascending). A day the ledger lists twice keeps its last row, as a Map would. A table row's version
+ * is `versionOf` its inventory row (sources), else the run id of its ledger entry (processors: the
+ * version is the entry; the run id is a label).
+ */
+export function mergeColumns(inventory: InventorySlice | undefined, ledger: LedgerColumns, from: number, to: number, versionOf?: (slice: InventorySlice, index: number) => string): PartitionColumns {
+  const inv = inventory ?? { days: new Float64Array(), rows: new Float64Array(), changedAt: new Float64Array(), high: new Float64Array(), low: new Float64Array() };
+  const capacity = inv.days.length + (to - from);
+  const out = {
+    days: new Float64Array(capacity),
+    rows: new Float64Array(capacity),
+    changedAt: new Float64Array(capacity),
+    builtAt: new Float64Array(capacity),
+    ledgerRows: new Float64Array(capacity),
+    code: new Float64Array(capacity),
+    run: new Float64Array(capacity),
+  };
+  const source = new Int32Array(capacity); // inventory index per merged row, -1 without one
+  let n = 0;
+  let i = 0;
+  let j = from;
+  const setLedger = (k: number, row: number): void => {
+    out.builtAt[k] = ledger.builtAt[row] as number;
+    out.ledgerRows[k] = ledger.rows[row] as number;
+    out.code[k] = ledger.code[row] as number;
+    out.run[k] = ledger.run[row] as number;
+  };
+  while (i < inv.days.length || j < to) {
+    const a = i < inv.days.length ? (inv.days[i] as number) : Infinity;
+    const b = j < to ? (ledger.days[j] as number) : Infinity;
+    if (b < a && n > 0 && out.days[n - 1] === b) {
+      setLedger(n - 1, j++); // the ledger lists the day again: the later row wins
+      continue;
+    }
+    const day = Math.min(a, b);
+    out.days[n] = day;
+    if (a === day) {
+      out.rows[n] = inv.rows[i] as number;
+      out.changedAt[n] = inv.changedAt[i] as number;
+      source[n] = i++;
+    } else {
+      out.rows[n] = NaN;
+      out.changedAt[n] = NaN;
+      source[n] = -1;
+    }
+    if (b === day) setLedger(n, j++);
+    else out.builtAt[n] = out.ledgerRows[n] = out.code[n] = out.run[n] = NaN;
+    n++;
+  }
+  const trim = <T extends Float64Array>(a: T): T => a.subarray(0, n) as T;
+  return {
+    days: trim(out.days),
+    rows: trim(out.rows),
+    changedAt: trim(out.changedAt),
+    builtAt: trim(out.builtAt),
+    ledgerRows: trim(out.ledgerRows),
+    code: trim(out.code),
+    run: trim(out.run),
+    codes: ledger.codes,
+    runs: ledger.runs,
+    versionAt: (k) => {
+      const row = k < n ? (source[k] as number) : -1;
+      if (row < 0) return '';
+      if (versionOf) return versionOf(inv, row);
+      return Number.isNaN(out.run[k]) ? '' : (ledger.runs[out.run[k] as number] ?? '');
+    },
+  };
+}
