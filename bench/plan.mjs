@@ -241,7 +241,7 @@ function planRun(bin, dir, range, mode) {
   const out = join(dir, `out.${mode}`);
   const args = [process.execPath, join(bin, 'bin/dag.js'), 'plan', '--range', range, ...(mode === 'json' ? ['--json'] : [])];
   const r = timed(args, dir, out);
-  if (r.status !== 0) throw new Error(`dag plan (${bin}, ${mode}) failed (${r.status}): ${r.stderr.slice(0, 2000)}`);
+  if (r.status !== 0) return { ...r, failed: (/dag: .*/.exec(r.stderr)?.[0] ?? r.stderr.slice(-300)).trim(), queries: NaN, expected: NaN, summary: 'failed' };
   const end = tail(out);
   const queries = Number((mode === 'json' ? /"queries": (\d+)/ : /(\d+) warehouse quer/).exec(end)?.[1] ?? NaN);
   const expected = Number((mode === 'json' ? /"summary": \{\s*"expected": (\d+)/ : /Total: (\d+) expected/).exec(end)?.[1] ?? NaN);
@@ -278,11 +278,13 @@ async function bench(shapeName) {
     const wall = median(rs.map((r) => r.wallMs));
     const rss = median(rs.map((r) => r.rssKb));
     const r = rs[0];
-    const extra = v.key === 'make -n' ? `${r.builds} to remake` : `${r.queries} queries, ${Math.round(r.expected / (wall / 1000)).toLocaleString('en')} states/s, ${(r.bytes / 1e6).toFixed(1)} MB out`;
+    const extra = v.key === 'make -n' ? `${r.builds} to remake` : r.failed ? `FAILED: ${r.failed}` : `${r.queries} queries, ${Math.round(r.expected / (wall / 1000)).toLocaleString('en')} states/s, ${(r.bytes / 1e6).toFixed(1)} MB out`;
     console.log(`  ${v.key.padEnd(14)} wall ${ms(wall).padStart(8)} (${rs.map((x) => ms(x.wallMs)).join(', ')})  peak RSS ${mib(rss).padStart(8)}  ${extra}`);
   }
   const first = results.get('dag json')?.[0];
   if (first) console.log(`  summary        ${first.summary}`);
+  // The same files must give the same plan, whichever build reads them.
+  for (const [key, rs] of results) if (key.endsWith(' json') && rs[0].summary !== first?.summary) console.log(`  MISMATCH       ${key}: ${rs[0].summary}`);
   for (const [label] of bins) {
     const wallOf = (key) => median(results.get(key)?.map((r) => r.wallMs) ?? [NaN]);
     if (shape.make) console.log(`  ${label}: plan --json / make -n = ${(wallOf(`${label} json`) / wallOf('make -n')).toFixed(2)}x${modes.includes('text') ? `, text / make -n = ${(wallOf(`${label} text`) / wallOf('make -n')).toFixed(2)}x` : ''}`);
