@@ -132,6 +132,7 @@ export function ownerRanges(ledger: LedgerColumns, count: number): [number, numb
  */
 export function mergeColumns(inventory: InventorySlice | undefined, ledger: LedgerColumns, from: number, to: number, versionOf?: (slice: InventorySlice, index: number) => string): PartitionColumns {
   const inv = inventory ?? { days: new Float64Array(), rows: new Float64Array(), changedAt: new Float64Array(), high: new Float64Array(), low: new Float64Array() };
+  if (from === to) return inventoryOnly(inv, ledger, versionOf);
   const capacity = inv.days.length + (to - from);
   const out = {
     days: new Float64Array(capacity),
@@ -191,5 +192,22 @@ export function mergeColumns(inventory: InventorySlice | undefined, ledger: Ledg
       if (versionOf) return versionOf(inv, row);
       return Number.isNaN(out.run[k]) ? '' : (ledger.runs[out.run[k] as number] ?? '');
     },
+  };
+}
+
+/** A node without ledger rows (every source, a processor never built): the inventory's own arrays, no copy. */
+function inventoryOnly(inv: InventorySlice, ledger: LedgerColumns, versionOf: ((slice: InventorySlice, index: number) => string) | undefined): PartitionColumns {
+  const none = new Float64Array(inv.days.length).fill(NaN);
+  return {
+    days: inv.days,
+    rows: inv.rows,
+    changedAt: inv.changedAt,
+    builtAt: none,
+    ledgerRows: none,
+    code: none,
+    run: none,
+    codes: ledger.codes,
+    runs: ledger.runs,
+    versionAt: (k) => (versionOf && k < inv.days.length ? versionOf(inv, k) : ''),
   };
 }
