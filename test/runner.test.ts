@@ -20,6 +20,7 @@ function processor(name: string, upstream: string[] = [], extra: Partial<Process
     description: undefined,
     upstream: upstream.map((u): Upstream => ({ name: u, mapping: u === name ? { kind: 'offset', offset: -1, unit: 'partitions' } : { kind: 'same' } })),
     action: { kind: 'sql', file: `/x/${name}.sql`, text: 'select 1' },
+    codeFiles: [],
     start: undefined,
     retentionDays: undefined,
     batchSize: 3,

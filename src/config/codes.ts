@@ -44,12 +44,18 @@ export const CODES = {
   unclosedTemplate: 'unclosed-template',
   refNotUpstream: 'ref-not-upstream',
   unknownTemplateVariable: 'unknown-template-variable',
+  pathOutsideProject: 'path-outside-project',
+  codeFileUnreadable: 'code-file-unreadable',
+  webhookCredentials: 'webhook-credentials',
+  ledgerSchemaTable: 'ledger-schema-table',
   // Warnings
   unusedUpstream: 'unused-upstream',
   unusedSource: 'unused-source',
   selfReadWithoutStart: 'self-read-without-start',
   unknownPlaceholder: 'unknown-placeholder',
   processorCalendar: 'processor-calendar',
+  codeGlobEmpty: 'code-glob-empty',
+  commandFileOutsideProject: 'command-file-outside-project',
 } as const;
 
 export type DiagnosticCode = (typeof CODES)[keyof typeof CODES];

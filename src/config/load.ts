@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostics.js';
 import type { Pipeline } from '../core/model.js';
+import { loadGlobFiles, usesCodeGlobs } from './code-files.js';
 import { CODES } from './codes.js';
 import { parseYamlDocument, plainDocument, type ConfigDocument } from './document.js';
 import { findPipelineFile } from './discover.js';
@@ -75,7 +76,8 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadOutcome> {
   if (doc.value === null || doc.value === undefined) doc = { ...doc, value: {} };
 
   diagnostics.push(...checkShape(doc));
-  const { pipeline, reporter } = resolvePipeline(doc, { cwd: options.cwd, readText: readTextOrUndefined });
+  const globFiles = usesCodeGlobs(doc.value) ? await loadGlobFiles() : () => [];
+  const { pipeline, reporter } = resolvePipeline(doc, { cwd: options.cwd, readText: readTextOrUndefined, globFiles });
   diagnostics.push(...reporter.diagnostics);
   const sorted = sortDiagnostics(diagnostics, shown);
   if (pipeline === undefined || sorted.some((d) => d.severity === 'error')) {

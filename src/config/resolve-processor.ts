@@ -8,19 +8,23 @@ import { resolve } from 'node:path';
 import { parseIsoDate } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
 import { DEFAULTS, type Notify, type Processor, type ProcessorAction, type TableRef, type Upstream } from '../core/model.js';
+import { resolveCodeFiles, type GlobFiles } from './code-files.js';
 import { CODES } from './codes.js';
 import { isRecord, optionalString, type Path } from './document.js';
+import { placement, type ProjectFolder } from './project-files.js';
 import type { Reporter } from './report.js';
 import { checkSqlTemplate } from './sql-check.js';
 import { parseDuration, parseMapping, parseRetention, windowCapacity } from './values.js';
 
 export interface ProcessorContext {
   readonly report: Reporter;
-  readonly baseDir: string;
+  /** The folder of the pipeline file: SQL and code files must lie inside it. */
+  readonly project: ProjectFolder;
   readonly defaults: Record<string, unknown>;
   /** Every source and processor name in the file. */
   readonly names: ReadonlySet<string>;
   readonly readText: (file: string) => string | undefined;
+  readonly globFiles: GlobFiles;
   /** `; did you mean 'X'?` among the names other than `exclude` (empty once its work budget is spent). */
   readonly suggestName: (word: string, exclude: string) => string;
 }
@@ -103,7 +107,14 @@ function resolveAction(name: string, raw: Record<string, unknown>, upstreamPaths
   }
   if (Array.isArray(raw.command)) return checkCommand(name, raw.command, ctx);
   if (typeof raw.sql !== 'string' || raw.sql === '') return undefined; // wrong type or empty: the schema reported it
-  const file = resolve(ctx.baseDir, raw.sql);
+  const file = resolve(ctx.project.dir, raw.sql);
+  const where = placement(ctx.project, file);
+  if (where !== 'inside') {
+    // Never read it: its first line would reach the terminal in a parser error.
+    const how = where === 'outside' ? 'is outside the project folder' : 'is a link to a file outside the project folder';
+    report.error(CODES.pathOutsideProject, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} ${how}`, `keep SQL files inside the folder of ${report.doc.displayFile}, e.g. sql/${name.toLowerCase()}.sql`);
+    return undefined;
+  }
   const read = ctx.readText(file);
   if (read === undefined) {
     report.error(CODES.sqlFileMissing, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} ${whyUnreadable(file)}`, `create it, or fix the path (relative to the folder of ${report.doc.displayFile})`);
@@ -164,6 +175,7 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     }
   }
   if (!action) return undefined;
+  const codeFiles = resolveCodeFiles(name, raw, action, ctx);
   return {
     kind: 'processor',
     name,
@@ -172,6 +184,7 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     description: optionalString(raw.description),
     upstream,
     action,
+    codeFiles,
     start,
     retentionDays: parseRetention(raw.retention),
     batchSize: setting(raw, ctx, 'batch_size', int, DEFAULTS.batchSize),

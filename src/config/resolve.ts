@@ -7,8 +7,11 @@ import { basename, dirname } from 'node:path';
 import { didYouMean } from '../core/did-you-mean.js';
 import { findCycles, indexGraphOf, topologicalOrder } from '../core/graph.js';
 import { DEFAULTS, type Pipeline, type PipelineNode, type Processor, type Source } from '../core/model.js';
+import type { GlobFiles } from './code-files.js';
 import { CODES } from './codes.js';
 import { isRecord, valueAt, type ConfigDocument } from './document.js';
+import { projectFolder } from './project-files.js';
+import { checkLedgerSchema, checkWebhooks } from './rails.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
 import { resolveTargets } from './resolve-targets.js';
@@ -18,6 +21,8 @@ export interface ResolveOptions {
   readonly cwd: string;
   /** Returns the file's text, or undefined when it cannot be read. */
   readonly readText: (file: string) => string | undefined;
+  /** Files a `code:` glob matches, relative to `cwd` (see code-files.ts). */
+  readonly globFiles: GlobFiles;
 }
 
 function entries(value: unknown): [string, unknown][] {
@@ -123,9 +128,11 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   }
   checkTables(top, report);
   checkDurations(top, report);
+  checkWebhooks(top, report);
+  checkLedgerSchema(top, targets, report);
 
   const declared: Processor[] = [];
-  const context = { report, baseDir, defaults, names, readText: options.readText, suggestName: nameSuggester(names) };
+  const context = { report, project: projectFolder(baseDir), defaults, names, readText: options.readText, globFiles: options.globFiles, suggestName: nameSuggester(names) };
   for (const [processorName, raw] of entries(top.processors)) {
     const processor = resolveProcessor(processorName, raw, context);
     if (processor) declared.push(processor);

@@ -5,6 +5,7 @@
  */
 import type { Diagnostic } from '../core/diagnostics.js';
 import { closestName, didYouMean } from '../core/did-you-mean.js';
+import { redactUrl, redactUrlsIn } from '../core/redact.js';
 import { CODES, type DiagnosticCode } from './codes.js';
 import { basename } from 'node:path';
 import { valueAt, type ConfigDocument, type Path, type PathSegment } from './document.js';
@@ -44,7 +45,11 @@ function describeValue(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'not-a-number (.nan)' : 'an infinite number';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string '${value.length > 80 ? `${value.slice(0, 77)}...` : value}'`;
+  if (typeof value === 'string') {
+    // `notify: https://user:pw@host/...` (a URL where a mapping belongs) must not print the secret either.
+    const shown = redactUrlsIn(value);
+    return `the string '${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}'`;
+  }
   return `${typeof value === 'number' && Number.isInteger(value) ? 'the integer' : `the ${typeof value}`} ${String(value)}`;
 }
 
@@ -178,7 +183,8 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
         if (error.keyword === 'minItems' && advice) add(advice.code, path, 'value', `${where} must not be empty`, advice.hint);
         else if (error.keyword === 'minLength' && limit === 1) add(advice?.code ?? CODES.invalidValue, path, 'value', `${where} must not be empty`, advice?.hint ?? 'write a value, or remove the key');
         else if (error.keyword === 'minimum' && !advice) add(CODES.invalidValue, path, 'value', `${where} must be at least ${String(limit)}, not ${describeValue(actual)}`, `write a whole number of ${String(limit)} or more, or remove the key for the default`);
-        else if (advice) add(advice.code, path, 'value', `${where} must be ${advice.expected}, not ${describeValue(actual)}`, advice.hint);
+        // A webhook URL may carry a secret: the message shows it redacted.
+        else if (advice) add(advice.code, path, 'value', `${where} must be ${advice.expected}, not ${definition === 'url' && typeof actual === 'string' ? `'${redactUrl(actual)}'` : describeValue(actual)}`, advice.hint);
         else add(CODES.invalidValue, path, 'value', `${where} ${error.message ?? 'is not valid'} (got ${describeValue(actual)})`, 'see docs/pipeline-yaml.md for the allowed values');
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Fingerprints the ledger records with each partition. The code fingerprint changes when what a
- * processor would compute changes (SQL text, command, mapping, partition column) and not when only
+ * processor would compute changes (SQL text, command and the content of the files it runs, mapping,
+ * partition column) and not when only
  * comments, whitespace or scheduling settings (batch_size, timeout, start) change: reformatting a
  * file must not rebuild ten years of partitions.
  */
@@ -120,7 +121,9 @@ export function codeFingerprint(processor: Processor): string {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((u) => `${u.name}=${mappingText(u.mapping)}`)
     .join(',');
-  return shortHash(`v1\n${action}\nupstream:${upstream}\npartition_column:${processor.partitionColumn}`);
+  // Only processors that run files get the extra line: every other fingerprint stays what it was.
+  const files = processor.codeFiles.length === 0 ? '' : `\nfiles:${JSON.stringify(processor.codeFiles.map((f) => [f.path, f.hash]))}`;
+  return shortHash(`v1\n${action}\nupstream:${upstream}\npartition_column:${processor.partitionColumn}${files}`);
 }
 
 /** The version of one upstream partition as a snapshot knows it; `-` when absent. */

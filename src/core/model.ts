@@ -80,6 +80,17 @@ export type ProcessorAction =
       readonly argv: readonly string[];
     };
 
+/**
+ * A file whose content is part of a processor's code: a file its command's argv names, or one its
+ * `code:` globs match. Read at load time, so the planner can tell an edited script from a touched one.
+ */
+export interface CodeFile {
+  /** Relative to the project folder, `/`-separated: the fingerprint does not depend on where the project lives. */
+  readonly path: string;
+  /** sha256 (hex) of the content with CRLF line endings read as LF. */
+  readonly hash: string;
+}
+
 export interface Notify {
   readonly webhook: string | undefined;
 }
@@ -106,6 +117,8 @@ export interface Processor extends NodeBase {
   /** In declaration order; a processor may name itself with a negative offset / exclusive lookback. */
   readonly upstream: readonly Upstream[];
   readonly action: ProcessorAction;
+  /** The files its code fingerprint covers besides the SQL text or argv, sorted by path; often none. */
+  readonly codeFiles: readonly CodeFile[];
   /** No partitions are expected before this day. */
   readonly start: Day | undefined;
   readonly batchSize: number;

@@ -3,6 +3,7 @@
  * failure as it happens. A webhook that fails is a warning for the operator, never a failed run.
  */
 import type { Pipeline } from '../core/model.js';
+import { redactUrl, redactUrlsIn } from '../core/redact.js';
 
 /** Posts JSON; resolves to an error message or undefined. Tests and the CLI pass postJson. */
 export type Poster = (url: string, body: unknown) => Promise<string | undefined>;
@@ -43,22 +44,15 @@ export function webhookFor(pipeline: Pipeline, processor: string): string | unde
   return (node?.kind === 'processor' ? node.notify?.webhook : undefined) ?? pipeline.notify?.webhook;
 }
 
-/** Posts to each URL; returns one warning per URL that failed (the URL's query string is hidden). */
+/**
+ * Posts to each URL; returns one warning per URL that failed. The URL is redacted, and so is any URL
+ * the error quotes (fetch names the whole URL when it refuses one).
+ */
 export async function notifyAll(post: Poster, urls: readonly string[], body: unknown): Promise<string[]> {
   const warnings: string[] = [];
   for (const url of urls) {
     const error = await post(url, body);
-    if (error) warnings.push(`webhook ${redact(url)} failed: ${error}`);
+    if (error) warnings.push(`webhook ${redactUrl(url)} failed: ${redactUrlsIn(error)}`);
   }
   return warnings;
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    // Paths of chat webhooks carry their secret: show only where it goes.
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname.length > 1 ? '/…' : ''}`;
-  } catch {
-    return '(invalid URL)';
-  }
 }

@@ -17,6 +17,7 @@ export function sqlProcessor(name: string, table: string, sql: string, overrides
     description: undefined,
     upstream: [],
     action: { kind: 'sql', file: `/virtual/${name}.sql`, text: sql },
+    codeFiles: [],
     start: undefined,
     retentionDays: undefined,
     batchSize: DEFAULTS.batchSize,

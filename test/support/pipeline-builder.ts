@@ -76,6 +76,7 @@ export function buildPipeline(spec: PipelineSpec): Pipeline {
       description: undefined,
       upstream,
       action: p.command ? { kind: 'command', argv: p.command } : { kind: 'sql', file: `/p/sql/${name}.sql`, text: p.sql ?? `select * from t -- ${name}` },
+      codeFiles: [],
       start: typeof p.start === 'string' ? day(p.start) : p.start,
       retentionDays: p.retentionDays,
       batchSize: p.batchSize ?? 31,
