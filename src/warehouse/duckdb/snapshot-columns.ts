@@ -176,23 +176,24 @@ export function mergeColumns(inventory: InventorySlice | undefined, ledger: Ledg
     n++;
   }
   const trim = <T extends Float64Array>(a: T): T => a.subarray(0, n) as T;
-  return {
-    days: trim(out.days),
-    rows: trim(out.rows),
-    changedAt: trim(out.changedAt),
-    builtAt: trim(out.builtAt),
-    ledgerRows: trim(out.ledgerRows),
-    code: trim(out.code),
-    run: trim(out.run),
-    codes: ledger.codes,
-    runs: ledger.runs,
-    versionAt: (k) => {
-      const row = k < n ? (source[k] as number) : -1;
-      if (row < 0) return '';
-      if (versionOf) return versionOf(inv, row);
-      return Number.isNaN(out.run[k]) ? '' : (ledger.runs[out.run[k] as number] ?? '');
-    },
+  const merged = { days: trim(out.days), rows: trim(out.rows), changedAt: trim(out.changedAt), builtAt: trim(out.builtAt), ledgerRows: trim(out.ledgerRows), code: trim(out.code), run: trim(out.run) };
+  return { ...merged, codes: ledger.codes, runs: ledger.runs, versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(merged.rows, merged.run, ledger.runs) };
+}
+
+/**
+ * A source row's version from its inventory row. The closures keep only what they read: a plan of
+ * millions of partitions must not hold the ledger's query result alive through a version lookup.
+ */
+function rowVersion(inv: InventorySlice, source: Int32Array, versionOf: (slice: InventorySlice, index: number) => string): (k: number) => string {
+  return (k) => {
+    const row = source[k] ?? -1;
+    return row >= 0 ? versionOf(inv, row) : '';
   };
+}
+
+/** A processor's table row is versioned by its ledger entry's run id ('' without a table row or an entry). */
+function runVersion(rows: Float64Array, run: Float64Array, runs: readonly string[]): (k: number) => string {
+  return (k) => (Number.isNaN(rows[k]) || Number.isNaN(run[k]) ? '' : (runs[run[k] as number] ?? ''));
 }
 
 /** A node without ledger rows (every source, a processor never built): the inventory's own arrays, no copy. */
@@ -208,6 +209,6 @@ function inventoryOnly(inv: InventorySlice, ledger: LedgerColumns, versionOf: ((
     run: none,
     codes: ledger.codes,
     runs: ledger.runs,
-    versionAt: (k) => (versionOf && k < inv.days.length ? versionOf(inv, k) : ''),
+    versionAt: versionOf ? (k) => (k < inv.days.length ? versionOf(inv, k) : '') : () => '',
   };
 }
