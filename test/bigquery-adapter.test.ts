@@ -39,9 +39,9 @@ describe('bigquery snapshot', () => {
   it('reads inventory in one query per dataset plus the ledger and failures, whatever the number of dates', async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02', '2021-11-03']);
     const snapshot = await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED', 'SUMMED', 'EXTERNAL']);
-    // datasets raw, derived, other + ledger + failures
-    expect(snapshot.stats.queries).toBe(5);
-    expect(jobInserts(server.log)).toHaveLength(5);
+    // datasets raw, derived, other + the ledger check (no ledger dataset yet: nothing more to read)
+    expect(snapshot.stats.queries).toBe(4);
+    expect(jobInserts(server.log)).toHaveLength(4);
     const games = snapshot.tables.get('games');
     expect(games?.exists).toBe(true);
     expect([...(games?.partitions.keys() ?? [])].sort()).toEqual([day('2021-11-01'), day('2021-11-02'), day('2021-11-03')]);
@@ -52,12 +52,15 @@ describe('bigquery snapshot', () => {
     expect(snapshot.tables.get('DOUBLED')?.exists).toBe(false);
     expect(snapshot.ledger.size).toBe(0);
 
-    // Ten times the dates: still five queries.
+    // Ten times the dates, and a ledger: still one query per dataset, plus the ledger check (columns,
+    // version), entries, names and failures.
     await seedGames(server, Array.from({ length: 30 }, (_, i) => `2021-12-${String(i + 1).padStart(2, '0')}`));
+    expect((await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-12-01']), never)).ok).toBe(true);
     server.log.length = 0;
     const again = await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED', 'SUMMED', 'EXTERNAL']);
-    expect(again.stats.queries).toBe(5);
-    expect(jobInserts(server.log)).toHaveLength(5);
+    expect(again.stats.queries).toBe(3 + 3);
+    expect(jobInserts(server.log)).toHaveLength(3 + 3);
+    expect(again.ledger.get('DOUBLED')?.size).toBe(1);
     expect(again.tables.get('games')?.partitions.size).toBe(33);
   });
 
@@ -78,11 +81,12 @@ describe('bigquery sql batches', () => {
     server.log.length = 0;
     const outcome = await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02', '2021-11-03']), never);
     expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2], [day('2021-11-02'), 2], [day('2021-11-03'), 0]]), absent: [] });
-    const inserts = jobInserts(server.log);
-    // the ledger DDL once, then exactly one job for the batch
-    expect(inserts).toHaveLength(2);
-    expect(inserts[1]?.query).toContain('BEGIN TRANSACTION;');
-    expect(inserts[1]?.labels).toMatchObject({ dag_run_id: 'run-1', dag_processor: 'doubled', team: 'data' });
+    // the schema check's free dry run of the SELECT, then the ledger check and DDL once and exactly one job for the batch
+    expect(jobInserts(server.log).filter((j) => j.dryRun)).toHaveLength(1);
+    const inserts = jobInserts(server.log).filter((j) => !j.dryRun);
+    expect(inserts).toHaveLength(3);
+    expect(inserts[2]?.query).toContain('BEGIN TRANSACTION;');
+    expect(inserts[2]?.labels).toMatchObject({ dag_run_id: 'run-1', dag_processor: 'doubled', team: 'data' });
 
     const snapshot = await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED']);
     expect(snapshot.tables.get('DOUBLED')?.partitions.get(day('2021-11-01'))?.rows).toBe(2);
@@ -153,17 +157,18 @@ describe('bigquery sql batches', () => {
     expect(await warehouse.runSqlBatch(batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
     ({ pipeline } = await loadTestPipeline(server));
     const job = batchJob(pipeline, 'DOUBLED', ['2021-11-01']);
-    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, status: 429, reason: 'rateLimitExceeded' });
+    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 429, reason: 'rateLimitExceeded' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
-    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, status: 500, reason: 'internalError' });
+    server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 500, reason: 'internalError' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'backendError' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'accessDenied', message: 'Access Denied: Table raw.games' });
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
-    // The batch client does not retry by itself: one request per attempt, so the runner counts them.
+    // The batch client does not retry by itself: one request per attempt, so the runner counts them
+    // (the bad SQL fails its dry run: no script is sent for it).
     const batchInserts = jobInserts(server.log).filter((j) => j.query.includes('BEGIN TRANSACTION'));
-    expect(batchInserts).toHaveLength(5);
+    expect(batchInserts).toHaveLength(4);
     expect(await warehouse.runSqlBatch(job, never)).toMatchObject({ ok: true });
   });
 
@@ -315,7 +320,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
     const inventories = jobInserts(server.log).filter((j) => j.query.includes('INFORMATION_SCHEMA.PARTITIONS'));
     const sizes = inventories.map((j) => ((j.body.configuration as { query: { queryParameters: { parameterValue: { arrayValues: unknown[] } }[] } }).query.queryParameters[0]?.parameterValue.arrayValues.length));
     expect(sizes.sort()).toEqual([1, 1000]);
-    expect(snapshot.stats.queries).toBe(2);
+    expect(snapshot.stats.queries).toBe(2 + 1); // two inventory chunks and the ledger check (no ledger)
     expect(snapshot.tables.get('s1000')?.partitions.get(day('2021-11-01'))?.rows).toBe(1);
     expect(snapshot.tables.get('s0000')?.exists).toBe(false);
   });

@@ -11,10 +11,15 @@ import {
   acquireLockScript,
   batchScript,
   commandLedgerSql,
+  dropProcessorSql,
   failuresSql,
   inventorySql,
+  ledgerColumnsSql,
   ledgerDdl,
+  ledgerNamesSql,
   ledgerSql,
+  ledgerVersionSql,
+  migrateV1Script,
   partitionsOfTableSql,
   recordFailureSql,
   recordRunSql,
@@ -40,26 +45,42 @@ describe('bigquery SQL goldens', () => {
     golden('inventory', inventorySql('my-project', 'precompute'));
     golden('ledger', ledgerSql('my-project', '_dag'));
     golden('failures', failuresSql('my-project', '_dag'));
+    golden('ledger-names', ledgerNamesSql('my-project', '_dag'));
+    golden('ledger-check', `${ledgerColumnsSql('my-project', '_dag')};\n${ledgerVersionSql('my-project', '_dag')}`);
+    // A version-1 ledger, read as such by a plan: by processor name, no table.
+    golden('ledger-v1', [ledgerSql('my-project', '_dag', false), ledgerNamesSql('my-project', '_dag', false), failuresSql('my-project', '_dag', false)].join(';\n'));
   });
 
   it('batch script', () => {
-    const select = "SELECT game_date, x FROM `my-project.raw.t` WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-07'";
+    const batch = {
+      project: 'my-project',
+      ledgerDataset: '_dag',
+      table: { schema: 'precompute', name: 'player_daily_cache' },
+      partitionColumn: 'game_date',
+      start: d('2021-11-01'),
+      end: d('2021-11-07'),
+      select: "SELECT game_date, x FROM `my-project.raw.t` WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-07'",
+    };
+    golden('batch', batchScript({ ...batch, columns: ['game_date', 'x'] }));
     golden(
-      'batch',
+      'batch-schema-change',
       batchScript({
-        project: 'my-project',
-        ledgerDataset: '_dag',
-        table: { schema: 'precompute', name: 'player_daily_cache' },
-        partitionColumn: 'game_date',
-        start: d('2021-11-01'),
-        end: d('2021-11-07'),
-        select,
+        ...batch,
+        createTable: false,
+        columns: ['x', 'game_date', 'tag', 'n'],
+        changes: [
+          { kind: 'add', column: { name: 'tag', type: 'STRING' } },
+          { kind: 'widen', name: 'x', from: 'INT64', to: 'FLOAT64' },
+          { kind: 'add', column: { name: 'n', type: 'ARRAY<INT64>' } },
+        ],
       }),
     );
+    golden('drop-processor', dropProcessorSql('my-project', '_dag', { schema: 'precompute', name: 'player_daily_cache' }));
   });
 
   it('ledger, command and lock statements', () => {
     golden('ledger-ddl', ledgerDdl('my-project', '_dag'));
+    golden('ledger-migrate-v1', migrateV1Script('my-project', '_dag', true));
     golden('command-partitions', partitionsOfTableSql('my-project', { schema: 'predictions', name: 'ml_feature_store_v2' }, d('2021-11-01'), d('2021-11-07')));
     golden('command-ledger', commandLedgerSql('my-project', '_dag'));
     golden('record-run', recordRunSql('my-project', '_dag'));

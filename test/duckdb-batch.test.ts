@@ -114,17 +114,28 @@ describe('duckdb runSqlBatch', () => {
     expect(await queryRows(dbPath, `SELECT count(*) AS n FROM _dag.partitions`)).toEqual([{ n: '0' }]);
   });
 
-  it('classifies bad SQL, a missing partition column and a column-set change as PROCESSOR_ERROR', async () => {
+  it('classifies bad SQL and a missing partition column as data-independent PROCESSOR_ERROR; a new column is added, or refused under on_schema_change: fail', async () => {
     const { dbPath, warehouse } = await setup();
     const signal = new AbortController().signal;
     const bad = await warehouse.runSqlBatch(job(dbPath, sqlProcessor('P', 'out.p', 'SELEC nonsense'), '2021-11-01', '2021-11-01'), signal);
-    expect(!bad.ok && bad.failure).toMatchObject({ category: 'PROCESSOR_ERROR', message: expect.stringMatching(/^P 2021-11-01\.\.2021-11-01: Parser Error/) });
+    expect(!bad.ok && bad.failure).toMatchObject({ category: 'PROCESSOR_ERROR', dataIndependent: true, message: expect.stringMatching(/^P 2021-11-01\.\.2021-11-01: Parser Error/) });
     const noColumn = await warehouse.runSqlBatch(job(dbPath, sqlProcessor('P', 'out.p', 'SELECT 1 AS x'), '2021-11-01', '2021-11-01'), signal);
-    expect(!noColumn.ok && noColumn.failure.message).toMatch(/no column 'game_date'/);
+    expect(!noColumn.ok && noColumn.failure).toMatchObject({ dataIndependent: true, message: expect.stringMatching(/no column 'game_date'/) });
     await warehouse.runSqlBatch(job(dbPath, sqlProcessor('P', 'out.p', COUNTS), '2021-11-01', '2021-11-01'), signal);
-    const changed = sqlProcessor('P', 'out.p', `SELECT game_date, count(*) AS total FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1`);
-    const outcome = await warehouse.runSqlBatch(job(dbPath, changed, '2021-11-02', '2021-11-02'), signal);
-    expect(!outcome.ok && outcome.failure).toMatchObject({ category: 'PROCESSOR_ERROR', message: expect.stringContaining('new: total; gone: n') });
+    const text = `SELECT game_date, count(*) AS total FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1`;
+    const strict = await warehouse.runSqlBatch(job(dbPath, { ...sqlProcessor('P', 'out.p', text), onSchemaChange: 'fail' }, '2021-11-02', '2021-11-02'), signal);
+    expect(!strict.ok && strict.failure).toMatchObject({
+      category: 'PROCESSOR_ERROR',
+      dataIndependent: true,
+      message: expect.stringContaining("the SELECT's columns differ from table out.p's (new column total BIGINT; column n no longer yielded) and P has on_schema_change: fail; nothing was written"),
+    });
+    expect((await warehouse.runSqlBatch(job(dbPath, sqlProcessor('P', 'out.p', text), '2021-11-02', '2021-11-02'), signal)).ok).toBe(true);
+    await warehouse.close();
+    opened.pop();
+    expect(await queryRows(dbPath, `SELECT game_date::VARCHAR AS d, n, total FROM out.p ORDER BY 1`)).toEqual([
+      { d: '2021-11-01', n: '3', total: null },
+      { d: '2021-11-02', n: null, total: '2' },
+    ]);
   });
 
   it('interrupts a running batch on abort (CANCELLED) and keeps the old partitions', async () => {

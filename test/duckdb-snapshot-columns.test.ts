@@ -44,7 +44,7 @@ describe('duckdb columnar snapshot', () => {
     // Ledger: every processor's present days (rows 1, built at 10,000 + i), with two fingerprints; P0's day 5 has rows 0 and no data.
     await execSql(
       db,
-      ...processors.map((p, i) => `INSERT INTO _dag.partitions SELECT '${p.name}', d, 'run${i % 7}', epoch_ms(${10_000 + i}::BIGINT), 1, '${i % 2 === 0 ? 'even' : 'odd'}', 'x' FROM out.p${i}`),
+      ...processors.map((p, i) => `INSERT INTO _dag.partitions SELECT '${p.name}', d, 'run${i % 7}', epoch_ms(${10_000 + i}::BIGINT), 1, '${i % 2 === 0 ? 'even' : 'odd'}', 'x', 'out.p${i}' FROM out.p${i}`),
       `DELETE FROM out.p0 WHERE d = DATE '2021-11-06'`,
       `UPDATE _dag.partitions SET "rows" = 0 WHERE processor = 'P0' AND partition_date = DATE '2021-11-06'`,
     );

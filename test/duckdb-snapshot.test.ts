@@ -51,7 +51,7 @@ describe('duckdb readSnapshot', () => {
     const { queryRows } = await import('./support/duckdb.js');
     const rows = await queryRows(dbPath, `SELECT table_name FROM duckdb_tables() WHERE schema_name = '_dag' ORDER BY 1`);
     expect(rows.map((row) => row.table_name)).toEqual(['failures', 'meta', 'partitions', 'runs', 'source_versions']);
-    expect(await queryRows(dbPath, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '1' }]);
+    expect(await queryRows(dbPath, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '2' }]);
   });
 
   it('counts one query per existing table plus constants, and reads ledger, versions and failures', async () => {
@@ -65,12 +65,12 @@ describe('duckdb readSnapshot', () => {
     opened.pop();
     await execSql(
       dbPath,
-      `INSERT INTO _dag.partitions VALUES ('P', DATE '2021-11-01', 'r1', epoch_ms(1000::BIGINT), 1, 'c1', 'i1'), ('P', DATE '2021-11-02', 'r1', epoch_ms(1000::BIGINT), 0, 'c1', 'i2')`,
+      `INSERT INTO _dag.partitions VALUES ('P', DATE '2021-11-01', 'r1', epoch_ms(1000::BIGINT), 1, 'c1', 'i1', 'out.p'), ('P', DATE '2021-11-02', 'r1', epoch_ms(1000::BIGINT), 0, 'c1', 'i2', 'out.p')`,
       `INSERT INTO _dag.failures VALUES ('r2', 'P', DATE '2021-11-02', 'PROCESSOR_ERROR', 'boom', 1, epoch_ms(2000::BIGINT)), ('r0', 'P', DATE '2021-11-01', 'TIMEOUT', 'old', 1, epoch_ms(500::BIGINT))`,
     );
     const again = await open(dbPath, true);
     const first = await again.readSnapshot(pipeline, ['box', 'P', 'Q']);
-    // columns + which readers have ledger entries + one inventory query for the existing tables (box, P;
+    // columns + the ledger's (name, table) groups + one inventory query for the existing tables (box, P;
     // Q absent), versions compared in it + ledger (fingerprints and run ids, then rows) + failures
     expect(first.stats.queries).toBe(1 + 1 + 1 + 2 + 1);
     expect([...(first.columns?.keys() ?? [])].sort()).toEqual(['P', 'Q', 'box']);
@@ -113,7 +113,7 @@ describe('duckdb readSnapshot', () => {
     const recorded = await writer.recordSourceVersions(pipeline, pending, 7000);
     await writer.close();
     opened.pop();
-    await execSql(dbPath, `INSERT INTO _dag.partitions VALUES ('P', DATE '2021-11-01', 'r1', epoch_ms(9000::BIGINT), 1, 'c1', 'i1')`);
+    await execSql(dbPath, `INSERT INTO _dag.partitions VALUES ('P', DATE '2021-11-01', 'r1', epoch_ms(9000::BIGINT), 1, 'c1', 'i1', 'out.p')`);
     // With a ledgered reader the snapshot hashes box itself: same versions, recorded at 7000 by the run.
     const hashed = await (await open(dbPath, true)).readSnapshot(pipeline, ['box', 'P']);
     const box = hashed.tables.get('box');

@@ -193,7 +193,7 @@ describe('dag plan with a ledger', () => {
     // PDC: 11-01..05 built by dag, 11-06 built with zero rows, 11-07 built by older code, 11-08 written by something else.
     await createTable(db, 'precompute.pdc', 'game_date', Object.fromEntries(['2021-11-01', '2021-11-02', '2021-11-03', '2021-11-04', '2021-11-05', '2021-11-07', '2021-11-08'].map((d) => [d, 2])));
     const builtAt = new Date(now - 1_800_000).toISOString().replace('T', ' ').replace('Z', '');
-    const row = (d: string, rows: number, fp: string): string => `('PDC', DATE '${d}', 'r1', TIMESTAMP '${builtAt}', ${rows}, '${fp}', 'x')`;
+    const row = (d: string, rows: number, fp: string): string => `('PDC', DATE '${d}', 'r1', TIMESTAMP '${builtAt}', ${rows}, '${fp}', 'x', 'precompute.pdc')`;
     const fp = codeFingerprint(pdc);
     await execSql(db, `INSERT INTO "_dag"."partitions" VALUES ${[...['2021-11-01', '2021-11-02', '2021-11-03', '2021-11-04', '2021-11-05'].map((d) => row(d, 2, fp)), row('2021-11-06', 0, fp), row('2021-11-07', 2, 'old')].join(', ')}`);
 

@@ -18,6 +18,7 @@ import { unselectedUpstream, upstreamGaps, type UpstreamGap } from '../core/upst
 import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/port.js';
 import type { CliIO } from './io.js';
+import { ledgerWarnings } from './ledger-warnings.js';
 
 export interface PrepareOptions {
   /** `--pipeline FILE`. */
@@ -115,6 +116,11 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
   const calendarWarning = calendarWarningOf(loaded, snapshot, range);
   const warnings = [...(calendarWarning ? [calendarWarning.message] : []), ...absentSourceWarnings(loaded, snapshot)];
   for (const warning of warnings) io.stderr(`dag: warning: ${warning}\n`);
+  const ledgerSchema = loaded.pipeline.targets.get(loaded.targetName)?.ledgerSchema ?? '_dag';
+  for (const warning of ledgerWarnings(loaded.pipeline, snapshot, loaded.targetName, ledgerSchema)) {
+    io.stderr(`dag: warning: ${warning.message}\n  hint: ${warning.hint}\n`);
+    warnings.push(`${warning.message}; ${warning.hint}`);
+  }
   const input: PlanInput = { pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today: invocationToday(io) };
   const state = planWithState(flags.force ? { ...input, force: true } : input);
   const gaps = gapsOfSelection(input);

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseIsoDate } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
-import { DEFAULTS, type Notify, type Processor, type ProcessorAction, type TableRef, type Upstream } from '../core/model.js';
+import { DEFAULTS, type Notify, type OnSchemaChange, type Processor, type ProcessorAction, type TableRef, type Upstream } from '../core/model.js';
 import { resolveCodeFiles, type GlobFiles } from './code-files.js';
 import { CODES } from './codes.js';
 import { isRecord, optionalString, type Path } from './document.js';
@@ -161,6 +161,8 @@ function setting<T>(raw: Record<string, unknown>, ctx: ProcessorContext, key: st
 
 const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) ? value : undefined);
 const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
+// Any other value failed the schema's enum (reported with its position); the default stands meanwhile.
+const schemaPolicy = (value: unknown): OnSchemaChange | undefined => (value === 'add_columns' || value === 'fail' ? value : undefined);
 export function resolveProcessor(name: string, rawValue: unknown, ctx: ProcessorContext): Processor | undefined {
   if (!isRecord(rawValue)) return undefined; // the schema reported the wrong type
   const raw = rawValue;
@@ -192,6 +194,7 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     retries: setting(raw, ctx, 'retries', int, DEFAULTS.retries),
     concurrency: setting(raw, ctx, 'concurrency', int, DEFAULTS.concurrency),
     allowEmpty: setting(raw, ctx, 'allow_empty', bool, false),
+    onSchemaChange: setting(raw, ctx, 'on_schema_change', schemaPolicy, DEFAULTS.onSchemaChange),
     notify: notifyOf(raw.notify),
   };
 }

@@ -173,7 +173,8 @@ export function checkShape(doc: ConfigDocument): Diagnostic[] {
           add(CODES.unknownTargetType, path, 'value', `target type ${JSON.stringify(actual)} is not known${typeof actual === 'string' ? didYouMean(actual, ['duckdb', 'bigquery']) : ''}`, 'use type: duckdb (an embedded file) or type: bigquery');
         } else {
           const allowed = (error.params as { allowedValues?: unknown[]; allowedValue?: unknown }).allowedValues ?? [(error.params as { allowedValue?: unknown }).allowedValue];
-          add(CODES.invalidValue, path, 'value', `${where} must be one of ${allowed.map(String).join(', ')}, not ${describeValue(actual)}`, `write one of ${allowed.map(String).join(', ')}`);
+          const guess = typeof actual === 'string' ? didYouMean(actual, allowed.map(String)) : '';
+          add(CODES.invalidValue, path, 'value', `${where} must be one of ${allowed.map(String).join(', ')}, not ${describeValue(actual)}${guess}`, `write one of ${allowed.map(String).join(', ')}`);
         }
         break;
       }

@@ -91,6 +91,14 @@ export interface CodeFile {
   readonly hash: string;
 }
 
+/**
+ * What a SQL batch does when its SELECT's columns differ from its table's (DESIGN §8): `add_columns`
+ * adds new columns and applies lossless widenings, `fail` refuses any difference. Rows are written by
+ * column name either way. Not part of the code fingerprint: it changes how tables evolve, not what a
+ * partition holds.
+ */
+export type OnSchemaChange = 'add_columns' | 'fail';
+
 export interface Notify {
   readonly webhook: string | undefined;
 }
@@ -126,6 +134,8 @@ export interface Processor extends NodeBase {
   readonly retries: number;
   readonly concurrency: number;
   readonly allowEmpty: boolean;
+  /** `on_schema_change`; SQL processors only (a command writes its table itself). */
+  readonly onSchemaChange: OnSchemaChange;
   readonly notify: Notify | undefined;
 }
 
@@ -156,6 +166,7 @@ export const DEFAULTS = {
   concurrency: 4,
   ledgerSchema: '_dag',
   pricePerTib: 6.25,
+  onSchemaChange: 'add_columns',
 } as const;
 
 /** A processor reads its own earlier partitions: its partitions are built one per job, in date order. */

@@ -20,7 +20,7 @@ export interface PlanJson {
   readonly summary: Record<'expected' | 'fresh' | 'missing' | 'stale' | 'build' | 'blocked' | 'batches', number>;
   /** Unselected upstream processors that are not fresh where the selection reads them (docs/partition-states.md). */
   readonly unselected_upstream?: readonly { readonly name: string; readonly read_by: readonly string[]; readonly include: string; readonly counts: UpstreamGapCounts }[];
-  /** Every warning the plan printed (the calendar behind the range, an absent source table). */
+  /** Every warning the plan printed (the calendar behind the range, an absent source table, ledger rows under former names). */
   readonly warnings?: readonly string[];
   readonly stats: { readonly queries: number; readonly elapsed_ms: number };
 }

@@ -47,8 +47,28 @@ export interface Snapshot {
   readonly calendar: readonly Day[] | undefined;
   /** Inventory of every table read (selected processors, their upstream closure, the calendar), by node name. */
   readonly tables: ReadonlyMap<string, TableInventory>;
-  /** Ledger entries by processor name, then day. */
+  /**
+   * Ledger entries by (current) processor name, then day. Read by the processor's table: entries
+   * recorded under another name (before a rename) are its history too (see formerNames).
+   */
   readonly ledger: ReadonlyMap<string, ReadonlyMap<Day, LedgerEntry>>;
+  /**
+   * Per processor of the pipeline, the other names under which the ledger holds rows of its table
+   * (a processor renamed in pipeline.yaml): those rows are in `ledger` under the current name.
+   * Absent or empty: every row of its table carries its name.
+   */
+  readonly formerNames?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Ledger rows whose table no processor of the pipeline builds (a processor removed, or moved to
+   * another table), or whose table the ledger does not know (rows of an unknown processor migrated
+   * from ledger version 1), grouped by the name and table they were recorded under.
+   */
+  readonly orphanedLedger?: readonly OrphanedLedger[];
+  /**
+   * Set when the ledger is of an older version that this (read-only) snapshot read as such; the next
+   * `dag run` migrates it. Version 1 rows carry no table, so they were read by processor name.
+   */
+  readonly olderLedgerVersion?: number;
   /**
    * Partitions whose latest attempt failed and that have not been built since, with the failure
    * category (from `_dag.failures`); for coverage grids. Read in one query; may be empty.
@@ -68,6 +88,15 @@ export interface Snapshot {
    */
   readonly columns?: ReadonlyMap<string, PartitionColumns>;
   readonly stats: { readonly queries: number };
+}
+
+/** Ledger rows recorded under `processor` for `table` that no processor of the pipeline owns. */
+export interface OrphanedLedger {
+  readonly processor: string;
+  /** `schema.table`; undefined when the ledger does not know it (ledger version 1 rows). */
+  readonly table: string | undefined;
+  /** Partitions (dates) those rows cover. */
+  readonly partitions: number;
 }
 
 /**

@@ -20,6 +20,13 @@ export type FailureCategory =
 export interface JobFailure {
   readonly category: FailureCategory;
   readonly message: string;
+  /**
+   * The failure does not depend on the data (DESIGN §5): the SELECT's schema does not fit the table,
+   * the SQL does not bind. Every batch of the processor would fail the same way, so the runner fails
+   * all of them in the run at once, with this one message, and neither retries nor splits. Absent: the
+   * error may depend on the data (or nobody knows), and the usual retry/split rules apply.
+   */
+  readonly dataIndependent?: true;
 }
 
 export type BatchOutcome =
@@ -125,6 +132,13 @@ export interface Warehouse {
   /** One writer per target: takes the lock, waiting up to waitMs; a lock held by a dead process is taken over. */
   acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult>;
   releaseLock(owner: LockOwner): Promise<void>;
+  /**
+   * `dag run --full-refresh`: drops the processor's table (if it exists) and deletes its ledger rows,
+   * so every partition of it is missing to the next snapshot; the rebuild is then an ordinary run.
+   * Atomic where the engine allows DDL in a transaction (DuckDB); elsewhere the table goes first, so an
+   * interruption leaves missing partitions, never ones taken as fresh. Throws on failure.
+   */
+  dropProcessorTable(processor: Processor): Promise<void>;
   /** Bytes a batch would process (free dry run); undefined where the warehouse cannot estimate. */
   estimateBytes(job: BatchJob): Promise<number | undefined>;
   close(): Promise<void>;

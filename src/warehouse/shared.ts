@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import { formatDay, type Day } from '../core/dates.js';
-import type { Pipeline, PipelineNode, Processor, TableRef } from '../core/model.js';
-import type { TableInventory } from '../core/snapshot.js';
+import { tableName, type Pipeline, type PipelineNode, type Processor, type TableRef } from '../core/model.js';
+import type { OrphanedLedger, Snapshot, TableInventory } from '../core/snapshot.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../core/template.js';
 import type { BatchJob, LockOwner } from './port.js';
 
@@ -95,4 +95,44 @@ export function holderIsDeadHere(holder: Pick<LockOwner, 'host' | 'pid'>): boole
 export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0] ?? text;
+}
+
+/**
+ * The key a processor's ledger rows are matched by: its table (`schema.table`, as in pipeline.yaml)
+ * since ledger version 2, so a renamed processor keeps its table's history; its name in a version-1
+ * ledger, which records no table.
+ */
+export function ledgerKeyOf(node: PipelineNode, byTable: boolean): string {
+  return byTable ? tableName(node.table) : node.name;
+}
+
+/** One group of ledger rows: the name and table they were recorded under, and how many dates. */
+export interface LedgerNames {
+  readonly processor: string;
+  /** undefined: the row has no table (version 1, or migrated from it for an unknown processor). */
+  readonly table: string | undefined;
+  readonly partitions: number;
+}
+
+/**
+ * Which ledger rows the pipeline's processors own under another name (formerNames: a rename), and
+ * which no processor owns (orphanedLedger), from the ledger's (processor, table) groups. Covers the
+ * whole pipeline, not one selection: a rename is news whatever a plan selects. `byTable` false (a
+ * version-1 ledger) can only tell names the pipeline no longer has.
+ */
+export function ledgerIdentity(pipeline: Pipeline, groups: readonly LedgerNames[], byTable: boolean): Pick<Snapshot, 'formerNames' | 'orphanedLedger'> {
+  const owner = new Map(pipeline.processors.map((p) => [ledgerKeyOf(p, byTable), p.name]));
+  const formerNames = new Map<string, string[]>();
+  const orphanedLedger: OrphanedLedger[] = [];
+  for (const group of groups) {
+    const current = owner.get(byTable ? (group.table ?? '') : group.processor);
+    if (current === undefined) orphanedLedger.push(group);
+    else if (current !== group.processor) {
+      const names = formerNames.get(current) ?? [];
+      if (!names.includes(group.processor)) names.push(group.processor);
+      formerNames.set(current, names.sort());
+    }
+  }
+  orphanedLedger.sort((a, b) => (a.table ?? '').localeCompare(b.table ?? '') || a.processor.localeCompare(b.processor));
+  return { formerNames, orphanedLedger };
 }

@@ -14,6 +14,8 @@ import {
   type NameParts,
   type RestParameter,
 } from './translate.js';
+import { alterTable, BQ_TYPE_MACRO, checkInsert, describeQuery, isPermanentDdl, legacyName } from './strict.js';
+import { alterOptionsTarget, expirationMs, recordTableOptions, TABLE_OPTIONS_SETUP, tableOptionsOf } from './table-options.js';
 
 export interface Field {
   readonly name: string;
@@ -43,6 +45,9 @@ CREATE TABLE IF NOT EXISTS __bq.partitioning (table_schema VARCHAR, table_name V
 CREATE TABLE IF NOT EXISTS __bq.partition_state (table_schema VARCHAR, table_name VARCHAR, partition_id VARCHAR,
   total_rows BIGINT, content_hash VARCHAR, last_modified_time TIMESTAMP);
 CREATE TYPE FLOAT64 AS DOUBLE;
+CREATE TYPE BIGNUMERIC AS DECIMAL(38,18);
+CREATE TYPE BYTES AS BLOB;
+${BQ_TYPE_MACRO};
 CREATE MACRO timestamp_millis(x) AS epoch_ms(x);
 CREATE MACRO unix_millis(x) AS epoch_ms(x);
 CREATE VIEW __bq.partitions AS
@@ -54,8 +59,7 @@ CREATE VIEW __bq.tables AS
 CREATE VIEW __bq.columns AS
   SELECT 'test-project' AS table_catalog, c.table_schema, c.table_name, c.column_name, c.ordinal_position,
     CASE WHEN p.partition_column = c.column_name THEN 'YES' ELSE 'NO' END AS is_partitioning_column,
-    CASE c.data_type WHEN 'BIGINT' THEN 'INT64' WHEN 'INTEGER' THEN 'INT64' WHEN 'VARCHAR' THEN 'STRING'
-      WHEN 'DOUBLE' THEN 'FLOAT64' WHEN 'BOOLEAN' THEN 'BOOL' ELSE c.data_type END AS data_type
+    bq_type(c.data_type) AS data_type
   FROM information_schema.columns c LEFT JOIN __bq.partitioning p USING (table_schema, table_name)
   WHERE c.table_catalog = 'memory' AND c.table_schema NOT IN ('__bq', 'main');
 `;
@@ -71,7 +75,7 @@ export class Engine {
   static async create(): Promise<Engine> {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    for (const statement of splitScript(SETUP)) await connection.run(statement);
+    for (const statement of splitScript(SETUP + TABLE_OPTIONS_SETUP)) await connection.run(statement);
     connection.closeSync();
     return new Engine(instance);
   }
@@ -108,6 +112,8 @@ export class Engine {
           inTransaction = false;
           continue;
         }
+        if (inTransaction && isPermanentDdl(statement))
+          throw new BigqueryLikeError(400, 'invalidQuery', 'Transactions cannot use DDL statements that affect permanent entities (only temporary tables and functions)');
         control.onConnection?.(connection);
         last = await this.runStatement(connection, statement, parameters);
         control.onConnection?.(undefined);
@@ -131,6 +137,12 @@ export class Engine {
     let partitionColumn: string | undefined;
     // `project.dataset` names a dataset here, not a table: keep only the dataset.
     if (/^\s*(CREATE|DROP)\s+SCHEMA\b/i.test(sql)) return this.schemaStatement(connection, sql);
+    const altered = alterOptionsTarget(sql);
+    if (altered) {
+      await recordTableOptions(connection, altered.dataset, altered.table, tableOptionsOf(sql), false);
+      return { fields: [], rows: [], statementType: 'ALTER_TABLE' };
+    }
+    const options = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\b/i.test(sql) ? tableOptionsOf(sql) : undefined;
     if (/^\s*CREATE\s/i.test(sql)) {
       const ddl = translateDdl(sql);
       sql = ddl.sql;
@@ -146,7 +158,16 @@ export class Engine {
       }
       return { fields: [], rows: [], statementType: 'ASSERT' };
     }
+    if (/^\s*ALTER\s+TABLE\b/i.test(sql)) return this.alterStatement(connection, sql);
+    if (/^\s*INSERT\b/i.test(sql)) await checkInsert(connection, sql);
+    let dropped: NameParts | undefined;
+    if (/^\s*DROP\s+TABLE\b/i.test(statement)) translateNames(statement, (name) => (dropped ??= name));
     const reader = await connection.runAndReadAll(sql);
+    if (dropped?.dataset) {
+      // The table is gone: its partitioning and partitions go from the metadata too.
+      await this.refreshPartitions(connection, dropped.dataset, dropped.table);
+      return { fields: [], rows: [], statementType: 'DROP_TABLE' };
+    }
     let target: NameParts | undefined;
     if (writeTarget) translateNames(writeTarget, (name) => (target = name));
     if (target?.dataset && partitionColumn) {
@@ -155,6 +176,8 @@ export class Engine {
          INSERT INTO __bq.partitioning VALUES (${q(target.dataset)}, ${q(target.table)}, ${q(partitionColumn)})`,
       );
     }
+    // CREATE TABLE IF NOT EXISTS leaves an existing table (and its options) alone.
+    if (target?.dataset && options) await recordTableOptions(connection, target.dataset, target.table, options, !/\bIF\s+NOT\s+EXISTS\b/i.test(statement));
     if (target?.dataset) {
       await this.refreshPartitions(connection, target.dataset, target.table);
       return { fields: [], rows: [], statementType: /^\s*(\w+)/.exec(statement)?.[1]?.toUpperCase() ?? 'DML' };
@@ -166,6 +189,18 @@ export class Engine {
     return { fields, rows, statementType: 'SELECT' };
   }
 
+  /** ALTER TABLE as BigQuery allows it (strict.ts); a schema change moves no partition's modification time. */
+  private async alterStatement(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
+    const named = /^\s*ALTER\s+TABLE\s+"([^"]+)"\."([^"]+)"/i.exec(sql);
+    const partitioning = named
+      ? await connection.runAndReadAll(`SELECT partition_column FROM __bq.partitioning WHERE table_schema = ${q(named[1] ?? '')} AND table_name = ${q(named[2] ?? '')}`)
+      : undefined;
+    const column = partitioning?.getRows()[0]?.[0];
+    const target = await alterTable(connection, sql, typeof column === 'string' ? column : undefined);
+    await this.refreshPartitions(connection, target.dataset, target.table, true);
+    return { fields: [], rows: [], statementType: 'ALTER_TABLE' };
+  }
+
   private async schemaStatement(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
     const duck = sql
       .replace(/`([^`]+)`/, (_w, name: string) => `"${name.split('.').pop() ?? name}"`)
@@ -174,8 +209,11 @@ export class Engine {
     return { fields: [], rows: [], statementType: 'SCHEMA' };
   }
 
-  /** Recomputes a table's partitions; those whose content changed get a new last_modified_time. */
-  private async refreshPartitions(connection: DuckDBConnection, dataset: string, table: string): Promise<void> {
+  /**
+   * Recomputes a table's partitions; those whose content changed get a new last_modified_time, unless
+   * `keepTimes` (a schema change: the partitions' data is the same, their rows' hash is not).
+   */
+  private async refreshPartitions(connection: DuckDBConnection, dataset: string, table: string, keepTimes = false): Promise<void> {
     const exists = await connection.runAndReadAll(
       `SELECT count(*) FROM information_schema.tables WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)}`,
     );
@@ -199,7 +237,7 @@ export class Engine {
     const values = current.getRows().map((r) => {
       const id = String(r[0]);
       const old = previous.get(id);
-      const modified = old && old.hash === String(r[2]) ? `TIMESTAMP '${String(old.modified)}'` : `epoch_ms(${now})`;
+      const modified = old && (keepTimes || old.hash === String(r[2])) ? `TIMESTAMP '${String(old.modified)}'` : `epoch_ms(${now})`;
       return `(${q(dataset)}, ${q(table)}, ${q(id)}, ${String(r[1])}, ${q(String(r[2]))}, ${modified})`;
     });
     await connection.run(`DELETE FROM __bq.partition_state WHERE ${where}`);
@@ -227,6 +265,22 @@ export class Engine {
     }
   }
 
+  /** A dry run's statistics.query.schema: the columns of a single query, in the REST API's type names. */
+  async querySchema(sql: string, parameters: readonly RestParameter[]): Promise<Field[] | undefined> {
+    const statements = splitScript(sql);
+    const query = statements[0];
+    if (statements.length !== 1 || query === undefined || !/^\s*(SELECT|WITH|\()/i.test(query)) return undefined;
+    const connection = await this.instance.connect();
+    try {
+      const columns = await describeQuery(connection, translateUnnest(translateNames(substituteParameters(query, parameters))));
+      return columns.map((c) => ({ name: c.name, type: legacyName(c.type), mode: 'NULLABLE' as const }));
+    } catch (error) {
+      throw toBigqueryError(error);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   /** Checks a statement compiles (EXPLAIN on each statement that is a query). */
   async validate(sql: string, parameters: readonly RestParameter[]): Promise<void> {
     const connection = await this.instance.connect();
@@ -242,7 +296,7 @@ export class Engine {
     }
   }
 
-  async tableInfo(dataset: string, table: string): Promise<{ fields: Field[]; partitionColumn: string | undefined; rows: number } | undefined> {
+  async tableInfo(dataset: string, table: string): Promise<{ fields: Field[]; partitionColumn: string | undefined; rows: number; expirationMs: number | undefined } | undefined> {
     const connection = await this.instance.connect();
     try {
       const columns = await connection.runAndReadAll(
@@ -254,9 +308,10 @@ export class Engine {
         `SELECT coalesce(sum(total_rows), 0) FROM __bq.partition_state WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)}`,
       );
       return {
-        fields: rows.map((r) => ({ name: String(r[0]), type: String(r[1]), mode: 'NULLABLE' as const })),
+        fields: rows.map((r) => ({ name: String(r[0]), type: legacyName(String(r[1])), mode: 'NULLABLE' as const })),
         partitionColumn: rows.find((r) => r[2] === 'YES')?.[0] as string | undefined,
         rows: Number(total.getRows()[0]?.[0] ?? 0),
+        expirationMs: await expirationMs(connection, dataset, table),
       };
     } finally {
       connection.closeSync();

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { Engine, type QueryResult } from './engine.js';
+import { Engine, type Field, type QueryResult } from './engine.js';
 import { BigqueryLikeError, type RestParameter } from './translate.js';
 
 export interface LoggedRequest {
@@ -48,6 +48,8 @@ interface Job {
   connection: DuckDBConnection | undefined;
   done: Promise<void>;
   bytes: number;
+  /** A dry run's result schema (statistics.query.schema). */
+  schema: Field[] | undefined;
 }
 
 export interface BqServer {
@@ -103,6 +105,7 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
       connection: undefined,
       done: Promise.resolve(),
       bytes: 0,
+      schema: undefined,
     };
     jobs.set(job.id, job);
     job.done = (async () => {
@@ -112,6 +115,7 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
         if (configuration.dryRun) {
           await engine.validate(sql, parameters);
           job.bytes = await engine.estimateBytes(sql);
+          job.schema = await engine.querySchema(sql, parameters);
           return;
         }
         const slow = takeFault('slow', (f) => f.sql.test(sql));
@@ -150,7 +154,10 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
       jobReference: { projectId: job.projectId, jobId: job.id, location: job.location ?? location },
       configuration: job.configuration,
       status,
-      statistics: { totalBytesProcessed: bytes, query: { totalBytesProcessed: bytes, statementType: job.result?.statementType ?? 'SELECT' } },
+      statistics: {
+        totalBytesProcessed: bytes,
+        query: { totalBytesProcessed: bytes, statementType: job.result?.statementType ?? 'SELECT', ...(job.schema ? { schema: { fields: job.schema } } : {}) },
+      },
     };
   }
 
@@ -228,7 +235,9 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
           schema: { fields: info.fields },
           numRows: String(info.rows),
           location,
-          ...(info.partitionColumn ? { timePartitioning: { type: 'DAY', field: info.partitionColumn } } : {}),
+          ...(info.partitionColumn
+            ? { timePartitioning: { type: 'DAY', field: info.partitionColumn, ...(info.expirationMs !== undefined ? { expirationMs: String(info.expirationMs) } : {}) } }
+            : {}),
         },
       ];
     }

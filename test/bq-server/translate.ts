@@ -174,7 +174,7 @@ export interface NameParts {
   readonly table: string;
 }
 
-export const INFORMATION_SCHEMA_VIEWS = ['PARTITIONS', 'TABLES', 'COLUMNS'] as const;
+export const INFORMATION_SCHEMA_VIEWS = ['PARTITIONS', 'TABLES', 'COLUMNS', 'TABLE_OPTIONS'] as const;
 
 /**
  * Rewrites backtick-quoted names. `p.d.t`, `p`.`d`.`t`, `d.t` → "d"."t";

@@ -1,6 +1,7 @@
 /**
  * `dag run --range A..B [--select SEL]... [--target T] [--concurrency N] [--mode backfill|daily]
- * [--wait DURATION] [--force] [--json]`: builds exactly what `dag plan` with the same arguments shows,
+ * [--wait DURATION] [--force] [--full-refresh] [--json]`: builds exactly what `dag plan` with the same arguments shows
+ * (with --full-refresh, after dropping the selected processors' tables: full-refresh.ts),
  * and says first what that plan warns of (a calendar behind the range, unselected upstream processors
  * that are not fresh); the warnings close the summary too, so a run never reads as plain success.
  * Order matters: open the target, take its lock, THEN read the snapshot and plan, so no other run can
@@ -10,7 +11,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeCalendar } from '../../core/calendar.js';
-import { formatDay } from '../../core/dates.js';
+import { formatDay, type DayRange } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { inputFingerprint } from '../../core/fingerprint.js';
 import { processorInputs } from '../../core/inputs.js';
@@ -37,6 +38,7 @@ import {
 import type { LockOwner } from '../../warehouse/port.js';
 import { firstLine } from '../../warehouse/shared.js';
 import { useColor, type CliIO } from '../io.js';
+import { fullRefresh, requireRefreshSelection } from '../full-refresh.js';
 import { upstreamGapMessage } from '../../core/upstream-gaps.js';
 import { staleCalendarNotice } from '../../runner/stale-data.js';
 import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
@@ -52,6 +54,7 @@ interface RunFlags {
   readonly wait: string;
   readonly force?: boolean;
   readonly json?: boolean;
+  readonly fullRefresh?: boolean;
 }
 
 /** Exit code of a run stopped by Ctrl-C / SIGTERM (128 + SIGINT, as shells report it). */
@@ -70,6 +73,7 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--wait <DURATION>', 'wait this long for another run holding the target\'s lock (e.g. 30s, 5m)', '0')
     .option('--force', FORCE_HELP)
     .option('--json', 'print the result as one JSON object')
+    .option('--full-refresh', 'drop the tables of the processors --select names (and their ledger rows), then rebuild them from their first partition (the range must cover it)')
     .action(async (flags: RunFlags) => {
       io.doing = 'run';
       const range = parseRange(flags.range);
@@ -77,6 +81,7 @@ export function registerRun(program: Command, io: CliIO): void {
       const mode = parseMode(flags.mode);
       const waitMs = parseWaitDuration(flags.wait);
       if (waitMs === undefined) throw new UserError(`--wait '${flags.wait}' is not a duration`, 2, 'write e.g. --wait 30s, --wait 5m or --wait 0');
+      const refresh = flags.fullRefresh ? requireRefreshSelection(flags.select) : undefined;
       const loaded = await loadAndSelect(io, flags);
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, false, true);
@@ -96,6 +101,7 @@ export function registerRun(program: Command, io: CliIO): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         try {
+          if (refresh !== undefined) await fullRefresh(io, loaded, warehouse, range, refresh, (r) => refreshCommand(flags, refresh, r));
           const { plan, snapshot, warnings, calendarBehind, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
           for (const gap of upstreamGaps) io.stderr(`dag: note: ${upstreamGapMessage(gap, plan.range)}\n`);
           const calendar = makeCalendar(snapshot.calendar);
@@ -160,6 +166,12 @@ export function registerRun(program: Command, io: CliIO): void {
       }
       io.exitCode = result.outcome === 'cancelled' ? CANCELLED_EXIT_CODE : result.outcome === 'failed' ? 1 : 0;
     });
+}
+
+/** The full-refresh command line with another range, for the hint of a refusal. */
+function refreshCommand(flags: RunFlags, selection: string, range: DayRange): string {
+  const target = flags.target === undefined ? '' : ` --target ${flags.target}`;
+  return `dag run --full-refresh --select ${selection} --range ${formatDay(range.start)}..${formatDay(range.end)}${target}`;
 }
 
 /** Daily mode notifies the failures that need a person, not every partition downstream of them. */

@@ -1,12 +1,13 @@
 /**
  * `dag validate [--pipeline FILE] [--format text|json|github]`: every problem in pipeline.yaml at
  * once. Exit 0 without errors (warnings allowed), 1 with any error, 2 when the file cannot be found
- * or read.
+ * or read. Reads the warehouse only for ledger warnings on an existing DuckDB file (validate-ledger.ts).
  */
 import { Option, type Command } from 'commander';
 import { loadPipeline } from '../../config/load.js';
 import { displayPath } from '../../config/report.js';
 import { useColor, type CliIO } from '../io.js';
+import { ledgerDiagnostics } from '../validate-ledger.js';
 import { DIAGNOSTIC_FORMATS, renderGithub, renderJson, renderText, verdict, type DiagnosticFormat } from '../render-diagnostics.js';
 
 interface ValidateOptions {
@@ -23,9 +24,10 @@ export function registerValidate(program: Command, io: CliIO): void {
     .action(async (options: ValidateOptions) => {
       io.doing = 'validating the pipeline';
       const outcome = await loadPipeline({ cwd: io.cwd, ...(options.pipeline !== undefined ? { file: options.pipeline } : {}) });
-      const diagnostics = outcome.diagnostics;
       io.exitCode = outcome.ok ? 0 : outcome.exitCode;
       const file = outcome.file === undefined ? (options.pipeline ?? 'pipeline.yaml') : displayPath(io.cwd, outcome.file);
+      // A valid pipeline whose DuckDB file exists: also say when its ledger holds rows under former names.
+      const diagnostics = outcome.ok ? [...outcome.diagnostics, ...(await ledgerDiagnostics(outcome.pipeline, file, io.env))] : outcome.diagnostics;
       switch (options.format) {
         case 'json':
           io.stdout(renderJson(diagnostics));

@@ -7,14 +7,18 @@
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, parseIsoDate, type Day } from '../../core/dates.js';
-import type { BigqueryTarget, TableRef } from '../../core/model.js';
+import { tableName, type BigqueryTarget, type Processor, type TableRef } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
-import type { BatchJob, BatchOutcome, CommandSpawner } from '../port.js';
+import { CheckedSelects } from '../checked-selects.js';
+import type { KeyedQueue } from '../keyed-queue.js';
+import type { BatchJob, BatchOutcome, CommandSpawner, JobFailure } from '../port.js';
+import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, commandBatchRows, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
-import { JobCancelled, runJob, type JobContext } from './jobs.js';
+import { JobCancelled, runJob, type JobContext, type Row } from './jobs.js';
+import { BIGQUERY_TYPES, selectColumns, tableColumns } from './schema.js';
 import { partitionIdToDay } from './snapshot.js';
-import { batchScript, commandLedgerSql, dateLiteral, partitionsOfTableSql, qualified } from './sql.js';
+import { batchScript, commandLedgerSql, dateLiteral, dropProcessorSql, partitionsOfTableSql, qualified } from './sql.js';
 
 /**
  * Tables known to exist (from this process's snapshot or its own batches): their batches need no DDL.
@@ -26,22 +30,6 @@ export class KnownTables {
   has = (table: TableRef) => this.names.has(this.key(table));
   add = (table: TableRef) => void this.names.add(this.key(table));
   forget = (table: TableRef) => void this.names.delete(this.key(table));
-}
-
-/** Runs one task per key at a time, in arrival order. */
-export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
 }
 
 /** The processor's SELECT (`text`) for a batch, in BigQuery's dialect, without trailing semicolons or comments. */
@@ -62,6 +50,8 @@ function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal
 function ledgerParams(job: BatchJob, fingerprints: ReadonlyMap<Day, string>, rows?: ReadonlyMap<Day, number>): Record<string, unknown> {
   return {
     processor: job.processor.name,
+    // Ledger rows are keyed by table too: a renamed processor's batches replace its old rows.
+    table_name: tableName(job.processor.table),
     run_id: job.runId,
     built_at: job.builtAt,
     code_fingerprint: job.codeFingerprint,
@@ -73,54 +63,108 @@ function ledgerParams(job: BatchJob, fingerprints: ReadonlyMap<Day, string>, row
   };
 }
 
-export async function runSqlBatch(
-  client: BigQuery,
-  target: BigqueryTarget,
-  writers: KeyedQueue,
-  known: KnownTables,
-  job: BatchJob,
-  signal: AbortSignal,
-): Promise<BatchOutcome> {
+/** What the batches of one process share: per-table writer queues, tables known to exist, checked SELECTs. */
+export interface BatchState {
+  readonly writers: KeyedQueue;
+  readonly known: KnownTables;
+  /** The SELECT's column names, by processor and SQL template, once a batch of it committed. */
+  readonly checked: CheckedSelects<readonly string[]>;
+}
+
+export async function runSqlBatch(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, signal: AbortSignal): Promise<BatchOutcome> {
   const { processor, batch } = job;
+  const { writers, known, checked } = state;
   if (processor.action.kind !== 'sql') throw new Error(`runSqlBatch called for command processor ${processor.name}`);
   const select = renderSelect(target, job, processor.action.text);
-  const script = (createTable: boolean) =>
-    batchScript({
-      project: target.project,
-      ledgerDataset: target.ledgerSchema,
-      table: processor.table,
-      partitionColumn: processor.partitionColumn,
-      start: batch.start,
-      end: batch.end,
-      select,
-      createTable,
-    });
+  const key = CheckedSelects.key(processor.name, processor.action.text);
   const context = batchContext(target, job, signal);
   try {
     // Known from the start on BigQuery (its source versions are metadata, never pending).
     const params = ledgerParams(job, await job.inputFingerprints);
-    const rows = await writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
-      if (!known.has(processor.table)) return runJob(client, script(true), params, context);
-      try {
-        return await runJob(client, script(false), params, context);
-      } catch (error) {
-        // Dropped since the snapshot: create it again (notFound fails the script before any write).
-        if (!isNotFound(error) || signal.aborted) throw error;
-        known.forget(processor.table);
-        return runJob(client, script(true), params, context);
+    // Checked and written in the table's queue: a schema change another batch makes is seen.
+    return await writers.run(`${processor.table.schema}.${processor.table.name}`, async (): Promise<BatchOutcome> => {
+      let columns = checked.get(key);
+      let changes: readonly SchemaChange[] = [];
+      if (columns === undefined) {
+        const fit = await checkSchema(client, target, state, job, select, context);
+        if (!fit.ok) return fit.outcome;
+        ({ columns, changes } = fit);
       }
+      const script = (createTable: boolean) =>
+        batchScript({
+          project: target.project,
+          ledgerDataset: target.ledgerSchema,
+          table: processor.table,
+          partitionColumn: processor.partitionColumn,
+          start: batch.start,
+          end: batch.end,
+          select,
+          createTable,
+          columns: columns ?? [],
+          changes,
+        });
+      let rows: Row[];
+      if (!known.has(processor.table)) rows = await runJob(client, script(true), params, context);
+      else {
+        try {
+          rows = await runJob(client, script(false), params, context);
+        } catch (error) {
+          // Dropped since the snapshot: create it again (notFound fails the script before any write).
+          if (!isNotFound(error) || signal.aborted) throw error;
+          known.forget(processor.table);
+          rows = await runJob(client, script(true), params, context);
+        }
+      }
+      known.add(processor.table);
+      checked.set(key, columns);
+      const counted = new Map<Day, number>();
+      for (const row of rows) {
+        const day = parseIsoDate(String(row.partition_date));
+        if (day !== undefined) counted.set(day, Number(row.row_count));
+      }
+      return { ok: true, rows: new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])), absent: [] };
     });
-    known.add(processor.table);
-    const counted = new Map<Day, number>();
-    for (const row of rows) {
-      const day = parseIsoDate(String(row.partition_date));
-      if (day !== undefined) counted.set(day, Number(row.row_count));
-    }
-    return { ok: true, rows: new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])), absent: [] };
   } catch (error) {
     if (error instanceof JobCancelled || signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: 'the BigQuery job was cancelled' } };
     return { ok: false, failure: toFailure(error) };
   }
+}
+
+type SchemaFit = { readonly ok: true; readonly columns: readonly string[]; readonly changes: readonly SchemaChange[] } | { readonly ok: false; readonly outcome: BatchOutcome };
+
+/**
+ * The SELECT's columns against the table's (schema.ts), before anything is sent that writes. A SELECT
+ * that does not compile, or a schema on_schema_change does not allow, fails every batch alike.
+ */
+async function checkSchema(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, select: string, context: JobContext): Promise<SchemaFit> {
+  const where = batchLabel(job);
+  const refuse = (failure: JobFailure): SchemaFit => ({ ok: false, outcome: { ok: false, failure: { ...failure, message: `${where}: ${failure.message}` } } });
+  let selected: Column[];
+  try {
+    selected = await selectColumns(client, select, context);
+  } catch (error) {
+    if (error instanceof JobCancelled || context.signal?.aborted) throw error;
+    const failure = toFailure(error);
+    return refuse(failure.category === 'PROCESSOR_ERROR' ? { ...failure, dataIndependent: true } : failure);
+  }
+  const problem = partitionColumnProblem(job.processor, selected, BIGQUERY_TYPES);
+  if (problem) return refuse(problem);
+  const existing = await tableColumns(client, target, job.processor.table);
+  if (existing === undefined) state.known.forget(job.processor.table);
+  else state.known.add(job.processor.table);
+  const decision = decideSchemaChange(job.processor, existing ?? [], selected, BIGQUERY_TYPES);
+  if (!decision.ok) return refuse(decision.failure);
+  return { ok: true, columns: selected.map((c) => c.name), changes: decision.changes };
+}
+
+/** `--full-refresh`: drops the table and deletes its ledger rows (sql.ts dropProcessorSql), in the table's queue. */
+export async function dropProcessorTable(client: BigQuery, target: BigqueryTarget, state: BatchState, processor: Processor): Promise<void> {
+  const context: JobContext = { target, labels: { dag_run_id: 'full_refresh', dag_processor: processor.name } };
+  await state.writers.run(`${processor.table.schema}.${processor.table.name}`, async () => {
+    await runJob(client, dropProcessorSql(target.project, target.ledgerSchema, processor.table), { processor: processor.name, table_name: tableName(processor.table) }, context);
+    state.known.forget(processor.table);
+    state.checked.forget(processor.name);
+  });
 }
 
 export async function runCommandBatch(

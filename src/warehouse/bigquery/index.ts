@@ -5,13 +5,16 @@
  * own, so every attempt is counted and recorded; metadata reads let the client retry (idempotent).
  */
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
-import type { BigqueryTarget } from '../../core/model.js';
+import { UserError } from '../../core/diagnostics.js';
+import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchOutcome, Warehouse } from '../port.js';
-import { KeyedQueue, KnownTables, renderSelect, runCommandBatch, runSqlBatch } from './batch.js';
+import { CheckedSelects } from '../checked-selects.js';
+import { KeyedQueue } from '../keyed-queue.js';
+import { dropProcessorTable, KnownTables, renderSelect, runCommandBatch, runSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
-import { LedgerWriter } from './ledger.js';
+import { LedgerWriter, type LedgerCheck } from './ledger.js';
 import { readBigquerySnapshot } from './snapshot.js';
 
 export function clientOptions(target: BigqueryTarget, options: OpenOptions, autoRetry: boolean): BigQueryOptions {
@@ -25,14 +28,16 @@ export function clientOptions(target: BigqueryTarget, options: OpenOptions, auto
 export async function openBigquery(target: BigqueryTarget, options: OpenOptions): Promise<Warehouse> {
   const readClient = new BigQuery(clientOptions(target, options, true));
   const jobClient = new BigQuery(clientOptions(target, options, false));
-  const writers = new KeyedQueue();
   const known = new KnownTables();
+  const state: BatchState = { writers: new KeyedQueue(), known, checked: new CheckedSelects() };
   const ledger = new LedgerWriter(readClient, target);
 
-  async function withLedger(run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
+  async function withLedger(pipeline: Pipeline, run: () => Promise<BatchOutcome>): Promise<BatchOutcome> {
     try {
       await ledger.ensure();
+      await ledger.migrate(pipeline);
     } catch (error) {
+      if (error instanceof UserError) return { ok: false, failure: { category: 'PROCESSOR_ERROR', message: error.message } };
       return { ok: false, failure: toFailure(error) };
     }
     return run();
@@ -41,21 +46,32 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   return {
     targetName: target.name,
     readSnapshot: async (pipeline, nodes) => {
-      const snapshot = await readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels());
+      // A run migrates a version-1 ledger before reading it (beside the inventory reads); a plan reads it as it is.
+      const check = async (): Promise<LedgerCheck> => {
+        const checked = await ledger.check();
+        if (checked.state !== 'v1' || options.readOnly) return checked;
+        await ledger.migrate(pipeline);
+        return { state: 'current', queries: checked.queries };
+      };
+      const snapshot = await readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels(), check);
       for (const [name, inventory] of snapshot.tables) {
         const table = pipeline.nodes.get(name)?.table;
         if (table && inventory.exists) known.add(table);
       }
       return snapshot;
     },
-    runSqlBatch: (job, signal) => withLedger(() => runSqlBatch(jobClient, target, writers, known, job, signal)),
-    runCommandBatch: (job, spawn, signal) => withLedger(() => runCommandBatch(jobClient, target, job, spawn, signal)),
+    runSqlBatch: (job, signal) => withLedger(job.pipeline, () => runSqlBatch(jobClient, target, state, job, signal)),
+    runCommandBatch: (job, spawn, signal) => withLedger(job.pipeline, () => runCommandBatch(jobClient, target, job, spawn, signal)),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
     releaseLock: (owner) => ledger.releaseLock(owner),
+    dropProcessorTable: async (processor) => {
+      await ledger.ensure();
+      await dropProcessorTable(jobClient, target, state, processor);
+    },
     estimateBytes: async (job) => {
       const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;

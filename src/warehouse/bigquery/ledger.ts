@@ -1,22 +1,36 @@
 /**
- * Ledger writes outside batches: runs, failures and the run lock. The ledger tables are append-only
- * (INSERTs do not conflict with concurrent transactions the way DELETE/UPDATE do); readers take the
- * latest row. The lock is a best-effort row in `<ledger>.locks` (see docs/bigquery.md for its limits).
+ * The ledger dataset: its check (version and shape, once per process), its creation or migration
+ * before the first write, and the writes outside batches: runs, failures and the run lock. The ledger
+ * tables are append-only (INSERTs do not conflict with concurrent transactions the way DELETE/UPDATE
+ * do); readers take the latest row. The lock is a best-effort row in `<ledger>.locks` (see
+ * docs/bigquery.md for its limits).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay } from '../../core/dates.js';
-import type { BigqueryTarget } from '../../core/model.js';
+import { tableName, type BigqueryTarget, type Pipeline } from '../../core/model.js';
+import { judgeLedger, type LedgerState } from '../ledger-shape.js';
 import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js';
 import { holderIsDeadHere } from '../shared.js';
+import { isNotFound } from './errors.js';
 import { runJob } from './jobs.js';
-import { acquireLockScript, ledgerDdl, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
+import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateV1Script, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
+
+/** What the ledger check found, and how many queries it took (a snapshot counts them once). */
+export interface LedgerCheck {
+  readonly state: LedgerState;
+  readonly queries: number;
+}
 
 /** The dag_processor label of jobs that serve the whole run (ledger DDL, lock, run records, snapshots). */
 export const BOOKKEEPING = '_dag';
 
 export class LedgerWriter {
   private ready: Promise<void> | undefined;
+  private checked: Promise<LedgerCheck> | undefined;
+  private migration: Promise<void> | undefined;
+  /** Set once this process created or migrated the ledger: it is then the current version. */
+  private current = false;
   /** The run this process works for, once known (the lock is taken first); `plan` before that. */
   runId: string | undefined;
 
@@ -30,16 +44,83 @@ export class LedgerWriter {
     return { dag_run_id: runId ?? 'plan', dag_processor: processor };
   }
 
-  /** Creates the ledger dataset and tables once per process, before the first write. */
+  /**
+   * The ledger's state, checked once per process (its columns, then meta's version): throws a
+   * UserError for a newer or damaged ledger. `queries` counts the check's jobs on the first call only.
+   */
+  async check(): Promise<LedgerCheck> {
+    if (this.current) return { state: 'current', queries: 0 };
+    const first = this.checked === undefined;
+    const checking = (this.checked ??= this.inspect().catch((error: unknown) => {
+      this.checked = undefined;
+      throw error;
+    }));
+    const { state, queries } = await checking;
+    // No ledger yet is asked again next time: another process may create one meanwhile.
+    if (state === 'absent' && this.checked === checking) this.checked = undefined;
+    return { state, queries: first ? queries : 0 };
+  }
+
+  private async inspect(): Promise<LedgerCheck> {
+    const { project, ledgerSchema } = this.target;
+    const context = { target: this.target, labels: this.labels() };
+    let rows;
+    try {
+      rows = await runJob(this.client, ledgerColumnsSql(project, ledgerSchema), undefined, context);
+    } catch (error) {
+      if (isNotFound(error)) return { state: 'absent', queries: 1 };
+      throw error;
+    }
+    const columns = new Map<string, string[]>();
+    for (const row of rows) {
+      const table = String(row.table_name);
+      columns.set(table, [...(columns.get(table) ?? []), String(row.column_name)]);
+    }
+    const hasMeta = ['key', 'value'].every((c) => columns.get('meta')?.includes(c));
+    const versions = hasMeta ? (await runJob(this.client, ledgerVersionSql(project, ledgerSchema), undefined, context)).map((row) => String(row.value)) : [];
+    const state = judgeLedger(LEDGER_SPEC, { columns, versions }, {
+      describe: `the ledger of target '${this.target.name}' (dataset ${project}.${ledgerSchema})`,
+      table: (name) => `${ledgerSchema}.${name}`,
+      startOver: `bq rm -r -d ${project}:${ledgerSchema}`,
+      key: 'ledger_dataset',
+    });
+    return { state, queries: hasMeta ? 2 : 1 };
+  }
+
+  /**
+   * Before the first write: creates an absent ledger (version 2) and, for a version-1 ledger, any
+   * table it lacked (not meta: the migration records the version last). Once per process.
+   */
   ensure(): Promise<void> {
-    this.ready ??= runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema), undefined, { target: this.target, labels: this.labels() }).then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
+    this.ready ??= (async () => {
+      const { state } = await this.check();
+      if (state === 'current') return;
+      await runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema, state === 'absent'), undefined, { target: this.target, labels: this.labels() });
+      if (state === 'absent') this.current = true;
+    })().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
     return this.ready;
+  }
+
+  /**
+   * A version-1 ledger becomes version 2 before a run reads it or writes to it: table_name is added and
+   * filled from the pipeline's processor → table mapping (unknown processors keep NULL). Once per process.
+   */
+  migrate(pipeline: Pipeline): Promise<void> {
+    this.migration ??= (async () => {
+      if ((await this.check()).state !== 'v1') return;
+      await this.ensure();
+      const mapping = pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) }));
+      const script = migrateV1Script(this.target.project, this.target.ledgerSchema, mapping.length > 0);
+      await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, { target: this.target, labels: this.labels() });
+      this.current = true;
+    })().catch((error: unknown) => {
+      this.migration = undefined;
+      throw error;
+    });
+    return this.migration;
   }
 
   async recordRun(run: RunRecord): Promise<void> {

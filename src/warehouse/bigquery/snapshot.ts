@@ -1,18 +1,21 @@
 /**
  * The snapshot from metadata only: one INFORMATION_SCHEMA query per dataset (TABLES + COLUMNS +
- * PARTITIONS unioned, at most 1,000 tables a query), one ledger query, one failures query. A partition's
+ * PARTITIONS + TABLE_OPTIONS unioned, at most 1,000 tables a query) and, beside them, the ledger
+ * check (its columns, its version) followed by the ledger, names and failures queries. A partition's
  * version is `lastModifiedMs:rows` and its changedAt the last_modified_time (DELETE-only changes may
- * not move it: BigQuery documents that deletions "might not be reflected").
+ * not move it: BigQuery documents that deletions "might not be reflected"). Ledger rows are matched to
+ * processors by table (or by name in a version-1 ledger read as such).
  */
 import type { BigQuery } from '@google-cloud/bigquery';
 import { parseIsoDate, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline, PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
-import { calendarDays, nodesToRead } from '../shared.js';
+import { calendarDays, ledgerIdentity, ledgerKeyOf, nodesToRead, type LedgerNames } from '../shared.js';
 import { errorMessage, isNotFound } from './errors.js';
 import { runJob, type JobContext, type Row } from './jobs.js';
-import { failuresSql, inventorySql, ledgerSql } from './sql.js';
+import type { LedgerCheck } from './ledger.js';
+import { failuresSql, inventorySql, ledgerNamesSql, ledgerSql } from './sql.js';
 
 const TABLES_PER_QUERY = 1_000;
 
@@ -26,6 +29,15 @@ interface TableFacts {
   exists: boolean;
   partitioning: { column: string; type: string } | undefined;
   partitions: Map<Day, PartitionInfo>;
+  expirationDays: number | undefined;
+}
+
+/** The ledger as one snapshot reads it. */
+interface LedgerRead {
+  readonly ledger: Map<string, Map<Day, LedgerEntry>>;
+  readonly failures: Map<string, Map<Day, string>>;
+  readonly identity: Pick<Snapshot, 'formerNames' | 'orphanedLedger' | 'olderLedgerVersion'>;
+  readonly queries: number;
 }
 
 export async function readBigquerySnapshot(
@@ -34,6 +46,7 @@ export async function readBigquerySnapshot(
   pipeline: Pipeline,
   names: readonly string[],
   labels: Readonly<Record<string, string>> = {},
+  check: () => Promise<LedgerCheck> = async () => ({ state: 'current', queries: 0 }),
 ): Promise<Snapshot> {
   const context = { target, labels };
   const nodes = nodesToRead(pipeline, names);
@@ -54,15 +67,15 @@ export async function readBigquerySnapshot(
       reads.push(readInventory(client, context, dataset, chunk, facts));
     }
   }
-  const processors = nodes.filter((n) => n.kind === 'processor').map((n) => n.name);
-  const ledgerRead = processors.length > 0 ? readLedger(client, context, processors) : Promise.resolve(new Map());
-  const failuresRead = processors.length > 0 ? readFailures(client, context, processors) : Promise.resolve(new Map());
-  if (processors.length > 0) queries += 2;
+  const processors = nodes.filter((n) => n.kind === 'processor');
+  const ledgerRead = readLedgerState(client, context, pipeline, processors, check);
+  // Settle every read before answering: none is left running behind an error.
+  const settled = await Promise.allSettled([...reads, ledgerRead]);
   try {
-    await Promise.all(reads);
-    const [ledger, failures] = await Promise.all([ledgerRead, failuresRead]);
+    for (const result of settled) if (result.status === 'rejected') throw result.reason;
+    const { ledger, failures, identity, queries: ledgerQueries } = await ledgerRead;
     const tables = checkedInventories(nodes, facts);
-    return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, stats: { queries } };
+    return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, ...identity, stats: { queries: queries + ledgerQueries } };
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(
@@ -75,7 +88,7 @@ export async function readBigquerySnapshot(
 
 async function readInventory(client: BigQuery, context: JobContext, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
   const { target } = context;
-  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map() });
+  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map(), expirationDays: undefined });
   let rows: Row[];
   try {
     rows = await runJob(client, inventorySql(target.project, dataset), { tables }, context);
@@ -88,6 +101,10 @@ async function readInventory(client: BigQuery, context: JobContext, dataset: str
     if (!fact) continue;
     const item = row.item === null || row.item === undefined ? '' : String(row.item);
     if (row.kind === 'table') fact.exists = true;
+    else if (row.kind === 'expiration') {
+      const days = Number(item);
+      if (Number.isFinite(days) && days > 0) fact.expirationDays = days;
+    }
     else if (row.kind === 'column') {
       const at = item.lastIndexOf(':');
       fact.partitioning = { column: item.slice(0, at), type: item.slice(at + 1).toUpperCase() };
@@ -118,7 +135,7 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
       problems.push(`${where} is partitioned on ${fact.partitioning.column}, but pipeline.yaml says partition_column: ${node.partitionColumn}`);
     else if (fact.partitioning.type !== 'DATE')
       problems.push(`${where}: partition column ${node.partitionColumn} is ${fact.partitioning.type}, dag needs a DATE column`);
-    tables.set(node.name, { exists: true, partitions: fact.partitions });
+    tables.set(node.name, { exists: true, partitions: fact.partitions, ...(fact.expirationDays !== undefined ? { expirationDays: fact.expirationDays } : {}) });
   }
   if (problems.length > 0)
     throw new UserError(
@@ -129,23 +146,47 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
   return tables;
 }
 
-/** A ledger query's rows (params: @processors); none when there is no ledger yet: dag never built anything here. */
-async function ledgerRows(client: BigQuery, context: JobContext, sql: string, processors: string[]): Promise<Row[]> {
+/**
+ * The ledger after its check: nothing for an absent one; else entries, failures and the (name, table)
+ * groups, side by side, by table (version 2) or by name (a version-1 ledger read as such).
+ */
+async function readLedgerState(
+  client: BigQuery,
+  context: JobContext,
+  pipeline: Pipeline,
+  processors: readonly PipelineNode[],
+  check: () => Promise<LedgerCheck>,
+): Promise<LedgerRead> {
+  const { state, queries } = await check();
+  if (state === 'absent') return { ledger: new Map(), failures: new Map(), identity: {}, queries };
+  const byTable = state === 'current';
+  const [ledger, failures, groups] = await Promise.all([
+    processors.length > 0 ? readLedger(client, context, processors, byTable) : new Map<string, Map<Day, LedgerEntry>>(),
+    processors.length > 0 ? readFailures(client, context, processors, byTable) : new Map<string, Map<Day, string>>(),
+    readLedgerNames(client, context, byTable),
+  ]);
+  const identity = { ...ledgerIdentity(pipeline, groups, byTable), ...(byTable ? {} : { olderLedgerVersion: 1 }) };
+  return { ledger, failures, identity, queries: queries + 1 + (processors.length > 0 ? 2 : 0) };
+}
+
+/** A ledger query's rows; none when a ledger table is gone since the check (dag never built anything here). */
+async function ledgerRows(client: BigQuery, context: JobContext, sql: string, params: Record<string, unknown> | undefined): Promise<Row[]> {
   try {
-    return await runJob(client, sql, { processors }, context);
+    return await runJob(client, sql, params, context);
   } catch (error) {
     if (isNotFound(error)) return [];
     throw error;
   }
 }
 
-async function readLedger(client: BigQuery, context: JobContext, processors: string[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
+async function readLedger(client: BigQuery, context: JobContext, processors: readonly PipelineNode[], byTable: boolean): Promise<Map<string, Map<Day, LedgerEntry>>> {
   const { target } = context;
+  const owners = new Map(processors.map((node) => [ledgerKeyOf(node, byTable), node.name]));
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  for (const row of await ledgerRows(client, context, ledgerSql(target.project, target.ledgerSchema), processors)) {
+  for (const row of await ledgerRows(client, context, ledgerSql(target.project, target.ledgerSchema, byTable), { keys: [...owners.keys()] })) {
     const day = parseIsoDate(String(row.partition_date));
-    if (day === undefined) continue;
-    const name = String(row.processor);
+    const name = owners.get(String(row.ledger_key));
+    if (day === undefined || name === undefined) continue;
     const entries = ledger.get(name) ?? new Map<Day, LedgerEntry>();
     entries.set(day, {
       runId: String(row.run_id),
@@ -159,10 +200,21 @@ async function readLedger(client: BigQuery, context: JobContext, processors: str
   return ledger;
 }
 
-async function readFailures(client: BigQuery, context: JobContext, processors: string[]): Promise<Map<string, Map<Day, string>>> {
+async function readLedgerNames(client: BigQuery, context: JobContext, byTable: boolean): Promise<LedgerNames[]> {
   const { target } = context;
+  const rows = await ledgerRows(client, context, ledgerNamesSql(target.project, target.ledgerSchema, byTable), undefined);
+  return rows.map((row) => ({
+    processor: String(row.processor),
+    table: row.table_name === null || row.table_name === undefined ? undefined : String(row.table_name),
+    partitions: Number(row.n ?? 0),
+  }));
+}
+
+async function readFailures(client: BigQuery, context: JobContext, processors: readonly PipelineNode[], byTable: boolean): Promise<Map<string, Map<Day, string>>> {
+  const { target } = context;
+  const names = processors.map((node) => ({ processor: node.name, ledger_key: ledgerKeyOf(node, byTable) }));
   const failures = new Map<string, Map<Day, string>>();
-  for (const row of await ledgerRows(client, context, failuresSql(target.project, target.ledgerSchema), processors)) {
+  for (const row of await ledgerRows(client, context, failuresSql(target.project, target.ledgerSchema, byTable), { names })) {
     const day = parseIsoDate(String(row.partition_date));
     if (day === undefined) continue;
     const name = String(row.processor);

@@ -6,15 +6,32 @@
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import type { TableRef } from '../../core/model.js';
+import type { SchemaChange } from '../schema-change.js';
+import { LEDGER_SCHEMA_VERSION, TABLE_NAME_COLUMN, type LedgerSpec } from '../ledger-shape.js';
 
 /** `project.dataset.table` in backticks. Identifiers come from a validated pipeline (no backticks). */
 export function qualified(project: string, table: TableRef): string {
   return `\`${project}.${table.schema}.${table.name}\``;
 }
 
-export function ledgerTable(project: string, ledgerDataset: string, name: 'partitions' | 'runs' | 'failures' | 'locks'): string {
+export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks';
+
+export function ledgerTable(project: string, ledgerDataset: string, name: LedgerTableName): string {
   return qualified(project, { schema: ledgerDataset, name });
 }
+
+/** The columns each ledger table must have (ledger-shape.ts judges the dataset against them). */
+export const LEDGER_SPEC: LedgerSpec = {
+  tables: {
+    meta: ['key', 'value'],
+    partitions: ['processor', 'partition_date', 'run_id', 'built_at', 'row_count', 'code_fingerprint', 'input_fingerprint', TABLE_NAME_COLUMN],
+    runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome', 'recorded_at'],
+    failures: ['run_id', 'processor', 'partition_date', 'category', 'message', 'attempt', 'failed_at'],
+    locks: ['target', 'run_id', 'pid', 'host', 'since', 'command_line'],
+  },
+  // Ledgers written before version 2 had no meta table.
+  noMetaMeansV1: true,
+};
 
 export function dateLiteral(day: Day): string {
   return `DATE '${formatDay(day)}'`;
@@ -40,47 +57,128 @@ export function inventorySql(project: string, dataset: string): string {
     `UNION ALL`,
     `SELECT 'partition' AS kind, table_name, partition_id AS item, total_rows, UNIX_MILLIS(last_modified_time) AS modified_ms`,
     `FROM ${view('PARTITIONS')} WHERE table_name IN UNNEST(@tables)`,
+    `UNION ALL`,
+    `SELECT 'expiration' AS kind, table_name, option_value AS item, NULL, NULL`,
+    `FROM ${view('TABLE_OPTIONS')} WHERE table_name IN UNNEST(@tables) AND option_name = 'partition_expiration_days'`,
   ].join('\n');
 }
 
-/** The latest ledger row of each partition of the named processors (params: @processors). The ledger is append-only. */
-export function ledgerSql(project: string, ledgerDataset: string): string {
+/** The ledger dataset's tables and columns (INFORMATION_SCHEMA; notFound when the dataset does not exist). */
+export function ledgerColumnsSql(project: string, ledgerDataset: string): string {
+  return `SELECT table_name, column_name FROM \`${project}.${ledgerDataset}.INFORMATION_SCHEMA.COLUMNS\` ORDER BY table_name, ordinal_position`;
+}
+
+/** The ledger's recorded version(s). */
+export function ledgerVersionSql(project: string, ledgerDataset: string): string {
+  return `SELECT value FROM ${ledgerTable(project, ledgerDataset, 'meta')} WHERE key = 'schema_version'`;
+}
+
+/**
+ * The column ledger rows are matched to processors by: the table since ledger version 2, the
+ * processor's name in a version-1 ledger (read as such until a run migrates it).
+ */
+function keyColumn(byTable: boolean): string {
+  return byTable ? TABLE_NAME_COLUMN : 'processor';
+}
+
+/** The latest row per partition: the ledger is append-only, and a table's rows may carry several names. */
+function latestPerPartition(byTable: boolean): string {
+  const key = byTable ? `IFNULL(${TABLE_NAME_COLUMN}, CONCAT('?', processor))` : 'processor';
+  return `QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key}, partition_date ORDER BY built_at DESC, run_id DESC) = 1`;
+}
+
+
+/**
+ * The latest ledger row of each partition of the given tables (params: @keys: `dataset.table` names,
+ * or processor names for a version-1 ledger), whatever processor name recorded it.
+ */
+export function ledgerSql(project: string, ledgerDataset: string, byTable = true): string {
   return [
-    `SELECT processor, CAST(partition_date AS STRING) AS partition_date, run_id, UNIX_MILLIS(built_at) AS built_at_ms,`,
+    `SELECT ${keyColumn(byTable)} AS ledger_key, CAST(partition_date AS STRING) AS partition_date, run_id, UNIX_MILLIS(built_at) AS built_at_ms,`,
     `  row_count, code_fingerprint, input_fingerprint`,
     `FROM ${ledgerTable(project, ledgerDataset, 'partitions')}`,
-    `WHERE processor IN UNNEST(@processors)`,
-    `QUALIFY ROW_NUMBER() OVER (PARTITION BY processor, partition_date ORDER BY built_at DESC, run_id DESC) = 1`,
+    `WHERE ${keyColumn(byTable)} IN UNNEST(@keys)`,
+    latestPerPartition(byTable),
   ].join('\n');
 }
 
-/** Partitions whose latest failure came after their latest build (params: @processors). */
-export function failuresSql(project: string, ledgerDataset: string): string {
+/**
+ * The names and tables the partitions' latest ledger rows were recorded under, with how many: which
+ * tables have rows under a former name or no processor at all. Reads only the key columns.
+ */
+export function ledgerNamesSql(project: string, ledgerDataset: string, byTable = true): string {
+  return [
+    `SELECT processor, table_name, COUNT(*) AS n FROM (`,
+    // WHERE TRUE: BigQuery has required a WHERE, GROUP BY or HAVING beside QUALIFY.
+    `  SELECT processor, ${byTable ? TABLE_NAME_COLUMN : `CAST(NULL AS STRING) AS ${TABLE_NAME_COLUMN}`} FROM ${ledgerTable(project, ledgerDataset, 'partitions')} WHERE TRUE`,
+    `  ${latestPerPartition(byTable)}`,
+    `) GROUP BY processor, table_name`,
+  ].join('\n');
+}
+
+/**
+ * Partitions whose latest failure came after their latest build (params: @names, ARRAY<STRUCT<processor
+ * STRING, ledger_key STRING>>). Failures are recorded by processor name; builds are found by the
+ * processor's ledger key (its table since version 2).
+ */
+export function failuresSql(project: string, ledgerDataset: string, byTable = true): string {
   return [
     `SELECT f.processor, CAST(f.partition_date AS STRING) AS partition_date, f.category`,
     `FROM ${ledgerTable(project, ledgerDataset, 'failures')} AS f`,
+    `JOIN UNNEST(@names) AS n ON n.processor = f.processor`,
     `LEFT JOIN (`,
-    `  SELECT processor, partition_date, MAX(built_at) AS built_at FROM ${ledgerTable(project, ledgerDataset, 'partitions')}`,
-    `  WHERE processor IN UNNEST(@processors) GROUP BY processor, partition_date`,
-    `) AS l ON l.processor = f.processor AND l.partition_date = f.partition_date`,
-    `WHERE f.processor IN UNNEST(@processors) AND (l.built_at IS NULL OR f.failed_at > l.built_at)`,
+    `  SELECT ${keyColumn(byTable)} AS ledger_key, partition_date, MAX(built_at) AS built_at FROM ${ledgerTable(project, ledgerDataset, 'partitions')}`,
+    `  WHERE ${keyColumn(byTable)} IN (SELECT k.ledger_key FROM UNNEST(@names) AS k) GROUP BY 1, 2`,
+    `) AS l ON l.ledger_key = n.ledger_key AND l.partition_date = f.partition_date`,
+    `WHERE l.built_at IS NULL OR f.failed_at > l.built_at`,
     `QUALIFY ROW_NUMBER() OVER (PARTITION BY f.processor, f.partition_date ORDER BY f.failed_at DESC, f.attempt DESC) = 1`,
   ].join('\n');
 }
 
-/** Creates the ledger dataset and tables (DDL; run once per process before the first write). */
-export function ledgerDdl(project: string, ledgerDataset: string): string {
-  const t = (name: 'partitions' | 'runs' | 'failures' | 'locks') => ledgerTable(project, ledgerDataset, name);
+/** Records the current version in meta unless a version is there (the last step of creating or migrating). */
+function recordVersion(project: string, ledgerDataset: string): string[] {
+  const meta = ledgerTable(project, ledgerDataset, 'meta');
+  return [
+    `CREATE TABLE IF NOT EXISTS ${meta} (key STRING, value STRING);`,
+    `INSERT INTO ${meta} (key, value) SELECT 'schema_version', '${LEDGER_SCHEMA_VERSION}' FROM (SELECT 1 AS one)`,
+    `WHERE NOT EXISTS (SELECT 1 FROM ${meta} WHERE key = 'schema_version');`,
+  ];
+}
+
+/**
+ * Creates the ledger dataset and tables (DDL; run once per process before the first write). With
+ * `withVersion` false (a version-1 ledger, before its migration) meta is left out: it is written last,
+ * once table_name is filled, so an interrupted migration is simply repeated.
+ */
+export function ledgerDdl(project: string, ledgerDataset: string, withVersion = true): string {
+  const t = (name: LedgerTableName) => ledgerTable(project, ledgerDataset, name);
   return [
     `CREATE SCHEMA IF NOT EXISTS \`${project}.${ledgerDataset}\`;`,
     `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP,`,
-    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING) CLUSTER BY processor, partition_date;`,
+    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, ${TABLE_NAME_COLUMN} STRING) CLUSTER BY ${TABLE_NAME_COLUMN}, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP,`,
     `  ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP);`,
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id STRING, processor STRING, partition_date DATE, category STRING,`,
     `  message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('locks')} (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,`,
     `  command_line STRING);`,
+    ...(withVersion ? recordVersion(project, ledgerDataset) : []),
+  ].join('\n');
+}
+
+/**
+ * Migrates a version-1 ledger (params: @mapping, ARRAY<STRUCT<processor STRING, table_name STRING>>:
+ * the current pipeline's processors and tables; omit it for a pipeline without processors). DDL cannot
+ * run inside a BigQuery transaction, so each step is idempotent and the version is recorded last.
+ */
+export function migrateV1Script(project: string, ledgerDataset: string, withMapping: boolean): string {
+  const partitions = ledgerTable(project, ledgerDataset, 'partitions');
+  return [
+    `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} STRING;`,
+    ...(withMapping
+      ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM UNNEST(@mapping) AS m`, `WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL;`]
+      : []),
+    ...recordVersion(project, ledgerDataset),
   ].join('\n');
 }
 
@@ -95,17 +193,37 @@ export interface BatchSqlInput {
   readonly select: string;
   /** Create the dataset and table first (false once the table is known to exist: no DDL at all). */
   readonly createTable?: boolean;
+  /** The SELECT's column names, in its order: rows are inserted by name, never by position. */
+  readonly columns: readonly string[];
+  /** What the table must become first (on_schema_change: add_columns); none when it fits. */
+  readonly changes?: readonly SchemaChange[];
 }
 
 /** The marker in the assertion message that makes a failure OUT_OF_RANGE_ROWS. */
 export const OUT_OF_RANGE_MARKER = 'dag:OUT_OF_RANGE_ROWS';
 
 /**
+ * The table's schema changes: every added column in one ALTER TABLE (each ALTER is a metadata update,
+ * which BigQuery rate-limits per table), one ALTER COLUMN SET DATA TYPE per widened column. IF NOT
+ * EXISTS: a batch that failed after adding a column may be sent again.
+ */
+export function alterTableSql(project: string, table: TableRef, changes: readonly SchemaChange[]): string[] {
+  const target = qualified(project, table);
+  const adds = changes.flatMap((c) => (c.kind === 'add' ? [`ADD COLUMN IF NOT EXISTS ${column(c.column.name)} ${c.column.type}`] : []));
+  return [
+    ...(adds.length > 0 ? [`ALTER TABLE ${target} ${adds.join(', ')};`] : []),
+    ...changes.flatMap((c) => (c.kind === 'widen' ? [`ALTER TABLE ${target} ALTER COLUMN ${column(c.name)} SET DATA TYPE ${c.to};`] : [])),
+  ];
+}
+
+/**
  * One script job per batch. The rows are staged in a temp table (the processor's SELECT runs exactly
  * once) and checked; a table that does not exist yet is then created from the staged rows' types
- * (`AS SELECT * FROM _dag_rows WHERE FALSE`: reads no source table; DDL stays outside the transaction,
- * as BigQuery requires); then data and ledger are replaced in one transaction. The final SELECT reports
- * rows per partition. Params: @processor, @run_id, @built_at (ms), @code_fingerprint,
+ * (`AS SELECT * FROM _dag_rows WHERE FALSE`: reads no source table), or an existing one altered as the
+ * schema check decided; DDL stays outside the transaction, as BigQuery requires ("Transactions cannot
+ * use DDL statements that affect permanent entities": https://cloud.google.com/bigquery/docs/transactions).
+ * Then data (by column name) and ledger are replaced in one transaction. The final SELECT reports rows
+ * per partition. Params: @processor, @table_name (`dataset.table`), @run_id, @built_at (ms), @code_fingerprint,
  * @batch (ARRAY<STRUCT<partition_date DATE, input_fingerprint STRING>>).
  */
 export function batchScript(input: BatchSqlInput): string {
@@ -121,20 +239,35 @@ export function batchScript(input: BatchSqlInput): string {
           `CREATE SCHEMA IF NOT EXISTS \`${input.project}.${input.table.schema}\`;`,
           `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM _dag_rows WHERE FALSE;`,
         ];
+  const names = input.columns.map(column).join(', ');
   return [
     `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
     `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
     `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
     ...ddl,
+    ...alterTableSql(input.project, input.table, input.changes ?? []),
     `BEGIN TRANSACTION;`,
     `DELETE FROM ${target} WHERE ${range};`,
-    `INSERT INTO ${target} SELECT * FROM _dag_rows;`,
-    `INSERT INTO ${ledger} (processor, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
-    `SELECT @processor, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint`,
+    `INSERT INTO ${target} (${names}) SELECT ${names} FROM _dag_rows;`,
+    `INSERT INTO ${ledger} (processor, ${TABLE_NAME_COLUMN}, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
+    `SELECT @processor, @table_name, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint`,
     `FROM UNNEST(@batch) AS b`,
     `LEFT JOIN (SELECT ${col} AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1) AS c ON c.partition_date = b.partition_date;`,
     `COMMIT TRANSACTION;`,
     `SELECT CAST(${col} AS STRING) AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1;`,
+  ].join('\n');
+}
+
+/**
+ * `--full-refresh`: the table, then its ledger rows, whatever name recorded them (params: @processor, @table_name). BigQuery runs no DDL on a
+ * permanent table inside a transaction, so the two cannot commit together; dropping first means an
+ * interruption between them leaves ledger rows of an absent table (missing partitions, rebuilt), never
+ * a table without ledger rows (taken as built outside dag, fresh).
+ */
+export function dropProcessorSql(project: string, ledgerDataset: string, table: TableRef): string {
+  return [
+    `DROP TABLE IF EXISTS ${qualified(project, table)};`,
+    `DELETE FROM ${ledgerTable(project, ledgerDataset, 'partitions')} WHERE processor = @processor OR table_name = @table_name;`,
   ].join('\n');
 }
 
@@ -150,8 +283,8 @@ export function partitionsOfTableSql(project: string, table: TableRef, start: Da
 /** Ledger rows for a command batch (params as batchScript, @batch also carrying row_count INT64). */
 export function commandLedgerSql(project: string, ledgerDataset: string): string {
   return [
-    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'partitions')} (processor, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
-    `SELECT @processor, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), b.row_count, @code_fingerprint, b.input_fingerprint`,
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'partitions')} (processor, ${TABLE_NAME_COLUMN}, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
+    `SELECT @processor, @table_name, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), b.row_count, @code_fingerprint, b.input_fingerprint`,
     `FROM UNNEST(@batch) AS b`,
   ].join('\n');
 }

@@ -1,17 +1,22 @@
 /**
- * A SQL batch on DuckDB, in ONE transaction: the SELECT's columns are checked (bound, not run), its
- * rows replace partitions start..end, rows that fall outside start..end fail the batch, and the ledger
- * rows are written with the COMMIT. A crash, an error or an interrupt before COMMIT leaves the old
- * partitions and the old ledger untouched. Four round trips per batch: statements that need no answer
- * in between travel together, and the rows are written once (no staging copy).
+ * A SQL batch on DuckDB, in ONE transaction: the SELECT's columns are checked against the table (bound,
+ * not run) and the table altered as on_schema_change allows (schema-change.ts), its rows replace
+ * partitions start..end BY NAME, rows that fall outside start..end fail the batch, and the ledger rows
+ * are written with the COMMIT. A crash, an error or an interrupt before COMMIT leaves the old partitions,
+ * the old columns and the old ledger untouched (DuckDB's ALTER TABLE is transactional). Four round trips
+ * per batch: statements that need no answer in between travel together, and the rows are written once.
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
-import type { BatchJob, BatchOutcome, FailureCategory } from '../port.js';
+import { CheckedSelects } from '../checked-selects.js';
+import { KeyedQueue } from '../keyed-queue.js';
+import type { BatchJob, BatchOutcome, FailureCategory, JobFailure } from '../port.js';
+import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
 import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
+import { DUCKDB_TYPES } from './types.js';
 
 type SqlAction = Extract<ProcessorAction, { kind: 'sql' }>;
 
@@ -36,11 +41,25 @@ function columnsStatement(job: BatchJob, select: string): string {
 
 const inBatch = (job: BatchJob): string => `BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
 
-/** Opens the transaction and writes the SELECT's rows in place of partitions start..end. */
-export function writeStatements(job: BatchJob, select: string, tableExists: boolean): string[] {
+/** The table's schema changes as DuckDB statements; they run inside the batch's transaction. */
+export function alterStatements(job: BatchJob, changes: readonly SchemaChange[]): string[] {
+  const table = qualifiedTable(job.processor.table);
+  return changes.map((change) =>
+    change.kind === 'add'
+      ? `ALTER TABLE ${table} ADD COLUMN ${quoteIdent(change.column.name)} ${change.column.type}`
+      : `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(change.name)} SET DATA TYPE ${change.to}`,
+  );
+}
+
+/**
+ * Opens the transaction, alters the table, and writes the SELECT's rows in place of partitions
+ * start..end, by column name (a column the SELECT does not yield gets NULL).
+ */
+export function writeStatements(job: BatchJob, select: string, tableExists: boolean, changes: readonly SchemaChange[] = []): string[] {
   const table = qualifiedTable(job.processor.table);
   return [
     'BEGIN TRANSACTION',
+    ...alterStatements(job, changes),
     ...(tableExists ? [`DELETE FROM ${table} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)}`, `INSERT INTO ${table} BY NAME ${select}`] : [`CREATE TABLE ${table} AS ${select}`]),
   ];
 }
@@ -60,7 +79,7 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 /** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
 export function commitStatements(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>, fingerprints: ReadonlyMap<Day, string>, ledgerSchema: string): string[] {
   const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
-  return [...replacePartitionRows(ledgerSchema, job.processor.name, inBatch(job), ledgerRows), 'COMMIT'];
+  return [...replacePartitionRows(ledgerSchema, job.processor.table, inBatch(job), ledgerRows), 'COMMIT'];
 }
 
 /** Where the SELECT's rows fall outside start..end, for the failure message (runs the SELECT again). */
@@ -74,20 +93,76 @@ class BatchError extends Error {
   constructor(
     readonly category: FailureCategory,
     message: string,
+    readonly dataIndependent?: true,
   ) {
     super(message);
+  }
+
+  static of(failure: JobFailure): BatchError {
+    return new BatchError(failure.category, failure.message, failure.dataIndependent);
   }
 }
 
 /**
- * Processors (by name and SQL template) whose SELECT's columns matched their table in an earlier
- * batch of this process: the table exists and, as dag holds the target's lock, still has those columns,
- * and every batch of a processor binds to the same columns (only date literals differ). Their batches
- * skip the check.
+ * SELECTs whose columns fit their table after a committed batch of this process (checked-selects.ts).
+ * A batch that must create or alter its table does so holding the table's turn in `queue`: DuckDB
+ * aborts a write beside an ALTER, and two batches creating one table conflict. Batches of a SELECT
+ * that fits the table as it is need no turn (they all see the same table and the same columns).
+ * `version` counts the creations and alterations committed per table, so a batch that waited for its
+ * turn knows whether what it saw before still holds.
  */
-export type CheckedColumns = Set<string>;
+export class CheckedColumns extends CheckedSelects<true> {
+  readonly queue = new KeyedQueue();
+  private readonly versions = new Map<string, number>();
 
-export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checkedColumns: CheckedColumns): Promise<BatchOutcome> {
+  version(table: string): number {
+    return this.versions.get(table) ?? 0;
+  }
+
+  changed(table: string): void {
+    this.versions.set(table, this.version(table) + 1);
+  }
+}
+
+/** What the write does to the table: create it (`exists` false), or alter it first (`changes`). */
+interface TablePlan {
+  readonly exists: boolean;
+  readonly changes: readonly SchemaChange[];
+}
+
+const FITS: TablePlan = { exists: true, changes: [] };
+const changesTable = (plan: TablePlan): boolean => !plan.exists || plan.changes.length > 0;
+
+export async function runSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns): Promise<BatchOutcome> {
+  const { action } = job.processor;
+  if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
+  const key = CheckedSelects.key(job.processor.name, action.text);
+  const table = tableName(job.processor.table);
+  const seen = checks.version(table);
+  const first = await writeBatch(connection, ledgerSchema, job, signal, checks, key, { turn: false });
+  if (!('needsTurn' in first)) return first;
+  // Waiting for the table's turn is not the batch's own time (port.ts BatchJob.onQueued).
+  job.onQueued?.();
+  return checks.queue.run(table, async () => {
+    const plan = checks.version(table) === seen ? first.needsTurn : undefined;
+    return (await writeBatch(connection, ledgerSchema, job, signal, checks, key, { turn: true, plan })) as BatchOutcome;
+  });
+}
+
+/**
+ * One attempt at the batch. Without the table's turn, a batch that would create or alter its table
+ * writes nothing and answers with what it would do; with the turn it does it (checking again unless
+ * `plan` still holds).
+ */
+async function writeBatch(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  job: BatchJob,
+  signal: AbortSignal,
+  checks: CheckedColumns,
+  key: string,
+  step: { readonly turn: boolean; readonly plan?: TablePlan },
+): Promise<BatchOutcome | { readonly needsTurn: TablePlan }> {
   const where = batchLabel(job);
   if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled before it started` } };
   job.onStarted?.();
@@ -102,18 +177,14 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
     const { action } = job.processor;
     if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
     const select = renderBatchSelect(job, action);
-    const key = `${job.processor.name}\u0000${action.text}`;
-    let exists = checkedColumns.has(key);
-    if (!exists) {
-      const [fromSelect = [], names = [], types = []] = await checked(() => connection.columns(columnsStatement(job, select)));
-      const selectColumns = new Map<string, string>();
-      const tableColumns: string[] = [];
-      names.forEach((name, i) => (fromSelect[i] ? selectColumns.set(String(name), String(types[i])) : tableColumns.push(String(name))));
-      checkColumns(job, selectColumns, tableColumns);
-      exists = tableColumns.length > 0;
+    let plan = checks.has(key) ? FITS : step.plan;
+    if (plan === undefined) {
+      plan = checkSchema(job, await checked(() => describe(connection, job, select)));
+      if (!step.turn && changesTable(plan)) return { needsTurn: plan };
     }
+    const { exists, changes } = plan;
     opened = true;
-    const written = await checked(() => connection.changes(writeStatements(job, select, exists).join(';\n')));
+    const written = await checked(() => connection.changes(writeStatements(job, select, exists, changes).join(';\n')));
     const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
     const rowsByDay = new Map<Day, number>();
     let inside = 0;
@@ -144,12 +215,14 @@ export async function runSqlBatch(connection: SerialConnection, ledgerSchema: st
     const ledgerFingerprints = fingerprints;
     await checked(() => connection.run(commitStatements(job, rowsByDay, ledgerFingerprints, ledgerSchema).join(';\n')));
     opened = false;
-    checkedColumns.add(key);
+    checks.set(key, true);
+    if (changesTable(plan)) checks.changed(tableName(job.processor.table));
     return { ok: true, rows: new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0])), absent: [] };
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return { ok: false, failure: { category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` } };
-    if (error instanceof BatchError) return { ok: false, failure: { category: error.category, message: `${where}: ${error.message}` } };
+    if (error instanceof BatchError)
+      return { ok: false, failure: { category: error.category, message: `${where}: ${error.message}`, ...(error.dataIndependent ? { dataIndependent: error.dataIndependent } : {}) } };
     return { ok: false, failure: { category: classifyDuckdbError(error), message: `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}` } };
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -167,28 +240,32 @@ function selfReadHint(job: BatchJob, error: unknown): string {
   return ` — ${processor.name} reads its own earlier partitions, so its table must exist before its first batch: create it once (CREATE TABLE ${tableName(processor.table)} (...)) with the columns its SELECT yields, then run again`;
 }
 
-function checkColumns(job: BatchJob, selected: ReadonlyMap<string, string>, existing: readonly string[]): void {
-  const column = job.processor.partitionColumn;
-  const type = selected.get(column);
-  if (type === undefined)
-    throw new BatchError('PROCESSOR_ERROR', `the SELECT yields no column '${column}' (the partition column); it yields: ${[...selected.keys()].join(', ')}`);
-  if (type !== 'DATE') throw new BatchError('PROCESSOR_ERROR', `the SELECT's '${column}' is ${type}, not DATE; cast it (${column}::DATE)`);
-  if (existing.length === 0) return;
-  const lower = (names: Iterable<string>): Set<string> => new Set([...names].map((name) => name.toLowerCase()));
-  const have = lower(existing);
-  const want = lower(selected.keys());
-  const added = [...want].filter((name) => !have.has(name));
-  const dropped = [...have].filter((name) => !want.has(name));
-  if (added.length > 0 || dropped.length > 0)
-    throw new BatchError(
-      'PROCESSOR_ERROR',
-      `the SELECT's columns differ from table ${tableName(job.processor.table)}'s (${[
-        added.length > 0 ? `new: ${added.join(', ')}` : '',
-        dropped.length > 0 ? `gone: ${dropped.join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join('; ')}); dag never alters a table: drop or migrate ${tableName(job.processor.table)} yourself, then rebuild it`,
-    );
+/**
+ * The SELECT's columns and the table's (none: it does not exist yet), from one bound-not-run query. A
+ * SELECT that does not bind (a missing column or table, bad SQL) fails every batch alike: data-independent.
+ */
+async function describe(connection: SerialConnection, job: BatchJob, select: string): Promise<{ selected: Column[]; existing: Column[] }> {
+  let answer: unknown[][];
+  try {
+    answer = await connection.columns(columnsStatement(job, select));
+  } catch (error) {
+    if (classifyDuckdbError(error) !== 'PROCESSOR_ERROR') throw error;
+    throw new BatchError('PROCESSOR_ERROR', `${duckdbMessage(error)}${selfReadHint(job, error)}`, true);
+  }
+  const [fromSelect = [], names = [], types = []] = answer;
+  const selected: Column[] = [];
+  const existing: Column[] = [];
+  names.forEach((name, i) => (fromSelect[i] ? selected : existing).push({ name: String(name), type: String(types[i]) }));
+  return { selected, existing };
+}
+
+/** What the write must do to the table, or the refusal (thrown) when on_schema_change does not allow it. */
+function checkSchema(job: BatchJob, columns: { selected: Column[]; existing: Column[] }): TablePlan {
+  const problem = partitionColumnProblem(job.processor, columns.selected, DUCKDB_TYPES);
+  if (problem) throw BatchError.of(problem);
+  const decision = decideSchemaChange(job.processor, columns.existing, columns.selected, DUCKDB_TYPES);
+  if (!decision.ok) throw BatchError.of(decision.failure);
+  return { exists: columns.existing.length > 0, changes: decision.changes };
 }
 
 /** The OUT_OF_RANGE_ROWS failure: how many rows fell outside start..end or had no date, with examples. */

@@ -88,7 +88,7 @@ export async function runCommandBatch(access: ExclusiveAccess, job: BatchJob, sp
  */
 function replaceLedgerRows(ledgerSchema: string, job: BatchJob, rows: readonly string[]): string[] {
   const dates = `IN (${job.batch.days.map(dateLiteral).join(', ')})`;
-  return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.name, dates, rows), 'COMMIT'];
+  return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.table, dates, rows), 'COMMIT'];
 }
 
 /**

@@ -4,19 +4,21 @@
  * Command batches run exclusively (gate.ts) because only one process may have the file open to write.
  */
 import { existsSync } from 'node:fs';
-import type { DuckdbTarget, Pipeline } from '../../core/model.js';
+import type { DuckdbTarget, Pipeline, Processor } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
 import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
-import { runSqlBatch, type CheckedColumns } from './batch.js';
+import { CheckedColumns, runSqlBatch } from './batch.js';
 import { runCommandBatch } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
-import { recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
+import type { LedgerState } from '../ledger-shape.js';
+import { createLedger, inspectLedger, migrateLedger, recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { acquireFileLock, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
+import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
-import { CATALOG, ledgerDdl, ledgerTable, qualifiedSchema, quoteString, type LedgerTableName } from './sql.js';
+import { qualifiedSchema } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
   /** Sees every SQL statement the adapter issues, in order (golden tests, debugging). */
@@ -31,43 +33,37 @@ export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): 
   if (options.lockFirst && !options.readOnly) return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
   const db = await OpenDatabase.open(target.path, options.readOnly, options.onStatement);
+  let ledger: LedgerState;
   try {
-    if (!options.readOnly) await ensureLedger(db.main, target.ledgerSchema);
+    // Every open checks the ledger's version and shape (a newer or damaged one is refused here, before
+    // anything is read or written); a writable open creates an absent one. A version-1 ledger is
+    // migrated on first use, once the pipeline's processor → table mapping is known.
+    ledger = await inspectLedger(db.main, target);
+    if (!options.readOnly && ledger === 'absent') {
+      await createLedger(db.main, target.ledgerSchema);
+      ledger = 'current';
+    }
   } catch (error) {
     db.close();
     throw error;
   }
-  return new DuckdbWarehouse(target, options, db);
-}
-
-const LEDGER_TABLES: readonly LedgerTableName[] = ['meta', 'partitions', 'source_versions', 'runs', 'failures'];
-
-/**
- * The ledger's DDL is idempotent, but seven autocommitted statements cost every writable open; when a
- * previous run left every table and the version row it would change nothing, so two reads suffice.
- * Otherwise it runs as one transaction (one commit).
- */
-async function ensureLedger(main: SerialConnection, ledgerSchema: string): Promise<void> {
-  const [names = []] = await main.columns(`SELECT table_name FROM duckdb_tables() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(ledgerSchema)}`);
-  const present = new Set(names.map(String));
-  if (LEDGER_TABLES.every((name) => present.has(name))) {
-    const [count = []] = await main.columns(`SELECT count(*) FROM ${ledgerTable(ledgerSchema, 'meta')} WHERE key = 'schema_version'`);
-    if (Number(count[0] ?? 0) > 0) return;
-  }
-  await main.runAll(['BEGIN TRANSACTION', ...ledgerDdl(ledgerSchema), 'COMMIT']);
+  return new DuckdbWarehouse(target, options, db, ledger);
 }
 
 class DuckdbWarehouse implements Warehouse {
   readonly targetName: string;
   private readonly gate = new ExclusiveGate();
   private readonly schemasMade = new Map<string, Promise<void>>();
-  private readonly checkedColumns: CheckedColumns = new Set();
+  private readonly checkedColumns = new CheckedColumns();
+  private migration: Promise<void> | undefined;
 
   constructor(
     private readonly target: DuckdbTarget,
     private readonly options: DuckdbOptions,
     /** Undefined: opened read-only on a file that does not exist yet (an empty warehouse). */
     private db: OpenDatabase | undefined,
+    /** What the open found; 'v1' until migrated (writable) or for good (read-only). */
+    private ledger: LedgerState = 'absent',
   ) {
     this.targetName = target.name;
   }
@@ -76,14 +72,32 @@ class DuckdbWarehouse implements Warehouse {
     return this.gate.shared(async () => {
       const db = this.db;
       if (!db) return emptySnapshot(pipeline, nodes);
+      if (!this.options.readOnly) await this.migrated(pipeline);
       const pool: SerialConnection[] = [];
       try {
         for (let i = 0; i < SNAPSHOT_PARALLELISM; i++) pool.push(await db.connect());
-        return await readDuckdbSnapshot({ main: db.main, pool, ledgerSchema: this.target.ledgerSchema }, pipeline, nodes);
+        const reader = { main: db.main, pool, ledgerSchema: this.target.ledgerSchema, targetName: this.target.name, byTable: this.ledger !== 'v1' };
+        return await readDuckdbSnapshot(reader, pipeline, nodes);
       } finally {
         for (const connection of pool) connection.close();
       }
     });
+  }
+
+  /**
+   * A version-1 ledger becomes version 2 before anything reads it for a run or writes to it, in one
+   * transaction, with the processor → table mapping of the pipeline being run. Once per process.
+   */
+  private migrated(pipeline: Pipeline): Promise<void> {
+    if (this.ledger !== 'v1') return Promise.resolve();
+    this.migration ??= migrateLedger(this.writable().main, this.target.ledgerSchema, pipeline).then(
+      () => void (this.ledger = 'current'),
+      (error: unknown) => {
+        this.migration = undefined;
+        throw error;
+      },
+    );
+    return this.migration;
   }
 
   // Batches may wait at the gate (a command holds the file exclusively): onQueued stops their timeout
@@ -92,6 +106,7 @@ class DuckdbWarehouse implements Warehouse {
     job.onQueued?.();
     return this.gate.shared(async () => {
       const db = this.writable();
+      await this.migrated(job.pipeline);
       await this.ensureSchema(job.processor.table.schema);
       const connection = await db.connect();
       try {
@@ -109,6 +124,7 @@ class DuckdbWarehouse implements Warehouse {
     await job.inputFingerprints;
     return this.gate.exclusive(async () => {
       const db = this.writable();
+      await this.migrated(job.pipeline);
       return runCommandBatch(
         {
           path: this.target.path,
@@ -157,6 +173,13 @@ class DuckdbWarehouse implements Warehouse {
 
   releaseLock(owner: LockOwner): Promise<void> {
     return releaseFileLock(`${this.target.path}.lock`, owner);
+  }
+
+  dropProcessorTable(processor: Processor): Promise<void> {
+    return this.gate.shared(async () => {
+      await this.writable().main.runAll(dropProcessorStatements(this.target.ledgerSchema, processor));
+      this.checkedColumns.forget(processor.name);
+    });
   }
 
   async estimateBytes(): Promise<number | undefined> {

@@ -1,28 +1,74 @@
 /**
- * Ledger writes: the `partitions` rows batches write (as statements for the batch's own transaction),
- * and runs, failures and recorded source versions.
+ * The ledger: its check on open (version and shape, migrating version 1), the `partitions` rows
+ * batches write (as statements for the batch's own transaction), and runs, failures and recorded
+ * source versions.
  */
 import { dateValue, timestampValue } from './node-api.js';
 import type { Day } from '../../core/dates.js';
-import type { Pipeline, Source } from '../../core/model.js';
+import { tableName, type DuckdbTarget, type Pipeline, type Source, type TableRef } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
+import { judgeLedger, type LedgerState } from '../ledger-shape.js';
 import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
 import { firstLine, readersBySource } from '../shared.js';
 import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { sourceVersionsSql } from './snapshot.js';
-import { CATALOG, dateLiteral, dayExpression, ledgerTable, quoteString, timestampLiteral } from './sql.js';
+import { CATALOG, dateLiteral, dayExpression, LEDGER_SPEC, ledgerDdl, ledgerTable, migrateV1Statements, quoteString, timestampLiteral } from './sql.js';
 
-/** One `partitions` row of a batch's partition as a VALUES tuple, in the table's column order. */
-export function partitionRow(job: BatchJob, day: Day, rows: number, inputFingerprint: string, codeFingerprint = job.codeFingerprint): string {
-  return `(${quoteString(job.processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rows}, ${quoteString(codeFingerprint)}, ${quoteString(inputFingerprint)})`;
+/**
+ * Reads the ledger schema's tables, columns and version (two cheap catalog reads) and judges them:
+ * throws a UserError naming the table and column for a newer or damaged ledger.
+ */
+export async function inspectLedger(main: SerialConnection, target: DuckdbTarget): Promise<LedgerState> {
+  const schema = target.ledgerSchema;
+  const [tables = [], names = []] = await main.columns(
+    `SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(schema)} ORDER BY table_name, column_index`,
+  );
+  const columns = new Map<string, string[]>();
+  tables.forEach((table, i) => {
+    const list = columns.get(String(table)) ?? [];
+    list.push(String(names[i]));
+    columns.set(String(table), list);
+  });
+  const meta = columns.get('meta')?.map((c) => c.toLowerCase()) ?? [];
+  let versions: string[] = [];
+  if (meta.includes('key') && meta.includes('value')) {
+    const [values = []] = await main.columns(`SELECT value FROM ${ledgerTable(schema, 'meta')} WHERE key = 'schema_version'`);
+    versions = values.map(String);
+  }
+  return judgeLedger(LEDGER_SPEC, { columns, versions }, {
+    describe: `the ledger of target '${target.name}' (schema ${schema} in ${target.path})`,
+    table: (name) => `${schema}.${name}`,
+    startOver: `DROP SCHEMA ${schema} CASCADE`,
+    key: 'ledger_schema',
+  });
 }
 
-/** Replaces a processor's `partitions` rows whose partition_date matches `dates` (e.g. `BETWEEN ...`) with `rows`. */
-export function replacePartitionRows(ledgerSchema: string, processor: string, dates: string, rows: readonly string[]): string[] {
+/** Creates an absent ledger (one transaction); a present one is left alone. */
+export async function createLedger(main: SerialConnection, ledgerSchema: string): Promise<void> {
+  await main.runAll(['BEGIN TRANSACTION', ...ledgerDdl(ledgerSchema), 'COMMIT']);
+}
+
+/** Migrates a version-1 ledger with the pipeline's processor → table mapping (one transaction). */
+export async function migrateLedger(main: SerialConnection, ledgerSchema: string, pipeline: Pipeline): Promise<void> {
+  await main.runAll(migrateV1Statements(ledgerSchema, new Map(pipeline.processors.map((p) => [p.name, tableName(p.table)]))));
+}
+
+const PARTITION_COLUMNS = '(processor, partition_date, run_id, built_at, "rows", code_fingerprint, input_fingerprint, table_name)';
+
+/** One `partitions` row of a batch's partition as a VALUES tuple, in PARTITION_COLUMNS order. */
+export function partitionRow(job: BatchJob, day: Day, rows: number, inputFingerprint: string, codeFingerprint = job.codeFingerprint): string {
+  return `(${quoteString(job.processor.name)}, ${dateLiteral(day)}, ${quoteString(job.runId)}, ${timestampLiteral(job.builtAt)}, ${rows}, ${quoteString(codeFingerprint)}, ${quoteString(inputFingerprint)}, ${quoteString(tableName(job.processor.table))})`;
+}
+
+/**
+ * Replaces the `partitions` rows of a table whose partition_date matches `dates` (e.g. `BETWEEN ...`)
+ * with `rows`, whatever processor name recorded them (a renamed processor's old rows included).
+ */
+export function replacePartitionRows(ledgerSchema: string, table: TableRef, dates: string, rows: readonly string[]): string[] {
   const ledger = ledgerTable(ledgerSchema, 'partitions');
   return [
-    `DELETE FROM ${ledger} WHERE processor = ${quoteString(processor)} AND partition_date ${dates}`,
-    ...(rows.length > 0 ? [`INSERT INTO ${ledger} VALUES ${rows.join(', ')}`] : []),
+    `DELETE FROM ${ledger} WHERE table_name = ${quoteString(tableName(table))} AND partition_date ${dates}`,
+    ...(rows.length > 0 ? [`INSERT INTO ${ledger} ${PARTITION_COLUMNS} VALUES ${rows.join(', ')}`] : []),
   ];
 }
 
@@ -74,7 +120,7 @@ export function pendingVersionStatements(ledgerSchema: string, source: Source, a
   const recorded = ledgerTable(ledgerSchema, 'source_versions');
   return [
     `CREATE OR REPLACE TEMP TABLE dag_source_versions AS ${sourceVersionsSql(source)}`,
-    `INSERT INTO ${recorded} SELECT ${quoteString(source.name)}, v.partition_date, v.version, ${timestampLiteral(at)} FROM ${COMPUTED} AS v LEFT JOIN (SELECT partition_date, arg_max(version, recorded_at) AS version FROM ${recorded} WHERE source = ${quoteString(source.name)} GROUP BY 1) AS r ON r.partition_date = v.partition_date WHERE r.version IS DISTINCT FROM v.version`,
+    `INSERT INTO ${recorded} (source, partition_date, version, recorded_at) SELECT ${quoteString(source.name)}, v.partition_date, v.version, ${timestampLiteral(at)} FROM ${COMPUTED} AS v LEFT JOIN (SELECT partition_date, arg_max(version, recorded_at) AS version FROM ${recorded} WHERE source = ${quoteString(source.name)} GROUP BY 1) AS r ON r.partition_date = v.partition_date WHERE r.version IS DISTINCT FROM v.version`,
     `SELECT ${dayExpression('partition_date')}, version FROM ${COMPUTED}`,
   ];
 }
@@ -85,7 +131,7 @@ export function recordRunStatements(ledgerSchema: string, run: RunRecord): strin
   return [
     'BEGIN TRANSACTION',
     `DELETE FROM ${runs} WHERE run_id = ${quoteString(run.runId)}`,
-    `INSERT INTO ${runs} VALUES (${quoteString(run.runId)}, ${quoteString(run.commandLine)}, ${quoteString(run.target)}, ${timestampLiteral(run.startedAt)}, ${nullable(
+    `INSERT INTO ${runs} (run_id, command_line, target, started_at, ended_at, outcome) VALUES (${quoteString(run.runId)}, ${quoteString(run.commandLine)}, ${quoteString(run.target)}, ${timestampLiteral(run.startedAt)}, ${nullable(
       run.endedAt === undefined ? undefined : timestampLiteral(run.endedAt),
     )}, ${nullable(run.outcome === undefined ? undefined : quoteString(run.outcome))})`,
     'COMMIT',
@@ -93,7 +139,7 @@ export function recordRunStatements(ledgerSchema: string, run: RunRecord): strin
 }
 
 export function recordFailureStatement(ledgerSchema: string, failure: FailureRecord): string {
-  return `INSERT INTO ${ledgerTable(ledgerSchema, 'failures')} VALUES (${quoteString(failure.runId)}, ${quoteString(failure.processor)}, ${dateLiteral(failure.day)}, ${quoteString(
+  return `INSERT INTO ${ledgerTable(ledgerSchema, 'failures')} (run_id, processor, partition_date, category, message, attempt, failed_at) VALUES (${quoteString(failure.runId)}, ${quoteString(failure.processor)}, ${dateLiteral(failure.day)}, ${quoteString(
     failure.category,
   )}, ${quoteString(failure.message)}, ${Math.trunc(failure.attempt)}, ${timestampLiteral(failure.at)})`;
 }

@@ -24,6 +24,7 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
     recordRun: async (run) => (await get()).recordRun(run),
     recordFailure: async (failure) => (await get()).recordFailure(failure),
     estimateBytes: async (job) => (await get()).estimateBytes(job),
+    dropProcessorTable: async (processor) => (await get()).dropProcessorTable(processor),
     async acquireLock(owner, waitMs) {
       const result = await acquireFileLock(lockPath, owner, waitMs);
       if (!result.ok) return result;

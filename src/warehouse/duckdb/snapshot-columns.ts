@@ -7,7 +7,7 @@
  */
 import type { PipelineNode } from '../../core/model.js';
 import type { PartitionColumns } from '../../core/snapshot-columns.js';
-import type { SerialConnection } from './connection.js';
+import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { dayExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
 /** Tables per inventory query: enough to make a table cost a fraction of a round trip, small enough to stay a readable statement. */
@@ -74,8 +74,34 @@ export function sliceByTable(columns: readonly Float64Array[], count: number): I
   return slices;
 }
 
-export async function readInventoryGroup(connection: SerialConnection, requests: readonly InventoryRequest[], recordedTable: string | undefined): Promise<InventorySlice[]> {
-  return sliceByTable(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests.length);
+/** An inventory query failed because of one table (a view over a moved file, say): `reads` names it. */
+export class TableReadError extends Error {
+  constructor(
+    readonly reads: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${reads}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
+ * Reads a group's inventories in one query. When it fails, each table is read alone to find the
+ * one at fault, so the error names it (an interrupt is passed on as it is: another query failed).
+ */
+export async function readInventoryGroup(connection: SerialConnection, requests: readonly InventoryRequest[], recordedTable: string | undefined, reads: (node: PipelineNode) => string): Promise<InventorySlice[]> {
+  try {
+    return sliceByTable(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests.length);
+  } catch (error) {
+    if (classifyDuckdbError(error) === 'CANCELLED') throw error;
+    for (const request of requests) {
+      try {
+        await connection.numbers(inventoryGroupSql([request], recordedTable));
+      } catch (alone) {
+        throw new TableReadError(reads(request.node), alone);
+      }
+    }
+    throw error;
+  }
 }
 
 /** The ledger entries of some owners, ascending by owner index then day; codes and runs as indexes. */
@@ -88,27 +114,6 @@ export interface LedgerColumns {
   readonly run: Float64Array;
   readonly codes: readonly string[];
   readonly runs: readonly string[];
-}
-
-/**
- * Two queries: the distinct code fingerprints and run ids of the owners' rows (a handful), then every
- * row as numbers, with fingerprints and run ids replaced by their index (a hash join on the lists).
- * `keyColumn` is the ledger column the owners are keyed by (a table name, or a processor name).
- */
-export async function readLedgerColumns(connection: SerialConnection, partitionsTable: string, keyColumn: string, keys: readonly string[]): Promise<LedgerColumns> {
-  const where = `${quoteIdent(keyColumn)} IN (${stringList(keys)})`;
-  const [kinds = [], texts = []] = await connection.columns(
-    `SELECT 0, code_fingerprint FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 1, run_id FROM ${partitionsTable} WHERE ${where} GROUP BY 2`,
-  );
-  const codes: string[] = [];
-  const runs: string[] = [];
-  kinds.forEach((kind, i) => (Number(kind) === 0 ? codes : runs).push(String(texts[i])));
-  if (codes.length === 0) return { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes, runs };
-  const values = (list: readonly string[]): string => list.map((text, i) => `(${quoteString(text)}, ${i})`).join(', ');
-  const [owner = new Float64Array(), days = owner, builtAt = owner, rows = owner, code = owner, run = owner] = await connection.numbers(
-    `SELECT o.i::DOUBLE, ${dayExpression('p.partition_date')}::DOUBLE, epoch_ms(p.built_at)::DOUBLE, p."rows"::DOUBLE, c.i::DOUBLE, r.i::DOUBLE FROM ${partitionsTable} AS p JOIN (VALUES ${values(keys)}) AS o(k, i) ON p.${quoteIdent(keyColumn)} = o.k JOIN (VALUES ${values(codes)}) AS c(f, i) ON p.code_fingerprint = c.f JOIN (VALUES ${values(runs)}) AS r(id, i) ON p.run_id = r.id ORDER BY 1, 2`,
-  );
-  return { owner, days, builtAt, rows, code, run, codes, runs };
 }
 
 /** Index range [start, end) of each owner in ledger columns ordered by owner. */

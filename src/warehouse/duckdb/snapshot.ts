@@ -1,25 +1,35 @@
 /**
- * readSnapshot for DuckDB: one column-metadata query, one inventory query per group of up to
- * TABLES_PER_QUERY existing tables (a source's versions compared with the recorded ones in SQL), two
- * for the ledger and one for the latest failures. Every big result arrives as numeric columns in
- * typed arrays (snapshot-columns.ts) and the snapshot keeps them as Snapshot.columns, its Maps being
- * views of them: no object, Date or string per partition is built to plan.
+ * readSnapshot for DuckDB: one column-metadata query, one query for the ledger's (table, name)
+ * groups, one inventory query per group of up to TABLES_PER_QUERY existing tables (a source's
+ * versions compared with the recorded ones in SQL), two for the ledger and one for the latest
+ * failures. Every big result arrives as numeric columns in typed arrays (snapshot-columns.ts) kept
+ * as Snapshot.columns, the Maps being views of them: no object, Date or string per partition is
+ * built to plan. Ledger rows are matched to processors by table (ledger version 2), or by name in a version-1
+ * ledger read as such (the ledger reads are in snapshot-ledger.ts).
  */
 import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
-import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
 import type { Snapshot, TableInventory } from '../../core/snapshot.js';
-import { calendarDays, nodesToRead, readersBySource } from '../shared.js';
+import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import type { SerialConnection } from './connection.js';
-import { mergeColumns, ownerRanges, readInventoryGroup, readLedgerColumns, TABLES_PER_QUERY, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
-import { CATALOG, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
+import { mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
+import { readFailures, readLedgerColumns, readLedgerNames, type LedgerReader } from './snapshot-ledger.js';
+import { CATALOG, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
-export interface SnapshotReader {
+export interface SnapshotReader extends LedgerReader {
   readonly main: SerialConnection;
-  readonly ledgerSchema: string;
   /** Extra connections for running inventory queries side by side; may be empty. */
   readonly pool: readonly SerialConnection[];
+  /** The target's name, for error messages. */
+  readonly targetName: string;
+}
+
+/** One query of the snapshot and what it reads, so a failure can name it. */
+interface Task {
+  readonly reads: string;
+  readonly run: (connection: SerialConnection) => Promise<void>;
 }
 
 /** What a warehouse that does not exist yet holds: nothing. */
@@ -42,43 +52,49 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const ledgerExists = (name: string): boolean => columnTypes.has(`${reader.ledgerSchema}.${name}`);
 
   const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
-  const processorNames = nodes.filter((node) => node.kind === 'processor').map((node) => node.name);
+  const processors = nodes.filter((node) => node.kind === 'processor');
   const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
-  const pending = await sourcesWithoutLedgeredReaders(reader, nodes, ledgerExists('partitions'));
-  const pendingVersions = pending.sources;
-  queries += pending.queries;
+  const partitionsTable = `the ledger table ${reader.ledgerSchema}.partitions`;
+  let groups: LedgerNames[] = [];
+  if (ledgerExists('partitions')) {
+    groups = await readOrFail(partitionsTable, reader, () => readLedgerNames(reader.main, reader.ledgerSchema, reader.byTable));
+    queries++;
+  }
+  const pendingVersions = sourcesWithoutLedgeredReaders(nodes, groups, reader.byTable);
 
   // Every remaining query is independent: run them side by side on the pool, the ledger first.
-  const ledgerKeys = processorNames;
+  const ledgerKeys = processors.map((node) => ledgerKeyOf(node, reader.byTable));
   let ledger: LedgerColumns = EMPTY_LEDGER;
   let failures = new Map<string, Map<Day, string>>();
   const inventories = new Map<string, InventorySlice>();
-  const tasks: ((connection: SerialConnection) => Promise<void>)[] = [];
-  if (processorNames.length > 0 && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (ledger = await readLedgerColumns(connection, ledgerTable(reader.ledgerSchema, 'partitions'), 'processor', ledgerKeys)));
-  if (processorNames.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
-    tasks.push(async (connection) => void (failures = await readFailures(connection, reader.ledgerSchema, processorNames)));
+  const tasks: Task[] = [];
+  const readsLedger = processors.length > 0 && ledgerExists('partitions');
+  if (readsLedger)
+    tasks.push({
+      reads: partitionsTable,
+      run: async (connection) => void (ledger = await readLedgerColumns(connection, reader, processors)),
+    });
+  if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
+    tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void (failures = await readFailures(connection, reader, processors)) });
   const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
   const requests: InventoryRequest[] = existing.map((node) => ({ node, kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed' }));
   for (let start = 0; start < requests.length; start += TABLES_PER_QUERY) {
     const group = requests.slice(start, start + TABLES_PER_QUERY);
-    tasks.push(async (connection) => {
-      const slices = await readInventoryGroup(connection, group, recordedTable);
-      group.forEach((request, i) => inventories.set(request.node.name, slices[i] as InventorySlice));
+    tasks.push({
+      reads: group.map(({ node }) => tableReads(node)).join(', '),
+      run: async (connection) => {
+        const slices = await readInventoryGroup(connection, group, recordedTable, tableReads);
+        group.forEach((request, i) => inventories.set(request.node.name, slices[i] as InventorySlice));
+      },
     });
   }
   // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
-  queries += tasks.length + (processorNames.length > 0 && ledgerExists('partitions') ? 1 : 0);
-  let next = 0;
-  await Promise.all(
-    [reader.main, ...reader.pool].map(async (connection) => {
-      for (let task = tasks[next++]; task; task = tasks[next++]) await task(connection);
-    }),
-  );
+  queries += tasks.length + (readsLedger ? 1 : 0);
+  await runSideBySide(reader, tasks);
 
   // Every node column-wise; the Map forms are views of the columns (core/snapshot-columns.ts).
   const owners = ownerRanges(ledger, ledgerKeys.length);
-  const ownerOf = new Map(ledgerKeys.map((name, i) => [name, owners[i] as [number, number]]));
+  const ownerOf = new Map(processors.map((node, i) => [node.name, owners[i] as [number, number]]));
   const tables = new Map<string, TableInventory>();
   const ledgerViews = new Map<string, LedgerView>();
   const columns = new Map<string, PartitionColumns>();
@@ -90,10 +106,26 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     tables.set(node.name, inventory ? { exists: true, partitions: new InventoryView(nodeColumns) } : { exists: false, partitions: new Map() });
     if (to > from) ledgerViews.set(node.name, new LedgerView(nodeColumns));
   }
-  return { calendar: calendarDays(pipeline, tables), tables, ledger: ledgerViews, failures, pendingVersions, columns, stats: { queries } };
+  const identity = ledgerIdentity(pipeline, groups, reader.byTable);
+  return {
+    calendar: calendarDays(pipeline, tables),
+    tables,
+    ledger: ledgerViews,
+    failures,
+    pendingVersions,
+    columns,
+    ...identity,
+    ...(reader.byTable ? {} : { olderLedgerVersion: 1 }),
+    stats: { queries },
+  };
 }
 
 const EMPTY_LEDGER: LedgerColumns = { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes: [], runs: [] };
+
+/** What an inventory query of one table reads, as a failure names it. */
+function tableReads(node: PipelineNode): string {
+  return `table ${tableName(node.table)} (${node.kind} ${node.name})`;
+}
 
 /** A hashed source row's version (sourceVersion's format); '' for a source whose versions are pending. */
 function sourceVersionAt(slice: InventorySlice, i: number): string {
@@ -102,22 +134,69 @@ function sourceVersionAt(slice: InventorySlice, i: number): string {
 }
 
 /**
+ * Runs the tasks on the connections, one at a time each. A failing task stops the others from taking
+ * new work and interrupts the pool's running queries, and EVERY running task is awaited before the
+ * error is thrown: the caller closes the pool next, and closing a connection under a running query
+ * hangs or crashes the process. The error names what the failed query read.
+ */
+async function runSideBySide(reader: SnapshotReader, tasks: readonly Task[]): Promise<void> {
+  let next = 0;
+  let failed: { task: Task; error: unknown } | undefined;
+  const connections = [reader.main, ...reader.pool];
+  await Promise.all(
+    connections.map(async (connection) => {
+      for (let task = tasks[next++]; task && !failed; task = tasks[next++]) {
+        try {
+          await task.run(connection);
+        } catch (error) {
+          if (failed) continue; // interrupted because another task failed first
+          failed = { task, error };
+          // Pool connections are closed right after this; the main one is left alone so no
+          // interrupt can linger on it.
+          for (const other of reader.pool) if (other !== connection) other.interrupt();
+        }
+      }
+    }),
+  );
+  if (failed) {
+    const { task, error } = failed;
+    throw error instanceof TableReadError ? snapshotError(reader, error.reads, error.cause) : snapshotError(reader, task.reads, error);
+  }
+}
+
+/** Runs one query on main, turning its failure into the same error as a pool task's. */
+async function readOrFail<T>(reads: string, reader: SnapshotReader, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw snapshotError(reader, reads, error);
+  }
+}
+
+function snapshotError(reader: SnapshotReader, reads: string, error: unknown): UserError {
+  return new UserError(
+    `cannot read ${reads} in target '${reader.targetName}': ${firstLine(error)}`,
+    2,
+    reads.startsWith('the ledger')
+      ? 'the ledger is damaged: restore it from a backup, or drop its schema to start over (dag then takes every existing partition as built outside dag)'
+      : 'fix the table or view in the DuckDB file (a view over a file that was moved or deleted?), or its entry in pipeline.yaml',
+  );
+}
+
+/**
  * Sources whose versions no plan over these nodes needs: on DuckDB a source partition's version only
  * decides whether a reader partition that dag built (a ledger entry) is stale, so while no processor
  * reading the source has one, hashing the source's content can wait for the run (recordSourceVersions),
  * where it overlaps the first batches instead of delaying the plan.
  */
-async function sourcesWithoutLedgeredReaders(reader: SnapshotReader, nodes: readonly PipelineNode[], ledgerExists: boolean): Promise<{ sources: Set<string>; queries: number }> {
-  const readersOf = readersBySource(nodes);
-  const readers = [...new Set([...readersOf.values()].flat())];
-  let ledgered = new Set<string>();
-  const query = ledgerExists && readers.length > 0;
-  if (query) {
-    const [names = []] = await reader.main.columns(`SELECT DISTINCT processor FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE processor IN (${stringList(readers)})`);
-    ledgered = new Set(names.map(String));
-  }
-  const sources = new Set([...readersOf].filter(([, names]) => !names.some((name) => ledgered.has(name))).map(([source]) => source));
-  return { sources, queries: query ? 1 : 0 };
+function sourcesWithoutLedgeredReaders(nodes: readonly PipelineNode[], groups: readonly LedgerNames[], byTable: boolean): Set<string> {
+  const ledgered = new Set(groups.map((group) => (byTable ? (group.table ?? '') : group.processor)));
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const hasEntries = (name: string): boolean => {
+    const node = byName.get(name);
+    return node !== undefined && ledgered.has(ledgerKeyOf(node, byTable));
+  };
+  return new Set([...readersBySource(nodes)].filter(([, readers]) => !readers.some(hasEntries)).map(([source]) => source));
 }
 
 /** A source partition's version: its content hash (two exact halves) and row count. */
@@ -173,18 +252,3 @@ export function sourceVersionsSql(node: PipelineNode): string {
   return `SELECT ${column} AS partition_date, (sum(hash(t)) // ${HASH_SPLIT})::VARCHAR || '.' || (sum(hash(t)) % ${HASH_SPLIT})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
-/** Latest failure per processor partition, kept only when no ledger build came after it. */
-async function readFailures(connection: SerialConnection, ledgerSchema: string, processors: readonly string[]): Promise<Map<string, Map<Day, string>>> {
-  const failures = ledgerTable(ledgerSchema, 'failures');
-  const partitions = ledgerTable(ledgerSchema, 'partitions');
-  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f LEFT JOIN ${partitions} AS p ON p.processor = f.processor AND p.partition_date = f.partition_date WHERE f.processor IN (${stringList(processors)}) GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
-  const [names = [], days = [], categories = []] = await connection.columns(sql);
-  const result = new Map<string, Map<Day, string>>();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    let byProcessor = result.get(name);
-    if (!byProcessor) result.set(name, (byProcessor = new Map()));
-    byProcessor.set(days[i] as number, categories[i] as string);
-  }
-  return result;
-}

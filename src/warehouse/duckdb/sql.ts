@@ -5,12 +5,13 @@
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import type { TableRef } from '../../core/model.js';
+import { LEDGER_SCHEMA_VERSION, TABLE_NAME_COLUMN, type LedgerSpec } from '../ledger-shape.js';
 
 /** The alias the database file is attached under (see connection.ts). */
 export const CATALOG = 'dag_target';
 
 /** Bumped when the ledger tables change shape; `_dag.meta` records the version a file was made with. */
-export const LEDGER_SCHEMA_VERSION = 1;
+export { LEDGER_SCHEMA_VERSION };
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -57,16 +58,51 @@ export function stringList(values: readonly string[]): string {
   return values.map(quoteString).join(', ');
 }
 
+/**
+ * The columns each ledger table must have (ledger-shape.ts judges what a file holds against them).
+ * `partitions.table_name` is last: version 1 ledgers gain it by ALTER TABLE ADD COLUMN.
+ */
+export const LEDGER_SPEC: LedgerSpec = {
+  tables: {
+    meta: ['key', 'value'],
+    partitions: ['processor', 'partition_date', 'run_id', 'built_at', 'rows', 'code_fingerprint', 'input_fingerprint', TABLE_NAME_COLUMN],
+    source_versions: ['source', 'partition_date', 'version', 'recorded_at'],
+    runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome'],
+    failures: ['run_id', 'processor', 'partition_date', 'category', 'message', 'attempt', 'failed_at'],
+  },
+  noMetaMeansV1: false,
+};
+
 /** Creates the ledger schema and tables if absent; idempotent. */
 export function ledgerDdl(ledgerSchema: string): string[] {
   const t = (name: LedgerTableName): string => ledgerTable(ledgerSchema, name);
   return [
     `CREATE SCHEMA IF NOT EXISTS ${qualifiedSchema(ledgerSchema)}`,
     `CREATE TABLE IF NOT EXISTS ${t('meta')} (key VARCHAR, value VARCHAR)`,
-    `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor VARCHAR NOT NULL, partition_date DATE NOT NULL, run_id VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL, "rows" BIGINT NOT NULL, code_fingerprint VARCHAR NOT NULL, input_fingerprint VARCHAR NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor VARCHAR NOT NULL, partition_date DATE NOT NULL, run_id VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL, "rows" BIGINT NOT NULL, code_fingerprint VARCHAR NOT NULL, input_fingerprint VARCHAR NOT NULL, ${TABLE_NAME_COLUMN} VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS ${t('source_versions')} (source VARCHAR NOT NULL, partition_date DATE NOT NULL, version VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id VARCHAR NOT NULL, command_line VARCHAR, target VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, outcome VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, partition_date DATE NOT NULL, category VARCHAR NOT NULL, message VARCHAR, attempt INTEGER, failed_at TIMESTAMP NOT NULL)`,
     `INSERT INTO ${t('meta')} SELECT 'schema_version', '${LEDGER_SCHEMA_VERSION}' WHERE NOT EXISTS (SELECT 1 FROM ${t('meta')} WHERE key = 'schema_version')`,
+  ];
+}
+
+/**
+ * Migrates a version-1 ledger to version 2 in ONE transaction (a crash leaves version 1): creates
+ * any table version 1 lacked, adds `table_name` and fills it from `tables` (processor name →
+ * `schema.table` of the current pipeline); rows of other processors keep NULL (orphaned).
+ */
+export function migrateV1Statements(ledgerSchema: string, tables: ReadonlyMap<string, string>): string[] {
+  const partitions = ledgerTable(ledgerSchema, 'partitions');
+  const mapping = [...tables].map(([processor, table]) => `(${quoteString(processor)}, ${quoteString(table)})`);
+  return [
+    'BEGIN TRANSACTION',
+    ...ledgerDdl(ledgerSchema),
+    `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} VARCHAR`,
+    ...(mapping.length > 0
+      ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM (VALUES ${mapping.join(', ')}) AS m(processor, table_name) WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL`]
+      : []),
+    `UPDATE ${ledgerTable(ledgerSchema, 'meta')} SET value = '${LEDGER_SCHEMA_VERSION}' WHERE key = 'schema_version'`,
+    'COMMIT',
   ];
 }

@@ -7,9 +7,9 @@ CREATE SCHEMA IF NOT EXISTS `my-project.precompute`;
 CREATE TABLE IF NOT EXISTS `my-project.precompute.player_daily_cache` PARTITION BY `game_date` AS SELECT * FROM _dag_rows WHERE FALSE;
 BEGIN TRANSACTION;
 DELETE FROM `my-project.precompute.player_daily_cache` WHERE `game_date` BETWEEN DATE '2021-11-01' AND DATE '2021-11-07';
-INSERT INTO `my-project.precompute.player_daily_cache` SELECT * FROM _dag_rows;
-INSERT INTO `my-project._dag.partitions` (processor, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)
-SELECT @processor, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint
+INSERT INTO `my-project.precompute.player_daily_cache` (`game_date`, `x`) SELECT `game_date`, `x` FROM _dag_rows;
+INSERT INTO `my-project._dag.partitions` (processor, table_name, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)
+SELECT @processor, @table_name, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint
 FROM UNNEST(@batch) AS b
 LEFT JOIN (SELECT `game_date` AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1) AS c ON c.partition_date = b.partition_date;
 COMMIT TRANSACTION;
