@@ -6,7 +6,7 @@
  * Built dist/ required (`npm run build`).
  *
  *   node bench/plan.mjs [--shape NAME]... [--processors N] [--days N] [--runs 3] [--text]
- *                       [--make] [--baseline DIR] [--keep]
+ *                       [--make] [--baseline DIR] [--keep] [--tmp DIR]
  *
  * Shapes (bench/README.md): default (200 × 3,650, 10 sources, a random DAG), make10 (10 × 3,650,
  * with make), make100 (100 × 3,650 = 365k partitions, with make), wide (one processor reading 300
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     make: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    tmp: { type: 'string', default: tmpdir() },
     scattered: { type: 'boolean', default: false },
   },
 });
@@ -262,7 +263,8 @@ async function bench(shapeName) {
   const base = SHAPES[shapeName];
   if (!base) throw new Error(`unknown shape '${shapeName}': one of ${Object.keys(SHAPES).join(', ')}`);
   const shape = { ...base, ...(values.processors ? { processors: Number(values.processors) } : {}), ...(values.days ? { days: Number(values.days) } : {}), ...(values.scattered ? { holes: 'scattered' } : {}), ...(values.make ? { make: true } : {}) };
-  const dir = mkdtempSync(join(tmpdir(), `dag-bench-${shapeName}-`));
+  mkdirSync(values.tmp, { recursive: true });
+  const dir = mkdtempSync(join(values.tmp, `dag-bench-${shapeName}-`));
   const setupStarted = Date.now();
   const { range, tables } = await setup(shapeName, shape, dir);
   console.log(`\n== ${shapeName}: ${shape.processors} processors x ${shape.days} days (${tables} tables), setup ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
