@@ -25,7 +25,7 @@ const DAYS = 30;
 const FIRST = day('2021-11-01');
 
 describe('duckdb columnar snapshot', () => {
-  it(`reads ${SOURCES + PROCESSORS} tables in ${Math.ceil((SOURCES + PROCESSORS) / TABLES_PER_QUERY)} inventory queries, with every fact`, async () => {
+  it(`reads ${SOURCES + PROCESSORS} tables in ${Math.ceil(PROCESSORS / TABLES_PER_QUERY) + Math.ceil(SOURCES / TABLES_PER_QUERY)} inventory queries, with every fact`, async () => {
     const dir = tempProject({}, 'dag-columns-');
     dirs.push(dir);
     const db = join(dir, 'w.duckdb');
@@ -57,8 +57,8 @@ describe('duckdb columnar snapshot', () => {
     const reader = await openDuckdb(duckdbTarget(db), { env: {}, readOnly: true });
     const snapshot = await reader.readSnapshot(pipeline, names);
     await reader.close();
-    // columns, ledgered readers, inventories in groups, ledger (2), failures
-    expect(snapshot.stats.queries).toBe(2 + Math.ceil((SOURCES + PROCESSORS) / TABLES_PER_QUERY) + 2 + 1);
+    // columns, ledgered readers, inventories in groups (processors and sources apart), ledger (2), failures
+    expect(snapshot.stats.queries).toBe(2 + Math.ceil(PROCESSORS / TABLES_PER_QUERY) + Math.ceil(SOURCES / TABLES_PER_QUERY) + 2 + 1);
     for (let i = 0; i < SOURCES; i++) {
       const partitions = snapshot.tables.get(`s${i}`)!.partitions;
       expect(partitions.size, `s${i}`).toBe(DAYS - 1);

@@ -41,6 +41,7 @@ const KIND_CODE: Readonly<Record<InventoryKind, number>> = { processor: 0, pendi
  * `recordedTable` is the ledger's source_versions table, when it exists.
  */
 export function inventoryGroupSql(requests: readonly InventoryRequest[], recordedTable: string | undefined): string {
+  if (requests.every((r) => r.kind === 'processor')) return processorGroupSql(requests);
   const branches = requests.map(({ node, kind }, i) => {
     const column = `t.${quoteIdent(node.partitionColumn)}`;
     const hash = kind === 'hashed' ? `sum(hash(t)) // ${HASH_SPLIT}, sum(hash(t)) % ${HASH_SPLIT}` : 'NULL::HUGEINT, NULL::HUGEINT';
@@ -60,9 +61,23 @@ export function inventoryGroupSql(requests: readonly InventoryRequest[], recorde
   return `SELECT v.t::DOUBLE, v.day::DOUBLE, v.n::DOUBLE, ${changed}, coalesce(v.hi::DOUBLE, 'nan'::DOUBLE), coalesce(v.lo::DOUBLE, 'nan'::DOUBLE) FROM (${branches.join(' UNION ALL ')}) AS v(t, k, day, n, hi, lo)${join} ORDER BY 1, 2`;
 }
 
-/** Splits a result ordered by (table index, day) into one slice per request. */
+/** Processors only: day and row count, no versions (three result columns instead of six). */
+function processorGroupSql(requests: readonly InventoryRequest[]): string {
+  const branches = requests.map(({ node }, i) => {
+    const column = `t.${quoteIdent(node.partitionColumn)}`;
+    return `SELECT ${i}::DOUBLE, ${dayExpression(column)}::DOUBLE, count(*)::DOUBLE FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 2`;
+  });
+  return `${branches.join(' UNION ALL ')} ORDER BY 1, 2`;
+}
+
+/**
+ * Splits a result ordered by (table index, day) into one slice per request. A processors-only result
+ * has no changedAt or hash columns: theirs are one shared NaN array.
+ */
 export function sliceByTable(columns: readonly Float64Array[], count: number): InventorySlice[] {
-  const [t = new Float64Array(), days = t, rows = t, changedAt = t, high = t, low = t] = columns;
+  const [t = new Float64Array(), days = t, rows = t] = columns;
+  const none = columns.length < 6 ? new Float64Array(t.length).fill(NaN) : undefined;
+  const [changedAt = none ?? t, high = none ?? t, low = none ?? t] = columns.slice(3);
   const slices: InventorySlice[] = [];
   let start = 0;
   for (let i = 0; i < count; i++) {
@@ -138,6 +153,7 @@ export function ownerRanges(ledger: LedgerColumns, count: number): [number, numb
 export function mergeColumns(inventory: InventorySlice | undefined, ledger: LedgerColumns, from: number, to: number, versionOf?: (slice: InventorySlice, index: number) => string): PartitionColumns {
   const inv = inventory ?? { days: new Float64Array(), rows: new Float64Array(), changedAt: new Float64Array(), high: new Float64Array(), low: new Float64Array() };
   if (from === to) return inventoryOnly(inv, ledger, versionOf);
+  if (sameDays(inv.days, ledger.days, from, to)) return alongside(inv, ledger, from, to, versionOf);
   const capacity = inv.days.length + (to - from);
   const out = {
     days: new Float64Array(capacity),
@@ -199,6 +215,21 @@ function rowVersion(inv: InventorySlice, source: Int32Array, versionOf: (slice: 
 /** A processor's table row is versioned by its ledger entry's run id ('' without a table row or an entry). */
 function runVersion(rows: Float64Array, run: Float64Array, runs: readonly string[]): (k: number) => string {
   return (k) => (Number.isNaN(rows[k]) || Number.isNaN(run[k]) ? '' : (runs[run[k] as number] ?? ''));
+}
+
+/** The ledger rows [from, to) are for exactly the inventory's days (a processor fully built by dag: the usual case). */
+function sameDays(days: Float64Array, ledgerDays: Float64Array, from: number, to: number): boolean {
+  if (days.length !== to - from) return false;
+  for (let i = 0; i < days.length; i++) if (days[i] !== ledgerDays[from + i]) return false;
+  return true;
+}
+
+/** Inventory and ledger row by row on the same days: both results' arrays as they are, no copy. */
+function alongside(inv: InventorySlice, ledger: LedgerColumns, from: number, to: number, versionOf: ((slice: InventorySlice, index: number) => string) | undefined): PartitionColumns {
+  const run = ledger.run.subarray(from, to);
+  const columns = { days: inv.days, rows: inv.rows, changedAt: inv.changedAt, builtAt: ledger.builtAt.subarray(from, to), ledgerRows: ledger.rows.subarray(from, to), code: ledger.code.subarray(from, to), run };
+  const source = versionOf ? Int32Array.from(inv.days, (_, i) => i) : new Int32Array();
+  return { ...columns, codes: ledger.codes, runs: ledger.runs, versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(inv.rows, run, ledger.runs) };
 }
 
 /** A node without ledger rows (every source, a processor never built): the inventory's own arrays, no copy. */

@@ -78,8 +78,11 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void (failures = await readFailures(connection, reader, processors)) });
   const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
   const requests: InventoryRequest[] = existing.map((node) => ({ node, kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed' }));
-  for (let start = 0; start < requests.length; start += TABLES_PER_QUERY) {
-    const group = requests.slice(start, start + TABLES_PER_QUERY);
+  // Processors and sources in separate groups: a processors-only query returns half the columns.
+  const inventoryGroups = [requests.filter((r) => r.kind === 'processor'), requests.filter((r) => r.kind !== 'processor')].flatMap((list) =>
+    Array.from({ length: Math.ceil(list.length / TABLES_PER_QUERY) }, (_, k) => list.slice(k * TABLES_PER_QUERY, (k + 1) * TABLES_PER_QUERY)),
+  );
+  for (const group of inventoryGroups) {
     tasks.push({
       reads: group.map(({ node }) => tableReads(node)).join(', '),
       run: async (connection) => {
