@@ -225,7 +225,9 @@ function timed(argv, cwd, out) {
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   closeSync(fd);
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  return { status: r.status, stderr: r.stderr, wallMs, rssKb, bytes: statSync(out).size };
+  // CPU time (user + system, every thread): steadier than wall time on a shared, loaded machine.
+  const cpuMs = 1000 * (Number(/User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN));
+  return { status: r.status, stderr: r.stderr, wallMs, cpuMs, rssKb, bytes: statSync(out).size };
 }
 
 /** The last bytes of a file: summary and stats close the JSON, the totals close the text. */
@@ -279,9 +281,10 @@ async function bench(shapeName) {
     const rs = results.get(v.key);
     const wall = median(rs.map((r) => r.wallMs));
     const rss = median(rs.map((r) => r.rssKb));
+    const cpu = median(rs.map((r) => r.cpuMs));
     const r = rs[0];
     const extra = v.key === 'make -n' ? `${r.builds} to remake` : r.failed ? `FAILED: ${r.failed}` : `${r.queries} queries, ${Math.round(r.expected / (wall / 1000)).toLocaleString('en')} states/s, ${(r.bytes / 1e6).toFixed(1)} MB out`;
-    console.log(`  ${v.key.padEnd(14)} wall ${ms(wall).padStart(8)} (${rs.map((x) => ms(x.wallMs)).join(', ')})  peak RSS ${mib(rss).padStart(8)}  ${extra}`);
+    console.log(`  ${v.key.padEnd(14)} wall ${ms(wall).padStart(8)} (${rs.map((x) => ms(x.wallMs)).join(', ')})  cpu ${ms(cpu).padStart(8)}  peak RSS ${mib(rss).padStart(8)}  ${extra}`);
   }
   const first = results.get('dag json')?.[0];
   if (first) console.log(`  summary        ${first.summary}`);
@@ -289,7 +292,8 @@ async function bench(shapeName) {
   for (const [key, rs] of results) if (key.endsWith(' json') && rs[0].summary !== first?.summary) console.log(`  MISMATCH       ${key}: ${rs[0].summary}`);
   for (const [label] of bins) {
     const wallOf = (key) => median(results.get(key)?.map((r) => r.wallMs) ?? [NaN]);
-    if (shape.make) console.log(`  ${label}: plan --json / make -n = ${(wallOf(`${label} json`) / wallOf('make -n')).toFixed(2)}x${modes.includes('text') ? `, text / make -n = ${(wallOf(`${label} text`) / wallOf('make -n')).toFixed(2)}x` : ''}`);
+    const cpuOf = (key) => median(results.get(key)?.map((r) => r.cpuMs) ?? [NaN]);
+    if (shape.make) console.log(`  ${label}: plan --json / make -n = ${(wallOf(`${label} json`) / wallOf('make -n')).toFixed(2)}x wall, ${(cpuOf(`${label} json`) / cpuOf('make -n')).toFixed(2)}x cpu${modes.includes('text') ? `; text / make -n = ${(wallOf(`${label} text`) / wallOf('make -n')).toFixed(2)}x wall` : ''}`);
     if (modes.includes('text')) console.log(`  ${label}: json / text = ${(wallOf(`${label} json`) / wallOf(`${label} text`)).toFixed(2)}x`);
   }
   if (values.keep) console.log(`  kept ${dir}`);
