@@ -8,13 +8,16 @@
 import type { PipelineNode } from '../../core/model.js';
 import type { PartitionColumns } from '../../core/snapshot-columns.js';
 import { classifyDuckdbError, type SerialConnection } from './connection.js';
-import { dayExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+import { dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
 /** Tables per inventory query: enough to make a table cost a fraction of a round trip, small enough to stay a readable statement. */
 export const TABLES_PER_QUERY = 64;
 
-/** The content hash's 128-bit sum split at 2^52 into two exact halves (as in sourceVersion). */
-const HASH_SPLIT = '4503599627370496';
+/**
+ * Sources get a content hash per partition (sum of row hashes: order-free, duplicates count), its
+ * 128-bit sum split at 2^52 into two exact halves (sourceVersion).
+ */
+export const HASH_SPLIT = '4503599627370496';
 
 /** How an inventory reads a table: a processor (no versions), a source left pending (versions unknown), a hashed source. */
 export type InventoryKind = 'processor' | 'pending' | 'hashed';

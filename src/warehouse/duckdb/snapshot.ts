@@ -14,7 +14,7 @@ import type { Snapshot, TableInventory } from '../../core/snapshot.js';
 import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import type { SerialConnection } from './connection.js';
 import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
-import { mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
+import { HASH_SPLIT, mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
 import { readFailures, readLedgerColumns, readLedgerNames, type LedgerReader } from './snapshot-ledger.js';
 import { CATALOG, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
@@ -240,11 +240,6 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
   return true;
 }
 
-/**
- * Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors
- * a count. The 128-bit sum is split at 2^52 into two exact halves (snapshot-columns.ts reads them).
- */
-const HASH_SPLIT = '4503599627370496';
 
 /**
  * The same versions as text computed by DuckDB (sourceVersion's format: integers print alike in both),
