@@ -30,8 +30,9 @@ export async function readLedgerNames(connection: SerialConnection, ledgerSchema
 }
 
 /**
- * Two queries: the distinct code fingerprints and run ids of the owners' rows (a handful), then every
- * row as numbers, with fingerprints and run ids replaced by their index (a hash join on the lists).
+ * Two queries: the distinct code fingerprints and run ids of the owners' rows (a handful) and their
+ * count, then every row as numbers, streamed into arrays of that size, with fingerprints and run ids
+ * replaced by their index (a hash join on the lists).
  * Owner i is processors[i], keyed by its ledger key (its table, or its name in a version-1 ledger).
  */
 export async function readLedgerColumns(connection: SerialConnection, reader: LedgerReader, processors: readonly PipelineNode[]): Promise<LedgerColumns> {
@@ -40,15 +41,20 @@ export async function readLedgerColumns(connection: SerialConnection, reader: Le
   const keys = processors.map((node) => ledgerKeyOf(node, reader.byTable));
   const where = `${quoteIdent(keyColumn)} IN (${stringList(keys)})`;
   const [kinds = [], texts = []] = await connection.columns(
-    `SELECT 0, code_fingerprint FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 1, run_id FROM ${partitionsTable} WHERE ${where} GROUP BY 2`,
+    `SELECT 0, code_fingerprint FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 1, run_id FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 2, count(*)::VARCHAR FROM ${partitionsTable} WHERE ${where}`,
   );
   const codes: string[] = [];
   const runs: string[] = [];
-  kinds.forEach((kind, i) => (Number(kind) === 0 ? codes : runs).push(String(texts[i])));
+  let count = 0;
+  kinds.forEach((kind, i) => {
+    if (Number(kind) === 2) count = Number(texts[i]);
+    else (Number(kind) === 0 ? codes : runs).push(String(texts[i]));
+  });
   if (codes.length === 0) return { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes, runs };
   const values = (list: readonly string[]): string => list.map((text, i) => `(${quoteString(text)}, ${i})`).join(', ');
   const [owner = new Float64Array(), days = owner, builtAt = owner, rows = owner, code = owner, run = owner] = await connection.numbers(
     `SELECT o.i::DOUBLE, ${dayExpression('p.partition_date')}::DOUBLE, epoch_ms(p.built_at)::DOUBLE, p."rows"::DOUBLE, c.i::DOUBLE, r.i::DOUBLE FROM ${partitionsTable} AS p JOIN (VALUES ${values(keys)}) AS o(k, i) ON p.${quoteIdent(keyColumn)} = o.k JOIN (VALUES ${values(codes)}) AS c(f, i) ON p.code_fingerprint = c.f JOIN (VALUES ${values(runs)}) AS r(id, i) ON p.run_id = r.id ORDER BY 1, 2`,
+    count,
   );
   return { owner, days, builtAt, rows, code, run, codes, runs };
 }
