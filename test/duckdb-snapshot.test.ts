@@ -70,8 +70,11 @@ describe('duckdb readSnapshot', () => {
     );
     const again = await open(dbPath, true);
     const first = await again.readSnapshot(pipeline, ['box', 'P', 'Q']);
-    // columns + the ledger's (name, table) groups + 2 existing tables (box, P; Q absent) + ledger + source versions + failures
-    expect(first.stats.queries).toBe(1 + 1 + 2 + 3);
+    // columns + the ledger's (name, table) groups + one inventory query for the existing processors (P;
+    // Q absent) and one for the sources (box, versions compared in it) + ledger (fingerprints and run
+    // ids, then rows) + failures
+    expect(first.stats.queries).toBe(1 + 1 + 2 + 2 + 1);
+    expect([...(first.columns?.keys() ?? [])].sort()).toEqual(['P', 'Q', 'box']);
     expect(first.pendingVersions).toEqual(new Set());
     expect(first.calendar).toBeUndefined();
     expect(first.tables.get('Q')).toEqual({ exists: false, partitions: new Map() });

@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../core/diagnostics.js';
 import { WarehouseError, type WarehouseErrorKind } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
-import type { CliIO } from './io.js';
+import { writeWithBackpressure, type CliIO } from './io.js';
 
 type Register = (program: Command, io: CliIO) => void;
 
@@ -78,6 +78,7 @@ const io: CliIO = {
   cwd: process.cwd(),
   env: process.env,
   stdout: (text) => void process.stdout.write(text),
+  stdoutAsync: writeWithBackpressure(process.stdout),
   stderr: (text) => void process.stderr.write(text),
   isTTY: Boolean(process.stdout.isTTY),
   argv: process.argv.slice(2),

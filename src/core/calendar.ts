@@ -3,7 +3,7 @@
  * by `calendar:` (game days). Mappings count *positions* on the calendar (`offset: -1` is the previous
  * game day), so everything here works with integer positions that make neighbours cheap to find.
  */
-import type { Day, DayRange } from './dates.js';
+import { lowerIndex, type Day, type DayRange } from './dates.js';
 
 /**
  * Positions of the every-day calendar are day numbers shifted so they stay non-negative for any
@@ -70,16 +70,7 @@ function listCalendar(input: readonly Day[]): Calendar {
   const days = Int32Array.from(new Set(input)).sort();
   const index = new Map<Day, number>();
   days.forEach((day, i) => index.set(day, i));
-  const lowerBound = (day: Day): number => {
-    let lo = 0;
-    let hi = days.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((days[mid] as number) < day) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const lowerBound = (day: Day): number => lowerIndex(days, day);
   return Object.freeze<Calendar>({
     everyDay: false,
     first: days.length > 0 ? days[0] : undefined,

@@ -4,9 +4,10 @@
  * by position keep a 200 × 3,650 plan free of per-partition objects for the partitions that are fine.
  */
 import type { Calendar } from './calendar.js';
-import type { Day, DayRange } from './dates.js';
+import { lowerIndex, type Day, type DayRange } from './dates.js';
 import { beforeStart, mappingReach } from './inputs.js';
 import type { PipelineNode, Processor } from './model.js';
+import type { PartitionColumns } from './snapshot-columns.js';
 import { isPresent, partitionTime, type LedgerEntry, type PartitionInfo, type Snapshot } from './snapshot.js';
 
 /** How a partition looks to the partitions that read it. */
@@ -100,35 +101,76 @@ export function makeFrame(selected: readonly Processor[], range: DayRange, calen
  */
 export function initialState(node: PipelineNode, snapshot: Snapshot, frame: Frame, calendar: Calendar, today: Day, fingerprint?: string): NodeState {
   const size = Math.max(0, frame.hi - frame.lo + 1);
-  const cls = new Uint8Array(size);
-  const time = new Float64Array(size);
-  const own = new Uint8Array(size);
+  const state: NodeState = { node, cls: new Uint8Array(size), time: new Float64Array(size), own: new Uint8Array(size) };
+  const columns = snapshot.columns?.get(node.name);
+  if (columns) fillFromColumns(state, columns, frame, calendar, retentionCutoff(node, snapshot, today) ?? -Infinity, fingerprint);
+  else fillFromMaps(state, snapshot, frame, calendar, retentionCutoff(node, snapshot, today) ?? -Infinity, fingerprint);
+  return state;
+}
+
+/** How an absent partition at a position looks to its readers. */
+function absentClass(node: PipelineNode, day: Day, position: number, frame: Frame, cutoff: number): number {
+  if (beforeStart(node, day)) return InputClass.Never;
+  if (day < cutoff) return InputClass.Expired;
+  return position >= frame.rangeFirst && position <= frame.rangeLast ? InputClass.LackMissing : InputClass.LackOutOfRange;
+}
+
+function fillFromMaps(state: NodeState, snapshot: Snapshot, frame: Frame, calendar: Calendar, cutoff: number, fingerprint: string | undefined): void {
+  const { node, cls, time, own } = state;
   const inventory = snapshot.tables.get(node.name)?.partitions;
   const ledger = snapshot.ledger.get(node.name);
-  const cutoff = retentionCutoff(node, snapshot, today) ?? -Infinity;
-  for (let i = 0; i < size; i++) {
+  for (let i = 0; i < cls.length; i++) {
     const position = frame.lo + i;
     const day = calendar.dayAt(position) as Day;
     time[i] = NaN;
-    if (beforeStart(node, day)) {
-      cls[i] = InputClass.Never;
-      continue;
-    }
     const info = inventory?.get(day);
     const entry = ledger?.get(day);
-    if (isPresent(info, entry)) {
-      cls[i] = InputClass.Ok;
-      time[i] = partitionTime(info, entry) ?? NaN;
-      own[i] =
-        OWN_PRESENT |
-        (entry !== undefined ? OWN_LEDGER : 0) |
-        (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0) |
-        (rowsChanged(info, entry) ? OWN_ROWS_CHANGED : 0);
-    } else if (day < cutoff) {
-      cls[i] = InputClass.Expired;
-    } else {
-      cls[i] = position >= frame.rangeFirst && position <= frame.rangeLast ? InputClass.LackMissing : InputClass.LackOutOfRange;
+    if (beforeStart(node, day) || !isPresent(info, entry)) {
+      cls[i] = absentClass(node, day, position, frame, cutoff);
+      continue;
     }
+    cls[i] = InputClass.Ok;
+    time[i] = partitionTime(info, entry) ?? NaN;
+    own[i] =
+      OWN_PRESENT |
+      (entry !== undefined ? OWN_LEDGER : 0) |
+      (entry !== undefined && fingerprint !== undefined && entry.codeFingerprint !== fingerprint ? OWN_CODE_CHANGED : 0) |
+      (rowsChanged(info, entry) ? OWN_ROWS_CHANGED : 0);
   }
-  return { node, cls, time, own };
+}
+
+/**
+ * The same judgement as fillFromMaps, straight from typed columns: every position starts absent,
+ * then each day the columns hold inside the frame is set from its row (isPresent, partitionTime and
+ * rowsChanged on numbers: a NaN row count is no inventory row, a NaN builtAt no ledger entry).
+ */
+function fillFromColumns(state: NodeState, columns: PartitionColumns, frame: Frame, calendar: Calendar, cutoff: number, fingerprint: string | undefined): void {
+  const { node, cls, time, own } = state;
+  for (let i = 0; i < cls.length; i++) {
+    const position = frame.lo + i;
+    cls[i] = absentClass(node, calendar.dayAt(position) as Day, position, frame, cutoff);
+    time[i] = NaN;
+  }
+  if (cls.length === 0) return;
+  const codeChanged = columns.codes.map((code) => fingerprint !== undefined && code !== fingerprint);
+  const { days, rows, changedAt, builtAt, ledgerRows, code } = columns;
+  const lastDay = calendar.dayAt(frame.hi) as Day;
+  for (let k = lowerIndex(days, calendar.dayAt(frame.lo) as Day); k < days.length; k++) {
+    const day = days[k] as Day;
+    if (day > lastDay) break;
+    const position = calendar.position(day);
+    if (position < 0 || beforeStart(node, day)) continue;
+    const hasInfo = !Number.isNaN(rows[k]);
+    const hasEntry = !Number.isNaN(builtAt[k]);
+    const entryRows = ledgerRows[k] as number;
+    if (!hasInfo && !(hasEntry && entryRows === 0)) continue;
+    const i = position - frame.lo;
+    cls[i] = InputClass.Ok;
+    time[i] = hasEntry ? (builtAt[k] as number) : (changedAt[k] as number);
+    own[i] =
+      OWN_PRESENT |
+      (hasEntry ? OWN_LEDGER : 0) |
+      (hasEntry && codeChanged[code[k] as number] === true ? OWN_CODE_CHANGED : 0) |
+      (hasInfo && hasEntry && entryRows >= 0 && rows[k] !== entryRows ? OWN_ROWS_CHANGED : 0);
+  }
 }

@@ -4,6 +4,7 @@
  * number of tables (stats.queries).
  */
 import type { Day } from './dates.js';
+import type { PartitionColumns } from './snapshot-columns.js';
 
 export interface PartitionInfo {
   readonly rows: number;
@@ -80,6 +81,12 @@ export interface Snapshot {
    * a run's first batches already run, and returns them. Absent or empty: every version is known.
    */
   readonly pendingVersions?: ReadonlySet<string>;
+  /**
+   * The same facts as `tables` and `ledger`, column-wise, for the nodes an adapter read that way
+   * (snapshot-columns.ts): their Map forms are views over these columns, and the planner reads the
+   * columns instead (no object per partition). Absent or without a node: the planner reads the Maps.
+   */
+  readonly columns?: ReadonlyMap<string, PartitionColumns>;
   readonly stats: { readonly queries: number };
 }
 

@@ -33,7 +33,7 @@ function pad(text: string, width: number, right = false): string {
 }
 
 function table(plan: Plan, c: ChalkInstance, calendar: Calendar | undefined): string[] {
-  const nameWidth = Math.max(9, ...plan.processors.map((p) => p.name.length));
+  const nameWidth = plan.processors.reduce((width, p) => Math.max(width, p.name.length), 9);
   const header = [pad('processor', nameWidth), ...COLUMNS.map((k) => pad(k, Math.max(k.length, 6), true)), pad('batches', 7, true), '  missing dates'];
   const lines = [c.bold(header.join('  '))];
   for (const p of plan.processors) {
@@ -121,22 +121,33 @@ function notesSection(processors: readonly ProcessorPlan[]): string[] {
   return lines.length > 0 ? ['Notes', ...lines] : [];
 }
 
-export function renderPlanText(plan: Plan, options: PlanTextOptions): string {
+/**
+ * The text plan in pieces (a line or a section at a time), each ending with a newline: the CLI writes
+ * them in bounded chunks, so a plan of thousands of processors never becomes one string.
+ */
+export function* planTextChunks(plan: Plan, options: PlanTextOptions): Generator<string> {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const { calendar } = options;
   const s = plan.summary;
-  const out: string[] = [`${c.bold('dag plan')} ${plan.pipeline} · target ${plan.target} · ${formatDay(plan.range.start)}..${formatDay(plan.range.end)}`, ''];
-  out.push(...table(plan, c, calendar));
+  yield `${c.bold('dag plan')} ${plan.pipeline} · target ${plan.target} · ${formatDay(plan.range.start)}..${formatDay(plan.range.end)}\n\n`;
+  for (const line of table(plan, c, calendar)) yield `${line}\n`;
   const gaps = options.upstreamGaps ?? [];
-  for (const section of [blockedSection(plan, c, calendar), staleSection(plan, c, calendar), upstreamSection(plan, gaps, c), notesSection(plan.processors)]) {
-    if (section.length > 0) out.push('', ...section);
+  const sections = [() => blockedSection(plan, c, calendar), () => staleSection(plan, c, calendar), () => upstreamSection(plan, gaps, c), () => notesSection(plan.processors)];
+  for (const section of sections) {
+    const lines = section();
+    if (lines.length === 0) continue;
+    yield '\n';
+    for (const line of lines) yield `${line}\n`;
   }
-  out.push('');
   const work =
     s.build + s.blocked === 0
       ? nothingToBuild(gaps, options.warnings ?? 0, c)
       : `${c.green(`${s.build} to build in ${s.batches} batch${s.batches === 1 ? '' : 'es'}`)}, ${s.blocked > 0 ? c.red(`${s.blocked} blocked`) : '0 blocked'}`;
-  out.push(`Total: ${s.expected} expected, ${s.fresh} fresh, ${s.missing} missing, ${s.stale} stale: ${work}.`);
-  out.push(`${plan.stats.queries} warehouse quer${plan.stats.queries === 1 ? 'y' : 'ies'}, ${plan.stats.elapsedMs} ms.`);
-  return `${out.join('\n')}\n`;
+  yield `\nTotal: ${s.expected} expected, ${s.fresh} fresh, ${s.missing} missing, ${s.stale} stale: ${work}.\n`;
+  yield `${plan.stats.queries} warehouse quer${plan.stats.queries === 1 ? 'y' : 'ies'}, ${plan.stats.elapsedMs} ms.\n`;
+}
+
+/** The whole text plan as one string: for tests and small plans. */
+export function renderPlanText(plan: Plan, options: PlanTextOptions): string {
+  return [...planTextChunks(plan, options)].join('');
 }

@@ -6,12 +6,12 @@
  */
 import type { Command } from 'commander';
 import { makeCalendar } from '../../core/calendar.js';
-import { planToJson } from '../../core/plan-json.js';
+import { planJsonChunks } from '../../core/plan-json-stream.js';
 import type { Plan } from '../../core/plan.js';
 import type { Pipeline, Processor } from '../../core/model.js';
-import { renderPlanText } from '../../report/plan-text.js';
+import { planTextChunks } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
-import { useColor, type CliIO } from '../io.js';
+import { useColor, writeChunks, type CliIO } from '../io.js';
 import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
 import { parseRange, RANGE_HELP } from '../range.js';
 import { invocationToday } from '../today.js';
@@ -53,9 +53,9 @@ export function registerPlan(program: Command, io: CliIO): void {
         workToDo = plan.summary.build + plan.summary.blocked > 0 || upstreamGaps.length > 0 || warnings.length > 0;
         io.doing = 'printing the plan';
         if (flags.json) {
-          io.stdout(`${JSON.stringify(planToJson(plan, { unselectedUpstream: upstreamGaps, warnings }), null, 2)}\n`);
+          await writeChunks(io, planJsonChunks(plan, { unselectedUpstream: upstreamGaps, warnings }));
         } else {
-          io.stdout(renderPlanText(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }));
+          await writeChunks(io, planTextChunks(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }));
           if (flags.grid) {
             const { renderGrid } = await import('../../report/grid.js');
             const width = io.isTTY ? process.stdout.columns : undefined;

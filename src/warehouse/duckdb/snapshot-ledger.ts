@@ -1,14 +1,15 @@
 /**
- * The ledger reads of a DuckDB snapshot: the (name, table) groups, a table's entries, recorded source
- * versions and latest failures, each one query. Rows are matched to processors by the processor's
+ * The ledger reads of a DuckDB snapshot: the (name, table) groups, the processors' entries as numbers
+ * (two queries) and the latest failures (recorded source versions are compared inside the inventory
+ * queries, snapshot-columns.ts). Rows are matched to processors by the processor's
  * ledger key: its table (ledger version 2), or its name in a version-1 ledger read as such.
  */
 import type { Day } from '../../core/dates.js';
 import type { PipelineNode } from '../../core/model.js';
-import type { LedgerEntry } from '../../core/snapshot.js';
 import { ledgerKeyOf, type LedgerNames } from '../shared.js';
 import type { SerialConnection } from './connection.js';
-import { dayExpression, ledgerTable, msExpression, quoteString, stringList } from './sql.js';
+import type { LedgerColumns } from './snapshot-columns.js';
+import { dayExpression, ledgerTable, quoteIdent, quoteString, stringList } from './sql.js';
 
 /** Where the ledger is and how its rows are keyed. */
 export interface LedgerReader {
@@ -28,74 +29,34 @@ export async function readLedgerNames(connection: SerialConnection, ledgerSchema
   return names.map((name, i) => ({ processor: String(name), table: tables[i] === null ? undefined : String(tables[i]), partitions: Number(counts[i]) }));
 }
 
-/** Separators inside the ledger text blob; ids and fingerprints never contain these control characters. */
-const RECORD = '\x1e';
-const FIELD = '\x1f';
-
-/** Ledger key (table, or name for a version-1 ledger) → processor name, for the given processors. */
-function ownersByKey(processors: readonly PipelineNode[], byTable: boolean): Map<string, string> {
-  return new Map(processors.map((node) => [ledgerKeyOf(node, byTable), node.name]));
-}
-
 /**
- * The ledger of the given processors, read by table (whatever name recorded a row) and returned by
- * processor name. Each table's entries come back as one string (one record per partition, fields
- * separated by control characters) and are parsed with indexOf/slice: the node client converts long
- * strings one native call at a time, which for a million-row ledger costs seconds.
+ * Two queries: the distinct code fingerprints and run ids of the owners' rows (a handful) and their
+ * count, then every row as numbers, streamed into arrays of that size, with fingerprints and run ids
+ * replaced by their index (a hash join on the lists).
+ * Owner i is processors[i], keyed by its ledger key (its table, or its name in a version-1 ledger).
  */
-export async function readLedger(connection: SerialConnection, reader: LedgerReader, processors: readonly PipelineNode[]): Promise<Map<string, Map<Day, LedgerEntry>>> {
-  const key = reader.byTable ? 'table_name' : 'processor';
-  const owners = ownersByKey(processors, reader.byTable);
-  const record = `concat(${dayExpression('partition_date')}, chr(31), epoch_ms(built_at), chr(31), "rows", chr(31), run_id, chr(31), code_fingerprint)`;
-  const sql = `SELECT ${key}, string_agg(${record}, chr(30)) FROM ${ledgerTable(reader.ledgerSchema, 'partitions')} WHERE ${key} IN (${stringList([...owners.keys()])}) GROUP BY ${key}`;
-  const [keys = [], blobs = []] = await connection.columns(sql);
-  const ledger = new Map<string, Map<Day, LedgerEntry>>();
-  for (let k = 0; k < keys.length; k++) {
-    const owner = owners.get(keys[k] as string);
-    if (owner !== undefined) ledger.set(owner, parseLedgerText(blobs[k] as string));
-  }
-  return ledger;
-}
-
-export function parseLedgerText(text: string): Map<Day, LedgerEntry> {
-  const entries = new Map<Day, LedgerEntry>();
-  // Run ids and code fingerprints repeat: reuse the previous string when equal, to share memory.
-  let runId = '';
-  let code = '';
-  for (let pos = 0; pos < text.length; ) {
-    let end = text.indexOf(RECORD, pos);
-    if (end < 0) end = text.length;
-    const f1 = text.indexOf(FIELD, pos);
-    const f2 = text.indexOf(FIELD, f1 + 1);
-    const f3 = text.indexOf(FIELD, f2 + 1);
-    const f4 = text.indexOf(FIELD, f3 + 1);
-    const nextRun = text.slice(f3 + 1, f4);
-    if (nextRun !== runId) runId = nextRun;
-    const nextCode = text.slice(f4 + 1, end);
-    if (nextCode !== code) code = nextCode;
-    entries.set(Number(text.slice(pos, f1)), {
-      runId,
-      builtAt: Number(text.slice(f1 + 1, f2)),
-      rows: Number(text.slice(f2 + 1, f3)),
-      codeFingerprint: code,
-    });
-    pos = end + 1;
-  }
-  return entries;
-}
-
-/** The latest recorded version of each source partition and when it was recorded. */
-export async function readRecordedVersions(connection: SerialConnection, ledgerSchema: string, sources: readonly string[]): Promise<Map<string, Map<Day, { version: string; at: number }>>> {
-  const sql = `SELECT source, ${dayExpression('partition_date')}, arg_max(version, recorded_at), ${msExpression('max(recorded_at)')} FROM ${ledgerTable(ledgerSchema, 'source_versions')} WHERE source IN (${stringList(sources)}) GROUP BY 1, 2`;
-  const [names = [], days = [], versions = [], ats = []] = await connection.columns(sql);
-  const recorded = new Map<string, Map<Day, { version: string; at: number }>>();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    let bySource = recorded.get(name);
-    if (!bySource) recorded.set(name, (bySource = new Map()));
-    bySource.set(days[i] as number, { version: versions[i] as string, at: ats[i] as number });
-  }
-  return recorded;
+export async function readLedgerColumns(connection: SerialConnection, reader: LedgerReader, processors: readonly PipelineNode[]): Promise<LedgerColumns> {
+  const partitionsTable = ledgerTable(reader.ledgerSchema, 'partitions');
+  const keyColumn = reader.byTable ? 'table_name' : 'processor';
+  const keys = processors.map((node) => ledgerKeyOf(node, reader.byTable));
+  const where = `${quoteIdent(keyColumn)} IN (${stringList(keys)})`;
+  const [kinds = [], texts = []] = await connection.columns(
+    `SELECT 0, code_fingerprint FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 1, run_id FROM ${partitionsTable} WHERE ${where} GROUP BY 2 UNION ALL SELECT 2, count(*)::VARCHAR FROM ${partitionsTable} WHERE ${where}`,
+  );
+  const codes: string[] = [];
+  const runs: string[] = [];
+  let count = 0;
+  kinds.forEach((kind, i) => {
+    if (Number(kind) === 2) count = Number(texts[i]);
+    else (Number(kind) === 0 ? codes : runs).push(String(texts[i]));
+  });
+  if (codes.length === 0) return { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes, runs };
+  const values = (list: readonly string[]): string => list.map((text, i) => `(${quoteString(text)}, ${i})`).join(', ');
+  const [owner = new Float64Array(), days = owner, builtAt = owner, rows = owner, code = owner, run = owner] = await connection.numbers(
+    `SELECT o.i::DOUBLE, ${dayExpression('p.partition_date')}::DOUBLE, epoch_ms(p.built_at)::DOUBLE, p."rows"::DOUBLE, c.i::DOUBLE, r.i::DOUBLE FROM ${partitionsTable} AS p JOIN (VALUES ${values(keys)}) AS o(k, i) ON p.${quoteIdent(keyColumn)} = o.k JOIN (VALUES ${values(codes)}) AS c(f, i) ON p.code_fingerprint = c.f JOIN (VALUES ${values(runs)}) AS r(id, i) ON p.run_id = r.id ORDER BY 1, 2`,
+    count,
+  );
+  return { owner, days, builtAt, rows, code, run, codes, runs };
 }
 
 /**

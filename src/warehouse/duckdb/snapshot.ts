@@ -1,19 +1,22 @@
 /**
  * readSnapshot for DuckDB: one column-metadata query, one query for the ledger's (table, name)
- * groups, one inventory query per existing table, then one query each for the ledger, the recorded
- * source versions and the latest failures. Dates come back as day numbers computed by DuckDB and
- * results are read column-wise, so no Date objects or per-row strings are built on the JS side.
- * Ledger rows are matched to processors by table (ledger version 2), or by name in a version-1
+ * groups, one inventory query per group of up to TABLES_PER_QUERY existing tables (a source's
+ * versions compared with the recorded ones in SQL), two for the ledger and one for the latest
+ * failures. Every big result arrives as numeric columns in typed arrays (snapshot-columns.ts) kept
+ * as Snapshot.columns, the Maps being views of them: no object, Date or string per partition is
+ * built to plan. Ledger rows are matched to processors by table (ledger version 2), or by name in a version-1
  * ledger read as such (the ledger reads are in snapshot-ledger.ts).
  */
 import type { Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
-import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import type { Snapshot, TableInventory } from '../../core/snapshot.js';
 import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import type { SerialConnection } from './connection.js';
-import { readFailures, readLedger, readLedgerNames, readRecordedVersions, type LedgerReader } from './snapshot-ledger.js';
-import { CATALOG, dayExpression, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
+import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
+import { HASH_SPLIT, mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
+import { readFailures, readLedgerColumns, readLedgerNames, type LedgerReader } from './snapshot-ledger.js';
+import { CATALOG, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
 export interface SnapshotReader extends LedgerReader {
   readonly main: SerialConnection;
@@ -59,75 +62,78 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   }
   const pendingVersions = sourcesWithoutLedgeredReaders(nodes, groups, reader.byTable);
 
-  // Every remaining query is independent: run them side by side on the pool, the slowest (ledger) first.
-  const inventories = new Map<string, InventoryColumns>();
-  let ledger = new Map<string, Map<Day, LedgerEntry>>();
-  let recorded = new Map<string, Map<Day, { version: string; at: number }>>();
+  // Every remaining query is independent: run them side by side on the pool, the ledger first.
+  const ledgerKeys = processors.map((node) => ledgerKeyOf(node, reader.byTable));
+  let ledger: LedgerColumns = EMPTY_LEDGER;
   let failures = new Map<string, Map<Day, string>>();
+  const inventories = new Map<string, InventorySlice>();
   const tasks: Task[] = [];
-  if (processors.length > 0 && ledgerExists('partitions'))
-    tasks.push({ reads: partitionsTable, run: async (connection) => void (ledger = await readLedger(connection, reader, processors)) });
-  if (sourceNames.length > 0 && ledgerExists('source_versions'))
+  const readsLedger = processors.length > 0 && ledgerExists('partitions');
+  if (readsLedger)
     tasks.push({
-      reads: `the ledger table ${reader.ledgerSchema}.source_versions`,
-      run: async (connection) => void (recorded = await readRecordedVersions(connection, reader.ledgerSchema, sourceNames)),
+      reads: partitionsTable,
+      run: async (connection) => void (ledger = await readLedgerColumns(connection, reader, processors)),
     });
   if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
     tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void (failures = await readFailures(connection, reader, processors)) });
-  for (const node of existing) {
-    const withVersions = node.kind === 'source' && !pendingVersions.has(node.name);
-    tasks.push({ reads: `table ${tableName(node.table)} (${node.kind} ${node.name})`, run: async (connection) => void inventories.set(node.name, await readInventory(connection, node, withVersions)) });
+  const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
+  const requests: InventoryRequest[] = existing.map((node) => ({ node, kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed' }));
+  // Processors and sources in separate groups: a processors-only query returns half the columns.
+  const inventoryGroups = [requests.filter((r) => r.kind === 'processor'), requests.filter((r) => r.kind !== 'processor')].flatMap((list) =>
+    Array.from({ length: Math.ceil(list.length / TABLES_PER_QUERY) }, (_, k) => list.slice(k * TABLES_PER_QUERY, (k + 1) * TABLES_PER_QUERY)),
+  );
+  for (const group of inventoryGroups) {
+    tasks.push({
+      reads: group.map(({ node }) => tableReads(node)).join(', '),
+      run: async (connection) => {
+        const slices = await readInventoryGroup(connection, group, recordedTable, tableReads);
+        group.forEach((request, i) => inventories.set(request.node.name, slices[i] as InventorySlice));
+      },
+    });
   }
-  queries += tasks.length;
+  // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
+  queries += tasks.length + (readsLedger ? 1 : 0);
   await runSideBySide(reader, tasks);
 
+  // Every node column-wise; the Map forms are views of the columns (core/snapshot-columns.ts).
+  const owners = ownerRanges(ledger, ledgerKeys.length);
+  const ownerOf = new Map(processors.map((node, i) => [node.name, owners[i] as [number, number]]));
   const tables = new Map<string, TableInventory>();
+  const ledgerViews = new Map<string, LedgerView>();
+  const columns = new Map<string, PartitionColumns>();
   for (const node of nodes) {
     const inventory = inventories.get(node.name);
-    if (!inventory) {
-      tables.set(node.name, { exists: false, partitions: new Map() });
-      continue;
-    }
-    const partitions = new Map<Day, PartitionInfo>();
-    const { days, counts, low, high } = inventory;
-    if (node.kind === 'source') {
-      const nodeRecorded = recorded.get(node.name);
-      for (let i = 0; i < days.length; i++) {
-        const day = days[i] as number;
-        const rows = counts[i] as number;
-        const version = low && high ? sourceVersion(high[i] as number, low[i] as number, rows) : '';
-        const seen = nodeRecorded?.get(day);
-        partitions.set(day, { rows, version, changedAt: seen && seen.version === version ? seen.at : Infinity });
-      }
-    } else {
-      // A processor partition's version is its ledger entry (Snapshot.ledger); the run id here is only a
-      // label. Identical infos are shared: a 730k-partition warehouse holds a handful of distinct ones,
-      // and not allocating the rest saves a third of a large plan's time in garbage collection.
-      const nodeLedger = ledger.get(node.name);
-      const shared = new Map<string, PartitionInfo>();
-      for (let i = 0; i < days.length; i++) {
-        const day = days[i] as number;
-        const rows = counts[i] as number;
-        const version = nodeLedger?.get(day)?.runId ?? '';
-        const key = `${rows}\u0000${version}`;
-        let info = shared.get(key);
-        if (!info) shared.set(key, (info = { rows, version, changedAt: undefined }));
-        partitions.set(day, info);
-      }
-    }
-    tables.set(node.name, { exists: true, partitions });
+    const [from, to] = ownerOf.get(node.name) ?? [0, 0];
+    const nodeColumns = mergeColumns(inventory, ledger, from, to, node.kind === 'source' ? sourceVersionAt : undefined);
+    columns.set(node.name, nodeColumns);
+    tables.set(node.name, inventory ? { exists: true, partitions: new InventoryView(nodeColumns) } : { exists: false, partitions: new Map() });
+    if (to > from) ledgerViews.set(node.name, new LedgerView(nodeColumns));
   }
   const identity = ledgerIdentity(pipeline, groups, reader.byTable);
   return {
     calendar: calendarDays(pipeline, tables),
     tables,
-    ledger,
+    ledger: ledgerViews,
     failures,
     pendingVersions,
+    columns,
     ...identity,
     ...(reader.byTable ? {} : { olderLedgerVersion: 1 }),
     stats: { queries },
   };
+}
+
+const EMPTY_LEDGER: LedgerColumns = { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes: [], runs: [] };
+
+/** What an inventory query of one table reads, as a failure names it. */
+function tableReads(node: PipelineNode): string {
+  return `table ${tableName(node.table)} (${node.kind} ${node.name})`;
+}
+
+/** A hashed source row's version (sourceVersion's format); '' for a source whose versions are pending. */
+function sourceVersionAt(slice: InventorySlice, i: number): string {
+  const high = slice.high[i] as number;
+  return Number.isNaN(high) ? '' : sourceVersion(high, slice.low[i] as number, slice.rows[i] as number);
 }
 
 /**
@@ -155,7 +161,10 @@ async function runSideBySide(reader: SnapshotReader, tasks: readonly Task[]): Pr
       }
     }),
   );
-  if (failed) throw snapshotError(reader, failed.task.reads, failed.error);
+  if (failed) {
+    const { task, error } = failed;
+    throw error instanceof TableReadError ? snapshotError(reader, error.reads, error.cause) : snapshotError(reader, task.reads, error);
+  }
 }
 
 /** Runs one query on main, turning its failure into the same error as a pool task's. */
@@ -231,18 +240,6 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
   return true;
 }
 
-/**
- * Sources get a content hash per partition (sum of row hashes: order-free, duplicates count); processors
- * a count. The 128-bit sum is split at 2^52 into two exact halves.
- */
-const HASH_SPLIT = '4503599627370496';
-
-export function inventorySql(node: PipelineNode, withVersions: boolean): string {
-  const column = `t.${quoteIdent(node.partitionColumn)}`;
-  // The halves come back as doubles: numbers convert far faster than strings.
-  const hash = withVersions ? `, (sum(hash(t)) % ${HASH_SPLIT})::DOUBLE, (sum(hash(t)) // ${HASH_SPLIT})::DOUBLE` : '';
-  return `SELECT ${dayExpression(column)}, count(*)::DOUBLE${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
-}
 
 /**
  * The same versions as text computed by DuckDB (sourceVersion's format: integers print alike in both),
@@ -253,15 +250,3 @@ export function sourceVersionsSql(node: PipelineNode): string {
   return `SELECT ${column} AS partition_date, (sum(hash(t)) // ${HASH_SPLIT})::VARCHAR || '.' || (sum(hash(t)) % ${HASH_SPLIT})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
-/** An inventory query's result, column-wise (day, row count, and with versions the two hash halves). */
-interface InventoryColumns {
-  readonly days: readonly unknown[];
-  readonly counts: readonly unknown[];
-  readonly low: readonly unknown[] | undefined;
-  readonly high: readonly unknown[] | undefined;
-}
-
-async function readInventory(connection: SerialConnection, node: PipelineNode, withVersions: boolean): Promise<InventoryColumns> {
-  const [days = [], counts = [], low, high] = await connection.columns(inventorySql(node, withVersions));
-  return { days, counts, low, high };
-}

@@ -1,0 +1,253 @@
+/**
+ * The DuckDB snapshot read column-wise (issue 15): every result is numeric DOUBLE columns copied into
+ * Float64Arrays (SerialConnection.numbers), never a JS value per cell nor a text blob. Inventories
+ * are read many tables per query (UNION ALL of bounded groups), and a source partition's version is
+ * compared with the recorded one in SQL: JS gets one changed-since time per partition, not strings.
+ * The ledger comes back as numbers too: code fingerprints and run ids as indexes into short lists.
+ */
+import type { PipelineNode } from '../../core/model.js';
+import type { PartitionColumns } from '../../core/snapshot-columns.js';
+import { classifyDuckdbError, type SerialConnection } from './connection.js';
+import { dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
+
+/** Tables per inventory query: enough to make a table cost a fraction of a round trip, small enough to stay a readable statement. */
+export const TABLES_PER_QUERY = 64;
+
+/**
+ * Sources get a content hash per partition (sum of row hashes: order-free, duplicates count), its
+ * 128-bit sum split at 2^52 into two exact halves (sourceVersion).
+ */
+export const HASH_SPLIT = '4503599627370496';
+
+/** How an inventory reads a table: a processor (no versions), a source left pending (versions unknown), a hashed source. */
+export type InventoryKind = 'processor' | 'pending' | 'hashed';
+
+export interface InventoryRequest {
+  readonly node: PipelineNode;
+  readonly kind: InventoryKind;
+}
+
+/** One table's inventory, ascending by day: row count, changedAt (NaN unknown, Infinity changed), hash halves (NaN: none). */
+export interface InventorySlice {
+  readonly days: Float64Array;
+  readonly rows: Float64Array;
+  readonly changedAt: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+}
+
+const KIND_CODE: Readonly<Record<InventoryKind, number>> = { processor: 0, pending: 1, hashed: 2 };
+
+/**
+ * One query for a group of tables: per table its days, counts and (hashed sources) hash halves, then
+ * the latest recorded version of each source partition joined in and compared as text, in SQL.
+ * `recordedTable` is the ledger's source_versions table, when it exists.
+ */
+export function inventoryGroupSql(requests: readonly InventoryRequest[], recordedTable: string | undefined): string {
+  if (requests.every((r) => r.kind === 'processor')) return processorGroupSql(requests);
+  const branches = requests.map(({ node, kind }, i) => {
+    const column = `t.${quoteIdent(node.partitionColumn)}`;
+    const hash = kind === 'hashed' ? `sum(hash(t)) // ${HASH_SPLIT}, sum(hash(t)) % ${HASH_SPLIT}` : 'NULL::HUGEINT, NULL::HUGEINT';
+    return `SELECT ${i} AS t, ${KIND_CODE[kind]} AS k, ${dayExpression(column)} AS day, count(*) AS n, ${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 3`;
+  });
+  const hashed = requests.map((r, i) => [r, i] as const).filter(([r]) => r.kind === 'hashed');
+  const version = `v.hi::VARCHAR || '.' || v.lo::VARCHAR || ':' || v.n::VARCHAR`;
+  const compare =
+    recordedTable !== undefined && hashed.length > 0
+      ? `coalesce(CASE WHEN r.version = ${version} THEN r.at END, 'infinity'::DOUBLE)`
+      : `'infinity'::DOUBLE`;
+  const changed = `CASE v.k WHEN 0 THEN 'nan'::DOUBLE WHEN 1 THEN 'infinity'::DOUBLE ELSE ${compare} END`;
+  const join =
+    recordedTable !== undefined && hashed.length > 0
+      ? ` LEFT JOIN (SELECT s.t, ${dayExpression('partition_date')} AS day, arg_max(version, recorded_at) AS version, epoch_ms(max(recorded_at))::DOUBLE AS at FROM ${recordedTable} JOIN (VALUES ${hashed.map(([r, i]) => `(${quoteString(r.node.name)}, ${i})`).join(', ')}) AS s(source, t) USING (source) GROUP BY 1, 2) AS r ON r.t = v.t AND r.day = v.day`
+      : '';
+  return `SELECT v.t::DOUBLE, v.day::DOUBLE, v.n::DOUBLE, ${changed}, coalesce(v.hi::DOUBLE, 'nan'::DOUBLE), coalesce(v.lo::DOUBLE, 'nan'::DOUBLE) FROM (${branches.join(' UNION ALL ')}) AS v(t, k, day, n, hi, lo)${join} ORDER BY 1, 2`;
+}
+
+/** Processors only: day and row count, no versions (three result columns instead of six). */
+function processorGroupSql(requests: readonly InventoryRequest[]): string {
+  const branches = requests.map(({ node }, i) => {
+    const column = `t.${quoteIdent(node.partitionColumn)}`;
+    return `SELECT ${i}::DOUBLE, ${dayExpression(column)}::DOUBLE, count(*)::DOUBLE FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 2`;
+  });
+  return `${branches.join(' UNION ALL ')} ORDER BY 1, 2`;
+}
+
+/**
+ * Splits a result ordered by (table index, day) into one slice per request. A processors-only result
+ * has no changedAt or hash columns: theirs are one shared NaN array.
+ */
+export function sliceByTable(columns: readonly Float64Array[], count: number): InventorySlice[] {
+  const [t = new Float64Array(), days = t, rows = t] = columns;
+  const none = columns.length < 6 ? new Float64Array(t.length).fill(NaN) : undefined;
+  const [changedAt = none ?? t, high = none ?? t, low = none ?? t] = columns.slice(3);
+  const slices: InventorySlice[] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    let end = start;
+    while (end < t.length && t[end] === i) end++;
+    slices.push({ days: days.subarray(start, end), rows: rows.subarray(start, end), changedAt: changedAt.subarray(start, end), high: high.subarray(start, end), low: low.subarray(start, end) });
+    start = end;
+  }
+  return slices;
+}
+
+/** An inventory query failed because of one table (a view over a moved file, say): `reads` names it. */
+export class TableReadError extends Error {
+  constructor(
+    readonly reads: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${reads}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
+ * Reads a group's inventories in one query. When it fails, each table is read alone to find the
+ * one at fault, so the error names it (an interrupt is passed on as it is: another query failed).
+ */
+export async function readInventoryGroup(connection: SerialConnection, requests: readonly InventoryRequest[], recordedTable: string | undefined, reads: (node: PipelineNode) => string): Promise<InventorySlice[]> {
+  try {
+    return sliceByTable(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests.length);
+  } catch (error) {
+    if (classifyDuckdbError(error) === 'CANCELLED') throw error;
+    for (const request of requests) {
+      try {
+        await connection.numbers(inventoryGroupSql([request], recordedTable));
+      } catch (alone) {
+        throw new TableReadError(reads(request.node), alone);
+      }
+    }
+    throw error;
+  }
+}
+
+/** The ledger entries of some owners, ascending by owner index then day; codes and runs as indexes. */
+export interface LedgerColumns {
+  readonly owner: Float64Array;
+  readonly days: Float64Array;
+  readonly builtAt: Float64Array;
+  readonly rows: Float64Array;
+  readonly code: Float64Array;
+  readonly run: Float64Array;
+  readonly codes: readonly string[];
+  readonly runs: readonly string[];
+}
+
+/** Index range [start, end) of each owner in ledger columns ordered by owner. */
+export function ownerRanges(ledger: LedgerColumns, count: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    let end = start;
+    while (end < ledger.owner.length && ledger.owner[end] === i) end++;
+    ranges.push([start, end]);
+    start = end;
+  }
+  return ranges;
+}
+
+/**
+ * A node's PartitionColumns: its inventory slice and its ledger rows [from, to) merged by day (both
+ * ascending). A day the ledger lists twice keeps its last row, as a Map would. A table row's version
+ * is `versionOf` its inventory row (sources), else the run id of its ledger entry (processors: the
+ * version is the entry; the run id is a label).
+ */
+export function mergeColumns(inventory: InventorySlice | undefined, ledger: LedgerColumns, from: number, to: number, versionOf?: (slice: InventorySlice, index: number) => string): PartitionColumns {
+  const inv = inventory ?? { days: new Float64Array(), rows: new Float64Array(), changedAt: new Float64Array(), high: new Float64Array(), low: new Float64Array() };
+  if (from === to) return inventoryOnly(inv, ledger, versionOf);
+  if (sameDays(inv.days, ledger.days, from, to)) return alongside(inv, ledger, from, to, versionOf);
+  const capacity = inv.days.length + (to - from);
+  const out = {
+    days: new Float64Array(capacity),
+    rows: new Float64Array(capacity),
+    changedAt: new Float64Array(capacity),
+    builtAt: new Float64Array(capacity),
+    ledgerRows: new Float64Array(capacity),
+    code: new Float64Array(capacity),
+    run: new Float64Array(capacity),
+  };
+  const source = new Int32Array(capacity); // inventory index per merged row, -1 without one
+  let n = 0;
+  let i = 0;
+  let j = from;
+  const setLedger = (k: number, row: number): void => {
+    out.builtAt[k] = ledger.builtAt[row] as number;
+    out.ledgerRows[k] = ledger.rows[row] as number;
+    out.code[k] = ledger.code[row] as number;
+    out.run[k] = ledger.run[row] as number;
+  };
+  while (i < inv.days.length || j < to) {
+    const a = i < inv.days.length ? (inv.days[i] as number) : Infinity;
+    const b = j < to ? (ledger.days[j] as number) : Infinity;
+    if (b < a && n > 0 && out.days[n - 1] === b) {
+      setLedger(n - 1, j++); // the ledger lists the day again: the later row wins
+      continue;
+    }
+    const day = Math.min(a, b);
+    out.days[n] = day;
+    if (a === day) {
+      out.rows[n] = inv.rows[i] as number;
+      out.changedAt[n] = inv.changedAt[i] as number;
+      source[n] = i++;
+    } else {
+      out.rows[n] = NaN;
+      out.changedAt[n] = NaN;
+      source[n] = -1;
+    }
+    if (b === day) setLedger(n, j++);
+    else out.builtAt[n] = out.ledgerRows[n] = out.code[n] = out.run[n] = NaN;
+    n++;
+  }
+  const trim = <T extends Float64Array>(a: T): T => a.subarray(0, n) as T;
+  const merged = { days: trim(out.days), rows: trim(out.rows), changedAt: trim(out.changedAt), builtAt: trim(out.builtAt), ledgerRows: trim(out.ledgerRows), code: trim(out.code), run: trim(out.run) };
+  return { ...merged, codes: ledger.codes, runs: ledger.runs, versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(merged.rows, merged.run, ledger.runs) };
+}
+
+/**
+ * A source row's version from its inventory row. The closures keep only what they read: a plan of
+ * millions of partitions must not hold the ledger's query result alive through a version lookup.
+ */
+function rowVersion(inv: InventorySlice, source: Int32Array, versionOf: (slice: InventorySlice, index: number) => string): (k: number) => string {
+  return (k) => {
+    const row = source[k] ?? -1;
+    return row >= 0 ? versionOf(inv, row) : '';
+  };
+}
+
+/** A processor's table row is versioned by its ledger entry's run id ('' without a table row or an entry). */
+function runVersion(rows: Float64Array, run: Float64Array, runs: readonly string[]): (k: number) => string {
+  return (k) => (Number.isNaN(rows[k]) || Number.isNaN(run[k]) ? '' : (runs[run[k] as number] ?? ''));
+}
+
+/** The ledger rows [from, to) are for exactly the inventory's days (a processor fully built by dag: the usual case). */
+function sameDays(days: Float64Array, ledgerDays: Float64Array, from: number, to: number): boolean {
+  if (days.length !== to - from) return false;
+  for (let i = 0; i < days.length; i++) if (days[i] !== ledgerDays[from + i]) return false;
+  return true;
+}
+
+/** Inventory and ledger row by row on the same days: both results' arrays as they are, no copy. */
+function alongside(inv: InventorySlice, ledger: LedgerColumns, from: number, to: number, versionOf: ((slice: InventorySlice, index: number) => string) | undefined): PartitionColumns {
+  const run = ledger.run.subarray(from, to);
+  const columns = { days: inv.days, rows: inv.rows, changedAt: inv.changedAt, builtAt: ledger.builtAt.subarray(from, to), ledgerRows: ledger.rows.subarray(from, to), code: ledger.code.subarray(from, to), run };
+  const source = versionOf ? Int32Array.from(inv.days, (_, i) => i) : new Int32Array();
+  return { ...columns, codes: ledger.codes, runs: ledger.runs, versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(inv.rows, run, ledger.runs) };
+}
+
+/** A node without ledger rows (every source, a processor never built): the inventory's own arrays, no copy. */
+function inventoryOnly(inv: InventorySlice, ledger: LedgerColumns, versionOf: ((slice: InventorySlice, index: number) => string) | undefined): PartitionColumns {
+  const none = new Float64Array(inv.days.length).fill(NaN);
+  return {
+    days: inv.days,
+    rows: inv.rows,
+    changedAt: inv.changedAt,
+    builtAt: none,
+    ledgerRows: none,
+    code: none,
+    run: none,
+    codes: ledger.codes,
+    runs: ledger.runs,
+    versionAt: versionOf ? (k) => (k < inv.days.length ? versionOf(inv, k) : '') : () => '',
+  };
+}
