@@ -82,6 +82,8 @@ describe('ledger identity: a renamed processor keeps its table', () => {
     const p = json.processors.find((x) => x.name === 'NEW');
     expect(p?.counts).toMatchObject({ expected: DAYS, stale: DAYS, build: DAYS, fresh: 0 });
     for (const partition of p?.partitions ?? []) expect(partition.reasons?.map((r) => r.kind)).toEqual(['code_changed']);
+    const explain = await project.dag(['explain', 'NEW', RANGE.slice(0, 10)]);
+    expect(explain.stdout).toContain("its table's ledger rows were recorded as OLD: renamed");
     const run = await project.dag(['run', '--range', RANGE, '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).totals.built).toBe(DAYS);

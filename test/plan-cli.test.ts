@@ -164,7 +164,7 @@ describe('dag plan on the seed situation', () => {
   it.each([
     [['plan', '--range', '2021-11-31'], /2021-11-31 is not a date on the calendar/],
     [['plan', '--range', '2021-11-30..2021-11-01'], /the end comes before the start/],
-    [['plan', '--range', '2021-11-01..'], /the end date is missing/],
+    [['plan', '--range', '..2021-11-01'], /the start date is missing/],
     [['plan', '--range', '2021-11-01..2021-11-02', '--select', 'NOPE'], /unknown processor 'NOPE'/],
     [['explain', 'PCX', '2021-11-01'], /unknown processor 'PCX' \(did you mean 'PCF'\?\)/],
     [['explain', 'PCF', '2021-11-25'], /2021-11-25 is not a partition of the calendar 'schedule'/],

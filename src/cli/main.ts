@@ -12,13 +12,16 @@ type Register = (program: Command, io: CliIO) => void;
 
 /**
  * The verbs in help order. Each module is imported only when needed: a command line names one verb,
- * and importing all four (config loader, chalk, planner, runner...) cost every invocation ~50 ms.
+ * and importing all of them (config loader, chalk, planner, runner...) cost every invocation ~50 ms.
  */
 const VERBS: Readonly<Record<string, () => Promise<Register>>> = {
   validate: async () => (await import('./commands/validate.js')).registerValidate,
   plan: async () => (await import('./commands/plan.js')).registerPlan,
   run: async () => (await import('./commands/run.js')).registerRun,
   explain: async () => (await import('./commands/explain.js')).registerExplain,
+  render: async () => (await import('./commands/render.js')).registerRender,
+  graph: async () => (await import('./commands/graph.js')).registerGraph,
+  report: async () => (await import('./commands/report.js')).registerReport,
 };
 
 /** Registers the verb `argv` starts with, or every verb (help, version, a typo, no verb). */

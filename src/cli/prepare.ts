@@ -8,7 +8,7 @@ import { formatPosition, requirePipeline } from '../config/require.js';
 import { makeCalendar } from '../core/calendar.js';
 import { calendarBehind, calendarBehindMessage, type CalendarBehind } from '../core/calendar-coverage.js';
 import type { Day, DayRange } from '../core/dates.js';
-import { UserError, type Diagnostic } from '../core/diagnostics.js';
+import type { Diagnostic } from '../core/diagnostics.js';
 import { tableName, type Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import { plan, planWithState, type PlanInput, type PlannedWithState } from '../core/planner.js';
@@ -18,6 +18,7 @@ import { unselectedUpstream, upstreamGaps, type UpstreamGap } from '../core/upst
 import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/port.js';
 import type { CliIO } from './io.js';
+import { invocationToday } from './today.js';
 import { ledgerWarnings } from './ledger-warnings.js';
 
 export interface PrepareOptions {
@@ -90,17 +91,6 @@ export interface Planned {
   readonly upstreamGaps: readonly UpstreamGap[];
 }
 
-/**
- * Today, fixed once per invocation (retention cutoffs): the UTC date of `DAG_NOW` (an ISO date or
- * instant; for tests and for replaying a cron run) or of the clock.
- */
-export function invocationToday(io: CliIO): Day {
-  const pinned = io.env.DAG_NOW;
-  const ms = pinned !== undefined && pinned !== '' ? Date.parse(pinned) : Date.now();
-  if (Number.isNaN(ms)) throw new UserError(`DAG_NOW '${pinned}' is not an ISO date or time`, 2, 'unset it, or write e.g. DAG_NOW=2021-11-30T06:00:00Z');
-  return Math.floor(ms / 86_400_000);
-}
-
 export interface PlanFlags {
   /** `--force`: the selection's present partitions in the range are stale (`forced`). */
   readonly force?: boolean;
@@ -121,7 +111,7 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
     io.stderr(`dag: warning: ${warning.message}\n  hint: ${warning.hint}\n`);
     warnings.push(`${warning.message}; ${warning.hint}`);
   }
-  const input: PlanInput = { pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today: invocationToday(io) };
+  const input: PlanInput = { pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today: invocationToday(io, loaded.pipeline.timeZone) };
   const state = planWithState(flags.force ? { ...input, force: true } : input);
   const gaps = gapsOfSelection(input);
   const elapsedMs = Math.round(performance.now() - started);

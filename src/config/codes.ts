@@ -29,6 +29,7 @@ export const CODES = {
   unknownDefaultTarget: 'unknown-default-target',
   defaultTargetRequired: 'default-target-required',
   unknownCalendar: 'unknown-calendar',
+  unknownTimeZone: 'unknown-time-zone',
   duplicateName: 'duplicate-name',
   duplicateTable: 'duplicate-table',
   duplicateUpstream: 'duplicate-upstream',

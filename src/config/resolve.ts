@@ -4,6 +4,7 @@
  * when there is no error. File reads are injected so the checks stay testable.
  */
 import { basename, dirname } from 'node:path';
+import { isTimeZone } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
 import { findCycles, indexGraphOf, topologicalOrder } from '../core/graph.js';
 import { DEFAULTS, type Pipeline, type PipelineNode, type Processor, type Source } from '../core/model.js';
@@ -71,6 +72,15 @@ function checkDurations(top: Record<string, unknown>, report: Reporter): void {
     const problem = durationProblem(value);
     if (problem !== undefined) report.error(CODES.invalidDuration, path, 'value', `${path.join('.')} ${String(value)} ${problem}`, 'write a duration from 1s up to a few hours, e.g. 30s, 10m or 2h');
   }
+}
+
+/** `timezone:` (IANA name, as Intl knows it); UTC when absent. The shape check already saw a non-empty string. */
+function resolveTimeZone(top: Record<string, unknown>, report: Reporter): string {
+  const zone = top.timezone;
+  if (typeof zone !== 'string') return 'UTC';
+  if (!isTimeZone(zone))
+    report.error(CODES.unknownTimeZone, ['timezone'], 'value', `timezone '${zone}' is not a time zone this Node.js knows`, 'write an IANA name such as UTC, America/New_York or Europe/Paris (see `Intl.supportedValuesOf("timeZone")`)');
+  return zone;
 }
 
 /** Reads as declared (even by processors with other errors), so a cycle is always reported. */
@@ -147,6 +157,7 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
     report.warning(CODES.processorCalendar, ['calendar'], 'value', `calendar '${calendar}' is a processor: the expected partitions are the dates its table already holds, so dag never builds a new partition of it and the calendar only grows if something else writes it`, 'name a source (e.g. a schedule table) as the calendar, or declare this table under sources: if another tool builds it');
   }
 
+  const timeZone = resolveTimeZone(top, report);
   const asDeclared = declaredReads(top);
   checkCycles(asDeclared, report);
   const read = new Set(asDeclared.flatMap((p) => p.reads));
@@ -178,6 +189,7 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
     targets,
     defaultTarget,
     calendar,
+    timeZone,
     sources,
     processors,
     nodes,

@@ -46,3 +46,36 @@ export function lowerIndex(sorted: ArrayLike<number>, value: number): number {
   }
   return lo;
 }
+
+/**
+ * The calendar date at instant `ms` in IANA time zone `timeZone` (e.g. 'America/New_York'): what
+ * "today" means for relative ranges and retention. Intl does the zone arithmetic (DST included), so
+ * the core stays free of a time-zone table; the instant is passed in, never read from a clock here.
+ */
+export function dayInTimeZone(ms: number, timeZone: string): Day {
+  const parts = dayFormatter(timeZone).formatToParts(new Date(ms));
+  const part = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  return Math.round(Date.UTC(part('year'), part('month') - 1, part('day')) / MS_PER_DAY);
+}
+
+/** Whether Intl knows `name` as an IANA time zone (or UTC). */
+export function isTimeZone(name: string): boolean {
+  try {
+    dayFormatter(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function dayFormatter(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    // en-US with numeric parts; 'u-ca-gregory' so a locale default calendar never changes the year.
+    formatter = new Intl.DateTimeFormat('en-US-u-ca-gregory', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}

@@ -153,12 +153,18 @@ export function explainPartition(input: ExplainInput): Explanation {
   };
 
   /** `blocked`: the partitions upstream_stale / upstream_missing name are the ones its needs explain already. */
+  /** A rename in pipeline.yaml: the table's ledger rows recorded under other names are its history. */
+  const renamed = (processor: Processor): string => {
+    const former = snapshot.formerNames?.get(processor.name) ?? [];
+    return former.length > 0 ? ` (its table's ledger rows were recorded as ${former.join(', ')}: renamed, the history kept by table)` : '';
+  };
+
   const reasonCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[], blocked: boolean): Explanation[] => {
     const builtAt = timeOf(processor.name, d);
     return reasons.map((r): Explanation => {
       if (r.kind === 'code_changed') {
         const run = unfinishedRun(r.was);
-        const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command, the files it runs, or mapping): fingerprint ${r.was} then, ${r.now} now`;
+        const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command, the files it runs, or mapping): fingerprint ${r.was} then, ${r.now} now${renamed(processor)}`;
         return { subject: processor.name, text, causes: [] };
       }
       if (r.kind === 'rows_changed')
@@ -187,7 +193,7 @@ export function explainPartition(input: ExplainInput): Explanation {
       if (first === undefined || d < first) return { subject, text: expiredText(processor), causes: [] };
       const entry = ledgerOf(processor.name, d);
       const text = entry
-        ? `is fresh: built ${formatTime(entry.builtAt)} (run ${entry.runId}, ${entry.rows} rows); nothing it reads changed or vanished since and its code is the same`
+        ? `is fresh: built ${formatTime(entry.builtAt)} (run ${entry.runId}, ${entry.rows} rows); nothing it reads changed or vanished since and its code is the same${renamed(processor)}`
         : `is fresh: present with no ledger entry (built outside dag); none of its inputs is known to be newer`;
       return { subject, text, causes: [] };
     }

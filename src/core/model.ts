@@ -149,6 +149,8 @@ export interface Pipeline {
   readonly defaultTarget: string;
   /** Name of the source or processor whose present dates are the calendar; undefined: every day. */
   readonly calendar: string | undefined;
+  /** IANA time zone of `timezone:` (default 'UTC'): what "today" is in relative ranges (DESIGN §6). */
+  readonly timeZone: string;
   readonly sources: readonly Source[];
   /** Topological order, declaration order among peers (upstream always before downstream). */
   readonly processors: readonly Processor[];

@@ -33,6 +33,17 @@ export function substituteArgv(argv: readonly string[], start: string, end: stri
   return argv.map((arg) => arg.replaceAll('{start}', start).replaceAll('{end}', end).replaceAll('{target}', target));
 }
 
+/** The DAG_* variables a command batch gets (the adapter adds its connection settings); `dag render` shows them. */
+export function dagVariables(job: Pick<BatchJob, 'runId' | 'processor' | 'batch'>, targetName: string): Record<string, string> {
+  return {
+    DAG_START_DATE: formatDay(job.batch.start),
+    DAG_END_DATE: formatDay(job.batch.end),
+    DAG_RUN_ID: job.runId,
+    DAG_PROCESSOR: job.processor.name,
+    DAG_TARGET: targetName,
+  };
+}
+
 export function createCommandSpawner(settings: SpawnSettings): SpawnerFactory {
   return (job) => (adapterEnv, signal) => runCommand(settings, job, adapterEnv, signal);
 }
@@ -49,14 +60,7 @@ function runCommand(settings: SpawnSettings, job: BatchJob, adapterEnv: Readonly
   writeSync(fd, `# dag ${job.runId}: ${argv.join(' ')} (${new Date(job.builtAt).toISOString()})\n`);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(settings.baseEnv)) if (value !== undefined) env[name] = value;
-  Object.assign(env, {
-    DAG_START_DATE: start,
-    DAG_END_DATE: end,
-    DAG_RUN_ID: job.runId,
-    DAG_PROCESSOR: job.processor.name,
-    DAG_TARGET: settings.targetName,
-    ...adapterEnv,
-  });
+  Object.assign(env, dagVariables(job, settings.targetName), adapterEnv);
   const grace = settings.killGraceMs ?? 1000;
   const shownLog = relative(dirname(job.pipeline.file), logFile);
 

@@ -89,6 +89,23 @@ export interface FailureRecord {
   readonly at: number;
 }
 
+/** How much run history `readRecentRuns` returns. */
+export interface HistoryLimits {
+  /** The latest this many runs (by start). */
+  readonly runs: number;
+  /** At most this many failure rows of those runs, newest first. */
+  readonly failures: number;
+}
+
+/** `_dag.runs` and `_dag.failures` as recorded, newest first (for `dag report`). */
+export interface RunHistory {
+  readonly runs: readonly RunRecord[];
+  /** Every recorded attempt of those runs (UPSTREAM_FAILED included), newest first, up to the limit. */
+  readonly failures: readonly FailureRecord[];
+  /** True when the limit cut failure rows off. */
+  readonly failuresTruncated: boolean;
+}
+
 export interface LockOwner {
   readonly runId: string;
   readonly pid: number;
@@ -139,6 +156,12 @@ export interface Warehouse {
    * interruption leaves missing partitions, never ones taken as fresh. Throws on failure.
    */
   dropProcessorTable(processor: Processor): Promise<void>;
+
+  /**
+   * The recent runs and their failures, newest first; an empty history where dag has not run yet (no
+   * ledger). A fixed number of queries, whatever the history's length.
+   */
+  readRecentRuns(limits: HistoryLimits): Promise<RunHistory>;
   /** Bytes a batch would process (free dry run); undefined where the warehouse cannot estimate. */
   estimateBytes(job: BatchJob): Promise<number | undefined>;
   close(): Promise<void>;

@@ -7,27 +7,18 @@ import type { Command } from 'commander';
 import { makeCalendar } from '../../core/calendar.js';
 import { parseIsoDate, formatDay, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
-import { closestName } from '../../core/did-you-mean.js';
 import { explainPartition, rootChain, type Explanation } from '../../core/explain.js';
 import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { CliIO } from '../io.js';
+import { processorNamed } from '../processor-arg.js';
 import { loadPipelineAndTarget, openTarget, printWarnings, readAndPlan, withSelection } from '../prepare.js';
 
 interface ExplainFlags {
   readonly target?: string;
   readonly pipeline?: string;
   readonly json?: boolean;
-}
-
-function processorNamed(pipeline: Pipeline, name: string): Processor {
-  const node = pipeline.nodes.get(name);
-  if (node?.kind === 'processor') return node;
-  const names = pipeline.processors.map((p) => p.name);
-  if (node?.kind === 'source') throw new UserError(`'${name}' is a source, not a processor: dag does not build it`, 2, `explain one of: ${names.join(', ')}`);
-  const guess = closestName(name, names);
-  throw new UserError(`unknown processor '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}`, 2, `processors: ${names.join(', ')}`);
 }
 
 /** The earliest day anything the plan reads has, so the whole history is judged (every-day calendar). */
@@ -86,7 +77,7 @@ export function registerExplain(program: Command, io: CliIO): void {
         throw new UserError(shaped ? `${date} is not a valid date` : `cannot read '${date}' as a date`, 2, 'write DATE as YYYY-MM-DD, e.g. 2021-11-03');
       }
       const loadedPipeline = await loadPipelineAndTarget(io, flags);
-      const processor = processorNamed(loadedPipeline.pipeline, name);
+      const processor = processorNamed(loadedPipeline.pipeline, name, 'explain');
       const loaded = withSelection(loadedPipeline, `+${name}`);
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, true);

@@ -13,7 +13,8 @@ import { planTextChunks } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { useColor, writeChunks, type CliIO } from '../io.js';
 import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
-import { parseRange } from '../range.js';
+import { parseRange, RANGE_HELP } from '../range.js';
+import { invocationToday } from '../today.js';
 
 interface PlanFlags {
   readonly range: string;
@@ -31,7 +32,7 @@ export function registerPlan(program: Command, io: CliIO): void {
   program
     .command('plan')
     .description('show what is fresh, missing, stale or blocked in a date range, and why; never writes')
-    .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
+    .requiredOption('--range <A..B>', RANGE_HELP)
     .option('--select <SEL>', SELECT_HELP, addUp, [])
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
@@ -42,8 +43,8 @@ export function registerPlan(program: Command, io: CliIO): void {
     .option('--force', FORCE_HELP)
     .action(async (flags: PlanFlags) => {
       io.doing = 'plan';
-      const range = parseRange(flags.range);
       const loaded = await loadAndSelect(io, flags);
+      const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, true);
       let workToDo = false;

@@ -42,7 +42,8 @@ import { fullRefresh, requireRefreshSelection } from '../full-refresh.js';
 import { upstreamGapMessage } from '../../core/upstream-gaps.js';
 import { staleCalendarNotice } from '../../runner/stale-data.js';
 import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
-import { parseRange } from '../range.js';
+import { parseRange, RANGE_HELP } from '../range.js';
+import { invocationToday } from '../today.js';
 
 interface RunFlags {
   readonly range: string;
@@ -64,7 +65,7 @@ export function registerRun(program: Command, io: CliIO): void {
   program
     .command('run')
     .description('build the missing and stale partitions of a date range, in dependency order, and record what happened')
-    .requiredOption('--range <A..B>', 'inclusive ISO dates, e.g. 2021-11-01..2021-11-30 (a single date means that day)')
+    .requiredOption('--range <A..B>', RANGE_HELP)
     .option('--select <SEL>', SELECT_HELP, addUp, [])
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
@@ -76,13 +77,13 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--full-refresh', 'drop the tables of the processors --select names (and their ledger rows), then rebuild them from their first partition (the range must cover it)')
     .action(async (flags: RunFlags) => {
       io.doing = 'run';
-      const range = parseRange(flags.range);
       const concurrency = parseConcurrency(flags.concurrency);
       const mode = parseMode(flags.mode);
       const waitMs = parseWaitDuration(flags.wait);
       if (waitMs === undefined) throw new UserError(`--wait '${flags.wait}' is not a duration`, 2, 'write e.g. --wait 30s, --wait 5m or --wait 0');
       const refresh = flags.fullRefresh ? requireRefreshSelection(flags.select) : undefined;
       const loaded = await loadAndSelect(io, flags);
+      const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, false, true);
       const runId = newRunId(Date.now(), Math.random);

@@ -14,6 +14,7 @@ import { KeyedQueue } from '../keyed-queue.js';
 import { dropProcessorTable, KnownTables, renderSelect, runCommandBatch, runSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
+import { readBigqueryHistory } from './history.js';
 import { LedgerWriter, type LedgerCheck } from './ledger.js';
 import { readBigquerySnapshot } from './snapshot.js';
 
@@ -72,6 +73,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       await ledger.ensure();
       await dropProcessorTable(jobClient, target, state, processor);
     },
+    readRecentRuns: (limits) => readBigqueryHistory(readClient, target, limits, ledger.labels()),
     estimateBytes: async (job) => {
       const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;

@@ -7,17 +7,20 @@ import { existsSync } from 'node:fs';
 import type { DuckdbTarget, Pipeline, Processor } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
 import type { OpenOptions } from '../open.js';
-import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, LockOwner, LockResult, RunRecord, Warehouse } from '../port.js';
+import type { BatchJob, BatchOutcome, CommandSpawner, FailureRecord, HistoryLimits, LockOwner, LockResult, RunHistory, RunRecord, Warehouse } from '../port.js';
 import { CheckedColumns, runSqlBatch } from './batch.js';
 import { runCommandBatch } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import type { LedgerState } from '../ledger-shape.js';
 import { createLedger, inspectLedger, migrateLedger, recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
+import { EMPTY_HISTORY } from '../history-rows.js';
+import { readDuckdbHistory } from './history.js';
 import { acquireFileLock, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
 import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
+import { statementLog } from './sql-log.js';
 import { qualifiedSchema } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
@@ -29,6 +32,8 @@ export interface DuckdbOptions extends OpenOptions {
 const SNAPSHOT_PARALLELISM = 2;
 
 export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): Promise<Warehouse> {
+  const logged = options.onStatement === undefined ? statementLog(options.env) : undefined;
+  if (logged) return openDuckdb(target, { ...options, onStatement: logged });
   // `dag run`: take dag's lock before opening the file (see lock-first.ts).
   if (options.lockFirst && !options.readOnly) return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
@@ -180,6 +185,10 @@ class DuckdbWarehouse implements Warehouse {
       await this.writable().main.runAll(dropProcessorStatements(this.target.ledgerSchema, processor));
       this.checkedColumns.forget(processor.name);
     });
+  }
+
+  readRecentRuns(limits: HistoryLimits): Promise<RunHistory> {
+    return this.gate.shared(async () => (this.db ? readDuckdbHistory(this.db.main, this.target.ledgerSchema, limits) : EMPTY_HISTORY));
   }
 
   async estimateBytes(): Promise<number | undefined> {

@@ -25,6 +25,7 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
     recordFailure: async (failure) => (await get()).recordFailure(failure),
     estimateBytes: async (job) => (await get()).estimateBytes(job),
     dropProcessorTable: async (processor) => (await get()).dropProcessorTable(processor),
+    readRecentRuns: async (limits) => (await get()).readRecentRuns(limits),
     async acquireLock(owner, waitMs) {
       const result = await acquireFileLock(lockPath, owner, waitMs);
       if (!result.ok) return result;
