@@ -279,6 +279,7 @@ async function bench(shapeName) {
   for (let k = 0; k < runs; k++) for (const v of variants) results.set(v.key, [...(results.get(v.key) ?? []), v.run()]);
   for (const v of variants) {
     const rs = results.get(v.key);
+    if (!rs) continue; // --runs 0: setup and one warm run only (with --keep, to profile by hand)
     const wall = median(rs.map((r) => r.wallMs));
     const rss = median(rs.map((r) => r.rssKb));
     const cpu = median(rs.map((r) => r.cpuMs));
