@@ -3,7 +3,7 @@
  * as a child process in a temp folder, the way a user would.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +44,17 @@ export function runDag(args: readonly string[], options: RunOptions): Promise<Da
   });
 }
 
-/** A fresh temp folder, optionally filled with files (paths relative to it; folders are created). */
+/** Folders tempProject made in this test file; test/support/cleanup.ts removes them after the file. */
+const made: string[] = [];
+
+export function removeTempProjects(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A fresh temp folder, optionally filled with files (paths relative to it; folders are created). Removed after the test file. */
 export function tempProject(files: Readonly<Record<string, string>> = {}, prefix = 'dag-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
   for (const [path, text] of Object.entries(files)) {
     const full = join(dir, path);
     mkdirSync(dirname(full), { recursive: true });
