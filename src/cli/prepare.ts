@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { formatPosition, requirePipeline } from '../config/require.js';
 import { makeCalendar } from '../core/calendar.js';
 import { calendarBehind, calendarBehindMessage, type CalendarBehind } from '../core/calendar-coverage.js';
-import type { Day, DayRange } from '../core/dates.js';
+import type { DayRange } from '../core/dates.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { tableName, type Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';

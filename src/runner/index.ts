@@ -10,7 +10,7 @@ import { FailureRecorder } from './failures.js';
 import { buildJobGraph } from './jobs.js';
 import { RunLoop } from './loop.js';
 import { buildResult } from './result.js';
-import type { RunEvent, RunnerOptions, RunResult } from './types.js';
+import type { RunnerOptions, RunResult } from './types.js';
 
 export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, CommandRunner, PartitionOutcome } from './types.js';
 export type { Task, TaskStatus, TaskEvent } from './lifecycle.js';

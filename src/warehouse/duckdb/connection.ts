@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBMaterializedResult, DuckDBValue } from '@duckdb/node-api';
-import { UserError } from '../../core/diagnostics.js';
 import { WarehouseError, type FailureCategory, type JobFailure } from '../port.js';
 import { firstLine } from '../shared.js';
 import * as nodeApi from './node-api.js';

@@ -53,7 +53,6 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
 
   const existing = nodes.filter((node) => checkPartitionColumn(node, columnTypes.get(tableName(node.table))));
   const processors = nodes.filter((node) => node.kind === 'processor');
-  const sourceNames = nodes.filter((node) => node.kind === 'source').map((node) => node.name);
   const partitionsTable = `the ledger table ${reader.ledgerSchema}.partitions`;
   let groups: LedgerNames[] = [];
   if (ledgerExists('partitions')) {
