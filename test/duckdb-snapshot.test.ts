@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseIsoDate, type Day } from '../src/core/dates.js';
-import { UserError } from '../src/core/diagnostics.js';
+import { WarehouseError } from '../src/warehouse/port.js';
 import type { Warehouse } from '../src/warehouse/port.js';
 import { openDuckdb } from '../src/warehouse/duckdb/index.js';
 import { tempProject } from './support/cli.js';
@@ -149,14 +149,15 @@ describe('duckdb readSnapshot', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 30_000);
 
-  it('rejects a missing or non-DATE partition column with a UserError naming table and column', async () => {
+  it('rejects a missing or non-DATE partition column with WarehouseError bad-table naming table and column', async () => {
     const dbPath = join(tempProject(), 'w.duckdb');
     await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 1 });
     await execSql(dbPath, `CREATE TABLE raw.ts AS SELECT TIMESTAMP '2021-11-01 10:00' AS game_date`);
     const missing = pipelineOf(dbPath, [source('box', 'raw.box', 'day')]);
     const warehouse = await open(dbPath, true);
     const error = await warehouse.readSnapshot(missing, ['box']).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UserError);
+    expect(error).toBeInstanceOf(WarehouseError);
+    expect((error as WarehouseError).kind).toBe('bad-table');
     expect((error as Error).message).toMatch(/raw\.box.*'day'/);
     const notDate = pipelineOf(dbPath, [source('ts', 'raw.ts')]);
     const error2 = await warehouse.readSnapshot(notDate, ['ts']).catch((e: unknown) => e);

@@ -9,7 +9,7 @@ import { parseYamlDocument } from '../config/document.js';
 import { UserError, type Diagnostic } from '../core/diagnostics.js';
 import type { Pipeline } from '../core/model.js';
 import { openWarehouse } from '../warehouse/open.js';
-import type { Warehouse } from '../warehouse/port.js';
+import { WarehouseError, type Warehouse } from '../warehouse/port.js';
 import { ledgerWarnings } from './ledger-warnings.js';
 
 export async function ledgerDiagnostics(pipeline: Pipeline, shownFile: string, env: Readonly<Record<string, string | undefined>>): Promise<Diagnostic[]> {
@@ -30,7 +30,7 @@ export async function ledgerDiagnostics(pipeline: Pipeline, shownFile: string, e
       hint: w.hint,
     }));
   } catch (error) {
-    if (!(error instanceof UserError)) throw error;
+    if (!(error instanceof UserError) && !(error instanceof WarehouseError)) throw error;
     const message = `could not check the ledger of target '${target.name}': ${error.message}`;
     return [{ code: 'ledger-unreadable', severity: 'warning', message, file: shownFile, line: 0, column: 0, ...(error.hint !== undefined ? { hint: error.hint } : {}) }];
   } finally {

@@ -5,7 +5,7 @@
  * must refuse (newer, or damaged). A refusal names the table and column and says what to do: a
  * damaged ledger read anyway would make dag call partitions fresh that are not.
  */
-import { UserError } from '../core/diagnostics.js';
+import { WarehouseError } from './port.js';
 
 /** The ledger version this dag writes. Version 2 added `partitions.table_name` (identity by table). */
 export const LEDGER_SCHEMA_VERSION = 2;
@@ -47,15 +47,15 @@ export interface LedgerPlace {
 /** absent: no ledger yet. v1: an older ledger, read by processor name until a run migrates it. */
 export type LedgerState = 'absent' | 'current' | 'v1';
 
-/** Judges a ledger; throws a UserError (exit 2) for a newer or damaged one. */
+/** Judges a ledger; throws WarehouseError('bad-ledger') for a newer or damaged one (src/cli: exit 2). */
 export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): LedgerState {
   const known = Object.keys(spec.tables).filter((name) => found.columns.has(name));
   if (known.length === 0) return 'absent';
   const version = ledgerVersion(spec, found, place);
   if (version > LEDGER_SCHEMA_VERSION)
-    throw new UserError(
+    throw new WarehouseError(
+      'bad-ledger',
       `${place.describe} is version ${version}, newer than this dag understands (${LEDGER_SCHEMA_VERSION})`,
-      2,
       `a newer dag wrote it: upgrade dag, or point the target's ${place.key} at another one`,
     );
   const problems: string[] = [];
@@ -76,9 +76,9 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
     if (missing.length === 1 && extra.length === 1) renames.push(`${place.table(table)}.${extra[0]} back to ${missing[0]}`);
   }
   if (problems.length > 0)
-    throw new UserError(
+    throw new WarehouseError(
+      'bad-ledger',
       `${place.describe} is damaged: ${problems.join('; ')}`,
-      2,
       `${renames.length > 0 ? `if a column was renamed, rename ${renames.join(', ')}; else ` : ''}restore it from a backup, or start the ledger over: ${place.startOver} (dag then takes every existing partition as built outside dag)`,
     );
   return version < LEDGER_SCHEMA_VERSION ? 'v1' : 'current';
@@ -86,8 +86,8 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
 
 function ledgerVersion(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): number {
   const meta = found.columns.get('meta');
-  const damaged = (what: string, fix: string): UserError =>
-    new UserError(`${place.describe} is damaged: ${what}`, 2, `${fix}, or restore the ledger from a backup, or start it over: ${place.startOver}`);
+  const damaged = (what: string, fix: string): WarehouseError =>
+    new WarehouseError('bad-ledger', `${place.describe} is damaged: ${what}`, `${fix}, or restore the ledger from a backup, or start it over: ${place.startOver}`);
   if (!meta) {
     if (spec.noMetaMeansV1) return 1;
     throw damaged(`table ${place.table('meta')} is missing`, `recreate it (key VARCHAR, value VARCHAR) with the row ('schema_version', '${LEDGER_SCHEMA_VERSION}') if the ledger has table_name`);

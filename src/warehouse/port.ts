@@ -205,7 +205,8 @@ export interface Warehouse extends CommandSteps {
   /**
    * Inventory of the named nodes' tables and the calendar's, plus the ledger of the named processors,
    * in a number of queries that depends on the number of tables, never on the number of dates.
-   * Throws a WarehouseError (or UserError) for an unreadable target or an unusable table.
+   * Throws a WarehouseError for an unreadable target, an unusable table or a bad ledger (never a UserError:
+   * only src/cli chooses exit codes).
    */
   readSnapshot(pipeline: Pipeline, nodes: readonly string[]): Promise<Snapshot>;
   /** Waits until `job` may touch the target (see JobAccess); a failure when it never can. */

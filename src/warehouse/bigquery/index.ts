@@ -5,10 +5,9 @@
  * own, so every attempt is counted and recorded; metadata reads let the client retry (idempotent).
  */
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
-import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
-import { done, failed, type Step, type Warehouse } from '../port.js';
+import { done, failed, WarehouseError, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
 import { commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
@@ -38,7 +37,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       await ledger.ensure();
       await ledger.migrate(pipeline);
     } catch (error) {
-      if (error instanceof UserError) return failed({ category: 'PROCESSOR_ERROR', message: error.message });
+      if (error instanceof WarehouseError) return failed({ category: 'PROCESSOR_ERROR', message: error.message });
       return failed(toFailure(error));
     }
     return run();

@@ -46,7 +46,7 @@ export class LedgerWriter {
 
   /**
    * The ledger's state, checked once per process (its columns, then meta's version): throws a
-   * UserError for a newer or damaged ledger. `queries` counts the check's jobs on the first call only.
+   * WarehouseError('bad-ledger') for a newer or damaged ledger. `queries` counts the check's jobs on the first call only.
    */
   async check(): Promise<LedgerCheck> {
     if (this.current) return { state: 'current', queries: 0 };

@@ -8,9 +8,9 @@
  */
 import type { BigQuery } from '@google-cloud/bigquery';
 import { parseIsoDate, type Day } from '../../core/dates.js';
-import { UserError } from '../../core/diagnostics.js';
 import type { BigqueryTarget, Pipeline, PipelineNode } from '../../core/model.js';
 import type { LedgerEntry, PartitionInfo, Snapshot, TableInventory } from '../../core/snapshot.js';
+import { WarehouseError } from '../port.js';
 import { calendarDays, ledgerIdentity, ledgerKeyOf, nodesToRead, type LedgerNames } from '../shared.js';
 import { errorMessage, isNotFound } from './errors.js';
 import { runJob, type JobContext, type Row } from './jobs.js';
@@ -77,10 +77,10 @@ export async function readBigquerySnapshot(
     const tables = checkedInventories(nodes, facts);
     return { calendar: calendarDays(pipeline, tables), tables, ledger, failures, ...identity, stats: { queries: queries + ledgerQueries } };
   } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(
+    if (error instanceof WarehouseError) throw error;
+    throw new WarehouseError(
+      'unreadable-target',
       `cannot read BigQuery target '${target.name}' (project ${target.project}, location ${target.location}): ${errorMessage(error)}`,
-      1,
       'check the credentials (GOOGLE_APPLICATION_CREDENTIALS or key_file), the project and location, and bigquery.jobs.create / metadata read permissions',
     );
   }
@@ -138,9 +138,9 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
     tables.set(node.name, { exists: true, partitions: fact.partitions, ...(fact.expirationDays !== undefined ? { expirationDays: fact.expirationDays } : {}) });
   }
   if (problems.length > 0)
-    throw new UserError(
+    throw new WarehouseError(
+      'bad-table',
       `cannot read partitions of ${problems.length} table(s): ${problems.join('; ')}`,
-      1,
       'fix partition_column in pipeline.yaml, or recreate the table with PARTITION BY <date column>',
     );
   return tables;

@@ -16,7 +16,7 @@ import { CATALOG, dateLiteral, dayExpression, LEDGER_SPEC, ledgerDdl, ledgerTabl
 
 /**
  * Reads the ledger schema's tables, columns and version (two cheap catalog reads) and judges them:
- * throws a UserError naming the table and column for a newer or damaged ledger.
+ * throws WarehouseError('bad-ledger') naming the table and column for a newer or damaged ledger.
  */
 export async function inspectLedger(main: SerialConnection, target: DuckdbTarget): Promise<LedgerState> {
   const schema = target.ledgerSchema;

@@ -8,10 +8,10 @@
  * ledger read as such (the ledger reads are in snapshot-ledger.ts).
  */
 import type { Day } from '../../core/dates.js';
-import { UserError } from '../../core/diagnostics.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
 import type { Snapshot, TableInventory } from '../../core/snapshot.js';
 import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
+import { WarehouseError } from '../port.js';
 import type { SerialConnection } from './connection.js';
 import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
 import { HASH_SPLIT, mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
@@ -175,11 +175,13 @@ async function readOrFail<T>(reads: string, reader: SnapshotReader, read: () => 
   }
 }
 
-function snapshotError(reader: SnapshotReader, reads: string, error: unknown): UserError {
-  return new UserError(
+/** A failed snapshot query as a typed error: the ledger's is 'bad-ledger', any other table's 'bad-table'. */
+function snapshotError(reader: SnapshotReader, reads: string, error: unknown): WarehouseError {
+  const ledger = reads.startsWith('the ledger');
+  return new WarehouseError(
+    ledger ? 'bad-ledger' : 'bad-table',
     `cannot read ${reads} in target '${reader.targetName}': ${firstLine(error)}`,
-    2,
-    reads.startsWith('the ledger')
+    ledger
       ? 'the ledger is damaged: restore it from a backup, or drop its schema to start over (dag then takes every existing partition as built outside dag)'
       : 'fix the table or view in the DuckDB file (a view over a file that was moved or deleted?), or its entry in pipeline.yaml',
   );
@@ -219,21 +221,21 @@ function columnTypesByTable(columns: unknown[][]): Map<string, Map<string, strin
   return tables;
 }
 
-/** True when the table exists with a usable partition column; throws a UserError when it is unusable. */
+/** True when the table exists with a usable partition column; throws WarehouseError('bad-table') when it is unusable. */
 function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> | undefined): boolean {
   if (!columns) return false;
   const type = columns.get(node.partitionColumn);
   const where = `table ${tableName(node.table)} (${node.kind} ${node.name})`;
   if (type === undefined)
-    throw new UserError(
+    throw new WarehouseError(
+      'bad-table',
       `${where} has no partition column '${node.partitionColumn}'; it has: ${[...columns.keys()].join(', ')}`,
-      2,
       'set partition_column in pipeline.yaml to the table\'s DATE column',
     );
   if (type !== 'DATE')
-    throw new UserError(
+    throw new WarehouseError(
+      'bad-table',
       `${where}: partition column '${node.partitionColumn}' is ${type}, not DATE`,
-      2,
       `store it as a DATE (e.g. ALTER TABLE ... ALTER ${node.partitionColumn} TYPE DATE) or point partition_column at a DATE column`,
     );
   return true;
