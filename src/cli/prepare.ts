@@ -12,7 +12,9 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import { tableName, type Pipeline } from '../core/model.js';
 import type { Plan } from '../core/plan.js';
 import { plan, planWithState, type PlanInput, type PlannedWithState } from '../core/planner.js';
+import { processorInputs } from '../core/inputs.js';
 import { readClosure, selectProcessors } from '../core/selection.js';
+import { assumeUnreadable, readersOf, unbuildable } from '../core/unreadable.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { unselectedUpstream, upstreamGaps, type UpstreamGap } from '../core/upstream-gaps.js';
 import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
@@ -94,17 +96,24 @@ export interface Planned {
 export interface PlanFlags {
   /** `--force`: the selection's present partitions in the range are stale (`forced`). */
   readonly force?: boolean;
+  /**
+   * `dag run`: a table whose inventory query fails is named in a warning and fails only its readers
+   * (core/unreadable.ts); otherwise (plan, explain...) it is a WarehouseError, exit 2.
+   */
+  readonly readersFailUnreadable?: boolean;
 }
 
 /** Reads the snapshot (the only warehouse queries a plan costs) and plans; elapsed covers both. */
 export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehouse, rangeFor: RangeFor, flags: PlanFlags = {}): Promise<Planned> {
   const started = performance.now();
   io.doing = 'reading the warehouse';
-  const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
+  const read = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes, flags.readersFailUnreadable ? { unreadable: 'report' } : {});
   io.doing = 'planning';
-  const range = typeof rangeFor === 'function' ? rangeFor(loaded, snapshot) : rangeFor;
+  const range = typeof rangeFor === 'function' ? rangeFor(loaded, read) : rangeFor;
+  const calendar = makeCalendar(read.calendar);
+  const snapshot = assumeUnreadable(loaded.pipeline, read, range, calendar, (processor, day) => processorInputs(processor, day, calendar));
   const calendarWarning = calendarWarningOf(loaded, snapshot, range);
-  const warnings = [...(calendarWarning ? [calendarWarning.message] : []), ...absentSourceWarnings(loaded, snapshot)];
+  const warnings = [...(calendarWarning ? [calendarWarning.message] : []), ...absentSourceWarnings(loaded, snapshot), ...unreadableWarnings(loaded, snapshot)];
   for (const warning of warnings) io.stderr(`dag: warning: ${warning}\n`);
   const ledgerSchema = loaded.pipeline.targets.get(loaded.targetName)?.ledgerSchema ?? '_dag';
   for (const warning of ledgerWarnings(loaded.pipeline, snapshot, loaded.targetName, ledgerSchema)) {
@@ -117,6 +126,15 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
   const elapsedMs = Math.round(performance.now() - started);
   const planned = { ...state.plan, stats: { ...state.plan.stats, elapsedMs } };
   return { snapshot, plan: planned, state: { ...state, plan: planned }, warnings, upstreamGaps: gaps, ...(calendarWarning ? { calendarBehind: calendarWarning } : {}) };
+}
+
+/** One warning per table the snapshot could not read, naming the selected processors that fail for it. */
+function unreadableWarnings(loaded: Loaded, snapshot: Snapshot): string[] {
+  const failing = unbuildable(loaded.pipeline, snapshot.unreadable);
+  return [...(snapshot.unreadable ?? new Map<string, string>())].map(([name, message]) => {
+    const readers = loaded.selection.filter((processor) => failing.has(processor) && (processor === name || readersOf(loaded.pipeline, name).some((r) => r.name === processor)));
+    return `${message}; this run fails ${readers.length > 0 ? readers.join(', ') : 'nothing'} (what reads it), and what reads those, and builds the rest`;
+  });
 }
 
 /**

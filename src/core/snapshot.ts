@@ -87,6 +87,13 @@ export interface Snapshot {
    * columns instead (no object per partition). Absent or without a node: the planner reads the Maps.
    */
   readonly columns?: ReadonlyMap<string, PartitionColumns>;
+  /**
+   * Tables whose inventory query failed (a view over a file that was moved, a view calling error()),
+   * by node name, with the message naming the table. Only a snapshot read with `unreadable: 'report'`
+   * (dag run) has them: their inventory reads as absent, and the run fails only their readers
+   * (core/unreadable.ts, runner/loop.ts). Absent or empty: every table was read.
+   */
+  readonly unreadable?: ReadonlyMap<string, string>;
   readonly stats: { readonly queries: number };
 }
 

@@ -5,6 +5,7 @@
  *
  * Where each transition happens:
  *   pending → split / upstream-failed / cancelled / failed ........ whenReady
+ *     (failed at once: a processor failed as a whole, or reading a table the snapshot could not read)
  *   pending → waiting-inputs (commands) → queued ................... whenReady
  *   queued → running ............................................. execute
  *   running → waiting-inputs → committing (SQL) .................. attempt.ts sqlAttempt
@@ -15,6 +16,7 @@
  *   anything not started → cancelled ................................ cancelAll
  */
 import type { Day } from '../core/dates.js';
+import { unbuildable } from '../core/unreadable.js';
 import type { JobFailure } from '../warehouse/port.js';
 import { AttemptControl, attemptSteps, jobOf, waitForInputs, type AttemptEnd } from './attempt.js';
 import { PartitionBook } from './book.js';
@@ -72,6 +74,8 @@ export class RunLoop {
       return node?.kind === 'processor' ? node.concurrency : 1;
     };
     const cap = (name: string): number => (this.proven.has(name) ? concurrencyOf(name) : 1);
+    // A table the snapshot could not read fails its readers before any job (core/unreadable.ts).
+    for (const [name, message] of unbuildable(options.pipeline, options.snapshot.unreadable)) this.broken.set(name, { category: 'PROCESSOR_ERROR', message, dataIndependent: true });
     this.queue = new ReadyQueue(options.concurrency, cap, (task) => this.execute(task), () => options.signal.aborted, () => this.checkIdle());
   }
 

@@ -200,6 +200,16 @@ export class WarehouseError extends Error {
   }
 }
 
+/** How readSnapshot treats a table whose inventory query fails. */
+export interface SnapshotOptions {
+  /**
+   * 'throw' (default, dag plan): a WarehouseError('bad-table') naming it. 'report' (dag run): the
+   * snapshot names it in `unreadable` and reads every other table (only its readers fail). A damaged
+   * ledger, an unusable partition column and an unreadable calendar are thrown either way.
+   */
+  readonly unreadable?: 'throw' | 'report';
+}
+
 export interface Warehouse extends CommandSteps {
   readonly targetName: string;
   /**
@@ -208,7 +218,7 @@ export interface Warehouse extends CommandSteps {
    * Throws a WarehouseError for an unreadable target, an unusable table or a bad ledger (never a UserError:
    * only src/cli chooses exit codes).
    */
-  readSnapshot(pipeline: Pipeline, nodes: readonly string[]): Promise<Snapshot>;
+  readSnapshot(pipeline: Pipeline, nodes: readonly string[], options?: SnapshotOptions): Promise<Snapshot>;
   /** Waits until `job` may touch the target (see JobAccess); a failure when it never can. */
   access(job: BatchJob): Promise<Step<JobAccess>>;
   /**

@@ -113,7 +113,7 @@ export function registerRun(program: Command, io: CliIO): void {
         process.on('SIGTERM', onSignal);
         try {
           if (refresh !== undefined) await fullRefresh(io, loaded, warehouse, range, refresh, (r) => refreshCommand(flags, refresh, r));
-          const { plan, snapshot, warnings, calendarBehind, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
+          const { plan, snapshot, warnings, calendarBehind, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true, readersFailUnreadable: true });
           for (const gap of upstreamGaps) io.stderr(`dag: note: ${upstreamGapMessage(gap, plan.range)}\n`);
           const calendar = makeCalendar(snapshot.calendar);
           const pending: Promise<void>[] = [];

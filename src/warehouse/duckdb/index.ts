@@ -21,6 +21,7 @@ import {
   type RowCounts,
   type RunHistory,
   type RunRecord,
+  type SnapshotOptions,
   type StagedBatch,
   type Step,
   type Warehouse,
@@ -91,7 +92,7 @@ class DuckdbWarehouse implements Warehouse {
     this.targetName = target.name;
   }
 
-  readSnapshot(pipeline: Pipeline, nodes: readonly string[]): Promise<Snapshot> {
+  readSnapshot(pipeline: Pipeline, nodes: readonly string[], options: SnapshotOptions = {}): Promise<Snapshot> {
     return this.gate.shared(async () => {
       const db = this.db;
       if (!db) return emptySnapshot(pipeline, nodes);
@@ -99,7 +100,7 @@ class DuckdbWarehouse implements Warehouse {
       const pool: SerialConnection[] = [];
       try {
         for (let i = 0; i < SNAPSHOT_PARALLELISM; i++) pool.push(await db.connect());
-        const reader = { main: db.main, pool, ledgerSchema: this.target.ledgerSchema, targetName: this.target.name, byTable: this.ledger !== 'v1' };
+        const reader = { main: db.main, pool, ledgerSchema: this.target.ledgerSchema, targetName: this.target.name, byTable: this.ledger !== 'v1', unreadable: options.unreadable ?? 'throw' };
         return await readDuckdbSnapshot(reader, pipeline, nodes);
       } finally {
         for (const connection of pool) connection.close();

@@ -84,7 +84,8 @@ export async function recordSourceVersions(connection: SerialConnection, ledgerS
   await connection.append(CATALOG, ledgerSchema, 'source_versions', (appender) => {
     for (const source of pipeline.sources) {
       const inventory = snapshot.tables.get(source.name);
-      if (!inventory || pending.has(source.name)) continue;
+      // An unreadable table's inventory (core/unreadable.ts) is what the plan assumed, not what it holds.
+      if (!inventory || pending.has(source.name) || snapshot.unreadable?.has(source.name)) continue;
       for (const [day, info] of inventory.partitions) {
         if (info.changedAt !== Infinity) continue;
         appender.appendVarchar(source.name);

@@ -17,7 +17,7 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
   const get = (): Promise<Warehouse> => (inner ??= openRetrying(open));
   return {
     targetName,
-    readSnapshot: async (pipeline, nodes) => (await get()).readSnapshot(pipeline, nodes),
+    readSnapshot: async (pipeline, nodes, options) => (await get()).readSnapshot(pipeline, nodes, options),
     access: async (job) => (await get()).access(job),
     stageSqlBatch: async (job, signal) => (await get()).stageSqlBatch(job, signal),
     markUnfinished: async (job, signal) => (await get()).markUnfinished(job, signal),

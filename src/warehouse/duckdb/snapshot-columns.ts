@@ -104,21 +104,29 @@ export class TableReadError extends Error {
 
 /**
  * Reads a group's inventories in one query. When it fails, each table is read alone to find the
- * one at fault, so the error names it (an interrupt is passed on as it is: another query failed).
+ * ones at fault: their places hold a TableReadError naming them, the others their inventory (an
+ * interrupt is passed on as it is: another query failed).
  */
-export async function readInventoryGroup(connection: SerialConnection, requests: readonly InventoryRequest[], recordedTable: string | undefined, reads: (node: PipelineNode) => string): Promise<InventorySlice[]> {
+export async function readInventoryGroup(
+  connection: SerialConnection,
+  requests: readonly InventoryRequest[],
+  recordedTable: string | undefined,
+  reads: (node: PipelineNode) => string,
+): Promise<(InventorySlice | TableReadError)[]> {
   try {
     return sliceByTable(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests.length);
   } catch (error) {
     if (classifyDuckdbError(error) === 'CANCELLED') throw error;
+    const slices: (InventorySlice | TableReadError)[] = [];
     for (const request of requests) {
       try {
-        await connection.numbers(inventoryGroupSql([request], recordedTable));
+        slices.push(sliceByTable(await connection.numbers(inventoryGroupSql([request], recordedTable)), 1)[0] as InventorySlice);
       } catch (alone) {
-        throw new TableReadError(reads(request.node), alone);
+        if (classifyDuckdbError(alone) === 'CANCELLED') throw alone;
+        slices.push(new TableReadError(reads(request.node), alone));
       }
     }
-    throw error;
+    return slices;
   }
 }
 

@@ -24,6 +24,8 @@ export interface SnapshotReader extends LedgerReader {
   readonly pool: readonly SerialConnection[];
   /** The target's name, for error messages. */
   readonly targetName: string;
+  /** What a failing inventory query does (SnapshotOptions): throw, or name the table in Snapshot.unreadable. */
+  readonly unreadable: 'throw' | 'report';
 }
 
 /** One query of the snapshot and what it reads, so a failure can name it. */
@@ -81,18 +83,27 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const inventoryGroups = [requests.filter((r) => r.kind === 'processor'), requests.filter((r) => r.kind !== 'processor')].flatMap((list) =>
     Array.from({ length: Math.ceil(list.length / TABLES_PER_QUERY) }, (_, k) => list.slice(k * TABLES_PER_QUERY, (k + 1) * TABLES_PER_QUERY)),
   );
+  const unreadable = new Map<string, string>();
   for (const group of inventoryGroups) {
     tasks.push({
       reads: group.map(({ node }) => tableReads(node)).join(', '),
       run: async (connection) => {
         const slices = await readInventoryGroup(connection, group, recordedTable, tableReads);
-        group.forEach((request, i) => inventories.set(request.node.name, slices[i] as InventorySlice));
+        group.forEach((request, i) => {
+          const slice = slices[i] as InventorySlice | TableReadError;
+          if (!(slice instanceof TableReadError)) return void inventories.set(request.node.name, slice);
+          // The calendar decides every expected partition: without it there is nothing to plan.
+          if (reader.unreadable === 'throw' || request.node.name === pipeline.calendar) throw slice;
+          unreadable.set(request.node.name, snapshotError(reader, slice.reads, slice.cause).message);
+        });
       },
     });
   }
   // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
   queries += tasks.length + (readsLedger ? 1 : 0);
   await runSideBySide(reader, tasks);
+  // No version of an unreadable source can be computed: its readers fail before they would need one.
+  for (const name of unreadable.keys()) pendingVersions.delete(name);
 
   // Every node column-wise; the Map forms are views of the columns (core/snapshot-columns.ts).
   const owners = ownerRanges(ledger, ledgerKeys.length);
@@ -101,6 +112,10 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const ledgerViews = new Map<string, LedgerView>();
   const columns = new Map<string, PartitionColumns>();
   for (const node of nodes) {
+    if (unreadable.has(node.name)) {
+      tables.set(node.name, { exists: false, partitions: new Map() });
+      continue;
+    }
     const inventory = inventories.get(node.name);
     const [from, to] = ownerOf.get(node.name) ?? [0, 0];
     const nodeColumns = mergeColumns(inventory, ledger, from, to, node.kind === 'source' ? sourceVersionAt : undefined);
@@ -116,6 +131,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     failures,
     pendingVersions,
     columns,
+    ...(unreadable.size > 0 ? { unreadable } : {}),
     ...identity,
     ...(reader.byTable ? {} : { olderLedgerVersion: 1 }),
     stats: { queries },
