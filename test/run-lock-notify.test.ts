@@ -161,6 +161,38 @@ ${badNotify}`,
     expect(stale.map((p) => [p.source, p.dates])).toEqual([['src', ['2021-11-02']]]);
   });
 
+  it('daily mode over 20 failing days: 10 failure posts, then ONE digest; at most 4 posts at once; the summary after the lock is released', async () => {
+    let lockFile = '';
+    // A slow receiver (300 ms an answer): a client that posted everything at once would show here.
+    const hook = await startWebhookServer(200, { delayMs: 300, observe: () => ({ locked: existsSync(lockFile) }) });
+    servers.push(hook);
+    const project = await makeProject(twoProcessors(`notify: { webhook: "${hook.url}" }`), files, 20);
+    lockFile = `${project.db}.lock`;
+    const result = await project.dag(['run', '--range', '2021-11-01..2021-11-20', '--mode', 'daily']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(hook.maxInFlight).toBeGreaterThan(0);
+    expect(hook.maxInFlight).toBeLessThanOrEqual(4);
+    const events = hook.posts.map((p) => (p as { event: string }).event);
+    type Failure = { date: string; processor: string };
+    type Digest = { run_id: string; count: number; posted: number; failures: { processor: string; category: string; count: number; dates: string[]; message: string }[] };
+    const failures = hook.posts.filter((p) => (p as { event: string }).event === 'failure') as Failure[];
+    const digests = hook.posts.filter((p) => (p as { event: string }).event === 'failure_digest') as Digest[];
+    expect(failures).toHaveLength(10);
+    expect(digests).toHaveLength(1);
+    const digest = digests[0] as Digest;
+    expect(digest).toMatchObject({ count: 10, posted: 10 });
+    expect(digest.failures).toHaveLength(1);
+    expect(digest.failures[0]).toMatchObject({ processor: 'BAD', category: 'PROCESSOR_ERROR', count: 10 });
+    expect(digest.failures[0]?.message).toMatch(/nope/);
+    // Every failing day is told once: one by one, or in the digest.
+    const told = [...failures.map((f) => f.date), ...(digest.failures[0]?.dates ?? [])].sort();
+    expect(told).toEqual(Array.from({ length: 20 }, (_, i) => `2021-11-${String(i + 1).padStart(2, '0')}`));
+    expect(events.filter((e) => e === 'summary')).toHaveLength(1);
+    const summaryAt = events.indexOf('summary');
+    expect(hook.observed[summaryAt]).toEqual({ locked: false });
+    expect(digest.run_id).toBe((hook.posts[summaryAt] as { run_id: string }).run_id);
+  });
+
   it('a webhook that fails is a warning, never a failed run', async () => {
     const broken = await startWebhookServer(500);
     servers.push(broken);

@@ -18,6 +18,7 @@ export { createBuildClock, systemClock, systemTimers, type BuildClock, type Wall
 export { createCommandSpawner, logFileFor, type CommandSpawner, type SpawnSettings } from './spawn.js';
 export { acquireRunLock, parseWaitDuration } from './lock.js';
 export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './notify.js';
+export { Webhooks, MAX_POSTS_IN_FLIGHT, FAILURES_BEFORE_DIGEST, type FailureNote, type DigestGroup } from './webhooks.js';
 export { buildJobGraph } from './jobs.js';
 export { newRunId } from './run-id.js';
 export { staleSources, staleSourceMessage, type StaleSource } from './stale-data.js';

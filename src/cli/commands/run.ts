@@ -22,7 +22,6 @@ import {
   createBuildClock,
   createCommandSpawner,
   newRunId,
-  notifyAll,
   outcomesOf,
   parseWaitDuration,
   postJson,
@@ -32,6 +31,7 @@ import {
   systemClock,
   webhookFor,
   webhooksOf,
+  Webhooks,
   type RunEvent,
   type RunMode,
   type RunResult,
@@ -94,6 +94,11 @@ export function registerRun(program: Command, io: CliIO): void {
       const owner: LockOwner = { runId, pid: process.pid, host: hostname(), since: Date.now(), commandLine, ...(processStart ? { processStart } : {}) };
       const commands = createCommandSpawner({ baseEnv: io.env, logRoot: join(dirname(loaded.pipeline.file), '.dag', 'logs'), targetName: loaded.targetName });
       let result: RunResult | undefined;
+      const warn = (message: string) => io.stderr(`dag: warning: ${message}\n`);
+      // Every post of the run goes through one queue (at most 4 in flight); the summary, the daily
+      // digest and whatever is still in flight are awaited only after the lock is released.
+      const webhooks = new Webhooks(postJson, warn);
+      let finalPosts: (() => void) | undefined;
       try {
         io.doing = `waiting for the lock of target '${loaded.targetName}'`;
         await acquireRunLock(warehouse, owner, waitMs);
@@ -116,8 +121,7 @@ export function registerRun(program: Command, io: CliIO): void {
           const { plan, snapshot, warnings, calendarBehind, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true, readersFailUnreadable: true });
           for (const gap of upstreamGaps) io.stderr(`dag: note: ${upstreamGapMessage(gap, plan.range)}\n`);
           const calendar = makeCalendar(snapshot.calendar);
-          const pending: Promise<void>[] = [];
-          const warn = (message: string) => io.stderr(`dag: warning: ${message}\n`);
+          const envelope = { run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName };
           const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
           const view: ProgressView | undefined = flags.json
             ? undefined
@@ -134,13 +138,11 @@ export function registerRun(program: Command, io: CliIO): void {
               const { category, message } = outcome.failure;
               io.stderr(`dag: FAILED ${processor} ${formatDay(day)} ${category}: ${firstLine(message)}\n`);
               const url = webhookFor(loaded.pipeline, processor);
-              const body = { event: 'failure', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, processor, date: formatDay(day), category, message };
-              if (url) pending.push(notifyAll(postJson, [url], body).then((warnings) => warnings.forEach(warn)));
+              if (url) webhooks.failure(url, { processor, date: formatDay(day), category, message }, envelope);
             }
           };
           if (mode === 'daily') {
-            const post = (body: Record<string, unknown>) =>
-              pending.push(notifyAll(postJson, urls, { event: 'stale_data', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, ...body }).then((w) => w.forEach(warn)));
+            const post = (body: Record<string, unknown>) => webhooks.send(urls, { event: 'stale_data', ...envelope, ...body });
             // Already printed as a warning by readAndPlan; daily mode also posts it.
             if (calendarBehind) post(staleCalendarNotice(calendarBehind.behind, calendarBehind.message));
             for (const stale of staleSources(loaded.pipeline, plan)) {
@@ -175,8 +177,10 @@ export function registerRun(program: Command, io: CliIO): void {
           io.doing = 'reporting';
           const json = { ...runResultToJson(result), ...(warnings.length > 0 ? { warnings } : {}) };
           io.stdout(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${renderRunSummary(result)}${warnings.map((w) => `warning: ${w}\n`).join('')}`);
-          pending.push(notifyAll(postJson, urls, { event: 'summary', ...json }).then((warnings) => warnings.forEach(warn)));
-          await Promise.all(pending);
+          finalPosts = () => {
+            webhooks.sendDigests(envelope);
+            webhooks.send(urls, { event: 'summary', ...json });
+          };
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -184,6 +188,9 @@ export function registerRun(program: Command, io: CliIO): void {
           commands.killAll();
           await warehouse.releaseLock(owner);
         }
+        io.doing = 'posting to webhooks';
+        finalPosts?.();
+        await webhooks.settled();
       } finally {
         await warehouse.close();
       }
