@@ -259,7 +259,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
 
   it('records failures that the next snapshot reports until the partition is built', async () => {
     await seedGames(server, ['2021-11-01']);
-    await warehouse.recordFailure({ runId: 'run-1', processor: 'DOUBLED', day: day('2021-11-01'), category: 'TIMEOUT', message: 'slow', attempt: 1, at: 1000 });
+    await warehouse.recordFailures([{ runId: 'run-1', processor: 'DOUBLED', day: day('2021-11-01'), category: 'TIMEOUT', message: 'slow', attempt: 1, at: 1000 }]);
     let snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
     expect(snapshot.failures.get('DOUBLED')?.get(day('2021-11-01'))).toBe('TIMEOUT');
     await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);

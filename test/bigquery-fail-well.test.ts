@@ -32,8 +32,13 @@ describe('failing well on BigQuery', () => {
     const result = await runDag(['run', '--range', '2021-11-01..2021-11-30', '--select', 'DOUBLED', '--concurrency', '4'], { cwd: dir, env: { METADATA_SERVER_DETECTION: 'none' } });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^ {2}DOUBLED PROCESSOR_ERROR ×30 2021-11-01\.\.30: BigQuery: Unrecognized name: pionts/m);
-    // The batch scripts (the ledger's failure rows are jobs of their own, one per partition).
+    // The batch scripts.
     const batches = jobInserts(server.log).slice(before).filter((job) => job.query.includes('pionts'));
     expect(batches).toHaveLength(1);
+    // The 30 rows of _dag.failures are one INSERT job, not one per partition.
+    const failureJobs = jobInserts(server.log).slice(before).filter((job) => /INSERT INTO `[^`]*\._dag\.failures`/.test(job.query));
+    expect(failureJobs).toHaveLength(1);
+    const rows = await server.exec("SELECT COUNT(*) AS n, COUNT(DISTINCT partition_date) AS days FROM `test-project._dag.failures` WHERE processor = 'DOUBLED' AND category = 'PROCESSOR_ERROR'");
+    expect(rows.rows).toEqual([['30', '30']]);
   });
 });

@@ -21,7 +21,7 @@ import {
   ledgerVersionSql,
   migrateV1Script,
   partitionsOfTableSql,
-  recordFailureSql,
+  recordFailuresSql,
   recordRunSql,
   releaseLockSql,
 } from '../src/warehouse/bigquery/sql.js';
@@ -84,7 +84,7 @@ describe('bigquery SQL goldens', () => {
     golden('command-partitions', partitionsOfTableSql('my-project', { schema: 'predictions', name: 'ml_feature_store_v2' }, d('2021-11-01'), d('2021-11-07')));
     golden('command-ledger', commandLedgerSql('my-project', '_dag'));
     golden('record-run', recordRunSql('my-project', '_dag'));
-    golden('record-failure', recordFailureSql('my-project', '_dag'));
+    golden('record-failure', recordFailuresSql('my-project', '_dag'));
     golden('acquire-lock', acquireLockScript('my-project', '_dag'));
     golden('release-lock', releaseLockSql('my-project', '_dag'));
   });

@@ -99,7 +99,7 @@ describe('duckdb runs and failures', () => {
     const warehouse = await open(dbPath);
     const run: RunRecord = { runId: 'r1', commandLine: "dag run --range '2021-11-01'", target: 'dev', startedAt: 1000 };
     await warehouse.recordRun(run);
-    await warehouse.recordFailure({ runId: 'r1', processor: 'P', day: day('2021-11-02'), category: 'TIMEOUT', message: "it's slow", attempt: 2, at: 1500 });
+    await warehouse.recordFailures([{ runId: 'r1', processor: 'P', day: day('2021-11-02'), category: 'TIMEOUT', message: "it's slow", attempt: 2, at: 1500 }]);
     await warehouse.recordRun({ ...run, endedAt: 2000, outcome: 'failed' });
     await warehouse.close();
     opened.pop();

@@ -2,10 +2,12 @@
  * `_dag.failures`, written from task events: a row per partition for every failed attempt (retried,
  * split or final), every partition a processor-wide failure or an upstream failure settles, and every
  * day a command left absent. Writes go one at a time, in event order, off the runner's path (a command
- * holding the DuckDB file exclusively must not wait for them); `flush` awaits them at the end.
+ * holding the DuckDB file exclusively must not wait for them); `flush` awaits them at the end. Rows
+ * that pile up while a write is under way go together in the next one: a failed batch of 31 days is
+ * one statement (on BigQuery one job), not 31.
  */
 import type { Processor } from '../core/model.js';
-import type { JobFailure, Warehouse } from '../warehouse/port.js';
+import type { FailureRecord, JobFailure, Warehouse } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
 import { partitionKey, type PartitionKey } from './jobs.js';
 import type { TaskEvent } from './lifecycle.js';
@@ -15,6 +17,8 @@ export class FailureRecorder {
   /** Per task, the failure last written for it. */
   private readonly written = new Map<number, JobFailure>();
   private chain: Promise<void> = Promise.resolve();
+  /** Rows not handed to the warehouse yet; a write is scheduled on the chain while there are any. */
+  private queued: FailureRecord[] = [];
 
   constructor(
     private readonly warehouse: Warehouse,
@@ -62,10 +66,14 @@ export class FailureRecorder {
       const key = partitionKey(processor.name, day);
       const attempt = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempt);
-      const record = { runId: this.runId, processor: processor.name, day, category: failure.category, message: failure.message, attempt, at };
-      this.chain = this.chain.then(() =>
-        this.warehouse.recordFailure(record).catch((error: unknown) => this.warn(`could not record a failure in the ledger: ${firstLine(error)}`)),
-      );
+      this.queued.push({ runId: this.runId, processor: processor.name, day, category: failure.category, message: failure.message, attempt, at });
     }
+    if (this.queued.length !== days.length) return; // a write is scheduled already and takes these too
+    this.chain = this.chain.then(() => {
+      const rows = this.queued;
+      this.queued = [];
+      const what = rows.length === 1 ? 'a failure' : `${rows.length} failures`;
+      return this.warehouse.recordFailures(rows).catch((error: unknown) => this.warn(`could not record ${what} in the ledger: ${firstLine(error)}`));
+    });
   }
 }

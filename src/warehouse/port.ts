@@ -237,7 +237,8 @@ export interface Warehouse extends CommandSteps {
    */
   recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number, signal?: AbortSignal): Promise<RecordedVersions>;
   recordRun(run: RunRecord): Promise<void>;
-  recordFailure(failure: FailureRecord): Promise<void>;
+  /** Appends rows to `_dag.failures` in one statement (on BigQuery one job, whatever their number). */
+  recordFailures(failures: readonly FailureRecord[]): Promise<void>;
   /**
    * One writer per target: takes the lock, waiting up to waitMs. A lock whose owner is dead (on this
    * host: no such process, or the pid reused by another process) is taken over after the owner's

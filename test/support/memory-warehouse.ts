@@ -168,8 +168,8 @@ export class MemoryWarehouse implements Warehouse {
   async recordRun(run: RunRecord): Promise<void> {
     this.runs.push(run);
   }
-  async recordFailure(failure: FailureRecord): Promise<void> {
-    this.failures.push(failure);
+  async recordFailures(failures: readonly FailureRecord[]): Promise<void> {
+    this.failures.push(...failures);
   }
   async acquireLock() {
     return { ok: true } as const;

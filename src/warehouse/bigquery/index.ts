@@ -71,7 +71,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),
-    recordFailure: (failure) => ledger.recordFailure(failure),
+    recordFailures: (failures) => ledger.recordFailures(failures),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
     // The lock row has no column for them (docs/bigquery.md): a takeover cannot end a dead run's commands.
     recordCommandGroups: async () => undefined,

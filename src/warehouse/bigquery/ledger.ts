@@ -14,7 +14,7 @@ import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js
 import { holderIsDeadHere } from '../shared.js';
 import { isNotFound } from './errors.js';
 import { runJob } from './jobs.js';
-import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateV1Script, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
+import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateV1Script, recordFailuresSql, recordRunSql, releaseLockSql } from './sql.js';
 
 /** What the ledger check found, and how many queries it took (a snapshot counts them once). */
 export interface LedgerCheck {
@@ -24,6 +24,9 @@ export interface LedgerCheck {
 
 /** The dag_processor label of jobs that serve the whole run (ledger DDL, lock, run records, snapshots). */
 export const BOOKKEEPING = '_dag';
+
+/** Failure rows per INSERT job: well under BigQuery's request size even with long messages. */
+const FAILURE_ROWS_PER_JOB = 1_000;
 
 export class LedgerWriter {
   private ready: Promise<void> | undefined;
@@ -136,21 +139,29 @@ export class LedgerWriter {
     await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: this.labels(BOOKKEEPING, run.runId) });
   }
 
-  async recordFailure(failure: FailureRecord): Promise<void> {
+  /** One INSERT job per FAILURE_ROWS_PER_JOB rows (a year of failing days is one job, not 365). */
+  async recordFailures(failures: readonly FailureRecord[]): Promise<void> {
+    if (failures.length === 0) return;
     await this.ensure();
-    const params = {
-      run_id: failure.runId,
-      processor: failure.processor,
-      partition_date: BigQuery.date(formatDay(failure.day)),
-      category: failure.category,
-      message: failure.message,
-      attempt: failure.attempt,
-      failed_at: failure.at,
-    };
-    await runJob(this.client, recordFailureSql(this.target.project, this.target.ledgerSchema), params, {
-      target: this.target,
-      labels: this.labels(failure.processor, failure.runId),
-    });
+    for (let i = 0; i < failures.length; i += FAILURE_ROWS_PER_JOB) {
+      const chunk = failures.slice(i, i + FAILURE_ROWS_PER_JOB);
+      const rows = chunk.map((failure) => ({
+        run_id: failure.runId,
+        processor: failure.processor,
+        partition_date: BigQuery.date(formatDay(failure.day)),
+        category: failure.category,
+        message: failure.message,
+        attempt: Math.trunc(failure.attempt),
+        failed_at: Math.trunc(failure.at),
+      }));
+      const processors = new Set(chunk.map((failure) => failure.processor));
+      const first = chunk[0] as FailureRecord;
+      await runJob(this.client, recordFailuresSql(this.target.project, this.target.ledgerSchema), { failures: rows }, {
+        target: this.target,
+        // Billing groups jobs by processor: a job writing rows of several is bookkeeping.
+        labels: this.labels(processors.size === 1 ? first.processor : BOOKKEEPING, first.runId),
+      });
+    }
   }
 
   async acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult> {

@@ -299,10 +299,12 @@ export function recordRunSql(project: string, ledgerDataset: string): string {
 }
 
 /** Params: @run_id, @processor, @partition_date (DATE), @category, @message, @attempt, @failed_at (ms). */
-export function recordFailureSql(project: string, ledgerDataset: string): string {
+/** Params: @failures, an array of (run_id, processor, partition_date, category, message, attempt, failed_at ms): any number of rows, one job. */
+export function recordFailuresSql(project: string, ledgerDataset: string): string {
   return [
     `INSERT INTO ${ledgerTable(project, ledgerDataset, 'failures')} (run_id, processor, partition_date, category, message, attempt, failed_at)`,
-    `SELECT @run_id, @processor, @partition_date, @category, @message, @attempt, TIMESTAMP_MILLIS(@failed_at)`,
+    `SELECT f.run_id, f.processor, f.partition_date, f.category, f.message, f.attempt, TIMESTAMP_MILLIS(f.failed_at)`,
+    `FROM UNNEST(@failures) AS f`,
   ].join('\n');
 }
 

@@ -32,7 +32,7 @@ import { commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRet
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import type { LedgerState } from '../ledger-shape.js';
-import { createLedger, inspectLedger, migrateLedger, recordFailureStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
+import { createLedger, inspectLedger, migrateLedger, recordFailuresStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { EMPTY_HISTORY } from '../history-rows.js';
 import { readDuckdbHistory } from './history.js';
 import { acquireFileLock, recordLockGroups, releaseFileLock } from './lock.js';
@@ -229,8 +229,9 @@ class DuckdbWarehouse implements Warehouse {
     return this.gate.shared(() => this.writable().main.runAll(recordRunStatements(this.target.ledgerSchema, run)));
   }
 
-  recordFailure(failure: FailureRecord): Promise<void> {
-    return this.gate.shared(() => this.writable().main.run(recordFailureStatement(this.target.ledgerSchema, failure)));
+  recordFailures(failures: readonly FailureRecord[]): Promise<void> {
+    if (failures.length === 0) return Promise.resolve();
+    return this.gate.shared(() => this.writable().main.run(recordFailuresStatement(this.target.ledgerSchema, failures)));
   }
 
   acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult> {

@@ -139,8 +139,11 @@ export function recordRunStatements(ledgerSchema: string, run: RunRecord): strin
   ];
 }
 
-export function recordFailureStatement(ledgerSchema: string, failure: FailureRecord): string {
-  return `INSERT INTO ${ledgerTable(ledgerSchema, 'failures')} (run_id, processor, partition_date, category, message, attempt, failed_at) VALUES (${quoteString(failure.runId)}, ${quoteString(failure.processor)}, ${dateLiteral(failure.day)}, ${quoteString(
-    failure.category,
-  )}, ${quoteString(failure.message)}, ${Math.trunc(failure.attempt)}, ${timestampLiteral(failure.at)})`;
+/** One multi-row INSERT for any number of failure rows. */
+export function recordFailuresStatement(ledgerSchema: string, failures: readonly FailureRecord[]): string {
+  const rows = failures.map(
+    (failure) =>
+      `(${quoteString(failure.runId)}, ${quoteString(failure.processor)}, ${dateLiteral(failure.day)}, ${quoteString(failure.category)}, ${quoteString(failure.message)}, ${Math.trunc(failure.attempt)}, ${timestampLiteral(failure.at)})`,
+  );
+  return `INSERT INTO ${ledgerTable(ledgerSchema, 'failures')} (run_id, processor, partition_date, category, message, attempt, failed_at) VALUES ${rows.join(', ')}`;
 }
