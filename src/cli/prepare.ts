@@ -133,7 +133,7 @@ function unreadableWarnings(loaded: Loaded, snapshot: Snapshot): string[] {
   const failing = unbuildable(loaded.pipeline, snapshot.unreadable);
   return [...(snapshot.unreadable ?? new Map<string, string>())].map(([name, message]) => {
     const readers = loaded.selection.filter((processor) => failing.has(processor) && (processor === name || readersOf(loaded.pipeline, name).some((r) => r.name === processor)));
-    return `${message}; this run fails ${readers.length > 0 ? readers.join(', ') : 'nothing'} (what reads it), and what reads those, and builds the rest`;
+    return `${message}; this run fails what reads it (${readers.length > 0 ? readers.join(', ') : 'nothing selected'}) and builds everything that does not depend on it`;
   });
 }
 
