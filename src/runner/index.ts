@@ -16,7 +16,7 @@ import type { RunnerOptions, RunResult } from './types.js';
 export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, CommandRunner, PartitionOutcome } from './types.js';
 export type { Task, TaskStatus, TaskEvent } from './lifecycle.js';
 export { createBuildClock, systemClock, systemTimers, type BuildClock, type WallClock, type Timers };
-export { createCommandSpawner, logFileFor, type CommandSpawner, type SpawnSettings } from './spawn.js';
+export { createCommandSpawner, logFileFor, logFileOf, type CommandSpawner, type SpawnSettings } from './spawn.js';
 export { acquireRunLock, parseWaitDuration } from './lock.js';
 export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './notify.js';
 export { buildJobGraph } from './jobs.js';

@@ -58,9 +58,11 @@ export function runBatchesSql(project: string, ledgerDataset: string): string {
  * Failed partitions (params: @limit, and those the filters name: @runs, @run_id, @processor,
  * @partition_date): per run, processor and date the last failed attempt, with the partition's latest
  * ledger row when it is a finished build made after the failure. A partition the failing run itself
- * built afterwards did not fail in that run and is left out.
+ * built afterwards (a retry, the good half of a split batch) did not fail in that run and is left out:
+ * a built batch of that run covers it (`withBatches`: ledger version 3; a NO_OUTPUT day is the one
+ * failure a built batch holds), or its latest ledger row is that run's.
  */
-export function failedPartitionsSql(project: string, ledgerDataset: string, filters: { runs: boolean; runId: boolean; processor: boolean; day: boolean }): string {
+export function failedPartitionsSql(project: string, ledgerDataset: string, filters: { runs: boolean; runId: boolean; processor: boolean; day: boolean }, withBatches = true): string {
   const where = [
     ...(filters.runs ? [`run_id IN (SELECT run_id FROM (${recentRunsSql(project, ledgerDataset, false)}))`] : []),
     ...(filters.runId ? ['run_id = @run_id'] : []),
@@ -82,7 +84,13 @@ export function failedPartitionsSql(project: string, ledgerDataset: string, filt
     `SELECT f.run_id, f.processor, CAST(f.partition_date AS STRING) AS partition_date, f.category, f.message, f.attempt, UNIX_MILLIS(f.failed_at) AS failed_ms, f.attempts,`,
     `  IF(p.row_count >= 0 AND p.built_at > f.failed_at, p.run_id, NULL) AS built_by, IF(p.row_count >= 0 AND p.built_at > f.failed_at, UNIX_MILLIS(p.built_at), NULL) AS built_ms`,
     `FROM f LEFT JOIN p ON p.processor = f.processor AND p.partition_date = f.partition_date`,
-    `WHERE NOT (p.row_count >= 0 AND p.built_at > f.failed_at AND p.run_id = f.run_id) OR p.run_id IS NULL`,
+    `WHERE (NOT (p.row_count >= 0 AND p.built_at > f.failed_at AND p.run_id = f.run_id) OR p.run_id IS NULL)`,
+    ...(withBatches
+      ? [
+          `  AND NOT EXISTS (SELECT 1 FROM ${ledgerTable(project, ledgerDataset, 'batches')} AS b WHERE b.run_id = f.run_id AND b.processor = f.processor`,
+          `    AND f.partition_date BETWEEN b.start_date AND b.end_date AND b.outcome = 'built' AND f.category != 'NO_OUTPUT')`,
+        ]
+      : []),
     `ORDER BY f.failed_at DESC, f.processor, f.partition_date`,
     `LIMIT @limit`,
   ].join('\n');
@@ -145,14 +153,14 @@ export async function readBigqueryRun(client: BigQuery, target: BigqueryTarget, 
   return { run, batches };
 }
 
-export async function readBigqueryFailures(client: BigQuery, target: BigqueryTarget, query: FailureQuery, labels: Readonly<Record<string, string>>): Promise<PartitionFailures> {
+export async function readBigqueryFailures(client: BigQuery, target: BigqueryTarget, query: FailureQuery, labels: Readonly<Record<string, string>>, withBatches: boolean): Promise<PartitionFailures> {
   const filters = { runs: query.runs !== undefined, runId: query.runId !== undefined, processor: query.processor !== undefined, day: query.day !== undefined };
   const params: Record<string, unknown> = { limit: Math.trunc(query.limit) + 1 };
   if (query.runs !== undefined) params.runs = Math.trunc(query.runs);
   if (query.runId !== undefined) params.run_id = query.runId;
   if (query.processor !== undefined) params.processor = query.processor;
   if (query.day !== undefined) params.partition_date = formatDay(query.day);
-  const found = (await rows(client, failedPartitionsSql(target.project, target.ledgerSchema, filters), params, { target, labels })) ?? [];
+  const found = (await rows(client, failedPartitionsSql(target.project, target.ledgerSchema, filters, withBatches), params, { target, labels })) ?? [];
   const failures: PartitionFailure[] = [];
   for (const row of found.slice(0, query.limit)) {
     const day = dayOf(row.partition_date);

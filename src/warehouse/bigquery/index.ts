@@ -86,7 +86,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     // A ledger older than version 3 (read-only: never migrated) is read without run summaries and batches.
     readRecentRuns: async (limits) => readBigqueryHistory(readClient, target, limits, ledger.labels(), hasRunSummaries((await ledger.check()).state)),
     readRun: async (runId) => readBigqueryRun(readClient, target, runId, ledger.labels(), hasRunSummaries((await ledger.check()).state)),
-    readFailures: (query) => readBigqueryFailures(readClient, target, query, ledger.labels()),
+    readFailures: async (query) => readBigqueryFailures(readClient, target, query, ledger.labels(), hasRunSummaries((await ledger.check()).state)),
     estimateBytes: async (job) => {
       const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;

@@ -36,9 +36,11 @@ export function runBatchesSql(ledgerSchema: string, runId: string): string {
 /**
  * Failed partitions: per run, processor and date the last failed attempt, joined with the partition's
  * ledger row when that row is a finished build (not an unfinished marker) made after the failure.
- * A partition the failing run itself built afterwards did not fail in that run and is left out.
+ * A partition the failing run itself built afterwards (a retry, the good half of a split batch) did
+ * not fail in that run and is left out: a built batch of that run covers it (`withBatches`: ledger
+ * version 3; a NO_OUTPUT day is the one failure a built batch holds), or its ledger row is that run's.
  */
-export function failedPartitionsSql(ledgerSchema: string, query: FailureQuery): string {
+export function failedPartitionsSql(ledgerSchema: string, query: FailureQuery, withBatches = true): string {
   const where: string[] = [];
   if (query.runs !== undefined) where.push(`run_id IN (SELECT run_id FROM (${recentRunsSql(ledgerSchema, query.runs, false)}))`);
   if (query.runId !== undefined) where.push(`run_id = ${quoteString(query.runId)}`);
@@ -50,6 +52,11 @@ export function failedPartitionsSql(ledgerSchema: string, query: FailureQuery): 
     `SELECT f.run_id, f.processor, ${dayExpression('f.partition_date')}, f.category, f.message, f.attempt, ${msExpression('f.failed_at')}, f.attempts, p.run_id, ${msExpression('p.built_at')}`,
     `FROM f LEFT JOIN ${ledgerTable(ledgerSchema, 'partitions')} AS p ON p.processor = f.processor AND p.partition_date = f.partition_date AND p."rows" >= 0 AND p.built_at > f.failed_at`,
     `WHERE p.run_id IS DISTINCT FROM f.run_id`,
+    ...(withBatches
+      ? [
+          `  AND NOT EXISTS (SELECT 1 FROM ${ledgerTable(ledgerSchema, 'batches')} AS b WHERE b.run_id = f.run_id AND b.processor = f.processor AND f.partition_date BETWEEN b.start_date AND b.end_date AND b.outcome = 'built' AND f.category <> 'NO_OUTPUT')`,
+        ]
+      : []),
     `ORDER BY f.failed_at DESC, f.processor, f.partition_date LIMIT ${Math.trunc(query.limit) + 1}`,
   ].join('\n');
 }
@@ -85,9 +92,9 @@ export async function readDuckdbRun(connection: SerialConnection, ledgerSchema: 
   return { run, batches };
 }
 
-export async function readDuckdbFailures(connection: SerialConnection, ledgerSchema: string, query: FailureQuery): Promise<PartitionFailures> {
+export async function readDuckdbFailures(connection: SerialConnection, ledgerSchema: string, query: FailureQuery, withBatches: boolean): Promise<PartitionFailures> {
   if (!(await ledgerHas(connection, ledgerSchema, ['runs', 'failures', 'partitions']))) return { failures: [], truncated: false };
-  const [runIds = [], processors = [], days = [], categories = [], messages = [], attempt = [], at = [], attempts = [], builtBy = [], builtAt = []] = await connection.columns(failedPartitionsSql(ledgerSchema, query));
+  const [runIds = [], processors = [], days = [], categories = [], messages = [], attempt = [], at = [], attempts = [], builtBy = [], builtAt = []] = await connection.columns(failedPartitionsSql(ledgerSchema, query, withBatches));
   const failures = runIds
     .slice(0, query.limit)
     .map((runId, i) => partitionFailureOf(failureRecordOf(runId, processors[i], Number(days[i]), categories[i], messages[i], attempt[i], at[i]), attempts[i], builtBy[i], builtAt[i]));

@@ -269,7 +269,7 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   readFailures(query: FailureQuery): Promise<PartitionFailures> {
-    return this.gate.shared(async () => (this.db ? readDuckdbFailures(this.db.main, this.target.ledgerSchema, query) : { failures: [], truncated: false }));
+    return this.gate.shared(async () => (this.db ? readDuckdbFailures(this.db.main, this.target.ledgerSchema, query, hasRunSummaries(this.ledger)) : { failures: [], truncated: false }));
   }
 
   async estimateBytes(): Promise<number | undefined> {
