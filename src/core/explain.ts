@@ -174,7 +174,7 @@ export function explainPartition(input: ExplainInput): Explanation {
   };
 
   const failed = input.lastFailure;
-  const failureText = (f: LastFailure): string => `${f.category} in run ${f.runId} ${formatTime(f.at)}: ${f.line}${f.log !== undefined ? ` (log: ${f.log})` : ''}`;
+  const failureText = (f: LastFailure): string => `${f.category} in run ${f.runId} ${formatTime(f.at)}: ${f.line}${f.log !== undefined && !f.line.includes(f.log) ? ` (log: ${f.log})` : ''}`;
   /** The explained partition's last failure, first among its causes (the first line of explain follows it). */
   const failureCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[]): Explanation[] => {
     if (!failed || processor.name !== input.processor || d !== input.day) return [];

@@ -92,11 +92,22 @@ export function failureJson(f: PartitionFailure) {
   };
 }
 
+/**
+ * A failure's message as one line: its first line without the `P 2021-11-05: ` it may start with and,
+ * when that line only announces what follows (a command's `...; last lines:`), the last line that follows.
+ */
+export function messageLine(processor: string, message: string): string {
+  const head = withoutLabel(processor, firstLine(message));
+  if (!head.endsWith(':')) return head;
+  const last = message.split('\n').slice(1).map((l) => l.trim()).filter((l) => l !== '').pop();
+  return last === undefined ? head : `${head} ${last}`;
+}
+
 const builtSinceText = (f: PartitionFailure): string => (f.builtSince ? `yes (${f.builtSince.runId})` : 'no');
 
 export function failuresText(failures: readonly PartitionFailure[], truncated: boolean): string {
   if (failures.length === 0) return 'No failed partition in these runs.\n';
-  const rows = failures.map((f) => [f.runId, f.processor, formatDay(f.day), utcText(f.at), f.category, String(f.attempts), builtSinceText(f), withoutLabel(f.processor, firstLine(f.message))]);
+  const rows = failures.map((f) => [f.runId, f.processor, formatDay(f.day), utcText(f.at), f.category, String(f.attempts), builtSinceText(f), messageLine(f.processor, f.message)]);
   const table = textTable(['RUN', 'PROCESSOR', 'DATE', 'FAILED AT (UTC)', 'CATEGORY', 'ATTEMPTS', 'BUILT SINCE', 'MESSAGE'], rows, new Set([5]));
   const still = failures.filter((f) => !f.builtSince).length;
   return `${table}\n${failures.length} failed partition${failures.length === 1 ? '' : 's'}, ${still} not built since${truncated ? ' (more exist: narrow with RUN_ID or --limit)' : ''}\n`;

@@ -10,8 +10,7 @@ import { UserError } from '../../core/diagnostics.js';
 import { explainPartition, rootChain, type Explanation, type LastFailure } from '../../core/explain.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { logCovering, logRootOf, runLogs } from '../run-logs.js';
-import { withoutLabel } from '../../report/failure-groups.js';
-import { firstLine } from '../../warehouse/shared.js';
+import { messageLine } from '../../report/runs.js';
 import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -70,7 +69,7 @@ async function lastFailureOf(io: CliIO, warehouse: Warehouse, pipeline: Pipeline
   const [latest] = (await warehouse.readFailures({ processor, day, limit: 1 })).failures;
   if (!latest || latest.builtSince) return undefined;
   const log = logCovering(runLogs(logRootOf(pipeline), latest.runId, io.cwd), processor, day);
-  return { runId: latest.runId, category: latest.category, message: latest.message, line: withoutLabel(processor, firstLine(latest.message)), at: latest.at, ...(log ? { log: log.path } : {}) };
+  return { runId: latest.runId, category: latest.category, message: latest.message, line: messageLine(processor, latest.message), at: latest.at, ...(log ? { log: log.path } : {}) };
 }
 
 export function registerExplain(program: Command, io: CliIO): void {
