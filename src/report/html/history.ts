@@ -6,7 +6,7 @@
  */
 import type { Day } from '../../core/dates.js';
 import { unfinishedRun, type Snapshot } from '../../core/snapshot.js';
-import type { FailureRecord, RunHistory, RunRecord } from '../../warehouse/port.js';
+import type { FailureRecord, RunHistory } from '../../warehouse/port.js';
 import { compactDays } from '../ranges.js';
 import { durationText, runDurationMs } from '../runs.js';
 import { escapeHtml } from './escape.js';
