@@ -19,8 +19,9 @@ import {
   ledgerNamesSql,
   ledgerSql,
   ledgerVersionSql,
-  migrateV1Script,
+  migrateScript,
   partitionsOfTableSql,
+  recordBatchesSql,
   recordFailuresSql,
   recordRunSql,
   releaseLockSql,
@@ -80,7 +81,9 @@ describe('bigquery SQL goldens', () => {
 
   it('ledger, command and lock statements', () => {
     golden('ledger-ddl', ledgerDdl('my-project', '_dag'));
-    golden('ledger-migrate-v1', migrateV1Script('my-project', '_dag', true));
+    golden('ledger-migrate-v1', migrateScript('my-project', '_dag', 1, true));
+    golden('ledger-migrate-v2', migrateScript('my-project', '_dag', 2, false));
+    golden('record-batches', recordBatchesSql('my-project', '_dag'));
     golden('command-partitions', partitionsOfTableSql('my-project', { schema: 'predictions', name: 'ml_feature_store_v2' }, d('2021-11-01'), d('2021-11-07')));
     golden('command-ledger', commandLedgerSql('my-project', '_dag'));
     golden('record-run', recordRunSql('my-project', '_dag'));

@@ -60,7 +60,7 @@ describe('ledger versions', () => {
     const run = await project.dag(['run', '--range', RANGE, '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).totals.built).toBe(0);
-    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '2' }]);
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '3' }]);
     expect(await queryRows(project.db, `SELECT processor, table_name, count(*)::INTEGER AS n FROM _dag.partitions GROUP BY ALL ORDER BY 1`)).toEqual([
       { processor: 'A', table_name: 'out.a', n: DAYS },
       { processor: 'X', table_name: null, n: DAYS },
@@ -72,11 +72,35 @@ describe('ledger versions', () => {
     expect(after.stderr).toContain(`the ledger holds ${DAYS} partition(s) recorded under 'X', a name pipeline.yaml no longer has, with no table`);
   });
 
+  it('a version-2 ledger: dag runs reads it without run summaries; run migrates it to version 3 and records its own', async () => {
+    const project = await built(processor('A', 'out.a'));
+    await execSql(
+      project.db,
+      ...['range_start', 'range_end', 'built', 'failed', 'upstream_failed', 'blocked'].map((c) => `ALTER TABLE _dag.runs DROP COLUMN ${c}`),
+      `DROP TABLE _dag.batches`,
+      `UPDATE _dag.meta SET value = '2' WHERE key = 'schema_version'`,
+    );
+    const old = await project.dag(['runs', '--json']);
+    expect(old.code, old.stderr).toBe(0);
+    const [before] = JSON.parse(old.stdout).runs as { run_id: string; outcome: string; counts: unknown; range: unknown }[];
+    expect(before).toMatchObject({ outcome: 'success', counts: null, range: null });
+    expect((await project.dag(['runs', before!.run_id])).stdout).toContain('Batches: none recorded');
+    expect((await project.dag(['runs', '--failures'])).code).toBe(0);
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '2' }]);
+
+    const run = await project.dag(['run', '--range', RANGE, '--force']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '3' }]);
+    const runs = JSON.parse((await project.dag(['runs', '--json'])).stdout).runs as { counts: unknown }[];
+    expect(runs.map((r) => r.counts)).toEqual([{ built: DAYS, failed: 0, upstream_failed: 0, blocked: 0 }, null]);
+    expect(await queryRows(project.db, `SELECT count(*)::INTEGER AS n FROM _dag.batches`)).toEqual([{ n: 2 }]);
+  });
+
   it('a newer ledger version is refused by plan and run (exit 2), and the run leaves no lock behind', async () => {
     const project = await built(processor('A', 'out.a'));
     await execSql(project.db, `UPDATE _dag.meta SET value = '99' WHERE key = 'schema_version'`);
     const hint = 'upgrade dag';
-    expectRefusal(await project.dag(['plan', '--range', RANGE]), `the ledger of target 'dev'`, 'is version 99, newer than this dag understands (2)', hint);
+    expectRefusal(await project.dag(['plan', '--range', RANGE]), `the ledger of target 'dev'`, 'is version 99, newer than this dag understands (3)', hint);
     expectRefusal(await project.dag(['run', '--range', RANGE]), 'is version 99', hint);
     expect(existsSync(`${project.db}.lock`)).toBe(false);
     expectRefusal(await project.dag(['explain', 'A', '2021-11-01']), 'is version 99');

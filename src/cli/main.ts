@@ -21,6 +21,7 @@ const VERBS: Readonly<Record<string, () => Promise<Register>>> = {
   plan: async () => (await import('./commands/plan.js')).registerPlan,
   run: async () => (await import('./commands/run.js')).registerRun,
   explain: async () => (await import('./commands/explain.js')).registerExplain,
+  runs: async () => (await import('./commands/runs.js')).registerRuns,
   render: async () => (await import('./commands/render.js')).registerRender,
   graph: async () => (await import('./commands/graph.js')).registerGraph,
   report: async () => (await import('./commands/report.js')).registerReport,

@@ -20,8 +20,22 @@ export interface Explanation {
   readonly causes: readonly Explanation[];
 }
 
+/** The partition's last failed build, when nothing has built it since (from `_dag.failures`). */
+export interface LastFailure {
+  readonly runId: string;
+  readonly category: string;
+  readonly message: string;
+  /** The message's first line as explain prints it (without the `P 2021-11-05: ` it may start with). */
+  readonly line: string;
+  readonly at: number;
+  /** The command batch's log file, when it is on this machine. */
+  readonly log?: string;
+}
+
 export interface ExplainInput {
   readonly pipeline: Pipeline;
+  /** The explained partition's last failure, if its last build failed. */
+  readonly lastFailure?: LastFailure;
   /** The plan and the planner's state it was decided from: explain re-reads the planner's judgement. */
   readonly planned: PlannedWithState;
   readonly snapshot: Snapshot;
@@ -159,11 +173,23 @@ export function explainPartition(input: ExplainInput): Explanation {
     return former.length > 0 ? ` (its table's ledger rows were recorded as ${former.join(', ')}: renamed, the history kept by table)` : '';
   };
 
+  const failed = input.lastFailure;
+  const failureText = (f: LastFailure): string => `${f.category} in run ${f.runId} ${formatTime(f.at)}: ${f.line}${f.log !== undefined && !f.line.includes(f.log) ? ` (log: ${f.log})` : ''}`;
+  /** The explained partition's last failure, first among its causes (the first line of explain follows it). */
+  const failureCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[]): Explanation[] => {
+    if (!failed || processor.name !== input.processor || d !== input.day) return [];
+    // An unfinished marker of that run says the same thing: its code_changed line is replaced below.
+    if (reasons.some((r) => r.kind === 'code_changed' && unfinishedRun(r.was) === failed.runId)) return [];
+    return [{ subject: processor.name, text: `its last build failed: ${failureText(failed)}`, causes: [] }];
+  };
+
   const reasonCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[], blocked: boolean): Explanation[] => {
     const builtAt = timeOf(processor.name, d);
     return reasons.map((r): Explanation => {
       if (r.kind === 'code_changed') {
         const run = unfinishedRun(r.was);
+        if (run !== undefined && failed && failed.runId === run && processor.name === input.processor && d === input.day)
+          return { subject: processor.name, text: `its last build failed: ${failureText(failed)}; what its command wrote is not trusted, so it is rebuilt`, causes: [] };
         const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command, the files it runs, or mapping): fingerprint ${r.was} then, ${r.now} now${renamed(processor)}`;
         return { subject: processor.name, text, causes: [] };
       }
@@ -198,14 +224,14 @@ export function explainPartition(input: ExplainInput): Explanation {
       return { subject, text, causes: [] };
     }
     if (partition.action === 'build') {
-      const reasons = reasonCauses(processor, d, partition.reasons ?? [], false);
+      const reasons = [...failureCauses(processor, d, partition.reasons ?? []), ...reasonCauses(processor, d, partition.reasons ?? [], false)];
       const text = partition.status === 'missing' ? `is missing and will be built${batchOf(judged, d)}` : `is stale and will be rebuilt${batchOf(judged, d)}`;
       return { subject, text, partition, causes: reasons };
     }
     const text = `is ${partition.status} and blocked: ${partition.category}`;
     // Needs first: the root cause lies down the chain of what it lacks.
     const needs = needCauses(processor, d);
-    return { subject, text, partition, causes: [...needs, ...reasonCauses(processor, d, partition.reasons ?? [], true)] };
+    return { subject, text, partition, causes: [...needs, ...failureCauses(processor, d, partition.reasons ?? []), ...reasonCauses(processor, d, partition.reasons ?? [], true)] };
   }
 
   const processor = pipeline.nodes.get(input.processor) as Processor;

@@ -4,6 +4,7 @@
  */
 import { firstLine } from '../warehouse/shared.js';
 import { createBuildClock, systemClock, systemTimers, type BuildClock, type Timers, type WallClock } from './clock.js';
+import { BatchRecorder } from './batches.js';
 import { CommandGroups } from './command.js';
 import { applySourceVersions, liveSnapshot, type RunContext } from './context.js';
 import { FailureRecorder } from './failures.js';
@@ -15,7 +16,7 @@ import type { RunnerOptions, RunResult } from './types.js';
 export type { RunnerOptions, RunResult, RunEvent, RunMode, ProcessorResult, InputsOf, InputFingerprinter, CommandRunner, PartitionOutcome } from './types.js';
 export type { Task, TaskStatus, TaskEvent } from './lifecycle.js';
 export { createBuildClock, systemClock, systemTimers, type BuildClock, type WallClock, type Timers };
-export { createCommandSpawner, logFileFor, type CommandSpawner, type SpawnSettings } from './spawn.js';
+export { createCommandSpawner, logFileFor, logFileOf, type CommandSpawner, type SpawnSettings } from './spawn.js';
 export { acquireRunLock, parseWaitDuration } from './lock.js';
 export { postJson, webhooksOf, webhookFor, notifyAll, type Poster } from './notify.js';
 export { Webhooks, MAX_POSTS_IN_FLIGHT, FAILURES_BEFORE_DIGEST, type FailureNote, type DigestGroup } from './webhooks.js';
@@ -46,6 +47,7 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     groups: new CommandGroups(warehouse, options.lockOwner, warn),
   };
   const recorder = new FailureRecorder(warehouse, options.runId, () => clock.wall(), warn);
+  const batches = new BatchRecorder(options.runId);
   let result: RunResult | undefined;
   try {
     // Source versions first seen now are stamped runStart; every builtAt below is later than that.
@@ -66,6 +68,7 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
     const loop = new RunLoop(context, (event) => {
       recorder.onEvent(event);
+      batches.onEvent(event);
       options.onEvent(event);
     });
     await loop.run(graph);
@@ -86,14 +89,20 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     });
     return result;
   } finally {
-    const end = warehouse.recordRun({
-      runId: options.runId,
-      commandLine: options.commandLine,
-      target: warehouse.targetName,
-      startedAt: runStart,
-      endedAt: clock.next(),
-      outcome: result?.outcome ?? 'failed',
-    });
+    // The batches first: a run whose end row is there has its batches too (`dag runs RUN_ID`).
+    const recorded = batches.batches.length === 0 ? Promise.resolve() : warehouse.recordBatches(batches.batches).catch((error: unknown) => warn(`could not record the run's batches in the ledger: ${firstLine(error)}`));
+    const totals = result?.totals;
+    const end = recorded.then(() =>
+      warehouse.recordRun({
+        runId: options.runId,
+        commandLine: options.commandLine,
+        target: warehouse.targetName,
+        startedAt: runStart,
+        endedAt: clock.next(),
+        outcome: result?.outcome ?? 'failed',
+        ...(totals ? { summary: { range: options.plan.range, built: totals.built, failed: totals.failed, upstreamFailed: totals.upstreamFailed, blocked: totals.blocked } } : {}),
+      }),
+    );
     await settledWithin(end, 10_000, timers).then(
       (ended) => ended === undefined && warn("could not record the run's end in the ledger within 10s"),
       (error: unknown) => warn(`could not record the run's end in the ledger: ${firstLine(error)}`),

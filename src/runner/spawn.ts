@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { formatDay } from '../core/dates.js';
+import { formatDay, type Day } from '../core/dates.js';
 import type { BatchJob, JobFailure, ProcessGroup } from '../warehouse/port.js';
 import { killGroupNow, processStartTime, stopGroup } from '../warehouse/process.js';
 import type { CommandRunner } from './types.js';
@@ -28,7 +28,12 @@ export interface SpawnSettings {
 }
 
 export function logFileFor(logRoot: string, job: Pick<BatchJob, 'runId' | 'processor' | 'batch'>): string {
-  return join(logRoot, job.runId, job.processor.name, `${formatDay(job.batch.start)}_${formatDay(job.batch.end)}.log`);
+  return logFileOf(logRoot, job.runId, job.processor.name, job.batch.start, job.batch.end);
+}
+
+/** `<logRoot>/<run>/<processor>/<start>_<end>.log`: where a command batch's output goes (`dag runs` finds it there). */
+export function logFileOf(logRoot: string, runId: string, processor: string, start: Day, end: Day): string {
+  return join(logRoot, runId, processor, `${formatDay(start)}_${formatDay(end)}.log`);
 }
 
 export function substituteArgv(argv: readonly string[], start: string, end: string, target: string): string[] {

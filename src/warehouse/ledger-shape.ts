@@ -7,11 +7,29 @@
  */
 import { WarehouseError } from './port.js';
 
-/** The ledger version this dag writes. Version 2 added `partitions.table_name` (identity by table). */
-export const LEDGER_SCHEMA_VERSION = 2;
+/**
+ * The ledger version this dag writes. Version 2 added `partitions.table_name` (identity by table);
+ * version 3 added the run's range and counts to `runs` and the `batches` table (`dag runs`).
+ */
+export const LEDGER_SCHEMA_VERSION = 3;
 
 /** The column version 2 added to `partitions`: a version-1 ledger lacks it. */
 export const TABLE_NAME_COLUMN = 'table_name';
+
+/** The columns version 3 added to `runs` (NULL in a run's start row and in runs recorded before). */
+export const RUN_SUMMARY_COLUMNS = ['range_start', 'range_end', 'built', 'failed', 'upstream_failed', 'blocked'] as const;
+
+/**
+ * Columns later versions added, by table, with the version that added them (the same names on both
+ * engines): an older ledger lacks them until a run migrates it, and is read without them meanwhile.
+ */
+const COLUMNS_ADDED_IN: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  partitions: { [TABLE_NAME_COLUMN]: 2 },
+  runs: Object.fromEntries(RUN_SUMMARY_COLUMNS.map((c) => [c, 3])),
+};
+
+/** Tables later versions added, with the version that added them. */
+const TABLES_ADDED_IN: Readonly<Record<string, number>> = { batches: 3 };
 
 /** What one engine's ledger must hold at the current version. */
 export interface LedgerSpec {
@@ -44,8 +62,21 @@ export interface LedgerPlace {
   readonly key: string;
 }
 
-/** absent: no ledger yet. v1: an older ledger, read by processor name until a run migrates it. */
-export type LedgerState = 'absent' | 'current' | 'v1';
+/**
+ * absent: no ledger yet. v1: an older ledger, read by processor name until a run migrates it. v2: an
+ * older ledger read by table, without the run summaries and batches of version 3 until a run migrates it.
+ */
+export type LedgerState = 'absent' | 'current' | 'v1' | 'v2';
+
+/** An older ledger a writing dag migrates before it reads it for a run or writes to it. */
+export function isOlderLedger(state: LedgerState): state is 'v1' | 'v2' {
+  return state === 'v1' || state === 'v2';
+}
+
+/** Whether a ledger in `state` has the run summaries and batches of version 3. */
+export function hasRunSummaries(state: LedgerState): boolean {
+  return state === 'current';
+}
 
 /** Judges a ledger; throws WarehouseError('bad-ledger') for a newer or damaged one (src/cli: exit 2). */
 export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): LedgerState {
@@ -63,12 +94,14 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
   for (const [table, required] of Object.entries(spec.tables)) {
     const columns = found.columns.get(table);
     if (!columns) {
-      // A version-1 ledger may predate a table; the migration creates it. meta was judged above.
-      if (version === LEDGER_SCHEMA_VERSION && table !== 'meta') problems.push(`table ${place.table(table)} is missing`);
+      // A version-1 ledger may predate a table, and an older one the tables a later version added: the
+      // migration creates them. meta was judged above.
+      const predates = version === 1 || (TABLES_ADDED_IN[table] ?? 1) > version;
+      if (!predates && table !== 'meta') problems.push(`table ${place.table(table)} is missing`);
       continue;
     }
     const have = new Set(columns.map((c) => c.toLowerCase()));
-    const needed = version < LEDGER_SCHEMA_VERSION && table === 'partitions' ? required.filter((c) => c !== TABLE_NAME_COLUMN) : required;
+    const needed = required.filter((c) => (COLUMNS_ADDED_IN[table]?.[c] ?? 1) <= version);
     const missing = needed.filter((c) => !have.has(c));
     if (missing.length === 0) continue;
     problems.push(`table ${place.table(table)} has no column ${missing.join(', ')} (it has ${columns.join(', ')})`);
@@ -81,7 +114,7 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
       `${place.describe} is damaged: ${problems.join('; ')}`,
       `${renames.length > 0 ? `if a column was renamed, rename ${renames.join(', ')}; else ` : ''}restore it from a backup, or start the ledger over: ${place.startOver} (dag then takes every existing partition as built outside dag)`,
     );
-  return version < LEDGER_SCHEMA_VERSION ? 'v1' : 'current';
+  return version === 1 ? 'v1' : version === 2 ? 'v2' : 'current';
 }
 
 function ledgerVersion(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): number {

@@ -123,6 +123,37 @@ export interface RunRecord {
   readonly startedAt: number;
   readonly endedAt?: number;
   readonly outcome?: 'success' | 'failed' | 'cancelled';
+  /** The run's range and what became of its partitions: written with its end (ledger version 3). */
+  readonly summary?: RunSummary;
+}
+
+export interface RunSummary {
+  readonly range: { readonly start: Day; readonly end: Day };
+  readonly built: number;
+  /** Partitions whose own batch failed. */
+  readonly failed: number;
+  /** Partitions left as they were because something they read failed in the run. */
+  readonly upstreamFailed: number;
+  /** Partitions the plan could not build (missing dependencies, history, range). */
+  readonly blocked: number;
+}
+
+/** How one batch of a run ended: a leaf of its splits, with its attempts and times (`_dag.batches`). */
+export interface BatchRecord {
+  readonly runId: string;
+  readonly processor: string;
+  readonly start: Day;
+  readonly end: Day;
+  readonly outcome: 'built' | 'failed' | 'abandoned' | 'upstream_failed';
+  /** The failure's category (failed, abandoned, upstream_failed). */
+  readonly category?: FailureCategory;
+  /** Jobs started for it (0 for upstream_failed). */
+  readonly attempts: number;
+  /** Rows written (built). */
+  readonly rows?: number;
+  /** Wall-clock ms; absent for a batch that never started. */
+  readonly startedAt?: number;
+  readonly endedAt?: number;
 }
 
 export interface FailureRecord {
@@ -150,6 +181,40 @@ export interface RunHistory {
   readonly failures: readonly FailureRecord[];
   /** True when the limit cut failure rows off. */
   readonly failuresTruncated: boolean;
+}
+
+/**
+ * A partition that failed in a run: its last failed attempt in that run, and whether a later build
+ * of it holds now (`builtSince`). A partition the same run built after the failure (a retry, a split
+ * half) did not fail in that run and is never listed.
+ */
+export interface PartitionFailure extends FailureRecord {
+  /** Failed attempts of the partition in that run. */
+  readonly attempts: number;
+  readonly builtSince?: { readonly runId: string; readonly at: number };
+}
+
+/** Which failed partitions `readFailures` returns, newest failure first. */
+export interface FailureQuery {
+  /** Only the failures of the latest this many runs (by start). */
+  readonly runs?: number;
+  readonly runId?: string;
+  readonly processor?: string;
+  readonly day?: Day;
+  /** At most this many partitions (one more is read to tell truncation). */
+  readonly limit: number;
+}
+
+export interface PartitionFailures {
+  readonly failures: readonly PartitionFailure[];
+  readonly truncated: boolean;
+}
+
+/** One run as `dag runs RUN_ID` shows it. */
+export interface RunDetail {
+  readonly run: RunRecord;
+  /** Ordered by processor, then start date; empty for runs recorded before ledger version 3. */
+  readonly batches: readonly BatchRecord[];
 }
 
 /** A running command's process group, as the lock records it (so a takeover can end an orphan). */
@@ -236,9 +301,12 @@ export interface Warehouse extends CommandSteps {
    * reads are left alone (no plan ever needs their versions). On `signal` abort hashing is interrupted.
    */
   recordSourceVersions(pipeline: Pipeline, snapshot: Snapshot, at: number, signal?: AbortSignal): Promise<RecordedVersions>;
+  /** A run's start row, then its end row (with its summary), the latest replacing the former. */
   recordRun(run: RunRecord): Promise<void>;
   /** Appends rows to `_dag.failures` in one statement (on BigQuery one job, whatever their number). */
   recordFailures(failures: readonly FailureRecord[]): Promise<void>;
+  /** A run's batches, once it ended (a few statements, whatever their number). */
+  recordBatches(batches: readonly BatchRecord[]): Promise<void>;
   /**
    * One writer per target: takes the lock, waiting up to waitMs. A lock whose owner is dead (on this
    * host: no such process, or the pid reused by another process) is taken over after the owner's
@@ -261,6 +329,10 @@ export interface Warehouse extends CommandSteps {
    * ledger). A fixed number of queries, whatever the history's length.
    */
   readRecentRuns(limits: HistoryLimits): Promise<RunHistory>;
+  /** One run and its batches; undefined when no run has that id. */
+  readRun(runId: string): Promise<RunDetail | undefined>;
+  /** Failed partitions with whether they were built since (`dag runs --failures`, `dag explain`); a fixed number of queries. */
+  readFailures(query: FailureQuery): Promise<PartitionFailures>;
   /** Bytes a batch would process (free dry run); undefined where the warehouse cannot estimate. */
   estimateBytes(job: BatchJob): Promise<number | undefined>;
   /** Closes connections; work that was abandoned is not waited for. */

@@ -9,7 +9,7 @@ import type { Plan, ProcessorPlan } from '../../src/core/plan.js';
 import type { RecordedVersions, Snapshot } from '../../src/core/snapshot.js';
 import { createBuildClock, type Timers } from '../../src/runner/clock.js';
 import type { RunEvent, RunnerOptions } from '../../src/runner/types.js';
-import { done, failed, type BatchJob, type FailureRecord, type JobAccess, type JobFailure, type RowCounts, type RunHistory, type RunRecord, type Step, type Warehouse } from '../../src/warehouse/port.js';
+import { done, failed, type BatchJob, type BatchRecord, type PartitionFailures, type RunDetail, type FailureRecord, type JobAccess, type JobFailure, type RowCounts, type RunHistory, type RunRecord, type Step, type Warehouse } from '../../src/warehouse/port.js';
 
 export function processor(name: string, upstream: string[] = [], extra: Partial<Processor> = {}): Processor {
   return {
@@ -91,6 +91,7 @@ export class MemoryWarehouse implements Warehouse {
   readonly targetName = 'dev';
   readonly jobs: BatchJob[] = [];
   readonly failures: FailureRecord[] = [];
+  readonly batches: BatchRecord[] = [];
   readonly runs: RunRecord[] = [];
   readonly log: string[] = [];
   /** Committed partitions ("the ledger"): processor → day → fingerprint. */
@@ -177,8 +178,18 @@ export class MemoryWarehouse implements Warehouse {
   async recordCommandGroups(): Promise<void> {}
   async releaseLock(): Promise<void> {}
   async dropProcessorTable(): Promise<void> {}
+  async recordBatches(batches: readonly BatchRecord[]): Promise<void> {
+    this.batches.push(...batches);
+  }
   async readRecentRuns(): Promise<RunHistory> {
     return { runs: this.runs, failures: this.failures, failuresTruncated: false };
+  }
+  async readRun(runId: string): Promise<RunDetail | undefined> {
+    const run = [...this.runs].reverse().find((r) => r.runId === runId);
+    return run ? { run, batches: this.batches.filter((b) => b.runId === runId) } : undefined;
+  }
+  async readFailures(): Promise<PartitionFailures> {
+    return { failures: [], truncated: false };
   }
   async estimateBytes(): Promise<undefined> {
     return undefined;

@@ -7,7 +7,10 @@ import type { Command } from 'commander';
 import { makeCalendar } from '../../core/calendar.js';
 import { parseIsoDate, formatDay, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
-import { explainPartition, rootChain, type Explanation } from '../../core/explain.js';
+import { explainPartition, rootChain, type Explanation, type LastFailure } from '../../core/explain.js';
+import type { Warehouse } from '../../warehouse/port.js';
+import { logCovering, logRootOf, runLogs } from '../run-logs.js';
+import { messageLine } from '../../report/runs.js';
 import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -60,6 +63,15 @@ function toJson(e: Explanation): Record<string, unknown> {
   };
 }
 
+/** The partition's latest failure when no build holds over it since, with its command log if it is here. */
+async function lastFailureOf(io: CliIO, warehouse: Warehouse, pipeline: Pipeline, processor: string, day: Day): Promise<LastFailure | undefined> {
+  io.doing = 'reading the last failure';
+  const [latest] = (await warehouse.readFailures({ processor, day, limit: 1 })).failures;
+  if (!latest || latest.builtSince) return undefined;
+  const log = logCovering(runLogs(logRootOf(pipeline), latest.runId, io.cwd), processor, day);
+  return { runId: latest.runId, category: latest.category, message: latest.message, line: messageLine(processor, latest.message), at: latest.at, ...(log ? { log: log.path } : {}) };
+}
+
 export function registerExplain(program: Command, io: CliIO): void {
   program
     .command('explain')
@@ -82,6 +94,7 @@ export function registerExplain(program: Command, io: CliIO): void {
       printWarnings(io, loaded.warnings);
       const warehouse = await openTarget(io, loaded, true);
       let result;
+      let lastFailure: LastFailure | undefined;
       try {
         result = await readAndPlan(io, loaded, warehouse, (_, snapshot) => {
           checkDay(processor, loaded.pipeline, snapshot, day);
@@ -91,12 +104,18 @@ export function registerExplain(program: Command, io: CliIO): void {
           const start = snapshot.calendar?.[0];
           return { start: start !== undefined ? Math.min(start, day) : earliestKnownDay(snapshot, day), end: day };
         });
+        // Missing or stale: was its last build a failure nothing has built over since? (One query.)
+        const judged = result.plan.processors.find((p) => p.name === name)?.partitions.some((p) => p.day === day);
+        if (judged) lastFailure = await lastFailureOf(io, warehouse, loaded.pipeline, name, day);
       } finally {
         await warehouse.close();
       }
-      const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day });
+      const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day, ...(lastFailure ? { lastFailure } : {}) });
       if (flags.json) {
-        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, explanation: toJson(explanation) }, null, 2)}\n`);
+        const failure = lastFailure
+          ? { last_failure: { run_id: lastFailure.runId, category: lastFailure.category, message: lastFailure.message, failed_at: new Date(lastFailure.at).toISOString(), log: lastFailure.log ?? null } }
+          : {};
+        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, ...failure, explanation: toJson(explanation) }, null, 2)}\n`);
         return;
       }
       const lines = [rootChain(explanation), ''];

@@ -6,15 +6,10 @@
  */
 import type { Day } from '../../core/dates.js';
 import { unfinishedRun, type Snapshot } from '../../core/snapshot.js';
-import type { FailureRecord, RunHistory, RunRecord } from '../../warehouse/port.js';
+import type { FailureRecord, RunHistory } from '../../warehouse/port.js';
 import { compactDays } from '../ranges.js';
+import { durationText, runDurationMs } from '../runs.js';
 import { escapeHtml } from './escape.js';
-
-function duration(run: RunRecord): string {
-  if (run.endedAt === undefined) return '—';
-  const seconds = Math.max(0, Math.round((run.endedAt - run.startedAt) / 1000));
-  return seconds < 60 ? `${seconds}s` : seconds < 3600 ? `${Math.floor(seconds / 60)}m ${seconds % 60}s` : `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
-}
 
 /** Whether a failed partition was built after the failure: by the same run, by a later one, or not. */
 export type Rebuilt = (failure: FailureRecord) => 'in-run' | 'since' | undefined;
@@ -48,7 +43,7 @@ export function runsTable(history: RunHistory, rebuilt: Rebuilt): string {
     const failed = [...(byRun.get(run.runId)?.values() ?? [])];
     const root = failed.filter((f) => f.category !== 'UPSTREAM_FAILED').length;
     const outcome = run.outcome ?? (run.endedAt === undefined ? 'running or killed' : 'unknown');
-    return `<tr class="run ${escapeHtml(run.outcome ?? 'open')}"><td><code>${escapeHtml(run.runId)}</code></td><td>${new Date(run.startedAt).toISOString().replace('T', ' ').slice(0, 19)}Z</td><td>${duration(run)}</td><td>${escapeHtml(run.target)}</td><td class="outcome">${escapeHtml(outcome)}</td><td class="num">${root}</td><td class="num">${failed.length - root}</td><td><code>${escapeHtml(run.commandLine)}</code></td></tr>`;
+    return `<tr class="run ${escapeHtml(run.outcome ?? 'open')}"><td><code>${escapeHtml(run.runId)}</code></td><td>${new Date(run.startedAt).toISOString().replace('T', ' ').slice(0, 19)}Z</td><td>${durationText(runDurationMs(run))}</td><td>${escapeHtml(run.target)}</td><td class="outcome">${escapeHtml(outcome)}</td><td class="num">${root}</td><td class="num">${failed.length - root}</td><td><code>${escapeHtml(run.commandLine)}</code></td></tr>`;
   });
   return `<table class="runs"><thead><tr><th>run</th><th>started (UTC)</th><th>took</th><th>target</th><th>outcome</th><th>failed</th><th>upstream failed</th><th>command line</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -12,8 +12,9 @@ import { CheckedSelects } from '../checked-selects.js';
 import { commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
-import { readBigqueryHistory } from './history.js';
+import { readBigqueryFailures, readBigqueryHistory, readBigqueryRun } from './history.js';
 import { LedgerWriter, type LedgerCheck } from './ledger.js';
+import { hasRunSummaries, isOlderLedger } from '../ledger-shape.js';
 import { readBigquerySnapshot } from './snapshot.js';
 
 export function clientOptions(target: BigqueryTarget, options: OpenOptions, autoRetry: boolean): BigQueryOptions {
@@ -46,10 +47,10 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   return {
     targetName: target.name,
     readSnapshot: async (pipeline, nodes) => {
-      // A run migrates a version-1 ledger before reading it (beside the inventory reads); a plan reads it as it is.
+      // A run migrates an older ledger before reading it (beside the inventory reads); a plan reads it as it is.
       const check = async (): Promise<LedgerCheck> => {
         const checked = await ledger.check();
-        if (checked.state !== 'v1' || options.readOnly) return checked;
+        if (!isOlderLedger(checked.state) || options.readOnly) return checked;
         await ledger.migrate(pipeline);
         return { state: 'current', queries: checked.queries };
       };
@@ -80,7 +81,11 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       await ledger.ensure();
       await dropProcessorTable(jobClient, target, state, processor);
     },
-    readRecentRuns: (limits) => readBigqueryHistory(readClient, target, limits, ledger.labels()),
+    recordBatches: (batches) => ledger.recordBatches(batches),
+    // A ledger older than version 3 (read-only: never migrated) is read without run summaries and batches.
+    readRecentRuns: async (limits) => readBigqueryHistory(readClient, target, limits, ledger.labels(), hasRunSummaries((await ledger.check()).state)),
+    readRun: async (runId) => readBigqueryRun(readClient, target, runId, ledger.labels(), hasRunSummaries((await ledger.check()).state)),
+    readFailures: async (query) => readBigqueryFailures(readClient, target, query, ledger.labels(), hasRunSummaries((await ledger.check()).state)),
     estimateBytes: async (job) => {
       const { processor } = job;
       if (processor.action.kind !== 'sql') return undefined;

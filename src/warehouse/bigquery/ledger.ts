@@ -9,12 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay } from '../../core/dates.js';
 import { tableName, type BigqueryTarget, type Pipeline } from '../../core/model.js';
-import { judgeLedger, type LedgerState } from '../ledger-shape.js';
-import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js';
+import { isOlderLedger, judgeLedger, type LedgerState } from '../ledger-shape.js';
+import type { BatchRecord, FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js';
 import { holderIsDeadHere } from '../shared.js';
 import { isNotFound } from './errors.js';
 import { runJob } from './jobs.js';
-import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateV1Script, recordFailuresSql, recordRunSql, releaseLockSql } from './sql.js';
+import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateScript, recordBatchesSql, recordFailuresSql, recordRunSql, releaseLockSql } from './sql.js';
 
 /** What the ledger check found, and how many queries it took (a snapshot counts them once). */
 export interface LedgerCheck {
@@ -108,15 +108,18 @@ export class LedgerWriter {
   }
 
   /**
-   * A version-1 ledger becomes version 2 before a run reads it or writes to it: table_name is added and
-   * filled from the pipeline's processor → table mapping (unknown processors keep NULL). Once per process.
+   * An older ledger becomes the current version before a run reads it or writes to it: from version 1,
+   * table_name is added and filled from the pipeline's processor → table mapping (unknown processors
+   * keep NULL); from version 1 or 2, the run summary columns and the batches table. Once per process.
    */
   migrate(pipeline: Pipeline): Promise<void> {
     this.migration ??= (async () => {
-      if ((await this.check()).state !== 'v1') return;
+      const { state } = await this.check();
+      if (!isOlderLedger(state)) return;
       await this.ensure();
-      const mapping = pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) }));
-      const script = migrateV1Script(this.target.project, this.target.ledgerSchema, mapping.length > 0);
+      const from = state === 'v1' ? 1 : 2;
+      const mapping = from === 1 ? pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) })) : [];
+      const script = migrateScript(this.target.project, this.target.ledgerSchema, from, mapping.length > 0);
       await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, { target: this.target, labels: this.labels() });
       this.current = true;
     })().catch((error: unknown) => {
@@ -135,6 +138,12 @@ export class LedgerWriter {
       started_at: run.startedAt,
       ended_at: run.endedAt ?? -1,
       outcome: run.outcome ?? '',
+      range_start: run.summary ? formatDay(run.summary.range.start) : '',
+      range_end: run.summary ? formatDay(run.summary.range.end) : '',
+      built: run.summary?.built ?? -1,
+      failed: run.summary?.failed ?? -1,
+      upstream_failed: run.summary?.upstreamFailed ?? -1,
+      blocked: run.summary?.blocked ?? -1,
     };
     await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: this.labels(BOOKKEEPING, run.runId) });
   }
@@ -161,6 +170,27 @@ export class LedgerWriter {
         // Billing groups jobs by processor: a job writing rows of several is bookkeeping.
         labels: this.labels(processors.size === 1 ? first.processor : BOOKKEEPING, first.runId),
       });
+    }
+  }
+
+  /** In jobs of at most 1,000 batches (query parameters are limited in size). */
+  async recordBatches(batches: readonly BatchRecord[]): Promise<void> {
+    if (batches.length === 0) return;
+    await this.ensure();
+    for (let i = 0; i < batches.length; i += 1000) {
+      const rows = batches.slice(i, i + 1000).map((b) => ({
+        run_id: b.runId,
+        processor: b.processor,
+        start_date: formatDay(b.start),
+        end_date: formatDay(b.end),
+        outcome: b.outcome,
+        category: b.category ?? '',
+        attempts: b.attempts,
+        row_count: b.rows ?? -1,
+        started_ms: b.startedAt ?? -1,
+        ended_ms: b.endedAt ?? -1,
+      }));
+      await runJob(this.client, recordBatchesSql(this.target.project, this.target.ledgerSchema), { batches: rows }, { target: this.target, labels: this.labels(BOOKKEEPING, batches[0]?.runId) });
     }
   }
 

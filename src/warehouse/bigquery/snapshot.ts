@@ -159,7 +159,7 @@ async function readLedgerState(
 ): Promise<LedgerRead> {
   const { state, queries } = await check();
   if (state === 'absent') return { ledger: new Map(), failures: new Map(), identity: {}, queries };
-  const byTable = state === 'current';
+  const byTable = state !== 'v1';
   const [ledger, failures, groups] = await Promise.all([
     processors.length > 0 ? readLedger(client, context, processors, byTable) : new Map<string, Map<Day, LedgerEntry>>(),
     processors.length > 0 ? readFailures(client, context, processors, byTable) : new Map<string, Map<Day, string>>(),

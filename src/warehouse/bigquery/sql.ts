@@ -7,14 +7,14 @@
 import { formatDay, type Day } from '../../core/dates.js';
 import type { TableRef } from '../../core/model.js';
 import type { SchemaChange } from '../schema-change.js';
-import { LEDGER_SCHEMA_VERSION, TABLE_NAME_COLUMN, type LedgerSpec } from '../ledger-shape.js';
+import { LEDGER_SCHEMA_VERSION, RUN_SUMMARY_COLUMNS, TABLE_NAME_COLUMN, type LedgerSpec } from '../ledger-shape.js';
 
 /** `project.dataset.table` in backticks. Identifiers come from a validated pipeline (no backticks). */
 export function qualified(project: string, table: TableRef): string {
   return `\`${project}.${table.schema}.${table.name}\``;
 }
 
-export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks';
+export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks' | 'batches';
 
 export function ledgerTable(project: string, ledgerDataset: string, name: LedgerTableName): string {
   return qualified(project, { schema: ledgerDataset, name });
@@ -25,9 +25,10 @@ export const LEDGER_SPEC: LedgerSpec = {
   tables: {
     meta: ['key', 'value'],
     partitions: ['processor', 'partition_date', 'run_id', 'built_at', 'row_count', 'code_fingerprint', 'input_fingerprint', TABLE_NAME_COLUMN],
-    runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome', 'recorded_at'],
+    runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome', 'recorded_at', ...RUN_SUMMARY_COLUMNS],
     failures: ['run_id', 'processor', 'partition_date', 'category', 'message', 'attempt', 'failed_at'],
     locks: ['target', 'run_id', 'pid', 'host', 'since', 'command_line'],
+    batches: ['run_id', 'processor', 'start_date', 'end_date', 'outcome', 'category', 'attempts', 'row_count', 'started_at', 'ended_at'],
   },
   // Ledgers written before version 2 had no meta table.
   noMetaMeansV1: true,
@@ -135,11 +136,19 @@ export function failuresSql(project: string, ledgerDataset: string, byTable = tr
   ].join('\n');
 }
 
-/** Records the current version in meta unless a version is there (the last step of creating or migrating). */
-function recordVersion(project: string, ledgerDataset: string): string[] {
+/** The columns version 3 added to `runs`: the run's range and its counts, written with its end row. */
+const RUN_SUMMARY_TYPES: Readonly<Record<(typeof RUN_SUMMARY_COLUMNS)[number], string>> = { range_start: 'DATE', range_end: 'DATE', built: 'INT64', failed: 'INT64', upstream_failed: 'INT64', blocked: 'INT64' };
+const RUN_SUMMARY_SQL = RUN_SUMMARY_COLUMNS.map((c) => `${c} ${RUN_SUMMARY_TYPES[c]}`).join(', ');
+
+/**
+ * Records the current version in meta (the last step of creating or migrating): `upgrade` replaces
+ * an older version's row; otherwise a version already there is left alone.
+ */
+function recordVersion(project: string, ledgerDataset: string, upgrade = false): string[] {
   const meta = ledgerTable(project, ledgerDataset, 'meta');
   return [
     `CREATE TABLE IF NOT EXISTS ${meta} (key STRING, value STRING);`,
+    ...(upgrade ? [`UPDATE ${meta} SET value = '${LEDGER_SCHEMA_VERSION}' WHERE key = 'schema_version';`] : []),
     `INSERT INTO ${meta} (key, value) SELECT 'schema_version', '${LEDGER_SCHEMA_VERSION}' FROM (SELECT 1 AS one)`,
     `WHERE NOT EXISTS (SELECT 1 FROM ${meta} WHERE key = 'schema_version');`,
   ];
@@ -157,7 +166,9 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
     `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP,`,
     `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, ${TABLE_NAME_COLUMN} STRING) CLUSTER BY ${TABLE_NAME_COLUMN}, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP,`,
-    `  ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP);`,
+    `  ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP, ${RUN_SUMMARY_SQL});`,
+    `CREATE TABLE IF NOT EXISTS ${t('batches')} (run_id STRING, processor STRING, start_date DATE, end_date DATE, outcome STRING,`,
+    `  category STRING, attempts INT64, row_count INT64, started_at TIMESTAMP, ended_at TIMESTAMP) CLUSTER BY run_id;`,
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id STRING, processor STRING, partition_date DATE, category STRING,`,
     `  message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('locks')} (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,`,
@@ -167,18 +178,26 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
 }
 
 /**
- * Migrates a version-1 ledger (params: @mapping, ARRAY<STRUCT<processor STRING, table_name STRING>>:
- * the current pipeline's processors and tables; omit it for a pipeline without processors). DDL cannot
- * run inside a BigQuery transaction, so each step is idempotent and the version is recorded last.
+ * Migrates an older ledger (from version 1, params: @mapping, ARRAY<STRUCT<processor STRING,
+ * table_name STRING>>: the current pipeline's processors and tables; omit it for a pipeline without
+ * processors). DDL cannot run inside a BigQuery transaction, so each step is idempotent and the
+ * version is recorded last. Version 3's run summary columns are added in one ALTER TABLE.
  */
-export function migrateV1Script(project: string, ledgerDataset: string, withMapping: boolean): string {
+export function migrateScript(project: string, ledgerDataset: string, from: 1 | 2, withMapping: boolean): string {
   const partitions = ledgerTable(project, ledgerDataset, 'partitions');
+  const v1 =
+    from > 1
+      ? []
+      : [
+          `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} STRING;`,
+          ...(withMapping
+            ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM UNNEST(@mapping) AS m`, `WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL;`]
+            : []),
+        ];
   return [
-    `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} STRING;`,
-    ...(withMapping
-      ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM UNNEST(@mapping) AS m`, `WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL;`]
-      : []),
-    ...recordVersion(project, ledgerDataset),
+    ...v1,
+    `ALTER TABLE ${ledgerTable(project, ledgerDataset, 'runs')} ${RUN_SUMMARY_COLUMNS.map((c) => `ADD COLUMN IF NOT EXISTS ${c} ${RUN_SUMMARY_TYPES[c]}`).join(', ')};`,
+    ...recordVersion(project, ledgerDataset, from > 1),
   ].join('\n');
 }
 
@@ -289,12 +308,31 @@ export function commandLedgerSql(project: string, ledgerDataset: string): string
   ].join('\n');
 }
 
-/** Params: @run_id, @command_line, @target, @started_at, @ended_at (ms or -1), @outcome. Append-only; the latest row wins. */
+/**
+ * Params: @run_id, @command_line, @target, @started_at, @ended_at (ms or -1), @outcome, @range_start and
+ * @range_end ('YYYY-MM-DD' or ''), @built, @failed, @upstream_failed, @blocked (or -1). Append-only; the
+ * latest row wins.
+ */
 export function recordRunSql(project: string, ledgerDataset: string): string {
   return [
-    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'runs')} (run_id, command_line, target, started_at, ended_at, outcome, recorded_at)`,
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'runs')} (run_id, command_line, target, started_at, ended_at, outcome, recorded_at, ${RUN_SUMMARY_COLUMNS.join(', ')})`,
     `SELECT @run_id, @command_line, @target, TIMESTAMP_MILLIS(@started_at),`,
-    `  IF(@ended_at < 0, NULL, TIMESTAMP_MILLIS(@ended_at)), NULLIF(@outcome, ''), CURRENT_TIMESTAMP()`,
+    `  IF(@ended_at < 0, NULL, TIMESTAMP_MILLIS(@ended_at)), NULLIF(@outcome, ''), CURRENT_TIMESTAMP(),`,
+    `  CAST(NULLIF(@range_start, '') AS DATE), CAST(NULLIF(@range_end, '') AS DATE),`,
+    `  IF(@built < 0, NULL, @built), IF(@failed < 0, NULL, @failed), IF(@upstream_failed < 0, NULL, @upstream_failed), IF(@blocked < 0, NULL, @blocked)`,
+  ].join('\n');
+}
+
+/**
+ * A run's batches (params: @batches, ARRAY<STRUCT<run_id, processor, start_date, end_date (strings
+ * 'YYYY-MM-DD'), outcome, category ('' for none), attempts, row_count, started_ms, ended_ms (-1 for none)>>).
+ */
+export function recordBatchesSql(project: string, ledgerDataset: string): string {
+  return [
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'batches')} (run_id, processor, start_date, end_date, outcome, category, attempts, row_count, started_at, ended_at)`,
+    `SELECT b.run_id, b.processor, CAST(b.start_date AS DATE), CAST(b.end_date AS DATE), b.outcome, NULLIF(b.category, ''), b.attempts,`,
+    `  IF(b.row_count < 0, NULL, b.row_count), IF(b.started_ms < 0, NULL, TIMESTAMP_MILLIS(b.started_ms)), IF(b.ended_ms < 0, NULL, TIMESTAMP_MILLIS(b.ended_ms))`,
+    `FROM UNNEST(@batches) AS b`,
   ].join('\n');
 }
 

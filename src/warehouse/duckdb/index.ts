@@ -11,6 +11,10 @@ import {
   done,
   failed,
   type BatchJob,
+  type BatchRecord,
+  type FailureQuery,
+  type PartitionFailures,
+  type RunDetail,
   type FailureRecord,
   type HistoryLimits,
   type InputFingerprints,
@@ -31,10 +35,10 @@ import { CheckedColumns, stageSqlBatch } from './batch.js';
 import { commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRetrying } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
-import type { LedgerState } from '../ledger-shape.js';
-import { createLedger, inspectLedger, migrateLedger, recordFailuresStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
+import { hasRunSummaries, isOlderLedger, type LedgerState } from '../ledger-shape.js';
+import { createLedger, inspectLedger, migrateLedger, recordBatchesStatements, recordFailuresStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
 import { EMPTY_HISTORY } from '../history-rows.js';
-import { readDuckdbHistory } from './history.js';
+import { readDuckdbFailures, readDuckdbHistory, readDuckdbRun } from './history.js';
 import { acquireFileLock, recordLockGroups, releaseFileLock } from './lock.js';
 import { openAfterLock } from './lock-first.js';
 import { dropProcessorStatements } from './refresh.js';
@@ -109,12 +113,13 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   /**
-   * A version-1 ledger becomes version 2 before anything reads it for a run or writes to it, in one
+   * An older ledger becomes the current version before anything reads it for a run or writes to it, in one
    * transaction, with the processor → table mapping of the pipeline being run. Once per process.
    */
   private migrated(pipeline: Pipeline): Promise<void> {
-    if (this.ledger !== 'v1') return Promise.resolve();
-    this.migration ??= migrateLedger(this.writable().main, this.target.ledgerSchema, pipeline).then(
+    const from = this.ledger;
+    if (!isOlderLedger(from)) return Promise.resolve();
+    this.migration ??= migrateLedger(this.writable().main, this.target.ledgerSchema, from, pipeline).then(
       () => void (this.ledger = 'current'),
       (error: unknown) => {
         this.migration = undefined;
@@ -135,12 +140,12 @@ class DuckdbWarehouse implements Warehouse {
         category: 'PROCESSOR_ERROR',
         message: `${batchLabel(job)}: not started: a job abandoned earlier in this run may still use the DuckDB file, and a command needs it alone; run again`,
       });
-    // The ledger is version 2 before any batch writes to it (readSnapshot normally did it already).
+    // The ledger is the current version before any batch writes to it (readSnapshot normally did it already).
     try {
       await this.migrated(job.pipeline);
     } catch (error) {
       hold.release();
-      return failed({ category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: migrating the ledger to version 2 failed: ${firstLine(error)}` });
+      return failed({ category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: migrating the ledger to the current version failed: ${firstLine(error)}` });
     }
     return done(hold);
   }
@@ -234,6 +239,10 @@ class DuckdbWarehouse implements Warehouse {
     return this.gate.shared(() => this.writable().main.run(recordFailuresStatement(this.target.ledgerSchema, failures)));
   }
 
+  recordBatches(batches: readonly BatchRecord[]): Promise<void> {
+    return this.gate.shared(() => this.writable().main.runAll(recordBatchesStatements(this.target.ledgerSchema, batches)));
+  }
+
   acquireLock(owner: LockOwner, waitMs: number): Promise<LockResult> {
     return acquireFileLock(`${this.target.path}.lock`, owner, waitMs);
   }
@@ -254,7 +263,15 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   readRecentRuns(limits: HistoryLimits): Promise<RunHistory> {
-    return this.gate.shared(async () => (this.db ? readDuckdbHistory(this.db.main, this.target.ledgerSchema, limits) : EMPTY_HISTORY));
+    return this.gate.shared(async () => (this.db ? readDuckdbHistory(this.db.main, this.target.ledgerSchema, limits, hasRunSummaries(this.ledger)) : EMPTY_HISTORY));
+  }
+
+  readRun(runId: string): Promise<RunDetail | undefined> {
+    return this.gate.shared(async () => (this.db ? readDuckdbRun(this.db.main, this.target.ledgerSchema, runId, hasRunSummaries(this.ledger)) : undefined));
+  }
+
+  readFailures(query: FailureQuery): Promise<PartitionFailures> {
+    return this.gate.shared(async () => (this.db ? readDuckdbFailures(this.db.main, this.target.ledgerSchema, query, hasRunSummaries(this.ledger)) : { failures: [], truncated: false }));
   }
 
   async estimateBytes(): Promise<number | undefined> {

@@ -7,12 +7,12 @@ import { dateValue, timestampValue } from './node-api.js';
 import type { Day } from '../../core/dates.js';
 import { tableName, type DuckdbTarget, type Pipeline, type Source, type TableRef } from '../../core/model.js';
 import type { RecordedVersions, Snapshot } from '../../core/snapshot.js';
-import { judgeLedger, type LedgerState } from '../ledger-shape.js';
-import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
+import { judgeLedger, RUN_SUMMARY_COLUMNS, type LedgerState } from '../ledger-shape.js';
+import type { BatchJob, BatchRecord, FailureRecord, RunRecord } from '../port.js';
 import { firstLine, readersBySource } from '../shared.js';
 import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { sourceVersionsSql } from './snapshot.js';
-import { CATALOG, dateLiteral, dayExpression, LEDGER_SPEC, ledgerDdl, ledgerTable, migrateV1Statements, quoteString, timestampLiteral } from './sql.js';
+import { CATALOG, dateLiteral, dayExpression, LEDGER_SPEC, ledgerDdl, ledgerTable, migrateStatements, quoteString, timestampLiteral } from './sql.js';
 
 /**
  * Reads the ledger schema's tables, columns and version (two cheap catalog reads) and judges them:
@@ -48,9 +48,9 @@ export async function createLedger(main: SerialConnection, ledgerSchema: string)
   await main.runAll(['BEGIN TRANSACTION', ...ledgerDdl(ledgerSchema), 'COMMIT']);
 }
 
-/** Migrates a version-1 ledger with the pipeline's processor → table mapping (one transaction). */
-export async function migrateLedger(main: SerialConnection, ledgerSchema: string, pipeline: Pipeline): Promise<void> {
-  await main.runAll(migrateV1Statements(ledgerSchema, new Map(pipeline.processors.map((p) => [p.name, tableName(p.table)]))));
+/** Migrates an older ledger with the pipeline's processor → table mapping (one transaction). */
+export async function migrateLedger(main: SerialConnection, ledgerSchema: string, from: 'v1' | 'v2', pipeline: Pipeline): Promise<void> {
+  await main.runAll(migrateStatements(ledgerSchema, from === 'v1' ? 1 : 2, new Map(pipeline.processors.map((p) => [p.name, tableName(p.table)]))));
 }
 
 const PARTITION_COLUMNS = '(processor, partition_date, run_id, built_at, "rows", code_fingerprint, input_fingerprint, table_name)';
@@ -126,15 +126,19 @@ export function pendingVersionStatements(ledgerSchema: string, source: Source, a
   ];
 }
 
+const nullable = (value: string | undefined): string => (value === undefined ? 'NULL' : value);
+const intOrNull = (value: number | undefined): string => (value === undefined ? 'NULL' : String(Math.trunc(value)));
+
 export function recordRunStatements(ledgerSchema: string, run: RunRecord): string[] {
   const runs = ledgerTable(ledgerSchema, 'runs');
-  const nullable = (value: string | undefined): string => (value === undefined ? 'NULL' : value);
+  const s = run.summary;
+  const summary = s ? [dateLiteral(s.range.start), dateLiteral(s.range.end), ...[s.built, s.failed, s.upstreamFailed, s.blocked].map(intOrNull)] : RUN_SUMMARY_COLUMNS.map(() => 'NULL');
   return [
     'BEGIN TRANSACTION',
     `DELETE FROM ${runs} WHERE run_id = ${quoteString(run.runId)}`,
-    `INSERT INTO ${runs} (run_id, command_line, target, started_at, ended_at, outcome) VALUES (${quoteString(run.runId)}, ${quoteString(run.commandLine)}, ${quoteString(run.target)}, ${timestampLiteral(run.startedAt)}, ${nullable(
+    `INSERT INTO ${runs} (run_id, command_line, target, started_at, ended_at, outcome, ${RUN_SUMMARY_COLUMNS.join(', ')}) VALUES (${quoteString(run.runId)}, ${quoteString(run.commandLine)}, ${quoteString(run.target)}, ${timestampLiteral(run.startedAt)}, ${nullable(
       run.endedAt === undefined ? undefined : timestampLiteral(run.endedAt),
-    )}, ${nullable(run.outcome === undefined ? undefined : quoteString(run.outcome))})`,
+    )}, ${nullable(run.outcome === undefined ? undefined : quoteString(run.outcome))}, ${summary.join(', ')})`,
     'COMMIT',
   ];
 }
@@ -146,4 +150,22 @@ export function recordFailuresStatement(ledgerSchema: string, failures: readonly
       `(${quoteString(failure.runId)}, ${quoteString(failure.processor)}, ${dateLiteral(failure.day)}, ${quoteString(failure.category)}, ${quoteString(failure.message)}, ${Math.trunc(failure.attempt)}, ${timestampLiteral(failure.at)})`,
   );
   return `INSERT INTO ${ledgerTable(ledgerSchema, 'failures')} (run_id, processor, partition_date, category, message, attempt, failed_at) VALUES ${rows.join(', ')}`;
+}
+
+/** Rows per INSERT of `batches`: a backfill of years, one partition a batch, stays a few statements. */
+const BATCH_ROWS_PER_INSERT = 1000;
+
+export function recordBatchesStatements(ledgerSchema: string, batches: readonly BatchRecord[]): string[] {
+  const table = ledgerTable(ledgerSchema, 'batches');
+  const statements: string[] = [];
+  for (let i = 0; i < batches.length; i += BATCH_ROWS_PER_INSERT) {
+    const rows = batches.slice(i, i + BATCH_ROWS_PER_INSERT).map(
+      (b) =>
+        `(${quoteString(b.runId)}, ${quoteString(b.processor)}, ${dateLiteral(b.start)}, ${dateLiteral(b.end)}, ${quoteString(b.outcome)}, ${nullable(b.category === undefined ? undefined : quoteString(b.category))}, ${Math.trunc(b.attempts)}, ${intOrNull(b.rows)}, ${nullable(
+          b.startedAt === undefined ? undefined : timestampLiteral(b.startedAt),
+        )}, ${nullable(b.endedAt === undefined ? undefined : timestampLiteral(b.endedAt))})`,
+    );
+    statements.push(`INSERT INTO ${table} (run_id, processor, start_date, end_date, outcome, category, attempts, "rows", started_at, ended_at) VALUES ${rows.join(', ')}`);
+  }
+  return statements.length > 0 ? ['BEGIN TRANSACTION', ...statements, 'COMMIT'] : [];
 }

@@ -30,7 +30,10 @@ export function openAfterLock(targetName: string, lockPath: string, open: () => 
     recordFailures: async (failures) => (await get()).recordFailures(failures),
     estimateBytes: async (job) => (await get()).estimateBytes(job),
     dropProcessorTable: async (processor) => (await get()).dropProcessorTable(processor),
+    recordBatches: async (batches) => (await get()).recordBatches(batches),
     readRecentRuns: async (limits) => (await get()).readRecentRuns(limits),
+    readRun: async (runId) => (await get()).readRun(runId),
+    readFailures: async (query) => (await get()).readFailures(query),
     async acquireLock(owner, waitMs) {
       const result = await acquireFileLock(lockPath, owner, waitMs);
       if (!result.ok) return result;

@@ -5,7 +5,7 @@
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import type { TableRef } from '../../core/model.js';
-import { LEDGER_SCHEMA_VERSION, TABLE_NAME_COLUMN, type LedgerSpec } from '../ledger-shape.js';
+import { LEDGER_SCHEMA_VERSION, RUN_SUMMARY_COLUMNS, TABLE_NAME_COLUMN, type LedgerSpec } from '../ledger-shape.js';
 
 /** The alias the database file is attached under (see connection.ts). */
 export const CATALOG = 'dag_target';
@@ -42,7 +42,7 @@ export function ledgerTable(ledgerSchema: string, name: LedgerTableName): string
   return qualifiedTable({ schema: ledgerSchema, name });
 }
 
-export type LedgerTableName = 'meta' | 'partitions' | 'source_versions' | 'runs' | 'failures';
+export type LedgerTableName = 'meta' | 'partitions' | 'source_versions' | 'runs' | 'failures' | 'batches';
 
 /** A DATE column as a Day number, computed by DuckDB so no JS Date objects are made. */
 export function dayExpression(column: string): string {
@@ -67,8 +67,9 @@ export const LEDGER_SPEC: LedgerSpec = {
     meta: ['key', 'value'],
     partitions: ['processor', 'partition_date', 'run_id', 'built_at', 'rows', 'code_fingerprint', 'input_fingerprint', TABLE_NAME_COLUMN],
     source_versions: ['source', 'partition_date', 'version', 'recorded_at'],
-    runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome'],
+    runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome', ...RUN_SUMMARY_COLUMNS],
     failures: ['run_id', 'processor', 'partition_date', 'category', 'message', 'attempt', 'failed_at'],
+    batches: ['run_id', 'processor', 'start_date', 'end_date', 'outcome', 'category', 'attempts', 'rows', 'started_at', 'ended_at'],
   },
   noMetaMeansV1: false,
 };
@@ -81,27 +82,40 @@ export function ledgerDdl(ledgerSchema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${t('meta')} (key VARCHAR, value VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor VARCHAR NOT NULL, partition_date DATE NOT NULL, run_id VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL, "rows" BIGINT NOT NULL, code_fingerprint VARCHAR NOT NULL, input_fingerprint VARCHAR NOT NULL, ${TABLE_NAME_COLUMN} VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS ${t('source_versions')} (source VARCHAR NOT NULL, partition_date DATE NOT NULL, version VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id VARCHAR NOT NULL, command_line VARCHAR, target VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, outcome VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id VARCHAR NOT NULL, command_line VARCHAR, target VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, outcome VARCHAR, ${RUN_SUMMARY_SQL})`,
+    `CREATE TABLE IF NOT EXISTS ${t('batches')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, start_date DATE NOT NULL, end_date DATE NOT NULL, outcome VARCHAR NOT NULL, category VARCHAR, attempts INTEGER, "rows" BIGINT, started_at TIMESTAMP, ended_at TIMESTAMP)`,
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, partition_date DATE NOT NULL, category VARCHAR NOT NULL, message VARCHAR, attempt INTEGER, failed_at TIMESTAMP NOT NULL)`,
     `INSERT INTO ${t('meta')} SELECT 'schema_version', '${LEDGER_SCHEMA_VERSION}' WHERE NOT EXISTS (SELECT 1 FROM ${t('meta')} WHERE key = 'schema_version')`,
   ];
 }
 
+/** The columns of `runs` version 3 added: the run's range and its counts, written with its end row. */
+const RUN_SUMMARY_TYPES: Readonly<Record<(typeof RUN_SUMMARY_COLUMNS)[number], string>> = { range_start: 'DATE', range_end: 'DATE', built: 'BIGINT', failed: 'BIGINT', upstream_failed: 'BIGINT', blocked: 'BIGINT' };
+const RUN_SUMMARY_SQL = RUN_SUMMARY_COLUMNS.map((c) => `${c} ${RUN_SUMMARY_TYPES[c]}`).join(', ');
+
 /**
- * Migrates a version-1 ledger to version 2 in ONE transaction (a crash leaves version 1): creates
- * any table version 1 lacked, adds `table_name` and fills it from `tables` (processor name →
- * `schema.table` of the current pipeline); rows of other processors keep NULL (orphaned).
+ * Migrates an older ledger to the current version in ONE transaction (a crash leaves the old one):
+ * creates any table it lacked; from version 1, adds `table_name` and fills it from `tables`
+ * (processor name → `schema.table` of the current pipeline; rows of other processors keep NULL,
+ * orphaned); from version 2 or 1, adds the run summary columns (NULL for the runs recorded before).
  */
-export function migrateV1Statements(ledgerSchema: string, tables: ReadonlyMap<string, string>): string[] {
+export function migrateStatements(ledgerSchema: string, from: 1 | 2, tables: ReadonlyMap<string, string>): string[] {
   const partitions = ledgerTable(ledgerSchema, 'partitions');
   const mapping = [...tables].map(([processor, table]) => `(${quoteString(processor)}, ${quoteString(table)})`);
+  const v1 =
+    from > 1
+      ? []
+      : [
+          `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} VARCHAR`,
+          ...(mapping.length > 0
+            ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM (VALUES ${mapping.join(', ')}) AS m(processor, table_name) WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL`]
+            : []),
+        ];
   return [
     'BEGIN TRANSACTION',
     ...ledgerDdl(ledgerSchema),
-    `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} VARCHAR`,
-    ...(mapping.length > 0
-      ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM (VALUES ${mapping.join(', ')}) AS m(processor, table_name) WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL`]
-      : []),
+    ...v1,
+    ...RUN_SUMMARY_COLUMNS.map((c) => `ALTER TABLE ${ledgerTable(ledgerSchema, 'runs')} ADD COLUMN IF NOT EXISTS ${c} ${RUN_SUMMARY_TYPES[c]}`),
     `UPDATE ${ledgerTable(ledgerSchema, 'meta')} SET value = '${LEDGER_SCHEMA_VERSION}' WHERE key = 'schema_version'`,
     'COMMIT',
   ];

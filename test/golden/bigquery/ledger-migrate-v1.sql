@@ -1,6 +1,7 @@
 ALTER TABLE `my-project._dag.partitions` ADD COLUMN IF NOT EXISTS table_name STRING;
 UPDATE `my-project._dag.partitions` AS p SET table_name = m.table_name FROM UNNEST(@mapping) AS m
 WHERE p.processor = m.processor AND p.table_name IS NULL;
+ALTER TABLE `my-project._dag.runs` ADD COLUMN IF NOT EXISTS range_start DATE, ADD COLUMN IF NOT EXISTS range_end DATE, ADD COLUMN IF NOT EXISTS built INT64, ADD COLUMN IF NOT EXISTS failed INT64, ADD COLUMN IF NOT EXISTS upstream_failed INT64, ADD COLUMN IF NOT EXISTS blocked INT64;
 CREATE TABLE IF NOT EXISTS `my-project._dag.meta` (key STRING, value STRING);
-INSERT INTO `my-project._dag.meta` (key, value) SELECT 'schema_version', '2' FROM (SELECT 1 AS one)
+INSERT INTO `my-project._dag.meta` (key, value) SELECT 'schema_version', '3' FROM (SELECT 1 AS one)
 WHERE NOT EXISTS (SELECT 1 FROM `my-project._dag.meta` WHERE key = 'schema_version');

@@ -1,0 +1,5 @@
+ALTER TABLE `my-project._dag.runs` ADD COLUMN IF NOT EXISTS range_start DATE, ADD COLUMN IF NOT EXISTS range_end DATE, ADD COLUMN IF NOT EXISTS built INT64, ADD COLUMN IF NOT EXISTS failed INT64, ADD COLUMN IF NOT EXISTS upstream_failed INT64, ADD COLUMN IF NOT EXISTS blocked INT64;
+CREATE TABLE IF NOT EXISTS `my-project._dag.meta` (key STRING, value STRING);
+UPDATE `my-project._dag.meta` SET value = '3' WHERE key = 'schema_version';
+INSERT INTO `my-project._dag.meta` (key, value) SELECT 'schema_version', '3' FROM (SELECT 1 AS one)
+WHERE NOT EXISTS (SELECT 1 FROM `my-project._dag.meta` WHERE key = 'schema_version');
