@@ -39,6 +39,7 @@ import {
 import type { LockOwner } from '../../warehouse/port.js';
 import { processStartTime } from '../../warehouse/process.js';
 import { firstLine } from '../../warehouse/shared.js';
+import { verbHelp } from '../help.js';
 import { useColor, type CliIO } from '../io.js';
 import { fullRefresh, requireRefreshSelection } from '../full-refresh.js';
 import { upstreamGapMessage } from '../../core/upstream-gaps.js';
@@ -64,7 +65,7 @@ interface RunFlags {
 export const CANCELLED_EXIT_CODE = 130;
 
 export function registerRun(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('run')
     .description('build the missing and stale partitions of a date range, in dependency order, and record what happened')
     .requiredOption('--range <A..B>', RANGE_HELP)
@@ -76,8 +77,18 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--wait <DURATION>', 'wait this long for another run holding the target\'s lock (e.g. 30s, 5m)', '0')
     .option('--force', FORCE_HELP)
     .option('--json', 'print the result as one JSON object')
-    .option('--full-refresh', 'drop the tables of the processors --select names (and their ledger rows), then rebuild them from their first partition (the range must cover it)')
-    .action(async (flags: RunFlags) => {
+    .option('--full-refresh', 'drop the tables of the processors --select names (and their ledger rows), then rebuild them from their first partition (the range must cover it)');
+  verbHelp(command, {
+    examples: ['dag run --range 2021-10-19..2021-12-15', 'dag run --range yesterday --mode daily --wait 10m', 'dag run --range 2021-11-01..2021-11-30 --select PCF+ --force --json'],
+    exitCodes: [
+      [0, 'everything the plan would build was built (blocked partitions do not fail a run)'],
+      [1, 'a partition failed, or was not built because an upstream partition failed'],
+      [2, 'usage error, the pipeline cannot be read, or another run holds the target\'s lock'],
+      [130, 'cancelled by Ctrl-C or SIGTERM (what was committed stays; nothing is half-written)'],
+      [137, 'a job that ignored its cancel was abandoned: dag reported, then ended itself with SIGKILL'],
+    ],
+  });
+  command.action(async (flags: RunFlags) => {
       io.doing = 'run';
       const concurrency = parseConcurrency(flags.concurrency);
       const mode = parseMode(flags.mode);
