@@ -109,15 +109,21 @@ export function registerRun(program: Command, io: CliIO): void {
         io.doing = `waiting for the lock of target '${loaded.targetName}'`;
         await acquireRunLock(warehouse, owner, waitMs);
         const cancel = new AbortController();
+        // Set once the run starts: the live view prints notices above its bars, so a Ctrl-C notice
+        // written beside them cannot leave the terminal half-redrawn.
+        let view: ProgressView | undefined;
+        const notice = (text: string) => (view?.notice ? view.notice(text) : io.stderr(text));
         const onSignal = (signal: NodeJS.Signals) => {
           if (cancel.signal.aborted) {
-            // A second Ctrl-C: at once. Commands die with us; the next run takes the lock over.
+            // A second Ctrl-C: at once. Commands die with us; the next run takes the lock over. The
+            // view draws its last frame first and gives the cursor back.
             commands.killAll();
-            io.stderr(`\ndag: ${signal} again: exiting now; the next dag run takes over the lock\n`);
+            view?.finish();
+            io.stderr(`dag: ${signal} again: exiting now; the next dag run takes over the lock\n`);
             io.die?.(signal);
             return;
           }
-          io.stderr(`\ndag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written; ${signal} again exits at once)\n`);
+          notice(`${view?.notice ? '' : '\n'}dag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written; ${signal} again exits at once)\n`);
           cancel.abort();
         };
         process.on('SIGINT', onSignal);
@@ -130,7 +136,7 @@ export function registerRun(program: Command, io: CliIO): void {
           const pending: Promise<void>[] = [];
           const warn = (message: string) => io.stderr(`dag: warning: ${message}\n`);
           const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
-          const view: ProgressView | undefined = flags.json
+          view = flags.json
             ? undefined
             : io.isTTY
               ? liveProgress({ write: io.stdout, now: () => Date.now(), color: useColor(io), columns: process.stdout.columns })
@@ -143,7 +149,7 @@ export function registerRun(program: Command, io: CliIO): void {
             for (const [day, outcome] of outcomesOf(event)) {
               if (outcome.state !== 'failed' || !isRootFailure(outcome.failure.category)) continue;
               const { category, message } = outcome.failure;
-              io.stderr(`dag: FAILED ${processor} ${formatDay(day)} ${category}: ${firstLine(message)}\n`);
+              notice(`dag: FAILED ${processor} ${formatDay(day)} ${category}: ${firstLine(message)}\n`);
               const url = webhookFor(loaded.pipeline, processor);
               const body = { event: 'failure', run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName, processor, date: formatDay(day), category, message };
               if (url) pending.push(notifyAll(postJson, [url], body).then((warnings) => warnings.forEach(warn)));
@@ -189,6 +195,8 @@ export function registerRun(program: Command, io: CliIO): void {
           pending.push(notifyAll(postJson, urls, { event: 'summary', ...json }).then((warnings) => warnings.forEach(warn)));
           await Promise.all(pending);
         } finally {
+          // However the run ended: the terminal gets its cursor back (finish is idempotent).
+          view?.finish();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           // A command still running now was abandoned: it must not outlive the lock it is recorded in.
