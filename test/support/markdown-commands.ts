@@ -11,6 +11,8 @@ export interface ShownCommand {
   readonly args: readonly string[];
   readonly text: string;
   readonly runnable: boolean;
+  /** A prompt whose sample shows a usage error (`dag: ...` right below it): the error it must give. */
+  readonly fails?: string;
 }
 
 /** A fenced block: its language, first content line (1-based) and lines. */
@@ -57,7 +59,8 @@ function invocations(line: string): string[] {
 
 export function shownCommands(file: string, markdown: string): ShownCommand[] {
   const shown: ShownCommand[] = [];
-  const add = (line: number, text: string, runnable: boolean) => shown.push({ file, line, text: `dag ${text}`.trim(), args: shellWords(text), runnable });
+  const add = (line: number, text: string, runnable: boolean, fails?: string) =>
+    shown.push({ file, line, text: `dag ${text}`.trim(), args: shellWords(text), runnable, ...(fails ? { fails } : {}) });
   const inBlocks = new Set<number>();
   for (const block of fencedBlocks(markdown)) {
     block.lines.forEach((raw, i) => inBlocks.add(block.line + i));
@@ -66,7 +69,8 @@ export function shownCommands(file: string, markdown: string): ShownCommand[] {
     lines.forEach((text, i) => {
       const line = block.line + i;
       const prompt = /^\s*\$\s+(.*)$/.exec(text);
-      if (prompt) for (const cmd of invocations(`$ ${prompt[1]}`)) add(line, cmd, true);
+      const next = lines[i + 1] ?? '';
+      if (prompt) for (const cmd of invocations(`$ ${prompt[1]}`)) add(line, cmd, true, next.startsWith('dag: ') ? next : undefined);
       else if (SHELL.has(block.lang)) for (const cmd of invocations(text.trim())) add(line, cmd, true);
       else if (block.lang === '' || block.lang === 'text') {
         // `npx dag ...` is a command to type; a bare `dag ...` line a synopsis (or dag's own output).
