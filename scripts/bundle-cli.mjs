@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/cli/main.js) into one CommonJS file, dist/bundle/dag.cjs, which
+// Bundles the compiled CLI (dist/cli/entry.js) into one CommonJS file, dist/bundle/dag.cjs, which
 // bin/dag.js runs with V8's code cache. Every dag invocation pays for loading its code before it does
 // anything: as ~50 ES modules of dag's own plus commander, yaml and @duckdb/node-api (~250 files) that
 // cost ~100 ms; bundled, ~60 ms; bundled and run from the code cache (compiled functions kept from an
@@ -17,7 +17,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [join(root, 'dist', 'cli', 'main.js')],
+  entryPoints: [join(root, 'dist', 'cli', 'entry.js')],
   outfile: join(outdir, 'dag.cjs'),
   bundle: true,
   format: 'cjs',

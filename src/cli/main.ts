@@ -1,14 +1,15 @@
 /**
- * The entry point: the only module that calls process.exit. Every verb lives in commands/<verb>.ts
+ * The program: every verb lives in commands/<verb>.ts
  * and reports through CliIO; a UserError becomes one line and its exit code, a WarehouseError one line
  * and the exit code of its kind, anything else is a bug and says so in one line (no stack trace unless
  * DAG_DEBUG is set).
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { UserError } from '../core/diagnostics.js';
 import { WarehouseError, type WarehouseErrorKind } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
-import { writeWithBackpressure, type CliIO } from './io.js';
+import { DagCommand, verbHelp } from './help.js';
+import type { CliIO } from './io.js';
 
 type Register = (program: Command, io: CliIO) => void;
 
@@ -29,12 +30,21 @@ const VERBS: Readonly<Record<string, () => Promise<Register>>> = {
 
 /** Registers the verb `argv` starts with, or every verb (help, version, a typo, no verb). */
 export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<Command> {
-  const program = new Command('dag')
+  const program = new DagCommand('dag')
     .description('make for date-partitioned data: build only the missing or stale partitions, and say why')
     .version('0.1.0')
-    .showHelpAfterError('(run `dag --help` for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  verbHelp(program, {
+    examples: ['dag validate', 'dag plan --range 2021-11-01..2021-11-30', 'dag run --range yesterday --mode daily'],
+    exitCodes: [
+      [0, 'ok'],
+      [1, 'something failed (run), work to do or blocked with --exit-code (plan), or an invalid file (validate)'],
+      [2, 'usage error, the pipeline cannot be read, or another run holds the target\'s lock'],
+      [130, 'a run cancelled by Ctrl-C'],
+    ],
+  });
+  program.usage('<command> [options]');
   const verb = argv[0];
   const wanted = verb !== undefined && Object.hasOwn(VERBS, verb) ? [VERBS[verb]!] : Object.values(VERBS);
   // Verbs are added with program.command(), which copies exitOverride and configureOutput to them.
@@ -74,28 +84,3 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 2;
   }
 }
-
-const io: CliIO = {
-  cwd: process.cwd(),
-  env: process.env,
-  stdout: (text) => void process.stdout.write(text),
-  stdoutAsync: writeWithBackpressure(process.stdout),
-  stderr: (text) => void process.stderr.write(text),
-  isTTY: Boolean(process.stdout.isTTY),
-  argv: process.argv.slice(2),
-  exitCode: 0,
-  doing: 'starting',
-  die: (signal) => {
-    // The default action of the signal ends the process at once (no exit handlers to wait for).
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
-    // SIGKILL and the default actions of SIGINT/SIGTERM never return; this only satisfies the type.
-    return process.exit(128);
-  },
-};
-
-// No top-level await: the bin runs this module bundled as CommonJS (scripts/bundle-cli.mjs).
-void main(process.argv.slice(2), io).then((code) => {
-  // Let stdout drain before exiting: piped output must not be cut.
-  process.stdout.write('', () => (io.endWith ? io.die?.(io.endWith) : process.exit(code)));
-});

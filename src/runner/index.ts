@@ -65,7 +65,7 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
       // Looked at after the run (below); until then a failure must not count as unhandled.
       recorded.catch(() => undefined);
     } else await recorded;
-    options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals });
+    options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals, blocked: new Map(options.plan.processors.map((p) => [p.name, p.counts.blocked])) });
     const loop = new RunLoop(context, (event) => {
       recorder.onEvent(event);
       batches.onEvent(event);

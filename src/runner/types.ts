@@ -34,7 +34,8 @@ export type CommandRunner = (
 ) => Promise<JobFailure | undefined>;
 
 export type RunEvent =
-  | { readonly kind: 'run-started'; readonly runId: string; readonly totals: ReadonlyMap<string, number> }
+  /** `totals`: partitions to build per processor; `blocked`: partitions the plan blocked (not attempted). */
+  | { readonly kind: 'run-started'; readonly runId: string; readonly totals: ReadonlyMap<string, number>; readonly blocked: ReadonlyMap<string, number> }
   /** A task changed status (lifecycle.ts); everything reported about jobs and partitions comes from these. */
   | TaskEvent
   | { readonly kind: 'warning'; readonly message: string };

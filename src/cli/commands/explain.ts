@@ -14,6 +14,7 @@ import { messageLine } from '../../report/runs.js';
 import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
+import { verbHelp } from '../help.js';
 import type { CliIO } from '../io.js';
 import { processorNamed } from '../processor-arg.js';
 import { loadPipelineAndTarget, openTarget, printWarnings, readAndPlan, withSelection } from '../prepare.js';
@@ -73,15 +74,22 @@ async function lastFailureOf(io: CliIO, warehouse: Warehouse, pipeline: Pipeline
 }
 
 export function registerExplain(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('explain')
     .description('explain why one partition is fresh, missing, stale or blocked, down to the root cause')
     .argument('<PROCESSOR>', 'processor name')
     .argument('<DATE>', 'partition date, YYYY-MM-DD')
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
-    .option('--json', 'print the explanation as JSON')
-    .action(async (name: string, date: string, flags: ExplainFlags) => {
+    .option('--json', 'print the explanation as JSON (its shape: docs/partition-states.md)');
+  verbHelp(command, {
+    examples: ['dag explain PDC 2021-11-10', 'dag explain MLFS 2021-10-28 --json', 'dag explain PCF 2021-11-03 --target prod'],
+    exitCodes: [
+      [0, 'explained (whatever the partition\'s status)'],
+      [2, 'usage error, an unknown processor, a date that is not a partition, or the pipeline or warehouse cannot be read'],
+    ],
+  });
+  command.action(async (name: string, date: string, flags: ExplainFlags) => {
       io.doing = 'explain';
       const day = parseIsoDate(date);
       if (day === undefined) {

@@ -11,6 +11,7 @@ import type { Plan } from '../../core/plan.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import { planTextChunks } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
+import { USAGE_EXIT, verbHelp } from '../help.js';
 import { useColor, writeChunks, type CliIO } from '../io.js';
 import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
 import { parseRange, RANGE_HELP } from '../range.js';
@@ -29,19 +30,27 @@ interface PlanFlags {
 }
 
 export function registerPlan(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('plan')
     .description('show what is fresh, missing, stale or blocked in a date range, and why; never writes')
     .requiredOption('--range <A..B>', RANGE_HELP)
     .option('--select <SEL>', SELECT_HELP, addUp, [])
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
-    .option('--json', 'print the plan as one JSON object (DESIGN §6)')
+    .option('--json', 'print the plan as one JSON object (its shape: docs/partition-states.md)')
     .option('--exit-code', 'exit 1 when anything would be built or is blocked, an unselected upstream processor is not fresh, or the plan warns (e.g. the calendar is behind the range)')
     .option('--grid', 'draw coverage as processors × dates')
     .option('--cost', 'add BigQuery dry-run bytes per processor')
-    .option('--force', FORCE_HELP)
-    .action(async (flags: PlanFlags) => {
+    .option('--force', FORCE_HELP);
+  verbHelp(command, {
+    examples: ['dag plan --range 2021-11-01..2021-11-30', 'dag plan --range -7d..today --select +PCF --grid', 'dag plan --range yesterday --json --exit-code'],
+    exitCodes: [
+      [0, 'the plan was printed (with --exit-code: and there is nothing to build, nothing blocked, no warning)'],
+      [1, 'with --exit-code: something would be built or is blocked, an unselected upstream processor is not fresh, or the plan warns'],
+      [2, 'usage error, the pipeline cannot be read, or a table or the ledger cannot be read'],
+    ],
+  });
+  command.action(async (flags: PlanFlags) => {
       io.doing = 'plan';
       const loaded = await loadAndSelect(io, flags);
       const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));

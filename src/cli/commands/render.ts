@@ -16,6 +16,7 @@ import { makeBatches } from '../../core/planner.js';
 import { dagVariables, substituteArgv } from '../../runner/spawn.js';
 import type { BatchJob } from '../../warehouse/port.js';
 import { renderBatchSql } from '../../warehouse/render.js';
+import { verbHelp } from '../help.js';
 import type { CliIO } from '../io.js';
 import { loadPipelineAndTarget, openTarget, printWarnings, readAndPlan, withSelection } from '../prepare.js';
 import { processorNamed } from '../processor-arg.js';
@@ -69,7 +70,7 @@ function blockText(rendered: RenderedBatch, partitions: number): string {
 }
 
 export function registerRender(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('render')
     .description('print what run would execute for each batch of a processor: the SQL (dates as typed literals, ref() resolved) or a command\'s argv and DAG_* environment')
     .argument('<PROCESSOR>', 'processor name')
@@ -77,9 +78,12 @@ export function registerRender(program: Command, io: CliIO): void {
     .option('--all', 'every expected partition\'s batch, fresh ones too (default: only the batches the plan would build)')
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
-    .option('--json', 'print { processor, batches: [{ start, end, sql } | { start, end, argv, env, cwd }] }')
-    .addHelpText('after', '\nExamples:\n  dag render PCF --range 2021-11-01..2021-11-30\n  dag render PCF --range 2021-11-03 --all > pcf.sql\n  dag render MLFS --range yesterday --all\n\nExit codes: 0 printed (also when nothing would be built); 2 usage error or unreadable pipeline.\n')
-    .action(async (name: string, flags: RenderFlags) => {
+    .option('--json', 'print { processor, batches: [{ start, end, sql } | { start, end, argv, env, cwd }] }');
+  verbHelp(command, {
+    examples: ['dag render PCF --range 2021-11-01..2021-11-30', 'dag render PCF --range 2021-11-03 --all > pcf.sql', 'dag render MLFS --range yesterday --all'],
+    exitCodes: [[0, 'printed (also when nothing would be built)'], [2, 'usage error, an unknown processor, or the pipeline or warehouse cannot be read']],
+  });
+  command.action(async (name: string, flags: RenderFlags) => {
       io.doing = 'render';
       const loadedPipeline = await loadPipelineAndTarget(io, flags);
       const { pipeline } = loadedPipeline;

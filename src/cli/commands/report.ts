@@ -10,6 +10,7 @@ import { makeCalendar } from '../../core/calendar.js';
 import { UserError } from '../../core/diagnostics.js';
 import { pipelineGraph } from '../../core/pipeline-graph.js';
 import { renderReport } from '../../report/html/page.js';
+import { verbHelp } from '../help.js';
 import type { CliIO } from '../io.js';
 import { addUp, SELECT_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan } from '../prepare.js';
 import { parseRange, RANGE_HELP } from '../range.js';
@@ -34,7 +35,7 @@ function parseRuns(text: string): number {
 }
 
 export function registerReport(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('report')
     .description('write one self-contained HTML page: the DAG, the coverage heatmap (tooltips per cell), recent runs and failures by category')
     .requiredOption('--range <A..B>', RANGE_HELP)
@@ -42,9 +43,12 @@ export function registerReport(program: Command, io: CliIO): void {
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--out <FILE>', 'where to write the page (default: .dag/report.html beside pipeline.yaml)')
     .option('--runs <N>', 'how many recent runs to list', parseRuns, 20)
-    .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
-    .addHelpText('after', '\nExamples:\n  dag report --range 2021-11-01..2021-11-30\n  dag report --range -30d..today --out artifacts/dag.html\n  dag report --range 2012-01-01.. --select +MLFS\n\nExit codes: 0 written (whatever the coverage); 2 usage error, unreadable pipeline or unwritable FILE.\n')
-    .action(async (flags: ReportFlags) => {
+    .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)');
+  verbHelp(command, {
+    examples: ['dag report --range 2021-11-01..2021-11-30', 'dag report --range -30d..today --out artifacts/dag.html', 'dag report --range 2012-01-01.. --select +MLFS'],
+    exitCodes: [[0, 'written (whatever the coverage)'], [2, 'usage error, the pipeline or warehouse cannot be read, or FILE cannot be written']],
+  });
+  command.action(async (flags: ReportFlags) => {
       io.doing = 'report';
       const { runs } = flags;
       const loaded = await loadAndSelect(io, flags);

@@ -39,6 +39,7 @@ import {
 import type { LockOwner } from '../../warehouse/port.js';
 import { processStartTime } from '../../warehouse/process.js';
 import { firstLine } from '../../warehouse/shared.js';
+import { verbHelp } from '../help.js';
 import { useColor, type CliIO } from '../io.js';
 import { fullRefresh, requireRefreshSelection } from '../full-refresh.js';
 import { upstreamGapMessage } from '../../core/upstream-gaps.js';
@@ -64,7 +65,7 @@ interface RunFlags {
 export const CANCELLED_EXIT_CODE = 130;
 
 export function registerRun(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('run')
     .description('build the missing and stale partitions of a date range, in dependency order, and record what happened')
     .requiredOption('--range <A..B>', RANGE_HELP)
@@ -76,8 +77,18 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--wait <DURATION>', 'wait this long for another run holding the target\'s lock (e.g. 30s, 5m)', '0')
     .option('--force', FORCE_HELP)
     .option('--json', 'print the result as one JSON object')
-    .option('--full-refresh', 'drop the tables of the processors --select names (and their ledger rows), then rebuild them from their first partition (the range must cover it)')
-    .action(async (flags: RunFlags) => {
+    .option('--full-refresh', 'drop the tables of the processors --select names (and their ledger rows), then rebuild them from their first partition (the range must cover it)');
+  verbHelp(command, {
+    examples: ['dag run --range 2021-10-19..2021-12-15', 'dag run --range yesterday --mode daily --wait 10m', 'dag run --range 2021-11-01..2021-11-30 --select PCF+ --force --json'],
+    exitCodes: [
+      [0, 'everything the plan would build was built (blocked partitions do not fail a run)'],
+      [1, 'a partition failed, or was not built because an upstream partition failed'],
+      [2, 'usage error, the pipeline cannot be read, or another run holds the target\'s lock'],
+      [130, 'cancelled by Ctrl-C or SIGTERM (what was committed stays; nothing is half-written)'],
+      [137, 'a job that ignored its cancel was abandoned: dag reported, then ended itself with SIGKILL'],
+    ],
+  });
+  command.action(async (flags: RunFlags) => {
       io.doing = 'run';
       const concurrency = parseConcurrency(flags.concurrency);
       const mode = parseMode(flags.mode);
@@ -103,15 +114,21 @@ export function registerRun(program: Command, io: CliIO): void {
         io.doing = `waiting for the lock of target '${loaded.targetName}'`;
         await acquireRunLock(warehouse, owner, waitMs);
         const cancel = new AbortController();
+        // Set once the run starts: the live view prints notices above its bars, so a Ctrl-C notice
+        // written beside them cannot leave the terminal half-redrawn.
+        let view: ProgressView | undefined;
+        const notice = (text: string) => (view?.notice ? view.notice(text) : io.stderr(text));
         const onSignal = (signal: NodeJS.Signals) => {
           if (cancel.signal.aborted) {
-            // A second Ctrl-C: at once. Commands die with us; the next run takes the lock over.
+            // A second Ctrl-C: at once. Commands die with us; the next run takes the lock over. The
+            // view draws its last frame first and gives the cursor back.
             commands.killAll();
-            io.stderr(`\ndag: ${signal} again: exiting now; the next dag run takes over the lock\n`);
+            view?.finish();
+            io.stderr(`dag: ${signal} again: exiting now; the next dag run takes over the lock\n`);
             io.die?.(signal);
             return;
           }
-          io.stderr(`\ndag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written; ${signal} again exits at once)\n`);
+          notice(`${view?.notice ? '' : '\n'}dag: ${signal}: cancelling run ${runId}: interrupting running jobs (no partition is left half-written; ${signal} again exits at once)\n`);
           cancel.abort();
         };
         process.on('SIGINT', onSignal);
@@ -123,7 +140,7 @@ export function registerRun(program: Command, io: CliIO): void {
           const calendar = makeCalendar(snapshot.calendar);
           const envelope = { run_id: runId, pipeline: loaded.pipeline.name, target: loaded.targetName };
           const urls = webhooksOf(loaded.pipeline, plan.processors.map((p) => p.name));
-          const view: ProgressView | undefined = flags.json
+          view = flags.json
             ? undefined
             : io.isTTY
               ? liveProgress({ write: io.stdout, now: () => Date.now(), color: useColor(io), columns: process.stdout.columns })
@@ -136,7 +153,7 @@ export function registerRun(program: Command, io: CliIO): void {
             for (const [day, outcome] of outcomesOf(event)) {
               if (outcome.state !== 'failed' || !isRootFailure(outcome.failure.category)) continue;
               const { category, message } = outcome.failure;
-              io.stderr(`dag: FAILED ${processor} ${formatDay(day)} ${category}: ${firstLine(message)}\n`);
+              notice(`dag: FAILED ${processor} ${formatDay(day)} ${category}: ${firstLine(message)}\n`);
               const url = webhookFor(loaded.pipeline, processor);
               if (url) webhooks.failure(url, { processor, date: formatDay(day), category, message }, envelope);
             }
@@ -182,6 +199,8 @@ export function registerRun(program: Command, io: CliIO): void {
             webhooks.send(urls, { event: 'summary', ...json });
           };
         } finally {
+          // However the run ended: the terminal gets its cursor back (finish is idempotent).
+          view?.finish();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           // A command still running now was abandoned: it must not outlive the lock it is recorded in.

@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { loadPipeline } from '../../config/load.js';
 import { displayPath } from '../../config/report.js';
+import { USAGE_EXIT, verbHelp } from '../help.js';
 import { useColor, type CliIO } from '../io.js';
 import { ledgerDiagnostics } from '../validate-ledger.js';
 import { DIAGNOSTIC_FORMATS, renderGithub, renderJson, renderText, verdict, type DiagnosticFormat } from '../render-diagnostics.js';
@@ -16,12 +17,20 @@ interface ValidateOptions {
 }
 
 export function registerValidate(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('validate')
     .description('check pipeline.yaml: every problem at once, with file:line:column and a hint')
-    .option('--pipeline <file>', 'the pipeline file (default: pipeline.yaml found from here upward)')
-    .addOption(new Option('--format <format>', 'output format').choices([...DIAGNOSTIC_FORMATS]).default('text'))
-    .action(async (options: ValidateOptions) => {
+    .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
+    .addOption(new Option('--format <FORMAT>', 'text for people, json for tools, github for annotations in GitHub Actions').choices([...DIAGNOSTIC_FORMATS]).default('text'));
+  verbHelp(command, {
+    examples: ['dag validate', 'dag validate --format github', 'dag validate --pipeline pipeline.yaml --format json'],
+    exitCodes: [
+      [0, 'valid (warnings allowed)'],
+      [1, 'the file has errors (each printed with file:line:column)'],
+      [2, 'usage error, or no pipeline file found or readable'],
+    ],
+  });
+  command.action(async (options: ValidateOptions) => {
       io.doing = 'validating the pipeline';
       const outcome = await loadPipeline({ cwd: io.cwd, ...(options.pipeline !== undefined ? { file: options.pipeline } : {}) });
       io.exitCode = outcome.ok ? 0 : outcome.exitCode;
