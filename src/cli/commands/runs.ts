@@ -9,6 +9,7 @@ import { failureJson, failuresText, runDetailJson, runJson, runsListText, runTex
 import { dayRangeText } from '../../report/ranges.js';
 import { logFileOf } from '../../runner/spawn.js';
 import type { Warehouse } from '../../warehouse/port.js';
+import { verbHelp } from '../help.js';
 import type { CliIO } from '../io.js';
 import { loadPipelineAndTarget, openTarget, printWarnings, withSelection } from '../prepare.js';
 import { logRootOf, runLogs, shownPath } from '../run-logs.js';
@@ -31,19 +32,16 @@ function parseLimit(text: string): number {
   return value;
 }
 
-const EXAMPLES = [
-  'Examples:',
-  '  dag runs',
-  '  dag runs 20211201T061501Z-3fa9',
-  '  dag runs --failures --limit 50',
-  '  dag runs --failures --json | jq \'.failures[] | select(.built_since == null)\'',
-  '',
-  'Exit codes: 0 printed (whatever the runs\' outcomes); 2 usage error, unreadable pipeline or target, or an unknown RUN_ID.',
-  '',
-].join('\n');
+const HELP = {
+  examples: ['dag runs', 'dag runs 20211201T061501Z-3fa9', 'dag runs --failures --limit 50'],
+  exitCodes: [
+    [0, "printed (whatever the runs' outcomes)"],
+    [2, 'usage error, an unknown RUN_ID, or the pipeline or target cannot be read'],
+  ],
+} as const;
 
 export function registerRuns(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('runs')
     .description('show the run history: recent runs, one run\'s batches, failures and logs, or the failed partitions and whether they were built since')
     .argument('[RUN_ID]', 'one run: its batches, failures by processor and category, and its command logs')
@@ -51,9 +49,9 @@ export function registerRuns(program: Command, io: CliIO): void {
     .option('--failures', 'list failed partitions: when, category, message, and whether a later run built them since')
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
-    .option('--json', 'print JSON (schema/runs-output.schema.json)')
-    .addHelpText('after', `\n${EXAMPLES}`)
-    .action(async (runId: string | undefined, flags: RunsFlags) => {
+    .option('--json', 'print JSON (schema/runs-output.schema.json)');
+  verbHelp(command, HELP);
+  command.action(async (runId: string | undefined, flags: RunsFlags) => {
       io.doing = 'runs';
       const loadedPipeline = await loadPipelineAndTarget(io, flags);
       const loaded = withSelection(loadedPipeline, undefined);
