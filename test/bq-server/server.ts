@@ -127,7 +127,7 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
         const slow = takeFault('slow', (f) => f.sql.test(sql));
         if (slow) await waitOrCancel(job, slow.ms);
         const jobError = takeFault('jobError', (f) => f.sql.test(sql));
-        if (jobError) throw new BigqueryLikeError(jobError.reason === 'rateLimitExceeded' ? 403 : 500, jobError.reason, jobError.message ?? `injected ${jobError.reason}`);
+        if (jobError) throw new BigqueryLikeError(statusOfReason(jobError.reason), jobError.reason, jobError.message ?? `injected ${jobError.reason}`);
         const between = takeFault('failBetween', (f) => f.sql.test(sql));
         job.result = await engine.runScript(sql, parameters, {
           beforeStatement: (index) => {
@@ -334,6 +334,14 @@ async function waitOrCancel(job: Job, ms: number): Promise<void> {
     if (job.cancelled) throw new BigqueryLikeError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
     await new Promise((resolve) => setTimeout(resolve, step));
   }
+}
+
+/** The HTTP status BigQuery pairs with an error reason (https://cloud.google.com/bigquery/docs/error-messages). */
+function statusOfReason(reason: string): number {
+  if (['rateLimitExceeded', 'quotaExceeded', 'accessDenied', 'billingNotEnabled'].includes(reason)) return 403;
+  if (reason === 'notFound') return 404;
+  if (['backendError', 'internalError', 'jobBackendError', 'jobInternalError'].includes(reason)) return 500;
+  return 400;
 }
 
 function statusName(code: number): string {
