@@ -2,7 +2,7 @@
  * The loopback server rejects and reports what BigQuery does (issue 12, finding 9), item by item:
  * non-DAY partition ids, the NULL row of an unpartitioned table and the `__UNPARTITIONED__` row of
  * streamed rows, last_modified_time on any write, table-level transaction conflicts, label rules,
- * the 4,000-partitions-per-job limit and maximumBytesBilled. (Permanent DDL inside a transaction:
+ * the 4,000-partitions-per-job limit, maximumBytesBilled and DATE vs TIMESTAMP. (Permanent DDL inside a transaction:
  * test/bigquery-schema-change.test.ts.)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,5 +120,15 @@ describe('the loopback server, strict as BigQuery', () => {
     await expect(capped.getQueryResults()).rejects.toThrow(/Query exceeded limit for bytes billed: 1000\. 10485760 or higher required/);
     const [enough] = await client.createQueryJob({ query: 'SELECT 1', location: 'US', maximumBytesBilled: '20000000' });
     await enough.getQueryResults();
+  });
+
+  it('a DATE compared with a TIMESTAMP is a type error, in a query and its dry run; written casts and literals pass', async () => {
+    await server.exec(`CREATE TABLE \`${P}.d.t\` (day DATE, seen TIMESTAMP) PARTITION BY day; INSERT INTO \`${P}.d.t\` VALUES (DATE '2021-11-01', TIMESTAMP '2021-11-01 10:00:00')`);
+    await expect(server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE day >= TIMESTAMP '2021-11-01'`)).rejects.toThrow(/No matching signature for operator for argument types: DATE, TIMESTAMP/);
+    await expect(server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE day = seen`)).rejects.toThrow(/DATE, TIMESTAMP/);
+    await expect(server.exec(`CREATE TEMP TABLE x AS SELECT day FROM \`${P}.d.t\` WHERE day < CURRENT_TIMESTAMP()`)).rejects.toThrow(/DATE, TIMESTAMP/);
+    const client = new BigQuery({ projectId: P, apiEndpoint: server.url });
+    await expect(client.createQueryJob({ query: `SELECT day FROM \`${P}.d.t\` WHERE day < seen`, location: 'US', dryRun: true })).rejects.toThrow(/DATE, TIMESTAMP/);
+    expect((await server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE CAST(day AS TIMESTAMP) <= seen AND seen > '2021-01-01' AND day >= DATE '2021-11-01'`)).rows).toEqual([['1']]);
   });
 });

@@ -20,6 +20,7 @@ import { isMutation, TransactionConflicts, type OpenTransaction } from './confli
 import { forgetTable, PARTITION_VIEW_SETUP, recordTableWrite, withUnpartitionedRows } from './partition-view.js';
 import { partitionIdSql } from './partitioning.js';
 import { isDml, JobWrites, returningPartitions } from './writes.js';
+import { checkTimestampCoercion, queryPart } from './coercion.js';
 
 export interface Field {
   readonly name: string;
@@ -180,6 +181,8 @@ export class Engine {
     }
     if (/^\s*ALTER\s+TABLE\b/i.test(sql)) return this.alterStatement(connection, sql);
     if (/^\s*INSERT\b/i.test(sql)) await checkInsert(connection, sql);
+    const query = queryPart(sql);
+    if (query !== undefined) await checkTimestampCoercion(connection, query);
     let dropped: NameParts | undefined;
     if (/^\s*DROP\s+TABLE\b/i.test(statement)) translateNames(statement, (name) => (dropped ??= name));
     let target: NameParts | undefined;
@@ -427,7 +430,7 @@ export class Engine {
     try {
       for (const statement of splitScript(sql)) {
         if (!/^\s*(SELECT|WITH)\b/i.test(statement)) continue;
-        await connection.run(`EXPLAIN ${translateUnnest(translateNames(substituteParameters(statement, parameters)))}`);
+        await checkTimestampCoercion(connection, translateUnnest(translateNames(substituteParameters(statement, parameters))));
       }
     } catch (error) {
       throw toBigqueryError(error);
