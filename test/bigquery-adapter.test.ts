@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startBqServer, type BqServer } from './bq-server/server.js';
-import { batchJob, day, jobInserts, loadTestPipeline, openTestWarehouse, seedGames } from './bigquery-helpers.js';
+import { batchJob, day, jobInserts, loadTestPipeline, openTestWarehouse, resetServer, seedGames } from './bigquery-helpers.js';
 import type { Pipeline } from '../src/core/model.js';
 import type { Warehouse } from '../src/warehouse/port.js';
 import { commandBatch, sqlBatch } from './support/batches.js';
@@ -22,11 +22,7 @@ afterAll(async () => {
   await server.close();
 });
 beforeEach(async () => {
-  // A fresh dataset layout per test: drop what earlier tests wrote.
-  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE; DROP SCHEMA IF EXISTS `test-project.other` CASCADE');
-  await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE');
-  server.log.length = 0;
-  server.faults.length = 0;
+  await resetServer(server);
   ({ pipeline } = await loadTestPipeline(server));
   warehouse = await openTestWarehouse(pipeline);
 });

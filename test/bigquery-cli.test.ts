@@ -3,7 +3,8 @@
  * through the loopback server (pipeline api_endpoint) — on the seed's situation: a calendar source,
  * a box-score source missing one day, early-season history too short for a lookback with `min`, and a
  * four-processor chain (lookback+min, same, same, offset -1). Plans, runs, a second run, a source
- * change, `plan --cost` and `explain` must agree; the server's log is checked for a whole CLI run
+ * change, a schema change (a column added to a processor's SELECT), deleted partitions (a processor's,
+ * then a source's), `plan --cost` and `explain` must agree, plans and the tables' rows alike; the server's log is checked for a whole CLI run
  * (location on every job and poll, labels, no credential material) and a timeout cancels the job.
  */
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBqServer, type BqServer, type LoggedRequest } from './bq-server/server.js';
 import { jobInserts } from './bigquery-helpers.js';
 import { looksLikeStackTrace, runDag, tempProject, type DagResult } from './support/cli.js';
-import { createTable, updatePartitionContent } from './support/duckdb.js';
+import { writeFileSync } from 'node:fs';
+import { createTable, deletePartition, queryRows, updatePartitionContent } from './support/duckdb.js';
 
 const P = 'test-project';
 const env = { METADATA_SERVER_DETECTION: 'none', GOOGLE_APPLICATION_CREDENTIALS: undefined };
@@ -130,6 +132,37 @@ function locationProblems(log: readonly LoggedRequest[]): string[] {
   return problems;
 }
 
+const TABLES = ['precompute.psza', 'precompute.pdc', 'precompute.pcf', 'predictions.mlfs'] as const;
+
+/** Every processor table's rows on both targets, as text, sorted: the data must be the same. */
+async function tablesOf(): Promise<{ dev: Record<string, string[]>; bq: Record<string, string[]> }> {
+  const dev: Record<string, string[]> = {};
+  const bq: Record<string, string[]> = {};
+  const line = (values: readonly unknown[]) => values.map((v) => (v === null || v === undefined ? 'NULL' : String(v))).join('|');
+  for (const table of TABLES) {
+    const local = await queryRows(join(dir, 'warehouse.duckdb'), `SELECT * FROM ${table} ORDER BY ALL`);
+    dev[table] = local.map((row) => line(Object.values(row))).sort();
+    const remote = await server.exec(`SELECT * FROM \`${P}.${table}\``);
+    bq[table] = remote.rows.map((row) => line(row)).sort();
+  }
+  return { dev, bq };
+}
+
+/** Plans equal, the runs build the same dates, and the tables end up with the same rows. */
+async function planRunCompare(): Promise<{ plan: Omit<PlanJson, 'target' | 'stats'>; run: RunJson }> {
+  const plans = [await planOf('dev'), await planOf('bq')];
+  expect(plans[1]).toEqual(plans[0]);
+  const runs = [await runOf('dev'), await runOf('bq')];
+  expect(runs[1]!.processors.flatMap((p) => p.failed.map((f) => `${p.name} ${f.date} ${f.category} ${f.message}`))).toEqual(runs[0]!.processors.flatMap((p) => p.failed.map((f) => `${p.name} ${f.date} ${f.category} ${f.message}`)));
+  expect(builtDates(runs[1]!)).toEqual(builtDates(runs[0]!));
+  const data = await tablesOf();
+  expect(data.bq).toEqual(data.dev);
+  return { plan: plans[1]!, run: runs[1]! };
+}
+
+const statusesOf = (plan: Omit<PlanJson, 'target' | 'stats'>, name: string, date: string) =>
+  plan.processors.find((p) => p.name === name)?.partitions.find((p) => p.date === date);
+
 describe('the bq target through the dag binary, against the duckdb target', () => {
   it('plans alike, runs alike, then has nothing left to do on both', async () => {
     const before = [await planOf('dev'), await planOf('bq')];
@@ -224,6 +257,33 @@ describe('the bq target through the dag binary, against the duckdb target', () =
     expect(locationProblems(log)).toEqual([]);
     const recorded = await server.exec(`SELECT category FROM \`${P}._dag.failures\` WHERE processor = 'SLOW'`);
     expect(recorded.rows).toEqual([['TIMEOUT']]);
+  });
+
+  it('a column added to a SELECT: same plans, same rebuilds and the same rows (the new column included) on both', async () => {
+    await planRunCompare(); // the source change above, built on both
+    writeFileSync(join(dir, 'sql/pdc.sql'), sql('boxscores', 'schedule').replace('count(*) AS n', "count(*) AS n, 'v2' AS tag"));
+    const { plan, run } = await planRunCompare();
+    expect(statusesOf(plan, 'PDC', '2021-11-03')).toMatchObject({ status: 'stale', action: 'build' });
+    expect(builtDates(run).PDC!.length).toBeGreaterThan(10);
+    const pdc = await server.exec(`SELECT tag, count(*) FROM \`${P}.precompute.pdc\` GROUP BY 1`);
+    expect(pdc.rows).toEqual([['v2', String(builtDates(run).PDC!.length)]]);
+  });
+
+  it('deleted partitions: a processor partition dropped is rebuilt, a source day dropped blocks its readers, alike on both', async () => {
+    await deletePartition(join(dir, 'warehouse.duckdb'), 'precompute.pdc', 'game_date', '2021-11-04');
+    await server.exec(`DELETE FROM \`${P}.precompute.pdc\` WHERE game_date = DATE '2021-11-04'`);
+    const rebuilt = await planRunCompare();
+    expect(statusesOf(rebuilt.plan, 'PDC', '2021-11-04')).toMatchObject({ action: 'build' });
+    expect(builtDates(rebuilt.run).PDC).toContain('2021-11-04');
+
+    await deletePartition(join(dir, 'warehouse.duckdb'), 'raw.boxscores', 'game_date', '2021-11-06');
+    await server.exec(`DELETE FROM \`${P}.raw.boxscores\` WHERE game_date = DATE '2021-11-06'`);
+    const blocked = await planRunCompare();
+    expect(statusesOf(blocked.plan, 'PDC', '2021-11-06')).toMatchObject({ action: 'blocked' });
+    // Nothing left to do, and nothing different, on either.
+    const after = [await planOf('dev'), await planOf('bq')];
+    expect(after[1]).toEqual(after[0]);
+    expect(after[1]!.summary.build ?? 0).toBe(0);
   });
 
   it('no credential material in any request the CLI runs above made', async () => {

@@ -12,6 +12,8 @@ import type { Warehouse } from '../src/warehouse/port.js';
 import { tempProject } from './support/cli.js';
 import type { BqServer, LoggedRequest } from './bq-server/server.js';
 import type { TestJob } from './support/batches.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { startBqServer } from './bq-server/server.js';
 
 // The client must not probe a metadata server; tests never reach Google.
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -120,4 +122,26 @@ export function jobInserts(log: readonly LoggedRequest[]): { query: string; loca
         body: body as Record<string, unknown>,
       };
     });
+}
+
+/** A fresh dataset layout on a shared server: drops what earlier tests wrote (datasets and metadata), faults and the log. */
+export async function resetServer(server: BqServer): Promise<void> {
+  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE; DROP SCHEMA IF EXISTS `test-project.other` CASCADE');
+  await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE; DELETE FROM __bq.stream_buffer WHERE TRUE');
+  server.log.length = 0;
+  server.faults.length = 0;
+}
+
+/** One server for the file, and per test a fresh layout, the test pipeline and a warehouse on it (closed after). */
+export function serverPerFile(): { readonly server: BqServer; readonly pipeline: Pipeline; readonly warehouse: Warehouse } {
+  const state = {} as { server: BqServer; pipeline: Pipeline; warehouse: Warehouse };
+  beforeAll(async () => void (state.server = await startBqServer()));
+  afterAll(() => state.server.close());
+  beforeEach(async () => {
+    await resetServer(state.server);
+    ({ pipeline: state.pipeline } = await loadTestPipeline(state.server));
+    state.warehouse = await openTestWarehouse(state.pipeline);
+  });
+  afterEach(() => state.warehouse.close());
+  return state;
 }

@@ -49,6 +49,8 @@ export const CODES = {
   codeFileUnreadable: 'code-file-unreadable',
   webhookCredentials: 'webhook-credentials',
   ledgerSchemaTable: 'ledger-schema-table',
+  invalidLabel: 'invalid-label',
+  batchSizeTooLarge: 'batch-size-too-large',
   // Warnings
   unusedUpstream: 'unused-upstream',
   unusedSource: 'unused-source',

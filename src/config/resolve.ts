@@ -12,6 +12,7 @@ import type { GlobFiles } from './code-files.js';
 import { CODES } from './codes.js';
 import { isRecord, valueAt, type ConfigDocument } from './document.js';
 import { projectFolder } from './project-files.js';
+import { checkBigqueryBatchSize, checkBigqueryLabels } from './bigquery-rails.js';
 import { checkLedgerSchema, checkWebhooks } from './rails.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
@@ -140,6 +141,8 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   checkDurations(top, report);
   checkWebhooks(top, report);
   checkLedgerSchema(top, targets, report);
+  checkBigqueryLabels(top, report);
+  checkBigqueryBatchSize(top, targets, report);
 
   const declared: Processor[] = [];
   const context = { report, project: projectFolder(baseDir), defaults, names, readText: options.readText, globFiles: options.globFiles, suggestName: nameSuggester(names) };

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Engine, type Field, type QueryResult } from './engine.js';
 import { BigqueryLikeError, type RestParameter } from './translate.js';
+import { checkBytesBilled, checkLabels } from './job-rules.js';
 
 export interface LoggedRequest {
   readonly method: string;
@@ -62,6 +63,10 @@ export interface BqServer {
   readonly jobs: () => readonly { id: string; location: string | undefined; configuration: Record<string, unknown>; state: string; error?: string }[];
   /** Runs BigQuery-dialect SQL directly (fixtures); partitions' modification times move as for jobs. */
   exec(sql: string): Promise<QueryResult>;
+  /** tabledata.insertAll without HTTP: rows land in the streaming buffer (`__UNPARTITIONED__`). */
+  stream(dataset: string, table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
+  /** BigQuery extracting every buffered row into its partition. */
+  flushStreamingBuffer(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,7 +95,7 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
   function startJob(projectId: string, body: Record<string, unknown>): Job {
     const reference = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     const configuration = (body.configuration ?? {}) as Record<string, unknown>;
-    const queryConfig = (configuration.query ?? {}) as { query?: string; queryParameters?: RestParameter[] };
+    const queryConfig = (configuration.query ?? {}) as { query?: string; queryParameters?: RestParameter[]; maximumBytesBilled?: string };
     const sql = queryConfig.query ?? '';
     const parameters = queryConfig.queryParameters ?? [];
     const job: Job = {
@@ -118,10 +123,11 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
           job.schema = await engine.querySchema(sql, parameters);
           return;
         }
+        if (queryConfig.maximumBytesBilled !== undefined) checkBytesBilled(queryConfig.maximumBytesBilled, await engine.estimateBytes(sql));
         const slow = takeFault('slow', (f) => f.sql.test(sql));
         if (slow) await waitOrCancel(job, slow.ms);
         const jobError = takeFault('jobError', (f) => f.sql.test(sql));
-        if (jobError) throw new BigqueryLikeError(jobError.reason === 'rateLimitExceeded' ? 403 : 500, jobError.reason, jobError.message ?? `injected ${jobError.reason}`);
+        if (jobError) throw new BigqueryLikeError(statusOfReason(jobError.reason), jobError.reason, jobError.message ?? `injected ${jobError.reason}`);
         const between = takeFault('failBetween', (f) => f.sql.test(sql));
         job.result = await engine.runScript(sql, parameters, {
           beforeStatement: (index) => {
@@ -189,6 +195,7 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
     if (fault) throw new BigqueryLikeError(fault.status, fault.reason, `injected ${fault.reason}`);
     let m: RegExpExecArray | null;
     if (method === 'POST' && (m = /^\/projects\/([^/]+)\/jobs$/.exec(path))) {
+      checkLabels((body as { configuration?: { labels?: unknown } } | undefined)?.configuration?.labels);
       const job = startJob(m[1] ?? '', body as Record<string, unknown>);
       if ((job.configuration as { dryRun?: boolean }).dryRun) await job.done;
       if (job.error && (job.configuration as { dryRun?: boolean }).dryRun) throw job.error;
@@ -236,10 +243,18 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
           numRows: String(info.rows),
           location,
           ...(info.partitionColumn
-            ? { timePartitioning: { type: 'DAY', field: info.partitionColumn, ...(info.expirationMs !== undefined ? { expirationMs: String(info.expirationMs) } : {}) } }
+            ? { timePartitioning: { type: info.granularity, field: info.partitionColumn, ...(info.expirationMs !== undefined ? { expirationMs: String(info.expirationMs) } : {}) } }
+            : {}),
+          ...(info.streamingBuffer
+            ? { streamingBuffer: { estimatedRows: String(info.streamingBuffer.rows), oldestEntryTime: String(info.streamingBuffer.oldestMs) } }
             : {}),
         },
       ];
+    }
+    if (method === 'POST' && (m = /^\/projects\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/insertAll$/.exec(path))) {
+      const rows = ((body as { rows?: { json?: Record<string, unknown> }[] } | undefined)?.rows ?? []).map((r) => r.json ?? {});
+      await engine.streamRows(m[2] ?? '', m[3] ?? '', rows);
+      return [200, { kind: 'bigquery#tableDataInsertAllResponse' }];
     }
     if (method === 'GET' && (m = /^\/projects\/([^/]+)\/datasets\/([^/]+)$/.exec(path))) {
       if (!(await engine.datasetExists(m[2] ?? ''))) throw new BigqueryLikeError(404, 'notFound', `Not found: Dataset ${m[1]}:${m[2]}`);
@@ -298,6 +313,8 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
         ...(j.error ? { error: `${j.error.reason}: ${j.error.message}` } : {}),
       })),
     exec: (sql) => engine.runScript(sql, []),
+    stream: (dataset, table, rows) => engine.streamRows(dataset, table, rows),
+    flushStreamingBuffer: () => engine.flushStreamingBuffer(),
     close: async () => {
       for (const job of jobs.values()) {
         job.cancelled = true;
@@ -317,6 +334,14 @@ async function waitOrCancel(job: Job, ms: number): Promise<void> {
     if (job.cancelled) throw new BigqueryLikeError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
     await new Promise((resolve) => setTimeout(resolve, step));
   }
+}
+
+/** The HTTP status BigQuery pairs with an error reason (https://cloud.google.com/bigquery/docs/error-messages). */
+function statusOfReason(reason: string): number {
+  if (['rateLimitExceeded', 'quotaExceeded', 'accessDenied', 'billingNotEnabled'].includes(reason)) return 403;
+  if (reason === 'notFound') return 404;
+  if (['backendError', 'internalError', 'jobBackendError', 'jobInternalError'].includes(reason)) return 500;
+  return 400;
 }
 
 function statusName(code: number): string {

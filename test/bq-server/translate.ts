@@ -4,6 +4,7 @@
  * UNNEST(@array) becomes DuckDB's unnest, INFORMATION_SCHEMA views become the server's own views.
  * Anything else is passed through, so a fixture using BigQuery-only syntax fails loudly in DuckDB.
  */
+import { partitionClause, type Partitioning } from './partitioning.js';
 
 /** A query parameter as the REST API carries it (jobs.insert configuration.query.queryParameters). */
 export interface RestParameter {
@@ -205,18 +206,14 @@ export function translateNames(sql: string, onTable: (name: NameParts) => void =
 }
 
 /** BigQuery's DDL column types and clauses DuckDB does not know. */
-export function translateDdl(sql: string): { sql: string; partitionColumn: string | undefined } {
-  let partitionColumn: string | undefined;
+export function translateDdl(sql: string): { sql: string; partitionColumn: string | undefined; partitioning: Partitioning | undefined } {
   const asAt = /\bAS\s*(\(|SELECT\b|WITH\b)/i.exec(sql);
-  let head = asAt ? sql.slice(0, asAt.index) : sql;
   const tail = asAt ? sql.slice(asAt.index) : '';
-  head = head.replace(/\bPARTITION\s+BY\s+(?:DATE\s*\(\s*)?`?([A-Za-z_]\w*)`?\s*\)?/i, (_w, column: string) => {
-    partitionColumn = column;
-    return ' ';
-  });
+  const clause = partitionClause(asAt ? sql.slice(0, asAt.index) : sql);
+  let head = clause.head;
   head = head.replace(/\bCLUSTER\s+BY\s+[\w\s,`]+?(?=\bOPTIONS\b|$)/i, ' ');
   head = head.replace(/\bOPTIONS\s*\([^)]*\)/i, ' ');
-  return { sql: head + tail, partitionColumn };
+  return { sql: head + tail, partitionColumn: clause.partitioning?.column, partitioning: clause.partitioning };
 }
 
 /** An error in BigQuery's shape: HTTP status, a reason, a message. */

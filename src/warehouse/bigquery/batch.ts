@@ -227,20 +227,64 @@ export async function dropProcessorTable(client: BigQuery, target: BigqueryTarge
   }
 }
 
-/** Rows per day of the batch's range, from partition metadata in one query. */
-export async function readPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<RowCounts>> {
+/** How long a command batch waits for its table's streaming buffer to empty, and how often it looks. */
+export interface StreamingWait {
+  readonly totalMs: number;
+  readonly everyMs: number;
+}
+export const STREAMING_WAIT: StreamingWait = { totalMs: 60_000, everyMs: 2_000 };
+
+/**
+ * Rows per day of the batch's range, from partition metadata in one query. Rows a command streamed
+ * (tabledata.insertAll, the legacy streaming API) sit in the `__UNPARTITIONED__` partition for up to
+ * ~90 minutes before BigQuery moves them into their day partitions
+ * (https://cloud.google.com/bigquery/docs/streaming-data-into-bigquery#dataavailability); their days
+ * would look absent. So while the table's buffer holds rows, the read is repeated (up to
+ * `wait.totalMs`); if it still does, the batch fails naming the table, never recording days as absent.
+ */
+export async function readPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal, wait: StreamingWait = STREAMING_WAIT): Promise<Step<RowCounts>> {
   const { processor, batch } = job;
+  const started = Date.now();
   try {
-    const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal));
-    const present = new Map<Day, number>();
-    for (const row of listed) {
-      const day = partitionIdToDay(String(row.partition_id));
-      if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
+    for (;;) {
+      const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal));
+      const present = new Map<Day, number>();
+      let buffered = 0;
+      for (const row of listed) {
+        if (String(row.partition_id) === '__UNPARTITIONED__') buffered += Number(row.total_rows ?? 0);
+        const day = partitionIdToDay(String(row.partition_id));
+        if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
+      }
+      if (buffered <= 0) return done(present);
+      const waited = Date.now() - started;
+      if (waited >= wait.totalMs)
+        return failed({
+          category: 'PROCESSOR_ERROR',
+          message:
+            `${batchLabel(job)}: ${buffered} row(s) in ${tableName(processor.table)} are still in BigQuery's streaming buffer after ${Math.round(waited / 1000)}s ` +
+            `(listed as partition __UNPARTITIONED__ for up to ~90 minutes), so dag cannot tell which days they belong to and records none of the batch; ` +
+            `have the command write with a load job or DML (INSERT) instead of streaming inserts, or run again once the buffer is empty`,
+        });
+      await pause(wait.everyMs, signal);
     }
-    return done(present);
   } catch (error) {
     return failed(jobFailure(error, signal));
   }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new JobCancelled(undefined));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new JobCancelled(undefined));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The present partitions' ledger rows, appended in one job (they win over the markers: later built_at). */

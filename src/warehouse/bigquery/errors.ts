@@ -6,7 +6,14 @@ import type { FailureCategory, JobFailure } from '../port.js';
 import { firstLine } from '../shared.js';
 import { OUT_OF_RANGE_MARKER } from './sql.js';
 
-const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'jobRateLimitExceeded', 'backendError', 'internalError', 'jobInternalError']);
+/**
+ * Reasons BigQuery documents as worth retrying (https://cloud.google.com/bigquery/docs/error-messages):
+ * `jobBackendError` and `jobInternalError` are a job's own backend failures ("retry the job"), beside
+ * the request-level `backendError` / `internalError` and the rate limits.
+ */
+const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'jobRateLimitExceeded', 'backendError', 'jobBackendError', 'internalError', 'jobInternalError']);
+/** BigQuery's own word that a failure is temporary, whatever the reason it carries (often invalidQuery or resourcesExceeded). */
+const RETRY_HINT = /Retrying the job may solve the problem/i;
 const TRANSIENT_NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|network/i;
 const CONFLICT = /Transaction is aborted due to concurrent update|Could not serialize access/i;
 
@@ -35,7 +42,7 @@ export function classify(error: unknown): FailureCategory {
   const e = (error ?? {}) as ErrorLike;
   const message = `${e.message ?? ''} ${(e.errors ?? []).map((x) => x.message ?? '').join(' ')}`;
   if (message.includes(OUT_OF_RANGE_MARKER)) return 'OUT_OF_RANGE_ROWS';
-  if (CONFLICT.test(message)) return 'TRANSIENT';
+  if (CONFLICT.test(message) || RETRY_HINT.test(message)) return 'TRANSIENT';
   const reasons = errorReasons(error);
   if (reasons.includes('stopped')) return 'CANCELLED';
   if (reasons.some((r) => TRANSIENT_REASONS.has(r))) return 'TRANSIENT';

@@ -19,6 +19,21 @@ import { failuresSql, inventorySql, ledgerNamesSql, ledgerSql } from './sql.js';
 
 const TABLES_PER_QUERY = 1_000;
 
+/**
+ * The time-unit granularity of a table's partitioning other than DAY, from its DDL
+ * (INFORMATION_SCHEMA.TABLES.ddl: `PARTITION BY DATE_TRUNC(col, MONTH)`) or its partition ids
+ * (YYYYMM for MONTH, YYYY for YEAR, YYYYMMDDHH for HOUR:
+ * https://cloud.google.com/bigquery/docs/managing-partitioned-tables). dag reads and writes days, so
+ * such a table would look empty (its ids are no days) and be rebuilt on every run: it is refused.
+ */
+export function coarseGranularity(ddl: string, partitionIds: readonly string[]): string | undefined {
+  const truncated = /PARTITION\s+BY\s+(?:DATE|TIMESTAMP|DATETIME)_TRUNC\s*\([^,()]+,\s*(HOUR|MONTH|YEAR)\s*\)/i.exec(ddl)?.[1];
+  if (truncated) return truncated.toUpperCase();
+  const sizes: Readonly<Record<number, string>> = { 4: 'YEAR', 6: 'MONTH', 10: 'HOUR' };
+  for (const id of partitionIds) if (/^\d+$/.test(id) && sizes[id.length]) return sizes[id.length];
+  return undefined;
+}
+
 /** `YYYYMMDD` → Day; undefined for `__NULL__`, `__UNPARTITIONED__` and anything else. */
 export function partitionIdToDay(id: string): Day | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})$/.exec(id);
@@ -30,6 +45,8 @@ interface TableFacts {
   partitioning: { column: string; type: string } | undefined;
   partitions: Map<Day, PartitionInfo>;
   expirationDays: number | undefined;
+  ddl: string;
+  partitionIds: string[];
 }
 
 /** The ledger as one snapshot reads it. */
@@ -88,7 +105,7 @@ export async function readBigquerySnapshot(
 
 async function readInventory(client: BigQuery, context: JobContext, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
   const { target } = context;
-  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map(), expirationDays: undefined });
+  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map(), expirationDays: undefined, ddl: '', partitionIds: [] });
   let rows: Row[];
   try {
     rows = await runJob(client, inventorySql(target.project, dataset), { tables }, context);
@@ -100,7 +117,10 @@ async function readInventory(client: BigQuery, context: JobContext, dataset: str
     const fact = facts.get(`${dataset}.${String(row.table_name)}`);
     if (!fact) continue;
     const item = row.item === null || row.item === undefined ? '' : String(row.item);
-    if (row.kind === 'table') fact.exists = true;
+    if (row.kind === 'table') {
+      fact.exists = true;
+      fact.ddl = item;
+    }
     else if (row.kind === 'expiration') {
       const days = Number(item);
       if (Number.isFinite(days) && days > 0) fact.expirationDays = days;
@@ -109,6 +129,7 @@ async function readInventory(client: BigQuery, context: JobContext, dataset: str
       const at = item.lastIndexOf(':');
       fact.partitioning = { column: item.slice(0, at), type: item.slice(at + 1).toUpperCase() };
     } else if (row.kind === 'partition') {
+      fact.partitionIds.push(item);
       const day = partitionIdToDay(item);
       if (day === undefined) continue; // __NULL__, __UNPARTITIONED__ (streaming buffer), or an unpartitioned table
       const count = Number(row.total_rows ?? 0);
@@ -135,6 +156,13 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
       problems.push(`${where} is partitioned on ${fact.partitioning.column}, but pipeline.yaml says partition_column: ${node.partitionColumn}`);
     else if (fact.partitioning.type !== 'DATE')
       problems.push(`${where}: partition column ${node.partitionColumn} is ${fact.partitioning.type}, dag needs a DATE column`);
+    else {
+      const granularity = coarseGranularity(fact.ddl, fact.partitionIds);
+      if (granularity)
+        problems.push(
+          `${where} is ${granularity}-partitioned on ${node.partitionColumn}; dag reads and writes one partition per day and would see none here: recreate it DAY-partitioned (CREATE TABLE ... PARTITION BY ${node.partitionColumn} AS SELECT * FROM the old table), or point pipeline.yaml at a DAY-partitioned copy`,
+        );
+    }
     tables.set(node.name, { exists: true, partitions: fact.partitions, ...(fact.expirationDays !== undefined ? { expirationDays: fact.expirationDays } : {}) });
   }
   if (problems.length > 0)

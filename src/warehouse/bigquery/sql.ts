@@ -45,12 +45,13 @@ export function column(name: string): string {
 
 /**
  * Inventory of some tables of one dataset in one query (params: @tables, at most 1,000 names): which
- * exist, which column partitions each (and its type), and every partition's rows and modification time.
+ * exist (with their DDL, whose PARTITION BY says the partitioning granularity), which column
+ * partitions each (and its type), and every partition's rows and modification time.
  */
 export function inventorySql(project: string, dataset: string): string {
   const view = (name: string) => `\`${project}.${dataset}.INFORMATION_SCHEMA.${name}\``;
   return [
-    `SELECT 'table' AS kind, table_name, CAST(NULL AS STRING) AS item, CAST(NULL AS INT64) AS total_rows, CAST(NULL AS INT64) AS modified_ms`,
+    `SELECT 'table' AS kind, table_name, ddl AS item, CAST(NULL AS INT64) AS total_rows, CAST(NULL AS INT64) AS modified_ms`,
     `FROM ${view('TABLES')} WHERE table_name IN UNNEST(@tables)`,
     `UNION ALL`,
     `SELECT 'column' AS kind, table_name, CONCAT(column_name, ':', data_type) AS item, NULL, NULL`,
@@ -290,12 +291,15 @@ export function dropProcessorSql(project: string, ledgerDataset: string, table: 
   ].join('\n');
 }
 
-/** Rows per partition of one table in a date range, from metadata (params: @table). For command batches. */
+/**
+ * Rows per partition of one table in a date range, from metadata (params: @table), and the rows
+ * still in its streaming buffer (`__UNPARTITIONED__`), whose days metadata cannot tell. For command batches.
+ */
 export function partitionsOfTableSql(project: string, table: TableRef, start: Day, end: Day): string {
   return [
     `SELECT partition_id, total_rows`,
     `FROM \`${project}.${table.schema}.INFORMATION_SCHEMA.PARTITIONS\``,
-    `WHERE table_name = @table AND partition_id BETWEEN '${formatDay(start).replace(/-/g, '')}' AND '${formatDay(end).replace(/-/g, '')}'`,
+    `WHERE table_name = @table AND (partition_id BETWEEN '${formatDay(start).replace(/-/g, '')}' AND '${formatDay(end).replace(/-/g, '')}' OR partition_id = '__UNPARTITIONED__')`,
   ].join('\n');
 }
 

@@ -1,4 +1,4 @@
-SELECT 'table' AS kind, table_name, CAST(NULL AS STRING) AS item, CAST(NULL AS INT64) AS total_rows, CAST(NULL AS INT64) AS modified_ms
+SELECT 'table' AS kind, table_name, ddl AS item, CAST(NULL AS INT64) AS total_rows, CAST(NULL AS INT64) AS modified_ms
 FROM `my-project.precompute.INFORMATION_SCHEMA.TABLES` WHERE table_name IN UNNEST(@tables)
 UNION ALL
 SELECT 'column' AS kind, table_name, CONCAT(column_name, ':', data_type) AS item, NULL, NULL
