@@ -49,6 +49,10 @@ export const CODES = {
   codeFileUnreadable: 'code-file-unreadable',
   webhookCredentials: 'webhook-credentials',
   ledgerSchemaTable: 'ledger-schema-table',
+  invalidCheck: 'invalid-check',
+  duplicateCheckName: 'duplicate-check-name',
+  checkNotUpstream: 'check-not-upstream',
+  checkUnknownColumn: 'check-unknown-column',
   // Warnings
   unusedUpstream: 'unused-upstream',
   unusedSource: 'unused-source',

@@ -28,6 +28,7 @@ export function processor(name: string, upstream: string[] = [], extra: Partial<
     retries: 2,
     concurrency: 4,
     allowEmpty: false,
+    checks: [],
     notify: undefined,
     ...extra,
   };
