@@ -70,10 +70,14 @@ export function lineProgress(options: ProgressOptions): ProgressView {
           attempts.set(event.task.id, status.attempt);
           return;
         case 'built': {
-          const built = [...status.rows.keys()].filter((day) => !status.noOutput?.days.includes(day)).length;
+          const built = [...status.rows.keys()].filter((day) => !status.noOutput?.days.includes(day) && !status.rejected?.some((r) => r.day === day)).length;
           const elapsed = event.at - (startedAt.get(event.task.id) ?? event.at);
           if (built > 0) options.write(`${green('built')}  ${taskLabel(event)} (${built} partition${built === 1 ? '' : 's'}, ${seconds(elapsed)})\n`);
           if (status.noOutput) failedLine(event, 'failed', status.noOutput.failure);
+          for (const { day, failure } of status.rejected ?? []) {
+            shown.add(event.task.processor.name, day, failure);
+            options.write(`${red('failed')} ${event.task.processor.name} ${dayRangeText(day, day)} ${failure.category}: ${headline(failure.message)}\n`);
+          }
           return;
         }
         case 'failed':

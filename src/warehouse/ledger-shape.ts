@@ -7,8 +7,14 @@
  */
 import { UserError } from '../core/diagnostics.js';
 
-/** The ledger version this dag writes. Version 2 added `partitions.table_name` (identity by table). */
-export const LEDGER_SCHEMA_VERSION = 2;
+/**
+ * The ledger version this dag writes. Version 2 added `partitions.table_name` (identity by table);
+ * version 3 added the `checks` table (data-check findings).
+ */
+export const LEDGER_SCHEMA_VERSION = 3;
+
+/** Ledger tables younger than version 1: an older ledger may lack them (its migration creates them). */
+const ADDED_IN: Readonly<Record<string, number>> = { checks: 3 };
 
 /** The column version 2 added to `partitions`: a version-1 ledger lacks it. */
 export const TABLE_NAME_COLUMN = 'table_name';
@@ -44,8 +50,11 @@ export interface LedgerPlace {
   readonly key: string;
 }
 
-/** absent: no ledger yet. v1: an older ledger, read by processor name until a run migrates it. */
-export type LedgerState = 'absent' | 'current' | 'v1';
+/**
+ * absent: no ledger yet. v1: an older ledger, read by processor name until a run migrates it. v2: read
+ * as the current one, without check findings, until a run migrates it (creates `checks`).
+ */
+export type LedgerState = 'absent' | 'current' | 'v1' | 'v2';
 
 /** Judges a ledger; throws a UserError (exit 2) for a newer or damaged one. */
 export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): LedgerState {
@@ -64,11 +73,11 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
     const columns = found.columns.get(table);
     if (!columns) {
       // A version-1 ledger may predate a table; the migration creates it. meta was judged above.
-      if (version === LEDGER_SCHEMA_VERSION && table !== 'meta') problems.push(`table ${place.table(table)} is missing`);
+      if (version >= (ADDED_IN[table] ?? 2) && table !== 'meta') problems.push(`table ${place.table(table)} is missing`);
       continue;
     }
     const have = new Set(columns.map((c) => c.toLowerCase()));
-    const needed = version < LEDGER_SCHEMA_VERSION && table === 'partitions' ? required.filter((c) => c !== TABLE_NAME_COLUMN) : required;
+    const needed = version < 2 && table === 'partitions' ? required.filter((c) => c !== TABLE_NAME_COLUMN) : required;
     const missing = needed.filter((c) => !have.has(c));
     if (missing.length === 0) continue;
     problems.push(`table ${place.table(table)} has no column ${missing.join(', ')} (it has ${columns.join(', ')})`);
@@ -81,7 +90,7 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
       2,
       `${renames.length > 0 ? `if a column was renamed, rename ${renames.join(', ')}; else ` : ''}restore it from a backup, or start the ledger over: ${place.startOver} (dag then takes every existing partition as built outside dag)`,
     );
-  return version < LEDGER_SCHEMA_VERSION ? 'v1' : 'current';
+  return version < 2 ? 'v1' : version < LEDGER_SCHEMA_VERSION ? 'v2' : 'current';
 }
 
 function ledgerVersion(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): number {

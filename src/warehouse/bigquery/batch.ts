@@ -100,6 +100,7 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
   const { processor, batch } = job;
   const { known, checked } = state;
   if (processor.action.kind !== 'sql') throw new Error(`stageSqlBatch called for command processor ${processor.name}`);
+  if (processor.checks.length > 0) return failed(checksUnsupported(job));
   const select = renderSelect(target, job, processor.action.text);
   const key = CheckedSelects.key(processor.name, processor.action.text);
   let columns = checked.get(key);
@@ -129,6 +130,7 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
       changes,
     });
   return done({
+    findings: [],
     async commit(fingerprints, commitSignal) {
       const context = batchContext(target, job, commitSignal);
       const params = ledgerParams(job, fingerprints);
@@ -267,4 +269,12 @@ export function unfinishedParams(job: BatchJob): Record<string, unknown> {
   const markers = new Map(job.batch.days.map((day) => [day, -1]));
   // Spreading keeps ledgerParams' key order; the two stamps are overridden in place.
   return { ...ledgerParams(job, new Map(), markers), built_at: job.builtAt - 1, code_fingerprint: unfinishedFingerprint(job.runId) };
+}
+
+/**
+ * Data checks do not run on BigQuery yet: a processor with checks fails loudly (nothing is written)
+ * rather than commit partitions nobody checked.
+ */
+export function checksUnsupported(job: BatchJob): JobFailure {
+  return { category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: ${job.processor.name} has checks:, which the BigQuery target does not run yet; nothing was written (run it on a DuckDB target, or remove its checks)`, dataIndependent: true };
 }

@@ -10,7 +10,7 @@ import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import { done, failed, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
-import { commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
+import { checksUnsupported, commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { readBigqueryHistory } from './history.js';
@@ -68,6 +68,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     handOver: async (job) => done(commandEnv(target, job)),
     takeBack: async () => done(undefined),
     readPartitions: (job, signal) => readPartitions(jobClient, target, job, signal),
+    checkPartitions: async (job) => (job.processor.checks.length > 0 ? failed(checksUnsupported(job)) : done([])),
     recordPartitions: (job, rows, fingerprints, signal) => recordPartitions(jobClient, target, job, rows, fingerprints, signal),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),

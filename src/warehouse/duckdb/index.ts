@@ -11,6 +11,7 @@ import {
   done,
   failed,
   type BatchJob,
+  type CheckFinding,
   type FailureRecord,
   type HistoryLimits,
   type InputFingerprints,
@@ -27,7 +28,7 @@ import {
 } from '../port.js';
 import { batchLabel, firstLine } from '../shared.js';
 import { CheckedColumns, stageSqlBatch } from './batch.js';
-import { commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRetrying } from './command.js';
+import { checkPartitions, commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRetrying } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import type { LedgerState } from '../ledger-shape.js';
@@ -39,7 +40,7 @@ import { openAfterLock } from './lock-first.js';
 import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
 import { statementLog } from './sql-log.js';
-import { qualifiedSchema } from './sql.js';
+import { LEDGER_SCHEMA_VERSION, qualifiedSchema } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
   /** Sees every SQL statement the adapter issues, in order (golden tests, debugging). */
@@ -108,12 +109,12 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   /**
-   * A version-1 ledger becomes version 2 before anything reads it for a run or writes to it, in one
+   * An older ledger (version 1 or 2) becomes the current version before anything reads it for a run or writes to it, in one
    * transaction, with the processor → table mapping of the pipeline being run. Once per process.
    */
   private migrated(pipeline: Pipeline): Promise<void> {
-    if (this.ledger !== 'v1') return Promise.resolve();
-    this.migration ??= migrateLedger(this.writable().main, this.target.ledgerSchema, pipeline).then(
+    if (this.ledger !== 'v1' && this.ledger !== 'v2') return Promise.resolve();
+    this.migration ??= migrateLedger(this.writable().main, this.target.ledgerSchema, pipeline, this.ledger).then(
       () => void (this.ledger = 'current'),
       (error: unknown) => {
         this.migration = undefined;
@@ -134,12 +135,12 @@ class DuckdbWarehouse implements Warehouse {
         category: 'PROCESSOR_ERROR',
         message: `${batchLabel(job)}: not started: a job abandoned earlier in this run may still use the DuckDB file, and a command needs it alone; run again`,
       });
-    // The ledger is version 2 before any batch writes to it (readSnapshot normally did it already).
+    // The ledger is the current version before any batch writes to it (readSnapshot normally did it already).
     try {
       await this.migrated(job.pipeline);
     } catch (error) {
       hold.release();
-      return failed({ category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: migrating the ledger to version 2 failed: ${firstLine(error)}` });
+      return failed({ category: 'PROCESSOR_ERROR', message: `${batchLabel(job)}: migrating the ledger to version ${LEDGER_SCHEMA_VERSION} failed: ${firstLine(error)}` });
     }
     return done(hold);
   }
@@ -159,6 +160,7 @@ class DuckdbWarehouse implements Warehouse {
       return staged;
     }
     return done({
+      findings: staged.value.findings,
       commit: async (fingerprints, commitSignal) => {
         try {
           return await staged.value.commit(fingerprints, commitSignal);
@@ -204,8 +206,12 @@ class DuckdbWarehouse implements Warehouse {
     return readPartitions(this.writable(), job);
   }
 
-  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints): Promise<Step<void>> {
-    return recordPartitions(this.writable(), this.target.ledgerSchema, job, rows, fingerprints);
+  checkPartitions(job: BatchJob): Promise<Step<readonly CheckFinding[]>> {
+    return checkPartitions(this.writable(), job);
+  }
+
+  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, _signal?: AbortSignal, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
+    return recordPartitions(this.writable(), this.target.ledgerSchema, job, rows, fingerprints, findings);
   }
 
   // On its own connection: hashing pending sources overlaps the first batches (and a command, which

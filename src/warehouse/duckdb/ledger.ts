@@ -12,7 +12,7 @@ import type { BatchJob, FailureRecord, RunRecord } from '../port.js';
 import { firstLine, readersBySource } from '../shared.js';
 import { classifyDuckdbError, type SerialConnection } from './connection.js';
 import { sourceVersionsSql } from './snapshot.js';
-import { CATALOG, dateLiteral, dayExpression, LEDGER_SPEC, ledgerDdl, ledgerTable, migrateV1Statements, quoteString, timestampLiteral } from './sql.js';
+import { CATALOG, dateLiteral, dayExpression, LEDGER_SPEC, ledgerDdl, ledgerTable, migrateV1Statements, migrateV2Statements, quoteString, timestampLiteral } from './sql.js';
 
 /**
  * Reads the ledger schema's tables, columns and version (two cheap catalog reads) and judges them:
@@ -48,8 +48,12 @@ export async function createLedger(main: SerialConnection, ledgerSchema: string)
   await main.runAll(['BEGIN TRANSACTION', ...ledgerDdl(ledgerSchema), 'COMMIT']);
 }
 
-/** Migrates a version-1 ledger with the pipeline's processor → table mapping (one transaction). */
-export async function migrateLedger(main: SerialConnection, ledgerSchema: string, pipeline: Pipeline): Promise<void> {
+/**
+ * Migrates an older ledger in one transaction: version 1 with the pipeline's processor → table
+ * mapping (and the tables later versions added), version 2 by creating `checks`.
+ */
+export async function migrateLedger(main: SerialConnection, ledgerSchema: string, pipeline: Pipeline, from: 'v1' | 'v2'): Promise<void> {
+  if (from === 'v2') return main.runAll(migrateV2Statements(ledgerSchema));
   await main.runAll(migrateV1Statements(ledgerSchema, new Map(pipeline.processors.map((p) => [p.name, tableName(p.table)]))));
 }
 
