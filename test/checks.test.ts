@@ -231,6 +231,6 @@ describe('data checks on DuckDB', () => {
     const result = await project.dag(['validate', '--format', 'json']);
     expect(result.code).toBe(1);
     const diagnostics = (JSON.parse(result.stdout) as { code: string; line: number; column: number }[]).map((d) => `${d.code} ${d.line}:${d.column}`);
-    expect(diagnostics).toEqual(['check-unknown-column 16:24', 'invalid-check 17:9', 'check-not-upstream 19:41']);
+    expect(diagnostics).toEqual(['check-unknown-column 16:24', 'invalid-check 17:9', 'check-not-upstream 19:42']);
   });
 });

@@ -11,6 +11,7 @@ import { explainPartition, rootChain, type Explanation } from '../../core/explai
 import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
+import { checkFailureLines, checkFailureNotes, checkFailuresJson, type CheckFailureNote } from '../../report/check-notes.js';
 import type { CliIO } from '../io.js';
 import { processorNamed } from '../processor-arg.js';
 import { loadPipelineAndTarget, openTarget, printWarnings, readAndPlan, withSelection } from '../prepare.js';
@@ -49,6 +50,17 @@ function renderTree(e: Explanation, depth: number, out: string[]): void {
   const indent = '  '.repeat(depth);
   out.push(`${indent}${depth > 0 ? '- ' : ''}${e.subject.includes(' ') ? `${e.subject} ` : ''}${e.text}`);
   for (const cause of e.causes) renderTree(cause, depth + 1, out);
+}
+
+/** The notes about partitions the explanation names (its subjects and texts), not the whole plan's. */
+function inChain(notes: readonly CheckFailureNote[], e: Explanation): CheckFailureNote[] {
+  const said: string[] = [];
+  const walk = (node: Explanation): void => {
+    said.push(node.subject, node.text);
+    node.causes.forEach(walk);
+  };
+  walk(e);
+  return notes.filter((n) => said.some((text) => text.includes(`${n.processor} ${formatDay(n.day)}`) || (text === n.processor)));
 }
 
 function toJson(e: Explanation): Record<string, unknown> {
@@ -96,11 +108,14 @@ export function registerExplain(program: Command, io: CliIO): void {
       }
       const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day });
       if (flags.json) {
-        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, explanation: toJson(explanation) }, null, 2)}\n`);
+        const checkFailures = checkFailuresJson(inChain(checkFailureNotes(result.plan, result.snapshot), explanation));
+        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, explanation: toJson(explanation), ...(checkFailures.length > 0 ? { check_failures: checkFailures } : {}) }, null, 2)}\n`);
         return;
       }
       const lines = [rootChain(explanation), ''];
       renderTree(explanation, 0, lines);
+      const failedChecks = inChain(checkFailureNotes(result.plan, result.snapshot), explanation);
+      if (failedChecks.length > 0) lines.push('', 'Failed checks (CHECK_FAILED: the last build of these partitions was not committed):', ...checkFailureLines(failedChecks));
       lines.push('', `(planned ${formatDay(result.plan.range.start)}..${formatDay(result.plan.range.end)} with ${name}'s upstream processors; ${result.plan.stats.queries} warehouse queries)`);
       io.stdout(`${lines.join('\n')}\n`);
     });
