@@ -7,7 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryRows } from './support/duckdb.js';
-import { countsByDay, isoDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, processorOf } from './fixtures/run/project.js';
+import { spawn } from 'node:child_process';
+import { dagBin } from './support/cli.js';
+import { countsByDay, duckdbScript, isoDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, processorOf, sourceRows } from './fixtures/run/project.js';
 
 const RANGE = `${isoDay(0)}..${isoDay(6)}`;
 const copy = (from: string, id = 'id') => `select d, ${id} as id, payload from {{ ref('${from}') }} where d between {{ start_date }} and {{ end_date }}\n`;
@@ -232,5 +234,71 @@ describe('data checks on DuckDB', () => {
     expect(result.code).toBe(1);
     const diagnostics = (JSON.parse(result.stdout) as { code: string; line: number; column: number }[]).map((d) => `${d.code} ${d.line}:${d.column}`);
     expect(diagnostics).toEqual(['check-unknown-column 16:24', 'invalid-check 17:9', 'check-not-upstream 19:42']);
+  });
+
+  it('a command processor whose check fails keeps that day unfinished: never fresh, its readers blocked, rebuilt next time', async () => {
+    const yaml = pipelineYaml(`  CMD:
+    table: p.cmd
+    upstream: [src]
+    command: [node, jobs/cmd.mjs, "{start}", "{end}"]
+    batch_size: 7
+    checks:
+      - not_null: [id]
+  R:
+    table: p.r
+    upstream: [CMD]
+    sql: sql/r.sql
+    batch_size: 7
+`);
+    // Writes NULL ids on 2021-11-05.
+    const script = duckdbScript(`
+const [from, to] = [process.argv[2], process.argv[3]];
+await db.run("create schema if not exists p");
+await db.run("create table if not exists p.cmd (d DATE, id INTEGER, payload VARCHAR)");
+await db.run(\`delete from p.cmd where d between DATE '\${from}' and DATE '\${to}'\`);
+await db.run(\`insert into p.cmd select d, case when d = DATE '${isoDay(4)}' then null else id end, payload from raw.src where d between DATE '\${from}' and DATE '\${to}'\`);
+`);
+    const project = await makeProject(yaml, { 'jobs/cmd.mjs': script, 'sql/r.sql': copy('CMD') }, 7);
+    const run = await project.dag(['run', '--range', RANGE, '--json']);
+    expect(run.code).toBe(1);
+    const json = parseRunJson(run);
+    expect(processorOf(json, 'CMD').built).toEqual([0, 1, 2, 3, 5, 6].map(isoDay));
+    expect(processorOf(json, 'CMD').failed).toEqual([expect.objectContaining({ date: isoDay(4), category: 'CHECK_FAILED' })]);
+    expect(processorOf(json, 'R').upstream_failed).toEqual([isoDay(4)]);
+    // The marker stays: rows -1 and the unfinished fingerprint of this run.
+    const marker = await queryRows(project.db, `select "rows"::INTEGER as n, code_fingerprint from _dag.partitions where processor = 'CMD' and partition_date = DATE '${isoDay(4)}'`);
+    expect(marker).toEqual([{ n: -1, code_fingerprint: `unfinished:${json.run_id}` }]);
+    const plan = JSON.parse((await project.dag(['plan', '--range', RANGE, '--json'])).stdout) as { processors: { name: string; partitions: { date: string; action: string }[] }[]; check_failures: { processor: string; date: string }[] };
+    expect(plan.processors.find((p) => p.name === 'CMD')?.partitions.map((p) => `${p.date} ${p.action}`)).toEqual([`${isoDay(4)} build`]);
+    expect(plan.check_failures).toEqual([expect.objectContaining({ processor: 'CMD', date: isoDay(4) })]);
+    expect(await findings(project.db)).toEqual([expect.objectContaining({ processor: 'CMD', day: isoDay(4), check_name: 'not_null(id)', n: sourceRows(4) })]);
+  });
+
+  it('kill -9 during a checked batch leaves the old partitions or the new ones, never the staged rows', async () => {
+    const yaml = pipelineYaml(`  P:
+    table: p.p
+    upstream: [src]
+    sql: sql/p.sql
+    batch_size: 2
+    checks:
+      - not_null: [id]
+      - unique: [id]
+      - row_count: { min: 1 }
+`);
+    for (const delayMs of [400, 700, 1000, 1400]) {
+      const project = await makeProject(yaml, { 'sql/p.sql': copy('src') }, 7);
+      await new Promise<void>((resolve) => {
+        const child = spawn(process.execPath, [dagBin, 'run', '--range', RANGE], { cwd: project.dir, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+        child.on('close', () => (clearTimeout(timer), resolve()));
+      });
+      const exists = (await queryRows(project.db, `select count(*)::INTEGER as n from duckdb_tables() where schema_name = 'p' and table_name = 'p'`))[0]?.n === 1;
+      const data = exists ? await countsByDay(project.db, 'p.p') : new Map<string, number>();
+      expect(data, `kill after ${delayMs} ms`).toEqual(await ledgerByDay(project.db, 'P'));
+      for (const [day, rows] of data) expect(rows, day).toBe(sourceRows(Math.round((Date.parse(day) - Date.parse(isoDay(0))) / 86_400_000)));
+      const rerun = await project.dag(['run', '--range', RANGE]);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect((await countsByDay(project.db, 'p.p')).size).toBe(7);
+    }
   });
 });
