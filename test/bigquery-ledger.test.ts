@@ -95,7 +95,7 @@ describe('bigquery ledger versions', () => {
     expect(old.json.summary).toMatchObject({ fresh: 3, build: 0 });
     expect(old.stderr).toContain(`the ledger of target 'bq' is version 1`);
     expect(await run()).toBe(0);
-    expect(await rows(`SELECT value FROM \`${PROJECT}._dag.meta\` WHERE key = 'schema_version'`)).toEqual([['2']]);
+    expect(await rows(`SELECT value FROM \`${PROJECT}._dag.meta\` WHERE key = 'schema_version'`)).toEqual([['3']]);
     expect(await rows(`SELECT DISTINCT table_name FROM \`${PROJECT}._dag.partitions\``)).toEqual([['derived.doubled']]);
     const after = await plan();
     expect(after.stderr).not.toContain('warning');
@@ -106,12 +106,12 @@ describe('bigquery ledger versions', () => {
     await server.exec(`UPDATE \`${PROJECT}._dag.meta\` SET value = '99' WHERE key = 'schema_version'`);
     const newer = await dag('plan', '--range', RANGE);
     expect(newer.code).toBe(2);
-    expect(newer.stderr).toContain(`the ledger of target 'bq' (dataset ${PROJECT}._dag) is version 99, newer than this dag understands (2)`);
+    expect(newer.stderr).toContain(`the ledger of target 'bq' (dataset ${PROJECT}._dag) is version 99, newer than this dag understands (3)`);
     const refusedRun = await dag('run', '--range', RANGE);
     expect(refusedRun.code).toBe(2);
     expect(refusedRun.stderr).toContain('is version 99');
 
-    await server.exec(`UPDATE \`${PROJECT}._dag.meta\` SET value = '2' WHERE TRUE; ALTER TABLE \`${PROJECT}._dag.partitions\` DROP COLUMN run_id`);
+    await server.exec(`UPDATE \`${PROJECT}._dag.meta\` SET value = '3' WHERE TRUE; ALTER TABLE \`${PROJECT}._dag.partitions\` DROP COLUMN run_id`);
     const damaged = await dag('plan', '--range', RANGE);
     expect(damaged.code).toBe(2);
     expect(damaged.stderr).toContain('is damaged: table _dag.partitions has no column run_id');

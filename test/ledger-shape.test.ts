@@ -19,7 +19,9 @@ const withoutTableName = (columns: Map<string, string[]>) => columns.set('partit
 describe('judgeLedger', () => {
   it('tells absent, current and version 1 apart', () => {
     expect(judgeLedger(DUCKDB, { columns: new Map([['unrelated', ['x']]]), versions: [] }, place)).toBe('absent');
-    expect(judgeLedger(DUCKDB, found(DUCKDB, ['2']), place)).toBe('current');
+    expect(judgeLedger(DUCKDB, found(DUCKDB, ['3']), place)).toBe('current');
+    // Version 2 lacks `checks` (version 3 added it): read as it is, migrated by the next run.
+    expect(judgeLedger(DUCKDB, found(DUCKDB, ['2'], (c) => c.delete('checks')), place)).toBe('v2');
     expect(judgeLedger(DUCKDB, found(DUCKDB, ['1'], withoutTableName), place)).toBe('v1');
     // A version-1 ledger may lack a table the migration creates.
     expect(judgeLedger(DUCKDB, found(DUCKDB, ['1'], (c) => c.delete('source_versions')), place)).toBe('v1');
@@ -31,15 +33,16 @@ describe('judgeLedger', () => {
   });
 
   it('refuses, naming what is wrong', () => {
-    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3']), place)).toThrow('the ledger is version 3, newer than this dag understands (2)');
-    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['2'], withoutTableName), place)).toThrow('table _dag.partitions has no column table_name');
-    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['2'], (c) => c.delete('failures')), place)).toThrow('table _dag.failures is missing');
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['4']), place)).toThrow('the ledger is version 4, newer than this dag understands (3)');
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.delete('checks')), place)).toThrow('table _dag.checks is missing');
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], withoutTableName), place)).toThrow('table _dag.partitions has no column table_name');
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.delete('failures')), place)).toThrow('table _dag.failures is missing');
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, []), place)).toThrow('_dag.meta has no schema_version row');
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['two']), place)).toThrow(`schema_version is 'two', not one whole number`);
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['1', '2']), place)).toThrow(`schema_version is '1' and '2'`);
-    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['2'], (c) => c.set('meta', ['k', 'value'])), place)).toThrow('table _dag.meta has no column key (it has k, value)');
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.set('meta', ['k', 'value'])), place)).toThrow('table _dag.meta has no column key (it has k, value)');
     // Several problems at once, each named.
-    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['2'], (c) => (c.delete('runs'), c.set('failures', ['run_id']))), place)).toThrow(
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => (c.delete('runs'), c.set('failures', ['run_id']))), place)).toThrow(
       /table _dag\.runs is missing; table _dag\.failures has no column processor, partition_date/,
     );
   });

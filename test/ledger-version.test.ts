@@ -60,7 +60,7 @@ describe('ledger versions', () => {
     const run = await project.dag(['run', '--range', RANGE, '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).totals.built).toBe(0);
-    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '2' }]);
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '3' }]);
     expect(await queryRows(project.db, `SELECT processor, table_name, count(*)::INTEGER AS n FROM _dag.partitions GROUP BY ALL ORDER BY 1`)).toEqual([
       { processor: 'A', table_name: 'out.a', n: DAYS },
       { processor: 'X', table_name: null, n: DAYS },
@@ -72,11 +72,25 @@ describe('ledger versions', () => {
     expect(after.stderr).toContain(`the ledger holds ${DAYS} partition(s) recorded under 'X', a name pipeline.yaml no longer has, with no table`);
   });
 
+  it('a version-2 ledger (no _dag.checks): plan reads it as it is; run creates the table and records version 3', async () => {
+    const project = await built(processor('A', 'out.a'));
+    await execSql(project.db, `DROP TABLE _dag.checks`, `UPDATE _dag.meta SET value = '2' WHERE key = 'schema_version'`);
+    const plan = await project.dag(['plan', '--range', RANGE, '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout).summary).toMatchObject({ expected: DAYS, fresh: DAYS });
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '2' }]);
+    const run = await project.dag(['run', '--range', RANGE, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).totals.built).toBe(0);
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '3' }]);
+    expect(await queryRows(project.db, `SELECT count(*)::INTEGER AS n FROM _dag.checks`)).toEqual([{ n: 0 }]);
+  });
+
   it('a newer ledger version is refused by plan and run (exit 2), and the run leaves no lock behind', async () => {
     const project = await built(processor('A', 'out.a'));
     await execSql(project.db, `UPDATE _dag.meta SET value = '99' WHERE key = 'schema_version'`);
     const hint = 'upgrade dag';
-    expectRefusal(await project.dag(['plan', '--range', RANGE]), `the ledger of target 'dev'`, 'is version 99, newer than this dag understands (2)', hint);
+    expectRefusal(await project.dag(['plan', '--range', RANGE]), `the ledger of target 'dev'`, 'is version 99, newer than this dag understands (3)', hint);
     expectRefusal(await project.dag(['run', '--range', RANGE]), 'is version 99', hint);
     expect(existsSync(`${project.db}.lock`)).toBe(false);
     expectRefusal(await project.dag(['explain', 'A', '2021-11-01']), 'is version 99');
