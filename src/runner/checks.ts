@@ -30,7 +30,7 @@ export function rejectedDays(findings: readonly CheckFinding[]): Rejected[] {
     .sort(([a], [b]) => a - b)
     .map(([day, list]) => ({
       day,
-      failure: { category: 'CHECK_FAILED', message: `${list.map(describe).join('; ')}; the partition was not committed (its old rows stay)` },
+      failure: { category: 'CHECK_FAILED', message: `${list.map(describe).join('; ')}; nothing of this partition was committed (the table and the ledger keep what they held)` },
     }));
 }
 

@@ -8,6 +8,7 @@ import { makeCalendar } from '../../core/calendar.js';
 import { parseIsoDate, formatDay, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { explainPartition, rootChain, type Explanation } from '../../core/explain.js';
+import { inputsOf } from '../../core/inputs.js';
 import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -52,15 +53,25 @@ function renderTree(e: Explanation, depth: number, out: string[]): void {
   for (const cause of e.causes) renderTree(cause, depth + 1, out);
 }
 
-/** The notes about partitions the explanation names (its subjects and texts), not the whole plan's. */
-function inChain(notes: readonly CheckFailureNote[], e: Explanation): CheckFailureNote[] {
-  const said: string[] = [];
-  const walk = (node: Explanation): void => {
-    said.push(node.subject, node.text);
-    node.causes.forEach(walk);
-  };
-  walk(e);
-  return notes.filter((n) => said.some((text) => text.includes(`${n.processor} ${formatDay(n.day)}`) || (text === n.processor)));
+/**
+ * The notes about the partition and every partition it reads, transitively (its upstream processors'
+ * partitions through their mappings): a check that failed anywhere below is the root cause to show.
+ */
+function inChain(notes: readonly CheckFailureNote[], pipeline: Pipeline, snapshot: Snapshot, processor: string, day: Day): CheckFailureNote[] {
+  if (notes.length === 0) return [];
+  const calendar = makeCalendar(snapshot.calendar);
+  const seen = new Set<string>();
+  const stack: [string, Day][] = [[processor, day]];
+  while (stack.length > 0) {
+    const [name, d] = stack.pop() as [string, Day];
+    const key = `${name} ${d}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const node = pipeline.nodes.get(name);
+    if (node?.kind !== 'processor' || !calendar.contains(d)) continue;
+    for (const upstream of node.upstream) for (const input of inputsOf(upstream, d, calendar)) stack.push([upstream.name, input]);
+  }
+  return notes.filter((n) => seen.has(`${n.processor} ${n.day}`));
 }
 
 function toJson(e: Explanation): Record<string, unknown> {
@@ -108,14 +119,14 @@ export function registerExplain(program: Command, io: CliIO): void {
       }
       const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day });
       if (flags.json) {
-        const checkFailures = checkFailuresJson(inChain(checkFailureNotes(result.plan, result.snapshot), explanation));
+        const checkFailures = checkFailuresJson(inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day));
         io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, explanation: toJson(explanation), ...(checkFailures.length > 0 ? { check_failures: checkFailures } : {}) }, null, 2)}\n`);
         return;
       }
       const lines = [rootChain(explanation), ''];
       renderTree(explanation, 0, lines);
-      const failedChecks = inChain(checkFailureNotes(result.plan, result.snapshot), explanation);
-      if (failedChecks.length > 0) lines.push('', 'Failed checks (CHECK_FAILED: the last build of these partitions was not committed):', ...checkFailureLines(failedChecks));
+      const failedChecks = inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day);
+      if (failedChecks.length > 0) lines.push('', `${name} ${formatDay(day)} reads partitions whose last build failed a check (CHECK_FAILED: not committed):`, ...checkFailureLines(failedChecks));
       lines.push('', `(planned ${formatDay(result.plan.range.start)}..${formatDay(result.plan.range.end)} with ${name}'s upstream processors; ${result.plan.stats.queries} warehouse queries)`);
       io.stdout(`${lines.join('\n')}\n`);
     });
