@@ -91,7 +91,8 @@ export interface CheckFinding {
  */
 export interface StagedBatch {
   /**
-   * The checks' findings on the staged rows. Partitions with an `error` finding are left out of the
+   * The checks' findings on the staged rows, complete once `commit` succeeded (BigQuery runs the
+   * checks inside its script, at commit). Partitions with an `error` finding are left out of the
    * commit (their old rows and ledger rows stay); every finding is recorded in `_dag.checks` with it.
    */
   readonly findings: readonly CheckFinding[];

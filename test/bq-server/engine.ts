@@ -50,6 +50,7 @@ CREATE TYPE BYTES AS BLOB;
 ${BQ_TYPE_MACRO};
 CREATE MACRO timestamp_millis(x) AS epoch_ms(x);
 CREATE MACRO unix_millis(x) AS epoch_ms(x);
+CREATE MACRO to_json_string(x) AS to_json(x)::VARCHAR;
 CREATE VIEW __bq.partitions AS
   SELECT 'test-project' AS table_catalog, table_schema, table_name, partition_id, total_rows,
     total_rows * 100 AS total_logical_bytes, last_modified_time, 'ACTIVE' AS storage_tier FROM __bq.partition_state;

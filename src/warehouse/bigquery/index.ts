@@ -10,7 +10,7 @@ import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import { done, failed, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
-import { checksUnsupported, commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
+import { checkPartitions, commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { readBigqueryHistory } from './history.js';
@@ -50,7 +50,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       // A run migrates a version-1 ledger before reading it (beside the inventory reads); a plan reads it as it is.
       const check = async (): Promise<LedgerCheck> => {
         const checked = await ledger.check();
-        if (checked.state !== 'v1' || options.readOnly) return checked;
+        if (checked.state === 'current' || checked.state === 'absent' || options.readOnly) return checked;
         await ledger.migrate(pipeline);
         return { state: 'current', queries: checked.queries };
       };
@@ -68,8 +68,8 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     handOver: async (job) => done(commandEnv(target, job)),
     takeBack: async () => done(undefined),
     readPartitions: (job, signal) => readPartitions(jobClient, target, job, signal),
-    checkPartitions: async (job) => (job.processor.checks.length > 0 ? failed(checksUnsupported(job)) : done([])),
-    recordPartitions: (job, rows, fingerprints, signal) => recordPartitions(jobClient, target, job, rows, fingerprints, signal),
+    checkPartitions: (job, signal) => checkPartitions(jobClient, target, job, signal),
+    recordPartitions: (job, rows, fingerprints, signal, findings) => recordPartitions(jobClient, target, job, rows, fingerprints, signal, findings),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),

@@ -14,7 +14,7 @@ import type { FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js
 import { holderIsDeadHere } from '../shared.js';
 import { isNotFound } from './errors.js';
 import { runJob } from './jobs.js';
-import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateV1Script, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
+import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateV1Script, migrateV2Script, recordFailureSql, recordRunSql, releaseLockSql } from './sql.js';
 
 /** What the ledger check found, and how many queries it took (a snapshot counts them once). */
 export interface LedgerCheck {
@@ -110,8 +110,15 @@ export class LedgerWriter {
    */
   migrate(pipeline: Pipeline): Promise<void> {
     this.migration ??= (async () => {
-      if ((await this.check()).state !== 'v1') return;
+      const { state } = await this.check();
+      if (state !== 'v1' && state !== 'v2') return;
       await this.ensure();
+      if (state === 'v2') {
+        // ensure() made the checks table (version 3 added it); the version goes last.
+        await runJob(this.client, migrateV2Script(this.target.project, this.target.ledgerSchema), undefined, { target: this.target, labels: this.labels() });
+        this.current = true;
+        return;
+      }
       const mapping = pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) }));
       const script = migrateV1Script(this.target.project, this.target.ledgerSchema, mapping.length > 0);
       await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, { target: this.target, labels: this.labels() });
