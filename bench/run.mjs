@@ -2,7 +2,9 @@
 // bench/run: a 5-processor × 60-day backfill on DuckDB, `dag run` (a whole CLI process) against the
 // same SELECTs executed directly through @duckdb/node-api in one script (also a whole process, one
 // transaction per batch, no ledger). Prints both wall times, their ratio and the number of jobs.
-// Usage: npm run build && node bench/run.mjs [--rows-per-day 40000] [--repeat 3]
+// Usage: npm run build && node bench/run.mjs [--rows-per-day 40000] [--repeat 3] [--checks]
+// --checks also times `dag run` with data checks on every processor (docs/checks.md) against the same
+// run without them: what checks cost.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ const arg = (name, fallback) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const ROWS_PER_DAY = arg('--rows-per-day', 40_000);
+const WITH_CHECKS = process.argv.includes('--checks');
 const REPEAT = arg('--repeat', 3);
 const DAYS = 60;
 const BATCH = 31;
@@ -23,14 +26,14 @@ const START = '2021-10-01';
 const END = new Date(Date.parse(START) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
 
 const processors = [
-  { name: 'P1', table: 'bench.p1', upstream: ['src'], sql: "select d, k % 500 as player, count(*) as n, sum(v) as v from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
-  { name: 'P2', table: 'bench.p2', upstream: ['src'], sql: "select d, k % 30 as team, avg(v) as v, max(v) as top from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
-  { name: 'P3', table: 'bench.p3', upstream: ['P1'], sql: "select d, player, v / n as per, rank() over (partition by d order by v desc) as r from {{ ref('P1') }} where d between {{ start_date }} and {{ end_date }}" },
-  { name: 'P4', table: 'bench.p4', upstream: ['P3', 'P2'], sql: "select p.d, p.player, p.per, t.v as team_v from {{ ref('P3') }} p join {{ ref('P2') }} t on t.d = p.d and t.team = p.player % 30 where p.d between {{ start_date }} and {{ end_date }}" },
-  { name: 'P5', table: 'bench.p5', upstream: ['P4'], sql: "select d, count(*) as players, avg(per) as per, sum(team_v) as tv from {{ ref('P4') }} where d between {{ start_date }} and {{ end_date }} group by d" },
+  { name: 'P1', table: 'bench.p1', upstream: ['src'], checks: ['not_null: [d, player]', 'unique: [player]', 'row_count: { min: 1 }'], sql: "select d, k % 500 as player, count(*) as n, sum(v) as v from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
+  { name: 'P2', table: 'bench.p2', upstream: ['src'], checks: ['not_null: [team]', 'unique: [team]', 'row_count: { min: 1 }'], sql: "select d, k % 30 as team, avg(v) as v, max(v) as top from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
+  { name: 'P3', table: 'bench.p3', upstream: ['P1'], checks: ['not_null: [player, per]', 'unique: [player]', 'relationships: { column: player, to: P1, field: player }'], sql: "select d, player, v / n as per, rank() over (partition by d order by v desc) as r from {{ ref('P1') }} where d between {{ start_date }} and {{ end_date }}" },
+  { name: 'P4', table: 'bench.p4', upstream: ['P3', 'P2'], checks: ['not_null: [player, team_v]', 'row_count: { min: 1 }'], sql: "select p.d, p.player, p.per, t.v as team_v from {{ ref('P3') }} p join {{ ref('P2') }} t on t.d = p.d and t.team = p.player % 30 where p.d between {{ start_date }} and {{ end_date }}" },
+  { name: 'P5', table: 'bench.p5', upstream: ['P4'], checks: ['row_count: { min: 1, max: 1 }', 'accepted_values: { column: players, values: [500] }'], sql: "select d, count(*) as players, avg(per) as per, sum(team_v) as tv from {{ ref('P4') }} where d between {{ start_date }} and {{ end_date }} group by d" },
 ];
 
-async function makePristine(dir) {
+async function makePristine(dir, withChecks = false) {
   mkdirSync(join(dir, 'sql'), { recursive: true });
   mkdirSync(join(dir, '.dag'), { recursive: true });
   const lines = ['version: 1', 'name: bench', 'targets:', '  dev: { type: duckdb, path: .dag/bench.duckdb }', 'default_target: dev',
@@ -38,6 +41,7 @@ async function makePristine(dir) {
   for (const p of processors) {
     writeFileSync(join(dir, 'sql', `${p.name}.sql`), `${p.sql}\n`);
     lines.push(`  ${p.name}:`, `    table: ${p.table}`, `    upstream: [${p.upstream.join(', ')}]`, `    sql: sql/${p.name}.sql`);
+    if (withChecks) lines.push('    checks:', ...p.checks.map((c) => `      - ${c}`));
   }
   writeFileSync(join(dir, 'pipeline.yaml'), `${lines.join('\n')}\n`);
   const instance = await DuckDBInstance.create(join(dir, '.dag', 'bench.duckdb'));
@@ -92,6 +96,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const work = mkdtempSync(join(tmpdir(), 'dag-bench-run-'));
 const pristine = join(work, 'pristine');
 await makePristine(pristine);
+const pristineChecks = join(work, 'pristine-checks');
+if (WITH_CHECKS) await makePristine(pristineChecks, true);
 // The first dag invocation after a build compiles its code and leaves V8's code cache for the next
 // ones (bin/dag.js): time that once, apart, so the medians below are what every later run pays.
 const cacheDir = join(root, 'dist', 'bundle', '.v8-cache');
@@ -104,6 +110,7 @@ const dagTimes = [];
 const planTimes = [];
 const directTimes = [];
 const requireTimes = [];
+const checkTimes = [];
 let jobs = 0;
 let built = 0;
 for (let i = 0; i < REPEAT; i++) {
@@ -116,6 +123,14 @@ for (let i = 0; i < REPEAT; i++) {
   jobs = json.totals.jobs;
   built = json.totals.built;
   dagTimes.push(dag.ms);
+  if (WITH_CHECKS) {
+    const c = join(work, `checks-${i}`);
+    cpSync(pristineChecks, c, { recursive: true });
+    const checked = timeProcess([join(root, 'bin', 'dag.js'), 'run', '--range', `${START}..${END}`, '--json'], c);
+    const result = JSON.parse(checked.stdout);
+    if (result.totals.built !== json.totals.built) throw new Error(`with checks: built ${result.totals.built}, without: ${json.totals.built}`);
+    checkTimes.push(checked.ms);
+  }
   for (const [viaRequire, times] of [[false, directTimes], [true, requireTimes]]) {
     const b = join(work, `direct-${i}-${viaRequire ? 'require' : 'import'}`);
     cpSync(pristine, b, { recursive: true });
@@ -142,5 +157,11 @@ const planMs = median(planTimes);
 console.log(`  dag plan alone (load + snapshot + plan, paid by every run): ${planMs.toFixed(0)} ms`);
 console.log(`  ratio dag/direct: ${(dagMs / directMs).toFixed(2)} (target <= 1.15); dag/direct via require(): ${(dagMs / requireMs).toFixed(2)}`);
 console.log(`  building only, (dag run - dag plan) / direct: ${((dagMs - planMs) / directMs).toFixed(2)}`);
+if (WITH_CHECKS) {
+  const checksMs = median(checkTimes);
+  const count = processors.reduce((n, p) => n + p.checks.length, 0);
+  console.log(`  dag run with ${count} checks on the ${processors.length} processors: ${checksMs.toFixed(0)} ms  [${checkTimes.map((t) => t.toFixed(0)).join(', ')}]`);
+  console.log(`  checks cost: ${(((checksMs - dagMs) / dagMs) * 100).toFixed(1)}% over the same run without checks (target < 15%)`);
+}
 console.log(`  jobs: ${jobs} (target ⌈${DAYS}/${BATCH}⌉ × ${processors.length} = ${expectedJobs}); partitions built: ${built}`);
 if (process.env.KEEP_BENCH) console.log(work); else rmSync(work, { recursive: true, force: true });

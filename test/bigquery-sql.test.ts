@@ -20,6 +20,7 @@ import {
   ledgerSql,
   ledgerVersionSql,
   migrateScript,
+  commandFindingsSql,
   partitionsOfTableSql,
   recordBatchesSql,
   recordFailuresSql,
@@ -76,6 +77,7 @@ describe('bigquery SQL goldens', () => {
         ],
       }),
     );
+    golden('batch-checks', batchScript({ ...batch, columns: ['game_date', 'x'], checks: { findings: 'CREATE TEMP TABLE _dag_findings AS\nSELECT ...\n;', record: '-- the findings into _dag.checks' } }));
     golden('drop-processor', dropProcessorSql('my-project', '_dag', { schema: 'precompute', name: 'player_daily_cache' }));
   });
 
@@ -84,6 +86,7 @@ describe('bigquery SQL goldens', () => {
     golden('ledger-migrate-v1', migrateScript('my-project', '_dag', 1, true));
     golden('ledger-migrate-v2', migrateScript('my-project', '_dag', 2, false));
     golden('record-batches', recordBatchesSql('my-project', '_dag'));
+    golden('command-findings', commandFindingsSql('my-project', '_dag'));
     golden('command-partitions', partitionsOfTableSql('my-project', { schema: 'predictions', name: 'ml_feature_store_v2' }, d('2021-11-01'), d('2021-11-07')));
     golden('command-ledger', commandLedgerSql('my-project', '_dag'));
     golden('record-run', recordRunSql('my-project', '_dag'));
@@ -110,5 +113,36 @@ describe('bigquery details', () => {
     expect(classify({ code: 400, errors: [{ reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' }] })).toBe('TRANSIENT');
     expect(classify({ code: 400, message: 'dag:OUT_OF_RANGE_ROWS: rows outside', errors: [{ reason: 'invalidQuery' }] })).toBe('OUT_OF_RANGE_ROWS');
     expect(classify({ code: 'ECONNRESET', message: 'socket hang up' })).toBe('TRANSIENT');
+  });
+});
+
+describe('bigquery check SQL', () => {
+  it('pins one query per check over the staged rows, and the findings record', async () => {
+    const { findingsSelect, recordFindingsSql } = await import('../src/warehouse/bigquery/checks.js');
+    const { loadTestPipeline } = await import('./bigquery-helpers.js');
+    const { startBqServer } = await import('./bq-server/server.js');
+    const server = await startBqServer();
+    try {
+      const { pipeline } = await loadTestPipeline(server);
+      const processor = pipeline.processors.find((p) => p.name === 'DOUBLED');
+      if (!processor) throw new Error('no DOUBLED');
+      const checked = {
+        ...processor,
+        checks: [
+          { name: 'not_null(team)', severity: 'error' as const, rule: { kind: 'not_null' as const, columns: ['team'] } },
+          { name: 'unique(team)', severity: 'error' as const, rule: { kind: 'unique' as const, columns: ['team'] } },
+          { name: 'row_count(min=1)', severity: 'warn' as const, rule: { kind: 'row_count' as const, min: 1, max: undefined } },
+          { name: 'accepted_values(team)', severity: 'error' as const, rule: { kind: 'accepted_values' as const, column: 'team', values: ["it's", 2, true] } },
+          { name: 'known', severity: 'error' as const, rule: { kind: 'relationships' as const, column: 'team', to: 'games', field: 'team' } },
+        ],
+      };
+      const days = [d('2021-11-01'), d('2021-11-02')];
+      const job = { pipeline, processor: checked, batch: { start: days[0] ?? 0, end: days[1] ?? 0, days }, runId: 'r', builtAt: 0, codeFingerprint: 'c' };
+      const target = pipeline.targets.get('bq');
+      if (target?.type !== 'bigquery') throw new Error('no bq target');
+      golden('checks', `${findingsSelect(target, job, '_dag_rows')};\n${recordFindingsSql('my-project', '_dag')}`);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -47,4 +47,34 @@ describe('duckdb SQL golden', () => {
     await warehouse.close();
     expectGolden('sql-batch.sql', statements.map((sql) => `${sql};\n`).join('\n'));
   });
+
+  it('pins the statements of a checked batch: rows staged, one query per check, only clean partitions written', async () => {
+    const dbPath = join(tempProject(), 'nba.duckdb');
+    await createTable(dbPath, 'nba.box', 'game_date', { '2021-11-01': 2, '2021-11-02': 1 });
+    const statements: string[] = [];
+    const warehouse = await openDuckdb(duckdbTarget(dbPath), { env: {}, readOnly: false, onStatement: (sql) => statements.push(sql) });
+    const p = sqlProcessor('PDC', 'precompute.player_daily_cache', "SELECT game_date, id FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\n", {
+      partitionColumn: 'game_date',
+      checks: [
+        { name: 'not_null(id)', severity: 'error', rule: { kind: 'not_null', columns: ['id'] } },
+        { name: 'row_count(min=2)', severity: 'error', rule: { kind: 'row_count', min: 2, max: undefined } },
+      ],
+    });
+    const pipeline = pipelineOf(dbPath, [source('box', 'nba.box'), p]);
+    const batchDays = [day('2021-11-01'), day('2021-11-02')];
+    const job = {
+      pipeline,
+      processor: p,
+      batch: { start: day('2021-11-01'), end: day('2021-11-02'), days: batchDays },
+      runId: '20211103T120000-ab12',
+      builtAt: Date.UTC(2021, 10, 3, 12),
+      codeFingerprint: 'c0de',
+      inputFingerprints: new Map(batchDays.map((d, i) => [d, `f${i}`])),
+    };
+    statements.length = 0;
+    const result = await sqlBatch(warehouse, job, new AbortController().signal);
+    expect(result.ok && [...result.rows]).toEqual([[day('2021-11-01'), 2]]);
+    await warehouse.close();
+    expectGolden('sql-batch-checks.sql', statements.map((sql) => `${sql};\n`).join('\n'));
+  });
 });

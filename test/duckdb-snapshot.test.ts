@@ -50,7 +50,7 @@ describe('duckdb readSnapshot', () => {
     await (await open(dbPath)).close();
     const { queryRows } = await import('./support/duckdb.js');
     const rows = await queryRows(dbPath, `SELECT table_name FROM duckdb_tables() WHERE schema_name = '_dag' ORDER BY 1`);
-    expect(rows.map((row) => row.table_name)).toEqual(['batches', 'failures', 'meta', 'partitions', 'runs', 'source_versions']);
+    expect(rows.map((row) => row.table_name)).toEqual(['batches', 'checks', 'failures', 'meta', 'partitions', 'runs', 'source_versions']);
     expect(await queryRows(dbPath, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '3' }]);
   });
 

@@ -15,8 +15,12 @@ function found(spec: LedgerSpec, versions: string[], change: (columns: Map<strin
   return { columns, versions };
 }
 const withoutTableName = (columns: Map<string, string[]>) => columns.set('partitions', (columns.get('partitions') ?? []).filter((c) => c !== 'table_name'));
-/** A version-2 ledger: no run summary columns, no batches table. */
-const asVersion2 = (columns: Map<string, string[]>) => (columns.delete('batches'), columns.set('runs', (columns.get('runs') ?? []).filter((c) => !(RUN_SUMMARY_COLUMNS as readonly string[]).includes(c))));
+/** A version-2 ledger: no run summary columns, no batches or checks table. */
+const asVersion2 = (columns: Map<string, string[]>) => {
+  columns.delete('batches');
+  columns.delete('checks');
+  return columns.set('runs', (columns.get('runs') ?? []).filter((c) => !(RUN_SUMMARY_COLUMNS as readonly string[]).includes(c)));
+};
 
 describe('judgeLedger', () => {
   it('tells absent, current and version 1 apart', () => {
@@ -41,6 +45,7 @@ describe('judgeLedger', () => {
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['2'], (c) => (asVersion2(c), withoutTableName(c))), place)).toThrow('table _dag.partitions has no column table_name');
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.delete('failures')), place)).toThrow('table _dag.failures is missing');
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.delete('batches')), place)).toThrow('table _dag.batches is missing');
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.delete('checks')), place)).toThrow('table _dag.checks is missing');
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, []), place)).toThrow('_dag.meta has no schema_version row');
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['two']), place)).toThrow(`schema_version is 'two', not one whole number`);
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['1', '2']), place)).toThrow(`schema_version is '1' and '2'`);

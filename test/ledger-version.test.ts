@@ -78,6 +78,7 @@ describe('ledger versions', () => {
       project.db,
       ...['range_start', 'range_end', 'built', 'failed', 'upstream_failed', 'blocked'].map((c) => `ALTER TABLE _dag.runs DROP COLUMN ${c}`),
       `DROP TABLE _dag.batches`,
+      `DROP TABLE _dag.checks`,
       `UPDATE _dag.meta SET value = '2' WHERE key = 'schema_version'`,
     );
     const old = await project.dag(['runs', '--json']);
@@ -94,6 +95,20 @@ describe('ledger versions', () => {
     const runs = JSON.parse((await project.dag(['runs', '--json'])).stdout).runs as { counts: unknown }[];
     expect(runs.map((r) => r.counts)).toEqual([{ built: DAYS, failed: 0, upstream_failed: 0, blocked: 0 }, null]);
     expect(await queryRows(project.db, `SELECT count(*)::INTEGER AS n FROM _dag.batches`)).toEqual([{ n: 2 }]);
+  });
+
+  it('a version-2 ledger (no _dag.checks): plan reads it as it is; run creates the table and records version 3', async () => {
+    const project = await built(processor('A', 'out.a'));
+    await execSql(project.db, `DROP TABLE _dag.checks`, `UPDATE _dag.meta SET value = '2' WHERE key = 'schema_version'`);
+    const plan = await project.dag(['plan', '--range', RANGE, '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout).summary).toMatchObject({ expected: DAYS, fresh: DAYS });
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '2' }]);
+    const run = await project.dag(['run', '--range', RANGE, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).totals.built).toBe(0);
+    expect(await queryRows(project.db, `SELECT value FROM _dag.meta WHERE key = 'schema_version'`)).toEqual([{ value: '3' }]);
+    expect(await queryRows(project.db, `SELECT count(*)::INTEGER AS n FROM _dag.checks`)).toEqual([{ n: 0 }]);
   });
 
   it('a newer ledger version is refused by plan and run (exit 2), and the run leaves no lock behind', async () => {

@@ -50,8 +50,10 @@ interface PlanJson {
 
 function copyExample(): string {
   const files: Record<string, string> = { 'pipeline.yaml': readFileSync(join(projectRoot, 'pipeline.yaml'), 'utf8') };
-  const sqlDir = join(projectRoot, 'pipelines', 'nba', 'sql');
-  for (const name of readdirSync(sqlDir)) files[`pipelines/nba/sql/${name}`] = readFileSync(join(sqlDir, name), 'utf8');
+  for (const folder of ['sql', 'checks']) {
+    const dir = join(projectRoot, 'pipelines', 'nba', folder);
+    for (const name of readdirSync(dir)) files[`pipelines/nba/${folder}/${name}`] = readFileSync(join(dir, name), 'utf8');
+  }
   return tempProject(files, 'dag-nba-e2e-');
 }
 
@@ -169,5 +171,25 @@ describe('nba example end to end', () => {
     expect(rerun.code, rerun.stderr + rerun.stdout).toBe(0);
     expect(await ledger(db, await latestRunId(db))).toEqual(expectedStale);
     expect((await planJson(project)).summary).toMatchObject({ build: 0, stale: 0 });
+  });
+});
+
+describe('nba example with a planted bad day (generate.mjs --bad-day)', () => {
+  it('PDC 2021-11-17 fails its unique check with the sample row, is not committed, PCF and MLFS of that day are blocked, explain walks back to it', async () => {
+    const project = copyExample();
+    const db = join(project, '.dag', 'nba.duckdb');
+    const generated = spawnSync(process.execPath, [join(projectRoot, 'pipelines', 'nba', 'generate.mjs'), '--db', db, '--quiet', '--bad-day', '2021-11-17']);
+    expect(generated.status, generated.stderr.toString()).toBe(0);
+    const run = await dag(project, 'run', '--range', RANGE);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^failed PDC 2021-11-17 CHECK_FAILED: check unique\(player_id,game_date\) found 1 offending row, e\.g\. \{"game_date":"2021-11-17","player_id":"[A-Z]{3}-\d\d","copies":2\}/m);
+    expect(run.stdout).toMatch(/not built because an upstream partition failed[^]*PCF 2021-11-17\n\s+MLFS 2021-11-17/);
+    const built = await ledger(db);
+    expect(built.PDC).not.toContain('2021-11-17');
+    expect(built.PDC).toContain('2021-11-16');
+    expect(built.MLFS).not.toContain('2021-11-17');
+    const explain = await dag(project, 'explain', 'MLFS', '2021-11-17');
+    expect(explain.stdout).toContain('MLFS 2021-11-17 reads partitions whose last build failed a check');
+    expect(explain.stdout).toMatch(/PDC 2021-11-17: last build failed check unique\(player_id,game_date\)/);
   });
 });

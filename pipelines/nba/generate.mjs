@@ -13,10 +13,12 @@
  * Idempotent: every run replaces both tables with the same rows (same seed, same content hash), so a
  * second run changes nothing that dag would notice.
  *
- *   node pipelines/nba/generate.mjs [--db PATH] [--gap DATE|none] [--end DATE] [--quiet]
+ *   node pipelines/nba/generate.mjs [--db PATH] [--gap DATE|none] [--bad-day DATE] [--end DATE] [--quiet]
  *
  * --db    the DuckDB file (default: .dag/nba.duckdb next to the repo's pipeline.yaml)
  * --gap   the game day whose box scores are left out (default 2021-11-10; `none` plants no gap)
+ * --bad-day  a game day whose box scores hold one player's line twice (a double scrape): PDC's
+ *          unique check fails that day, so it is not committed and its readers are blocked
  * --end   the last day generated (default 2021-12-15); the season always starts on 2021-10-19
  */
 import { mkdirSync } from 'node:fs';
@@ -163,6 +165,7 @@ function parseOptions(argv) {
     options: {
       db: { type: 'string' },
       gap: { type: 'string', default: DEFAULT_GAP },
+      'bad-day': { type: 'string' },
       end: { type: 'string', default: DEFAULT_END },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -175,7 +178,9 @@ function parseOptions(argv) {
     throw new Error(`--end ${values.end}: give a date like 2021-12-15, on or after ${SEASON_START}`);
   if (values.gap !== 'none' && !isDate(values.gap))
     throw new Error(`--gap ${values.gap}: give a date like 2021-11-10, or "none"`);
-  return { db, gap: values.gap === 'none' ? undefined : values.gap, end: values.end, quiet: values.quiet, help: values.help };
+  const badDay = values['bad-day'];
+  if (badDay !== undefined && !isDate(badDay)) throw new Error(`--bad-day ${badDay}: give a game day like 2021-11-17`);
+  return { db, gap: values.gap === 'none' ? undefined : values.gap, badDay, end: values.end, quiet: values.quiet, help: values.help };
 }
 
 async function write(db, schedule, boxscores) {
@@ -240,7 +245,7 @@ function shown(file) {
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   if (options.help) {
-    console.log('usage: node pipelines/nba/generate.mjs [--db PATH] [--gap DATE|none] [--end DATE] [--quiet]');
+    console.log('usage: node pipelines/nba/generate.mjs [--db PATH] [--gap DATE|none] [--bad-day DATE] [--end DATE] [--quiet]');
     return;
   }
   const random = prng(SEED);
@@ -254,7 +259,10 @@ async function main() {
       ...teamBoxscore(random, game, game.away, game.home, rosters.get(game.away), defense.get(game.home)),
     ];
     if (toIso(game.day) !== options.gap) boxscores.push(...lines);
+    // The double scrape: the day's first line once more (only once, whatever the number of games).
+    if (toIso(game.day) === options.badDay && !boxscores.some((l) => l.duplicate)) boxscores.push({ ...lines[0], duplicate: true });
   }
+  if (options.badDay !== undefined && !boxscores.some((l) => l.duplicate)) throw new Error(`--bad-day ${options.badDay}: no games that day`);
   await write(options.db, schedule, boxscores);
   if (!options.quiet) {
     const days = new Set(schedule.map((g) => g.day)).size;
@@ -262,6 +270,7 @@ async function main() {
       `nba example data: ${schedule.length} games on ${days} game days (${SEASON_START}..${options.end}), ` +
         `${boxscores.length} box-score lines` +
         (options.gap ? `; box scores of ${options.gap} left out (a missing scrape)` : '') +
+        (options.badDay ? `; one line of ${options.badDay} written twice (a double scrape)` : '') +
         ` → ${shown(options.db)}`,
     );
   }

@@ -51,6 +51,10 @@ export const CODES = {
   ledgerSchemaTable: 'ledger-schema-table',
   invalidLabel: 'invalid-label',
   batchSizeTooLarge: 'batch-size-too-large',
+  invalidCheck: 'invalid-check',
+  duplicateCheckName: 'duplicate-check-name',
+  checkNotUpstream: 'check-not-upstream',
+  checkUnknownColumn: 'check-unknown-column',
   // Warnings
   unusedUpstream: 'unused-upstream',
   unusedSource: 'unused-source',

@@ -9,6 +9,7 @@ import { parseIsoDate } from '../core/dates.js';
 import { didYouMean } from '../core/did-you-mean.js';
 import { DEFAULTS, type Notify, type OnSchemaChange, type Processor, type ProcessorAction, type TableRef, type Upstream } from '../core/model.js';
 import { resolveCodeFiles, type GlobFiles } from './code-files.js';
+import { resolveChecks } from './resolve-checks.js';
 import { CODES } from './codes.js';
 import { isRecord, optionalString, type Path } from './document.js';
 import { placement, type ProjectFolder } from './project-files.js';
@@ -178,6 +179,7 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
   }
   if (!action) return undefined;
   const codeFiles = resolveCodeFiles(name, raw, action, ctx);
+  const checks = resolveChecks(name, raw, action, new Set(upstream.map((u) => u.name)), ctx);
   return {
     kind: 'processor',
     name,
@@ -195,6 +197,7 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     concurrency: setting(raw, ctx, 'concurrency', int, DEFAULTS.concurrency),
     allowEmpty: setting(raw, ctx, 'allow_empty', bool, false),
     onSchemaChange: setting(raw, ctx, 'on_schema_change', schemaPolicy, DEFAULTS.onSchemaChange),
+    checks,
     notify: notifyOf(raw.notify),
   };
 }

@@ -18,9 +18,11 @@ export interface SqlCheck {
   readonly upstreamPaths: ReadonlyMap<string, Path>;
   readonly names: ReadonlySet<string>;
   readonly report: Reporter;
+  /** Warn about declared upstreams the SQL never reads (a processor's SQL; not a check's). Default true. */
+  readonly warnUnused?: boolean;
 }
 
-export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, report }: SqlCheck): void {
+export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, report, warnUnused = true }: SqlCheck): void {
   const used = new Set<string>();
   const parts = parseTemplate(text);
   reportUnclosedTags(processor, file, text, parts, report);
@@ -49,7 +51,7 @@ export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, 
       }
     }
   }
-  for (const [name, path] of upstreamPaths) {
+  for (const [name, path] of warnUnused ? upstreamPaths : []) {
     if (used.has(name) || !names.has(name)) continue;
     report.warning(
       CODES.unusedUpstream,

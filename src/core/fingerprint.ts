@@ -113,6 +113,20 @@ function sqlText(text: string): string {
   return literal === escaped ? escaped : `${escaped}\nsql-without-backslash-escapes:${literal}`;
 }
 
+/**
+ * The checks' part of the fingerprint: only processors with checks get the line, so every other
+ * fingerprint stays what it was. A sql check counts by its normalised text (not its path): editing
+ * the check's SELECT makes the partitions stale, reformatting it does not.
+ */
+function checksText(processor: Processor): string {
+  if (processor.checks.length === 0) return '';
+  const checks = processor.checks.map((check) => {
+    const rule = check.rule.kind === 'sql' ? { kind: 'sql', text: sqlText(check.rule.text) } : check.rule;
+    return [check.name, check.severity, rule];
+  });
+  return `\nchecks:${JSON.stringify(checks)}`;
+}
+
 /** What the ledger records as `code fingerprint`; a change makes every built partition `code_changed`. */
 export function codeFingerprint(processor: Processor): string {
   const action = processor.action.kind === 'sql' ? `sql:${sqlText(processor.action.text)}` : `command:${JSON.stringify(processor.action.argv)}`;
@@ -123,7 +137,7 @@ export function codeFingerprint(processor: Processor): string {
     .join(',');
   // Only processors that run files get the extra line: every other fingerprint stays what it was.
   const files = processor.codeFiles.length === 0 ? '' : `\nfiles:${JSON.stringify(processor.codeFiles.map((f) => [f.path, f.hash]))}`;
-  return shortHash(`v1\n${action}\nupstream:${upstream}\npartition_column:${processor.partitionColumn}${files}`);
+  return shortHash(`v1\n${action}\nupstream:${upstream}\npartition_column:${processor.partitionColumn}${files}${checksText(processor)}`);
 }
 
 /** The version of one upstream partition as a snapshot knows it; `-` when absent. */

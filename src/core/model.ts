@@ -99,6 +99,28 @@ export interface CodeFile {
  */
 export type OnSchemaChange = 'add_columns' | 'fail';
 
+/**
+ * What a data check finds offending (DESIGN §9, docs/checks.md). Columns are validated identifiers;
+ * a `sql` check's text is read at load time like a processor's SQL.
+ */
+export type CheckRule =
+  | { readonly kind: 'not_null'; readonly columns: readonly string[] }
+  | { readonly kind: 'unique'; readonly columns: readonly string[] }
+  | { readonly kind: 'row_count'; readonly min: number | undefined; readonly max: number | undefined }
+  | { readonly kind: 'accepted_values'; readonly column: string; readonly values: readonly (string | number | boolean)[] }
+  | { readonly kind: 'relationships'; readonly column: string; readonly to: string; readonly field: string }
+  | { readonly kind: 'sql'; readonly file: string; readonly text: string };
+
+/** `error` keeps an offending partition from being committed (CHECK_FAILED); `warn` commits and records. */
+export type CheckSeverity = 'error' | 'warn';
+
+/** One of a processor's `checks:` (the `defaults:` ones first). Names are unique within a processor. */
+export interface Check {
+  readonly name: string;
+  readonly severity: CheckSeverity;
+  readonly rule: CheckRule;
+}
+
 export interface Notify {
   readonly webhook: string | undefined;
 }
@@ -136,6 +158,8 @@ export interface Processor extends NodeBase {
   readonly allowEmpty: boolean;
   /** `on_schema_change`; SQL processors only (a command writes its table itself). */
   readonly onSchemaChange: OnSchemaChange;
+  /** Data checks each batch must pass before it commits (DESIGN §9); part of the code fingerprint. */
+  readonly checks: readonly Check[];
   readonly notify: Notify | undefined;
 }
 

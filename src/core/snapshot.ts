@@ -75,6 +75,12 @@ export interface Snapshot {
    */
   readonly failures: ReadonlyMap<string, ReadonlyMap<Day, string>>;
   /**
+   * Of those, the partitions whose latest failure is CHECK_FAILED, with its message (the check, the
+   * count, sample rows), so `plan` and `explain` say why a partition is still to build (DESIGN §9).
+   * Absent where the adapter does not read it.
+   */
+  readonly checkFailures?: ReadonlyMap<string, ReadonlyMap<Day, string>>;
+  /**
    * Sources whose partition versions this snapshot did not compute (DuckDB: no processor it read that
    * reads them has a ledger entry, so no plan can be stale because of them): their partitions carry
    * version '' and changedAt Infinity. Warehouse.recordSourceVersions computes and records them, while

@@ -118,9 +118,11 @@ export function lineProgress(options: ProgressOptions): ProgressView {
           attempts.set(event.task.id, status.attempt);
           return;
         case 'built': {
-          const built = [...status.rows.keys()].filter((day) => !status.noOutput?.days.includes(day)).length;
+          const built = [...status.rows.keys()].filter((day) => !status.noOutput?.days.includes(day) && !status.rejected?.some((r) => r.day === day)).length;
           if (built > 0) options.write(`${green('built')}  ${taskLabel(event)} (${built} partition${built === 1 ? '' : 's'}, ${seconds(times.of(event) ?? 0)})\n`);
           if (status.noOutput) failedLine(event, 'failed', status.noOutput.failure);
+          // A day a check rejected is its own line: its finding (check, offending rows) is particular to it.
+          for (const { day, failure } of status.rejected ?? []) options.write(`${red('failed')} ${event.task.processor.name} ${dayRangeText(day, day)} ${failure.category}: ${headline(failure.message)}\n`);
           return;
         }
         case 'failed':

@@ -6,15 +6,16 @@
  * does not end within the grace period after that abort is abandoned: the run goes on without it.
  */
 import type { Day } from '../core/dates.js';
-import { failed, type BatchJob, type JobAccess, type JobFailure, type RowCounts, type Step } from '../warehouse/port.js';
+import { failed, type BatchJob, type CheckFinding, type JobAccess, type JobFailure, type RowCounts, type Step } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
+import { checkWarnings, rejectedDays, withoutRejected, type Rejected } from './checks.js';
 import { commandAttempt } from './command.js';
 import { recordBuilt, type RunContext } from './context.js';
 import { fingerprintsOf, latestInput, readsPendingSources, sourceVersionsRecorded } from './inputs.js';
 import type { Task, TaskStatus } from './lifecycle.js';
 
 export type AttemptEnd =
-  | { readonly kind: 'built'; readonly rows: RowCounts; readonly builtAt: number; readonly absent: readonly Day[] }
+  | { readonly kind: 'built'; readonly rows: RowCounts; readonly builtAt: number; readonly absent: readonly Day[]; readonly rejected: readonly Rejected[] }
   | { readonly kind: 'failed'; readonly failure: JobFailure }
   | { readonly kind: 'abandoned'; readonly failure: JobFailure };
 
@@ -214,7 +215,14 @@ async function sqlAttempt(context: RunContext, task: Task, job: BatchJob, contro
   if (committed === ABANDONED) return control.abandoned('committing');
   // A batch that committed stays built even if its timer fired or the run was cancelled meanwhile.
   if (!committed.ok) return { kind: 'failed', failure: control.failureOf(committed.failure) };
-  return { kind: 'built', rows: committed.value, builtAt: job.builtAt, absent: [] };
+  const rejected = rejectedDays(rows.findings);
+  warnFindings(context, job, rows.findings);
+  return { kind: 'built', rows: withoutRejected(committed.value, rejected), builtAt: job.builtAt, absent: [], rejected };
+}
+
+/** `warn` findings of a committed batch, as run warnings (the ledger has them in `_dag.checks`). */
+export function warnFindings(context: RunContext, job: BatchJob, findings: readonly CheckFinding[]): void {
+  for (const message of checkWarnings(job.processor.name, findings)) context.options.onEvent({ kind: 'warning', message });
 }
 
 /**

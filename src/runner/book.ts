@@ -18,7 +18,10 @@ export function outcomesOf(event: TaskEvent): [Day, PartitionOutcome][] {
   switch (status.status) {
     case 'built': {
       const absent = new Set(status.noOutput?.days ?? []);
+      const rejected = new Map((status.rejected ?? []).map((r) => [r.day, r.failure]));
       return task.days.map((day) => {
+        const checkFailure = rejected.get(day);
+        if (checkFailure) return [day, { state: 'failed', failure: checkFailure }];
         const rows = status.rows.get(day);
         if (rows !== undefined && !absent.has(day)) return [day, { state: 'built', rows, builtAt: status.builtAt }];
         return [day, { state: 'failed', failure: (absent.has(day) ? status.noOutput?.failure : undefined) ?? NO_OUTCOME }];

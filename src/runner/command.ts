@@ -1,7 +1,7 @@
 /**
  * The command-batch protocol, written once for every adapter (the adapter does each step its way):
  *
- *   markUnfinished → handOver → the command → takeBack → readPartitions → recordPartitions
+ *   markUnfinished → handOver → the command → takeBack → readPartitions → checkPartitions → recordPartitions
  *
  * A command writes its rows outside any dag transaction, so before it starts its partitions are marked
  * unfinished in the ledger: if it fails, times out, or dag dies before the ledger rows are written, the
@@ -11,9 +11,10 @@
  */
 import type { Day } from '../core/dates.js';
 import { tableName, type Processor } from '../core/model.js';
-import { done, type BatchJob, type InputFingerprints, type JobFailure, type LockOwner, type ProcessGroup, type RowCounts, type Step, type Warehouse } from '../warehouse/port.js';
+import { done, type BatchJob, type CheckFinding, type InputFingerprints, type JobFailure, type LockOwner, type ProcessGroup, type RowCounts, type Step, type Warehouse } from '../warehouse/port.js';
 import { commandBatchRows, firstLine } from '../warehouse/shared.js';
-import { ABANDONED, type AttemptControl, type AttemptEnd, type Move } from './attempt.js';
+import { ABANDONED, warnFindings, type AttemptControl, type AttemptEnd, type Move } from './attempt.js';
+import { rejectedDays, withoutRejected, type Rejected } from './checks.js';
 import type { RunContext } from './context.js';
 
 /** How the protocol's caller runs its steps: the lifecycle bounds each by the attempt's grace period. */
@@ -25,7 +26,7 @@ export interface StepHooks {
 }
 
 export type ProtocolEnd =
-  | { readonly kind: 'built'; readonly rows: RowCounts; readonly absent: readonly Day[] }
+  | { readonly kind: 'built'; readonly rows: RowCounts; readonly absent: readonly Day[]; readonly rejected: readonly Rejected[]; readonly findings: readonly CheckFinding[] }
   | { readonly kind: 'failed'; readonly failure: JobFailure }
   | { readonly kind: 'abandoned'; readonly phase: 'running' | 'committing' };
 
@@ -60,12 +61,20 @@ export async function commandProtocol(
   const found = await hooks.step(() => warehouse.readPartitions(job, hooks.signal));
   if (found === ABANDONED) return abandoned('running');
   if (!found.ok) return fail(found.failure);
-  const { rows, absent } = commandBatchRows(job.processor, job.batch.days, found.value);
+  const present = commandBatchRows(job.processor, job.batch.days, found.value);
+  // Checks run on what the command left; a failing day keeps its unfinished marker (never fresh).
+  const checked = job.processor.checks.length === 0 ? done([]) : await hooks.step(() => warehouse.checkPartitions(job, hooks.signal));
+  if (checked === ABANDONED) return abandoned('running');
+  if (!checked.ok) return fail(checked.failure);
+  const findings = checked.value;
+  const rejected = rejectedDays(findings);
+  const rows = withoutRejected(present.rows, rejected);
+  const absent = present.absent.filter((day) => !rejected.some((r) => r.day === day));
   hooks.committing();
-  const recorded = await hooks.step(() => warehouse.recordPartitions(job, rows, fingerprints, hooks.signal));
+  const recorded = await hooks.step(() => warehouse.recordPartitions(job, rows, fingerprints, hooks.signal, findings));
   if (recorded === ABANDONED) return abandoned('committing');
   if (!recorded.ok) return fail(recorded.failure);
-  return { kind: 'built', rows, absent };
+  return { kind: 'built', rows, absent, rejected, findings };
 }
 
 /** The protocol as one attempt of a task: timeouts and cancels from its control, groups into the lock. */
@@ -78,7 +87,8 @@ export async function commandAttempt(context: RunContext, job: BatchJob, fingerp
   });
   switch (end.kind) {
     case 'built':
-      return { kind: 'built', rows: end.rows, builtAt: job.builtAt, absent: end.absent };
+      warnFindings(context, job, end.findings);
+      return { kind: 'built', rows: end.rows, builtAt: job.builtAt, absent: end.absent, rejected: end.rejected };
     case 'failed':
       return { kind: 'failed', failure: control.failureOf(end.failure) };
     case 'abandoned':

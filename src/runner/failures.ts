@@ -45,6 +45,7 @@ export class FailureRecorder {
         return;
       case 'built':
         if (status.noOutput) this.write(task.id, task.processor, status.noOutput.days, status.noOutput.failure);
+        for (const { day, failure } of status.rejected ?? []) this.write(task.id, task.processor, [day], failure);
         return;
       case 'waiting-inputs':
       case 'running':

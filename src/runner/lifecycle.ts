@@ -17,6 +17,7 @@
 import type { Day } from '../core/dates.js';
 import type { Processor } from '../core/model.js';
 import type { JobFailure, RowCounts } from '../warehouse/port.js';
+import type { Rejected } from './checks.js';
 import type { PartitionKey } from './jobs.js';
 
 /** One unit of work: contiguous days of one processor. Split tasks hand their days to their children. */
@@ -47,7 +48,14 @@ export type TaskStatus =
   /** Writing its ledger rows with (SQL) or after (commands) its data. */
   | { readonly status: 'committing' }
   /** Committed. Command batches may leave days absent: those fail (NO_OUTPUT) and are not recorded as built. */
-  | { readonly status: 'built'; readonly rows: RowCounts; readonly builtAt: number; readonly noOutput?: { readonly days: readonly Day[]; readonly failure: JobFailure } }
+  | {
+      readonly status: 'built';
+      readonly rows: RowCounts;
+      readonly builtAt: number;
+      readonly noOutput?: { readonly days: readonly Day[]; readonly failure: JobFailure };
+      /** Days an error check failed (CHECK_FAILED): not committed, not recorded as built. */
+      readonly rejected?: readonly Rejected[];
+    }
   /** Final failure of its partitions. */
   | { readonly status: 'failed'; readonly failure: JobFailure }
   /** Its days went to its children (halves after `failure`, or runs around upstream-failed days). */

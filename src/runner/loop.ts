@@ -221,7 +221,8 @@ export class RunLoop {
     switch (end.kind) {
       case 'built': {
         const noOutput = end.absent.length > 0 ? { noOutput: { days: end.absent, failure: noOutputFailure(task.processor) } } : {};
-        this.move(task, { status: 'built', rows: end.rows, builtAt: end.builtAt, ...noOutput });
+        const rejected = end.rejected.length > 0 ? { rejected: end.rejected } : {};
+        this.move(task, { status: 'built', rows: end.rows, builtAt: end.builtAt, ...noOutput, ...rejected });
         this.halfSettled(task, undefined);
         return undefined;
       }

@@ -9,7 +9,8 @@ import { WarehouseError } from './port.js';
 
 /**
  * The ledger version this dag writes. Version 2 added `partitions.table_name` (identity by table);
- * version 3 added the run's range and counts to `runs` and the `batches` table (`dag runs`).
+ * version 3 added the run's range and counts to `runs` and the `batches` table (`dag runs`),
+ * and the `checks` table (data-check findings).
  */
 export const LEDGER_SCHEMA_VERSION = 3;
 
@@ -29,7 +30,7 @@ const COLUMNS_ADDED_IN: Readonly<Record<string, Readonly<Record<string, number>>
 };
 
 /** Tables later versions added, with the version that added them. */
-const TABLES_ADDED_IN: Readonly<Record<string, number>> = { batches: 3 };
+const TABLES_ADDED_IN: Readonly<Record<string, number>> = { batches: 3, checks: 3 };
 
 /** What one engine's ledger must hold at the current version. */
 export interface LedgerSpec {
@@ -64,7 +65,7 @@ export interface LedgerPlace {
 
 /**
  * absent: no ledger yet. v1: an older ledger, read by processor name until a run migrates it. v2: an
- * older ledger read by table, without the run summaries and batches of version 3 until a run migrates it.
+ * older ledger read by table, without the run summaries, batches and check findings of version 3 until a run migrates it.
  */
 export type LedgerState = 'absent' | 'current' | 'v1' | 'v2';
 

@@ -8,7 +8,7 @@
  * step is done. Steps return their failure as a value (`Step`); adapters never choose exit codes.
  */
 import type { Day } from '../core/dates.js';
-import type { Pipeline, Processor } from '../core/model.js';
+import type { CheckSeverity, Pipeline, Processor } from '../core/model.js';
 import type { Batch } from '../core/plan.js';
 import type { RecordedVersions, Snapshot } from '../core/snapshot.js';
 
@@ -20,6 +20,7 @@ export type FailureCategory =
   | 'CANCELLED'
   | 'OUT_OF_RANGE_ROWS'
   | 'NO_OUTPUT'
+  | 'CHECK_FAILED' // an error check found offending rows: the partition is not committed, never retried
   | 'UPSTREAM_FAILED';
 
 export interface JobFailure {
@@ -73,13 +74,31 @@ export interface JobAccess {
 }
 
 /**
+ * What one check found in one partition of a batch (DESIGN §9): how many rows offend and up to five
+ * of them, each as a JSON object. A partition without offending rows has no finding.
+ */
+export interface CheckFinding {
+  readonly check: string;
+  readonly severity: CheckSeverity;
+  readonly day: Day;
+  readonly offending: number;
+  readonly samples: readonly string[];
+}
+
+/**
  * A SQL batch's rows, written but not committed: nobody else sees them. The runner may wait here for
  * the input fingerprints (source versions still being recorded) before it commits.
  */
 export interface StagedBatch {
   /**
+   * The checks' findings on the staged rows, complete once `commit` succeeded (BigQuery runs the
+   * checks inside its script, at commit). Partitions with an `error` finding are left out of the
+   * commit (their old rows and ledger rows stay); every finding is recorded in `_dag.checks` with it.
+   */
+  readonly findings: readonly CheckFinding[];
+  /**
    * Writes the batch's ledger rows and commits them with its data, atomically; the rows now in each
-   * partition. Where committing is one short statement (DuckDB) it is not cut by `signal`: a commit that
+   * committed partition (those an error check failed are absent). Where committing is one short statement (DuckDB) it is not cut by `signal`: a commit that
    * ran is reported as done, never as cancelled.
    */
   commit(fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<RowCounts>>;
@@ -105,8 +124,16 @@ export interface CommandSteps {
   takeBack(job: BatchJob): Promise<Step<void>>;
   /** Rows per partition of the batch's range now in the table (a missing table: none); checks its partition column. */
   readPartitions(job: BatchJob, signal: AbortSignal): Promise<Step<RowCounts>>;
-  /** Ledger rows for the partitions the command left present, replacing the markers of those days. */
-  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<void>>;
+  /**
+   * Runs the processor's checks on the batch's partitions as the command left them (one query per
+   * check); data-independent problems of a check are a failure, like a SQL batch's.
+   */
+  checkPartitions(job: BatchJob, signal: AbortSignal): Promise<Step<readonly CheckFinding[]>>;
+  /**
+   * Ledger rows for the partitions the command left present, replacing the markers of those days, and
+   * the checks' findings; a day absent from `rows` (failed a check) keeps its marker.
+   */
+  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal, findings?: readonly CheckFinding[]): Promise<Step<void>>;
 }
 
 /**

@@ -40,6 +40,8 @@ export interface SelectDialect {
   readonly table: (table: TableRef) => string;
   /** Throws the adapter's error for ref('name') naming no node (validate rejects those before any run). */
   readonly unknownRef: (name: string) => never;
+  /** What {{ this }} renders to; default the processor's table (a check's SQL: the batch's new rows). */
+  readonly self?: string;
 }
 
 /** A SQL processor's SELECT (`text`) for a batch, templates rendered, without trailing semicolons or comments. */
@@ -47,7 +49,7 @@ export function renderBatchTemplate(job: BatchJob, text: string, dialect: Select
   const rendered = renderTemplate(parseTemplate(text), {
     startDate: dialect.dateLiteral(job.batch.start),
     endDate: dialect.dateLiteral(job.batch.end),
-    self: dialect.table(job.processor.table),
+    self: dialect.self ?? dialect.table(job.processor.table),
     ref: (name) => {
       const node = job.pipeline.nodes.get(name);
       return node ? dialect.table(node.table) : dialect.unknownRef(name);

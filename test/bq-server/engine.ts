@@ -55,6 +55,7 @@ CREATE TYPE BYTES AS BLOB;
 ${BQ_TYPE_MACRO};
 CREATE MACRO timestamp_millis(x) AS epoch_ms(x);
 CREATE MACRO unix_millis(x) AS epoch_ms(x);
+CREATE MACRO to_json_string(x) AS to_json(x)::VARCHAR;
 CREATE VIEW __bq.tables AS
   SELECT 'test-project' AS table_catalog, t.table_schema, t.table_name, 'BASE TABLE' AS table_type,
     'CREATE TABLE \`test-project.' || t.table_schema || '.' || t.table_name || '\`' || CASE

@@ -25,6 +25,7 @@ export function sqlProcessor(name: string, table: string, sql: string, overrides
     retries: DEFAULTS.retries,
     concurrency: DEFAULTS.concurrency,
     allowEmpty: false,
+    checks: [],
     onSchemaChange: DEFAULTS.onSchemaChange,
     notify: undefined,
     ...overrides,

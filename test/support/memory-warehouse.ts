@@ -28,6 +28,7 @@ export function processor(name: string, upstream: string[] = [], extra: Partial<
     retries: 2,
     concurrency: 4,
     allowEmpty: false,
+    checks: [],
     notify: undefined,
     ...extra,
   };
@@ -114,7 +115,7 @@ export class MemoryWarehouse implements Warehouse {
     return done({ release: () => {}, abandon: () => {} });
   }
 
-  async stageSqlBatch(job: BatchJob, signal: AbortSignal): Promise<Step<{ commit: (f: ReadonlyMap<Day, string>, s: AbortSignal) => Promise<Step<RowCounts>>; discard: () => Promise<void> }>> {
+  async stageSqlBatch(job: BatchJob, signal: AbortSignal): Promise<Step<{ findings: readonly never[]; commit: (f: ReadonlyMap<Day, string>, s: AbortSignal) => Promise<Step<RowCounts>>; discard: () => Promise<void> }>> {
     const key = `${job.processor.name}:${job.batch.start}-${job.batch.end}`;
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
@@ -136,6 +137,7 @@ export class MemoryWarehouse implements Warehouse {
     if (!staged.ok) return staged;
     const rows = staged.value;
     return done({
+      findings: [],
       commit: async (fingerprints, commitSignal) => {
         this.log.push(`commit ${key}`);
         await this.commitDelay(job, commitSignal);
@@ -159,6 +161,9 @@ export class MemoryWarehouse implements Warehouse {
   }
   async readPartitions(job: BatchJob): Promise<Step<RowCounts>> {
     return done(new Map(job.batch.days.map((d) => [d, 1])));
+  }
+  async checkPartitions(): Promise<Step<readonly never[]>> {
+    return done([]);
   }
   async recordPartitions(): Promise<Step<void>> {
     return done(undefined);

@@ -84,6 +84,7 @@ export function buildPipeline(spec: PipelineSpec): Pipeline {
       retries: 2,
       concurrency: 4,
       allowEmpty: false,
+      checks: [],
       notify: undefined,
     };
   });

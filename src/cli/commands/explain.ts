@@ -8,6 +8,7 @@ import { makeCalendar } from '../../core/calendar.js';
 import { parseIsoDate, formatDay, type Day } from '../../core/dates.js';
 import { UserError } from '../../core/diagnostics.js';
 import { explainPartition, rootChain, type Explanation, type LastFailure } from '../../core/explain.js';
+import { inputsOf } from '../../core/inputs.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { logCovering, logRootOf, runLogs } from '../run-logs.js';
 import { messageLine } from '../../report/runs.js';
@@ -15,6 +16,7 @@ import { partitionToJson } from '../../core/plan-json.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { verbHelp } from '../help.js';
+import { checkFailureLines, checkFailureNotes, checkFailuresJson, type CheckFailureNote } from '../../report/check-notes.js';
 import type { CliIO } from '../io.js';
 import { processorNamed } from '../processor-arg.js';
 import { loadPipelineAndTarget, openTarget, printWarnings, readAndPlan, withSelection } from '../prepare.js';
@@ -53,6 +55,27 @@ function renderTree(e: Explanation, depth: number, out: string[]): void {
   const indent = '  '.repeat(depth);
   out.push(`${indent}${depth > 0 ? '- ' : ''}${e.subject.includes(' ') ? `${e.subject} ` : ''}${e.text}`);
   for (const cause of e.causes) renderTree(cause, depth + 1, out);
+}
+
+/**
+ * The notes about the partition and every partition it reads, transitively (its upstream processors'
+ * partitions through their mappings): a check that failed anywhere below is the root cause to show.
+ */
+function inChain(notes: readonly CheckFailureNote[], pipeline: Pipeline, snapshot: Snapshot, processor: string, day: Day): CheckFailureNote[] {
+  if (notes.length === 0) return [];
+  const calendar = makeCalendar(snapshot.calendar);
+  const seen = new Set<string>();
+  const stack: [string, Day][] = [[processor, day]];
+  while (stack.length > 0) {
+    const [name, d] = stack.pop() as [string, Day];
+    const key = `${name} ${d}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const node = pipeline.nodes.get(name);
+    if (node?.kind !== 'processor' || !calendar.contains(d)) continue;
+    for (const upstream of node.upstream) for (const input of inputsOf(upstream, d, calendar)) stack.push([upstream.name, input]);
+  }
+  return notes.filter((n) => seen.has(`${n.processor} ${n.day}`));
 }
 
 function toJson(e: Explanation): Record<string, unknown> {
@@ -120,14 +143,17 @@ export function registerExplain(program: Command, io: CliIO): void {
       }
       const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day, ...(lastFailure ? { lastFailure } : {}) });
       if (flags.json) {
+        const checkFailures = checkFailuresJson(inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day));
         const failure = lastFailure
           ? { last_failure: { run_id: lastFailure.runId, category: lastFailure.category, message: lastFailure.message, failed_at: new Date(lastFailure.at).toISOString(), log: lastFailure.log ?? null } }
           : {};
-        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, ...failure, explanation: toJson(explanation) }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, ...failure, explanation: toJson(explanation), ...(checkFailures.length > 0 ? { check_failures: checkFailures } : {}) }, null, 2)}\n`);
         return;
       }
       const lines = [rootChain(explanation), ''];
       renderTree(explanation, 0, lines);
+      const failedChecks = inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day);
+      if (failedChecks.length > 0) lines.push('', `${name} ${formatDay(day)} reads partitions whose last build failed a check (CHECK_FAILED: not committed):`, ...checkFailureLines(failedChecks));
       lines.push('', `(planned ${formatDay(result.plan.range.start)}..${formatDay(result.plan.range.end)} with ${name}'s upstream processors; ${result.plan.stats.queries} warehouse queries)`);
       io.stdout(`${lines.join('\n')}\n`);
     });

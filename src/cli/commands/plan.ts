@@ -9,6 +9,7 @@ import { makeCalendar } from '../../core/calendar.js';
 import { planJsonChunks } from '../../core/plan-json-stream.js';
 import type { Plan } from '../../core/plan.js';
 import type { Pipeline, Processor } from '../../core/model.js';
+import { checkFailureNotes, checkFailuresJson, checkFailureText } from '../../report/check-notes.js';
 import { planTextChunks } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { USAGE_EXIT, verbHelp } from '../help.js';
@@ -61,10 +62,12 @@ export function registerPlan(program: Command, io: CliIO): void {
         const { plan, snapshot, warnings, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
         workToDo = plan.summary.build + plan.summary.blocked > 0 || upstreamGaps.length > 0 || warnings.length > 0;
         io.doing = 'printing the plan';
+        const checkFailures = checkFailureNotes(plan, snapshot);
         if (flags.json) {
-          await writeChunks(io, planJsonChunks(plan, { unselectedUpstream: upstreamGaps, warnings }));
+          await writeChunks(io, planJsonChunks(plan, { unselectedUpstream: upstreamGaps, warnings, checkFailures: checkFailuresJson(checkFailures) }));
         } else {
           await writeChunks(io, planTextChunks(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }));
+          io.stdout(checkFailureText(checkFailures));
           if (flags.grid) {
             const { renderGrid } = await import('../../report/grid.js');
             const width = io.isTTY ? process.stdout.columns : undefined;

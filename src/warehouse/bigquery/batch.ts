@@ -10,14 +10,15 @@ import { formatDay, parseIsoDate, type Day } from '../../core/dates.js';
 import { tableName, type BigqueryTarget, type Processor, type TableRef } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
 import { CheckedSelects } from '../checked-selects.js';
-import { done, failed, type BatchJob, type InputFingerprints, type JobAccess, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
+import { batchChecksSql, findingsOf, findingsSelect } from './checks.js';
+import { done, failed, type BatchJob, type CheckFinding, type InputFingerprints, type JobAccess, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
 import { JobCancelled, runJob, type JobContext, type Row } from './jobs.js';
 import { BIGQUERY_TYPES, selectColumns, tableColumns } from './schema.js';
 import { partitionIdToDay } from './snapshot.js';
-import { batchScript, commandLedgerSql, dateLiteral, dropProcessorSql, partitionsOfTableSql, qualified } from './sql.js';
+import { batchScript, commandFindingsSql, commandLedgerSql, dateLiteral, dropProcessorSql, partitionsOfTableSql, qualified } from './sql.js';
 
 /**
  * Tables known to exist (from this process's snapshot or its own batches): their batches need no DDL.
@@ -127,8 +128,12 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
       createTable,
       columns: checkedColumns,
       changes,
+      checks: batchChecksSql(target, job),
     });
+  // Known once the script ran: the checks run inside it, at commit.
+  const findings: CheckFinding[] = [];
   return done({
+    findings,
     async commit(fingerprints, commitSignal) {
       const context = batchContext(target, job, commitSignal);
       const params = ledgerParams(job, fingerprints);
@@ -149,10 +154,13 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
         checked.set(key, checkedColumns);
         const counted = new Map<Day, number>();
         for (const row of rows) {
+          if (row.kind === 'finding') continue;
           const day = parseIsoDate(String(row.partition_date));
           if (day !== undefined) counted.set(day, Number(row.row_count));
         }
-        return done(new Map(batch.days.map((day) => [day, counted.get(day) ?? 0])));
+        findings.push(...findingsOf(rows.filter((row) => row.kind === 'finding').map((row) => ({ ...row, offending: row.row_count }))));
+        const failedDays = new Set(findings.filter((f) => f.severity === 'error').map((f) => f.day));
+        return done(new Map(batch.days.filter((day) => !failedDays.has(day)).map((day) => [day, counted.get(day) ?? 0])));
       } catch (error) {
         return failed(jobFailure(error, commitSignal));
       }
@@ -287,10 +295,37 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The present partitions' ledger rows, appended in one job (they win over the markers: later built_at). */
-export async function recordPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<void>> {
-  if (rows.size === 0) return done(undefined);
+/** The processor's checks over the batch's partitions as a command left them, in one query. */
+export async function checkPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<readonly CheckFinding[]>> {
+  const { processor, batch } = job;
+  if (processor.checks.length === 0) return done([]);
+  const pc = `\`${processor.partitionColumn}\``;
+  const rows = `(SELECT * FROM ${qualified(target.project, processor.table)} WHERE ${pc} BETWEEN ${dateLiteral(batch.start)} AND ${dateLiteral(batch.end)})`;
   try {
+    return done(findingsOf(await runJob(client, findingsSelect(target, job, rows), undefined, batchContext(target, job, signal))));
+  } catch (error) {
+    const failure = jobFailure(error, signal, `${batchLabel(job)}: the checks could not run`);
+    // A check that does not compile (a missing column, bad SQL) fails every batch alike.
+    return failed(failure.category === 'PROCESSOR_ERROR' ? { ...failure, dataIndependent: true } : failure);
+  }
+}
+
+/**
+ * The present partitions' ledger rows, appended in one job (they win over the markers: later built_at),
+ * and the checks' findings; a day an error check failed gets no row, so its marker stays the latest.
+ */
+export async function recordPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
+  try {
+    if (findings.length > 0) {
+      const params = {
+        run_id: job.runId,
+        processor: job.processor.name,
+        built_at: job.builtAt,
+        findings: findings.map((f) => ({ partition_date: BigQuery.date(formatDay(f.day)), check_name: f.check, severity: f.severity, offending_rows: f.offending, samples: `[${f.samples.join(', ')}]` })),
+      };
+      await runJob(client, commandFindingsSql(target.project, target.ledgerSchema), params, batchContext(target, job, signal));
+    }
+    if (rows.size === 0) return done(undefined);
     await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal));
     return done(undefined);
   } catch (error) {

@@ -9,7 +9,7 @@ import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import { done, failed, WarehouseError, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
-import { commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
+import { checkPartitions, commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { readBigqueryFailures, readBigqueryHistory, readBigqueryRun } from './history.js';
@@ -68,7 +68,8 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     handOver: async (job) => done(commandEnv(target, job)),
     takeBack: async () => done(undefined),
     readPartitions: (job, signal) => readPartitions(jobClient, target, job, signal),
-    recordPartitions: (job, rows, fingerprints, signal) => recordPartitions(jobClient, target, job, rows, fingerprints, signal),
+    checkPartitions: (job, signal) => checkPartitions(jobClient, target, job, signal),
+    recordPartitions: (job, rows, fingerprints, signal, findings) => recordPartitions(jobClient, target, job, rows, fingerprints, signal, findings),
     // BigQuery has modification times: nothing to remember.
     recordSourceVersions: async () => ({ versions: new Map(), failed: new Map() }),
     recordRun: (run) => ledger.recordRun(run),

@@ -14,7 +14,7 @@ export function qualified(project: string, table: TableRef): string {
   return `\`${project}.${table.schema}.${table.name}\``;
 }
 
-export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks' | 'batches';
+export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks' | 'batches' | 'checks';
 
 export function ledgerTable(project: string, ledgerDataset: string, name: LedgerTableName): string {
   return qualified(project, { schema: ledgerDataset, name });
@@ -29,6 +29,7 @@ export const LEDGER_SPEC: LedgerSpec = {
     failures: ['run_id', 'processor', 'partition_date', 'category', 'message', 'attempt', 'failed_at'],
     locks: ['target', 'run_id', 'pid', 'host', 'since', 'command_line'],
     batches: ['run_id', 'processor', 'start_date', 'end_date', 'outcome', 'category', 'attempts', 'row_count', 'started_at', 'ended_at'],
+    checks: ['run_id', 'processor', 'partition_date', 'check_name', 'severity', 'offending_rows', 'samples', 'checked_at'],
   },
   // Ledgers written before version 2 had no meta table.
   noMetaMeansV1: true,
@@ -174,6 +175,8 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
     `  message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('locks')} (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,`,
     `  command_line STRING);`,
+    `CREATE TABLE IF NOT EXISTS ${t('checks')} (run_id STRING, processor STRING, partition_date DATE, check_name STRING,`,
+    `  severity STRING, offending_rows INT64, samples STRING, checked_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     ...(withVersion ? recordVersion(project, ledgerDataset) : []),
   ].join('\n');
 }
@@ -202,6 +205,18 @@ export function migrateScript(project: string, ledgerDataset: string, from: 1 | 
   ].join('\n');
 }
 
+
+/** The days an error check failed, as the batch script's `_dag_findings` holds them. */
+const FAILED_DAYS = `(SELECT partition_date FROM _dag_findings WHERE severity = 'error')`;
+
+/** A batch's data checks in its script (bigquery/checks.ts writes both statements). */
+export interface BatchChecksSql {
+  /** `CREATE TEMP TABLE _dag_findings AS ...`: one query per check over `_dag_rows`. */
+  readonly findings: string;
+  /** Inside the transaction: the findings into `_dag.checks`. */
+  readonly record: string;
+}
+
 export interface BatchSqlInput {
   readonly project: string;
   readonly ledgerDataset: string;
@@ -217,6 +232,8 @@ export interface BatchSqlInput {
   readonly columns: readonly string[];
   /** What the table must become first (on_schema_change: add_columns); none when it fits. */
   readonly changes?: readonly SchemaChange[];
+  /** The processor's checks: partitions an error check fails are left out of the transaction. */
+  readonly checks?: BatchChecksSql;
 }
 
 /** The marker in the assertion message that makes a failure OUT_OF_RANGE_ROWS. */
@@ -260,21 +277,28 @@ export function batchScript(input: BatchSqlInput): string {
           `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM _dag_rows WHERE FALSE;`,
         ];
   const names = input.columns.map(column).join(', ');
+  const checks = input.checks;
+  // With checks, every write leaves out the days an error check failed (their old rows and ledger rows stay).
+  const clean = (what: string, and: boolean): string => (checks ? ` ${and ? 'AND' : 'WHERE'} ${what} NOT IN ${FAILED_DAYS}` : '');
   return [
     `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
     `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
     `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
+    ...(checks ? [checks.findings] : []),
     ...ddl,
     ...alterTableSql(input.project, input.table, input.changes ?? []),
     `BEGIN TRANSACTION;`,
-    `DELETE FROM ${target} WHERE ${range};`,
-    `INSERT INTO ${target} (${names}) SELECT ${names} FROM _dag_rows;`,
+    `DELETE FROM ${target} WHERE ${range}${clean(col, true)};`,
+    `INSERT INTO ${target} (${names}) SELECT ${names} FROM _dag_rows${clean(col, false)};`,
     `INSERT INTO ${ledger} (processor, ${TABLE_NAME_COLUMN}, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
     `SELECT @processor, @table_name, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), IFNULL(c.row_count, 0), @code_fingerprint, b.input_fingerprint`,
     `FROM UNNEST(@batch) AS b`,
-    `LEFT JOIN (SELECT ${col} AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1) AS c ON c.partition_date = b.partition_date;`,
+    `LEFT JOIN (SELECT ${col} AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1) AS c ON c.partition_date = b.partition_date${clean('b.partition_date', false)};`,
+    ...(checks ? [checks.record] : []),
     `COMMIT TRANSACTION;`,
-    `SELECT CAST(${col} AS STRING) AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1;`,
+    checks
+      ? `SELECT 'rows' AS kind, CAST(${col} AS STRING) AS partition_date, COUNT(*) AS row_count, CAST(NULL AS STRING) AS check_name, CAST(NULL AS STRING) AS severity, CAST(NULL AS STRING) AS sample FROM _dag_rows${clean(col, false)} GROUP BY 2\nUNION ALL\nSELECT 'finding', CAST(partition_date AS STRING), offending, check_name, severity, sample FROM _dag_findings;`
+      : `SELECT CAST(${col} AS STRING) AS partition_date, COUNT(*) AS row_count FROM _dag_rows GROUP BY 1;`,
   ].join('\n');
 }
 
@@ -309,6 +333,15 @@ export function commandLedgerSql(project: string, ledgerDataset: string): string
     `INSERT INTO ${ledgerTable(project, ledgerDataset, 'partitions')} (processor, ${TABLE_NAME_COLUMN}, partition_date, run_id, built_at, row_count, code_fingerprint, input_fingerprint)`,
     `SELECT @processor, @table_name, b.partition_date, @run_id, TIMESTAMP_MILLIS(@built_at), b.row_count, @code_fingerprint, b.input_fingerprint`,
     `FROM UNNEST(@batch) AS b`,
+  ].join('\n');
+}
+
+/** A command batch's check findings (params: @run_id, @processor, @built_at, @findings ARRAY<STRUCT<...>>). */
+export function commandFindingsSql(project: string, ledgerDataset: string): string {
+  return [
+    `INSERT INTO ${ledgerTable(project, ledgerDataset, 'checks')} (run_id, processor, partition_date, check_name, severity, offending_rows, samples, checked_at)`,
+    `SELECT @run_id, @processor, f.partition_date, f.check_name, f.severity, f.offending_rows, f.samples, TIMESTAMP_MILLIS(@built_at)`,
+    `FROM UNNEST(@findings) AS f`,
   ].join('\n');
 }
 

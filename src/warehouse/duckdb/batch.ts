@@ -10,9 +10,10 @@ import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
 import { CheckedSelects } from '../checked-selects.js';
 import { KeyedQueue } from '../keyed-queue.js';
-import { done, failed, type BatchJob, type FailureCategory, type InputFingerprints, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
+import { done, failed, type BatchJob, type CheckFinding, type FailureCategory, type InputFingerprints, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
+import { checkedWriteStatements, findingStatements, runChecks, stagedCountStatement, stageStatements, stagingTable } from './checks.js';
 import { classifyDuckdbError, duckdbFailure, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
@@ -76,10 +77,21 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
   return tableExists ? inside : `${inside} UNION ALL SELECT NULL, count(*)::DOUBLE FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
 }
 
-/** The batch's ledger rows (every day of the batch, 0 rows for days without any), then COMMIT. */
-export function commitStatements(job: BatchJob, rowsByDay: RowCounts, fingerprints: InputFingerprints, ledgerSchema: string): string[] {
-  const ledgerRows = job.batch.days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
-  return [...replacePartitionRows(ledgerSchema, job.processor.table, inBatch(job), ledgerRows), 'COMMIT'];
+/**
+ * The batch's ledger rows (every day of the batch, 0 rows for days without any) and its check
+ * findings, then COMMIT. Days an error check failed (`findings`) keep their old ledger rows.
+ */
+export function commitStatements(job: BatchJob, rowsByDay: RowCounts, fingerprints: InputFingerprints, ledgerSchema: string, findings: readonly CheckFinding[] = []): string[] {
+  const failed = failedDays(findings);
+  const days = job.batch.days.filter((day) => !failed.includes(day));
+  const ledgerRows = days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
+  const dates = failed.length === 0 ? inBatch(job) : `${inBatch(job)} AND partition_date NOT IN (${failed.map(dateLiteral).join(', ')})`;
+  return [...replacePartitionRows(ledgerSchema, job.processor.table, dates, ledgerRows), ...findingStatements(ledgerSchema, job, findings), 'COMMIT'];
+}
+
+/** The days an `error` finding keeps out of the commit, ascending. */
+export function failedDays(findings: readonly CheckFinding[]): Day[] {
+  return [...new Set(findings.filter((f) => f.severity === 'error').map((f) => f.day))].sort((a, b) => a - b);
 }
 
 /** Where the SELECT's rows fall outside start..end, for the failure message (runs the SELECT again). */
@@ -155,6 +167,7 @@ export async function stageSqlBatch(connection: SerialConnection, ledgerSchema: 
     return staged;
   }
   return done({
+    findings: staged.value.findings,
     async commit(fingerprints, commitSignal) {
       try {
         return await staged.value.commit(fingerprints, commitSignal);
@@ -206,6 +219,11 @@ async function stageOnce(
     }
     const { exists, changes } = plan;
     opened = true;
+    const onCommitted = (): void => {
+      checks.set(key, true);
+      if (changesTable(plan)) checks.changed(tableName(job.processor.table));
+    };
+    if (job.processor.checks.length > 0) return done(await stageChecked(connection, ledgerSchema, job, select, { exists, changes }, checked, onCommitted));
     const written = await checked(() => connection.changes(writeStatements(job, select, exists, changes).join(';\n')));
     const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
     const rowsByDay = new Map<Day, number>();
@@ -227,12 +245,7 @@ async function stageOnce(
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
     const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
-    return done(
-      stagedBatch(connection, ledgerSchema, job, rows, () => {
-        checks.set(key, true);
-        if (changesTable(plan)) checks.changed(tableName(job.processor.table));
-      }),
-    );
+    return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted));
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` });
@@ -244,14 +257,49 @@ async function stageOnce(
   }
 }
 
+/**
+ * A batch with checks (DESIGN §9), inside its transaction: the SELECT's rows go to a temporary table
+ * once, rows outside start..end are refused as usual, each check runs once over the staged rows, and
+ * only the partitions no error check failed replace the table's. A check that cannot run throws (the
+ * caller rolls back): nothing is written.
+ */
+async function stageChecked(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  job: BatchJob,
+  select: string,
+  plan: TablePlan,
+  checked: <T>(work: () => Promise<T>) => Promise<T>,
+  onCommitted: () => void,
+): Promise<StagedBatch> {
+  const stage = stagingTable(job);
+  await checked(() => connection.run(stageStatements(select, stage, alterStatements(job, plan.changes)).join(';\n')));
+  const [days = [], counts = []] = await checked(() => connection.columns(stagedCountStatement(job, stage)));
+  const rowsByDay = new Map<Day, number>();
+  const outside: number[] = [];
+  days.forEach((day, i) => (day === null ? outside.push(Number(counts[i] ?? 0)) : rowsByDay.set(day as number, Number(counts[i] ?? 0))));
+  if (outside.length > 0) {
+    await connection.run('ROLLBACK');
+    const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
+    throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
+  }
+  const found = await checked(() => runChecks(connection, job, stage));
+  if (!found.ok) throw BatchError.of(found.failure);
+  const failed = failedDays(found.value);
+  await checked(() => connection.run(checkedWriteStatements(job, stage, plan.exists, failed).join(';\n')));
+  const rows = new Map(job.batch.days.filter((day) => !failed.includes(day)).map((day) => [day, rowsByDay.get(day) ?? 0]));
+  return stagedBatch(connection, ledgerSchema, job, rows, onCommitted, found.value);
+}
+
 /** The ledger rows go in with the COMMIT; a COMMIT that fails leaves the old partitions and ledger. */
-function stagedBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, rows: RowCounts, onCommitted: () => void): StagedBatch {
+function stagedBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, rows: RowCounts, onCommitted: () => void, findings: readonly CheckFinding[] = []): StagedBatch {
   let open = true;
   return {
+    findings,
     async commit(fingerprints) {
       open = false;
       try {
-        await connection.run(commitStatements(job, rows, fingerprints, ledgerSchema).join(';\n'));
+        await connection.run(commitStatements(job, rows, fingerprints, ledgerSchema, findings).join(';\n'));
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         return failed(duckdbFailure(error, `${batchLabel(job)}: committing failed: ${duckdbMessage(error)}`));

@@ -9,12 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Day } from '../../core/dates.js';
 import { tableName } from '../../core/model.js';
 import { unfinishedFingerprint } from '../../core/snapshot.js';
-import { done, failed, type BatchJob, type InputFingerprints, type RowCounts, type Step } from '../port.js';
+import { done, failed, type BatchJob, type CheckFinding, type InputFingerprints, type RowCounts, type Step } from '../port.js';
 import { batchLabel, firstLine } from '../shared.js';
-import { countStatement } from './batch.js';
+import { countStatement, failedDays } from './batch.js';
+import { findingStatements, runChecks } from './checks.js';
 import { duckdbFailure, type OpenDatabase } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
-import { CATALOG, dateLiteral, quoteString } from './sql.js';
+import { CATALOG, dateLiteral, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
 /** How long to keep retrying to reopen the file after the command ended (a grandchild may still hold it). */
 const REOPEN_ATTEMPTS = 50;
@@ -76,10 +77,25 @@ export async function readPartitions(db: OpenDatabase, job: BatchJob): Promise<S
   }
 }
 
-export async function recordPartitions(db: OpenDatabase, ledgerSchema: string, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints): Promise<Step<void>> {
+/**
+ * The processor's checks over the batch's partitions as the command left them (its rows are in the
+ * table already: a failing partition keeps its unfinished marker instead of being taken back).
+ */
+export async function checkPartitions(db: OpenDatabase, job: BatchJob): Promise<Step<readonly CheckFinding[]>> {
+  if (job.processor.checks.length === 0) return done([]);
+  const pc = quoteIdent(job.processor.partitionColumn);
+  const rows = `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)})`;
+  const found = await runChecks(db.main, job, rows);
+  return found.ok ? found : failed({ ...found.failure, message: `${batchLabel(job)}: ${found.failure.message}` });
+}
+
+/** The ledger rows and check findings in one transaction; days an error check failed keep their markers. */
+export async function recordPartitions(db: OpenDatabase, ledgerSchema: string, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
   const values = [...rows].map(([day, count]) => partitionRow(job, day, count, fingerprints.get(day) ?? ''));
+  const failedChecks = failedDays(findings);
+  const days = job.batch.days.filter((day) => !failedChecks.includes(day));
   try {
-    await db.main.runAll(replaceLedgerRows(ledgerSchema, job, values));
+    await db.main.runAll([...replaceLedgerRows(ledgerSchema, job, values, days).slice(0, -1), ...findingStatements(ledgerSchema, job, findings), 'COMMIT']);
     return done(undefined);
   } catch (error) {
     return failed({ category: 'TRANSIENT', message: `${batchLabel(job)}: recording the ledger failed: ${firstLine(error)}` });
@@ -90,8 +106,9 @@ export async function recordPartitions(db: OpenDatabase, ledgerSchema: string, j
  * One transaction replacing the ledger rows of the batch's partitions with `rows`. The dates go as an
  * IN list: a command batch's ledger rows are replaced day by day.
  */
-function replaceLedgerRows(ledgerSchema: string, job: BatchJob, rows: readonly string[]): string[] {
-  const dates = `IN (${job.batch.days.map(dateLiteral).join(', ')})`;
+function replaceLedgerRows(ledgerSchema: string, job: BatchJob, rows: readonly string[], days: readonly Day[] = job.batch.days): string[] {
+  if (days.length === 0) return ['BEGIN TRANSACTION', 'COMMIT'];
+  const dates = `IN (${days.map(dateLiteral).join(', ')})`;
   return ['BEGIN TRANSACTION', ...replacePartitionRows(ledgerSchema, job.processor.table, dates, rows), 'COMMIT'];
 }
 

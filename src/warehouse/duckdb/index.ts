@@ -15,6 +15,7 @@ import {
   type FailureQuery,
   type PartitionFailures,
   type RunDetail,
+  type CheckFinding,
   type FailureRecord,
   type HistoryLimits,
   type InputFingerprints,
@@ -32,7 +33,7 @@ import {
 } from '../port.js';
 import { batchLabel, firstLine } from '../shared.js';
 import { CheckedColumns, stageSqlBatch } from './batch.js';
-import { commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRetrying } from './command.js';
+import { checkPartitions, commandEnv, markUnfinished, readPartitions, recordPartitions, reopenRetrying } from './command.js';
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import { hasRunSummaries, isOlderLedger, type LedgerState } from '../ledger-shape.js';
@@ -44,7 +45,7 @@ import { openAfterLock } from './lock-first.js';
 import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
 import { statementLog } from './sql-log.js';
-import { qualifiedSchema } from './sql.js';
+import { LEDGER_SCHEMA_VERSION, qualifiedSchema } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
   /** Sees every SQL statement the adapter issues, in order (golden tests, debugging). */
@@ -165,6 +166,7 @@ class DuckdbWarehouse implements Warehouse {
       return staged;
     }
     return done({
+      findings: staged.value.findings,
       commit: async (fingerprints, commitSignal) => {
         try {
           return await staged.value.commit(fingerprints, commitSignal);
@@ -210,8 +212,12 @@ class DuckdbWarehouse implements Warehouse {
     return readPartitions(this.writable(), job);
   }
 
-  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints): Promise<Step<void>> {
-    return recordPartitions(this.writable(), this.target.ledgerSchema, job, rows, fingerprints);
+  checkPartitions(job: BatchJob): Promise<Step<readonly CheckFinding[]>> {
+    return checkPartitions(this.writable(), job);
+  }
+
+  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, _signal?: AbortSignal, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
+    return recordPartitions(this.writable(), this.target.ledgerSchema, job, rows, fingerprints, findings);
   }
 
   // On its own connection: hashing pending sources overlaps the first batches (and a command, which

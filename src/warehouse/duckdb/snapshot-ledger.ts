@@ -64,19 +64,30 @@ export async function readLedgerColumns(connection: SerialConnection, reader: Le
  * recorded by processor name; the builds they are compared with are found by the processor's ledger
  * key (its table), like its ledger entries.
  */
-export async function readFailures(connection: SerialConnection, reader: LedgerReader, processors: readonly PipelineNode[]): Promise<Map<string, Map<Day, string>>> {
+export interface LatestFailures {
+  readonly failures: Map<string, Map<Day, string>>;
+  /** Those whose category is CHECK_FAILED, with the message. */
+  readonly checkFailures: Map<string, Map<Day, string>>;
+}
+
+export async function readFailures(connection: SerialConnection, reader: LedgerReader, processors: readonly PipelineNode[]): Promise<LatestFailures> {
   const failures = ledgerTable(reader.ledgerSchema, 'failures');
   const partitions = ledgerTable(reader.ledgerSchema, 'partitions');
   const key = reader.byTable ? 'table_name' : 'processor';
   const keys = processors.map((node) => `(${quoteString(node.name)}, ${quoteString(ledgerKeyOf(node, reader.byTable))})`).join(', ');
-  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at) FROM ${failures} AS f JOIN (VALUES ${keys}) AS n(processor, ledger_key) ON n.processor = f.processor LEFT JOIN ${partitions} AS p ON p.${key} = n.ledger_key AND p.partition_date = f.partition_date GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
-  const [names = [], days = [], categories = []] = await connection.columns(sql);
+  const sql = `SELECT f.processor, ${dayExpression('f.partition_date')}, arg_max(f.category, f.failed_at), CASE WHEN arg_max(f.category, f.failed_at) = 'CHECK_FAILED' THEN arg_max(f.message, f.failed_at) END FROM ${failures} AS f JOIN (VALUES ${keys}) AS n(processor, ledger_key) ON n.processor = f.processor LEFT JOIN ${partitions} AS p ON p.${key} = n.ledger_key AND p.partition_date = f.partition_date GROUP BY 1, 2 HAVING max(f.failed_at) > coalesce(max(p.built_at), TIMESTAMP '-infinity')`;
+  const [names = [], days = [], categories = [], messages = []] = await connection.columns(sql);
   const result = new Map<string, Map<Day, string>>();
-  for (let i = 0; i < names.length; i++) {
+  const checkFailures = new Map<string, Map<Day, string>>();
+  const put = (into: Map<string, Map<Day, string>>, i: number, value: string): void => {
     const name = names[i] as string;
-    let byProcessor = result.get(name);
-    if (!byProcessor) result.set(name, (byProcessor = new Map()));
-    byProcessor.set(days[i] as number, categories[i] as string);
+    let byProcessor = into.get(name);
+    if (!byProcessor) into.set(name, (byProcessor = new Map()));
+    byProcessor.set(days[i] as number, value);
+  };
+  for (let i = 0; i < names.length; i++) {
+    put(result, i, categories[i] as string);
+    if (messages[i] !== null && messages[i] !== undefined) put(checkFailures, i, String(messages[i]));
   }
-  return result;
+  return { failures: result, checkFailures };
 }

@@ -67,6 +67,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const ledgerKeys = processors.map((node) => ledgerKeyOf(node, reader.byTable));
   let ledger: LedgerColumns = EMPTY_LEDGER;
   let failures = new Map<string, Map<Day, string>>();
+  let checkFailures = new Map<string, Map<Day, string>>();
   const inventories = new Map<string, InventorySlice>();
   const tasks: Task[] = [];
   const readsLedger = processors.length > 0 && ledgerExists('partitions');
@@ -76,7 +77,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       run: async (connection) => void (ledger = await readLedgerColumns(connection, reader, processors)),
     });
   if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
-    tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void (failures = await readFailures(connection, reader, processors)) });
+    tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void ({ failures, checkFailures } = await readFailures(connection, reader, processors)) });
   const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
   const requests: InventoryRequest[] = existing.map((node) => ({ node, kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed' }));
   // Processors and sources in separate groups: a processors-only query returns half the columns.
@@ -129,6 +130,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     tables,
     ledger: ledgerViews,
     failures,
+    checkFailures,
     pendingVersions,
     columns,
     ...(unreadable.size > 0 ? { unreadable } : {}),

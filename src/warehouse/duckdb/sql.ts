@@ -42,7 +42,7 @@ export function ledgerTable(ledgerSchema: string, name: LedgerTableName): string
   return qualifiedTable({ schema: ledgerSchema, name });
 }
 
-export type LedgerTableName = 'meta' | 'partitions' | 'source_versions' | 'runs' | 'failures' | 'batches';
+export type LedgerTableName = 'meta' | 'partitions' | 'source_versions' | 'runs' | 'failures' | 'batches' | 'checks';
 
 /** A DATE column as a Day number, computed by DuckDB so no JS Date objects are made. */
 export function dayExpression(column: string): string {
@@ -58,6 +58,9 @@ export function stringList(values: readonly string[]): string {
   return values.map(quoteString).join(', ');
 }
 
+/** `_dag.checks` (version 3): every finding of a data check, both severities. */
+const CHECKS_COLUMNS = ['run_id', 'processor', 'partition_date', 'check_name', 'severity', 'offending_rows', 'samples', 'checked_at'];
+
 /**
  * The columns each ledger table must have (ledger-shape.ts judges what a file holds against them).
  * `partitions.table_name` is last: version 1 ledgers gain it by ALTER TABLE ADD COLUMN.
@@ -70,6 +73,7 @@ export const LEDGER_SPEC: LedgerSpec = {
     runs: ['run_id', 'command_line', 'target', 'started_at', 'ended_at', 'outcome', ...RUN_SUMMARY_COLUMNS],
     failures: ['run_id', 'processor', 'partition_date', 'category', 'message', 'attempt', 'failed_at'],
     batches: ['run_id', 'processor', 'start_date', 'end_date', 'outcome', 'category', 'attempts', 'rows', 'started_at', 'ended_at'],
+    checks: CHECKS_COLUMNS,
   },
   noMetaMeansV1: false,
 };
@@ -85,6 +89,7 @@ export function ledgerDdl(ledgerSchema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id VARCHAR NOT NULL, command_line VARCHAR, target VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, outcome VARCHAR, ${RUN_SUMMARY_SQL})`,
     `CREATE TABLE IF NOT EXISTS ${t('batches')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, start_date DATE NOT NULL, end_date DATE NOT NULL, outcome VARCHAR NOT NULL, category VARCHAR, attempts INTEGER, "rows" BIGINT, started_at TIMESTAMP, ended_at TIMESTAMP)`,
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, partition_date DATE NOT NULL, category VARCHAR NOT NULL, message VARCHAR, attempt INTEGER, failed_at TIMESTAMP NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t('checks')} (run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, partition_date DATE NOT NULL, check_name VARCHAR NOT NULL, severity VARCHAR NOT NULL, offending_rows BIGINT NOT NULL, samples VARCHAR, checked_at TIMESTAMP NOT NULL)`,
     `INSERT INTO ${t('meta')} SELECT 'schema_version', '${LEDGER_SCHEMA_VERSION}' WHERE NOT EXISTS (SELECT 1 FROM ${t('meta')} WHERE key = 'schema_version')`,
   ];
 }

@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS `my-project._dag.failures` (run_id STRING, processor 
   message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;
 CREATE TABLE IF NOT EXISTS `my-project._dag.locks` (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,
   command_line STRING);
+CREATE TABLE IF NOT EXISTS `my-project._dag.checks` (run_id STRING, processor STRING, partition_date DATE, check_name STRING,
+  severity STRING, offending_rows INT64, samples STRING, checked_at TIMESTAMP) CLUSTER BY processor, partition_date;
 CREATE TABLE IF NOT EXISTS `my-project._dag.meta` (key STRING, value STRING);
 INSERT INTO `my-project._dag.meta` (key, value) SELECT 'schema_version', '3' FROM (SELECT 1 AS one)
 WHERE NOT EXISTS (SELECT 1 FROM `my-project._dag.meta` WHERE key = 'schema_version');

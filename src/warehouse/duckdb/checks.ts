@@ -1,0 +1,150 @@
+/**
+ * Data checks on DuckDB (DESIGN §9): one query per check per batch, over a relation holding the
+ * batch's rows (the staged rows of a SQL batch inside its transaction, or the table's batch range
+ * after a command). Each query answers, per partition with offending rows, their count and up to
+ * five of them as JSON, so the cost is one scan per check whatever the batch's length.
+ */
+import type { Day } from '../../core/dates.js';
+import type { Check, CheckRule } from '../../core/model.js';
+import { done, failed, type BatchJob, type CheckFinding, type Step } from '../port.js';
+import { firstLine, renderBatchTemplate } from '../shared.js';
+import { duckdbFailure, type SerialConnection } from './connection.js';
+import { dateLiteral, dayExpression, ledgerTable, qualifiedTable, quoteIdent, quoteString, timestampLiteral } from './sql.js';
+
+export const SAMPLE_ROWS = 5;
+
+function literal(value: string | number | boolean): string {
+  if (typeof value === 'string') return quoteString(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  return String(value);
+}
+
+/** The offending rows of one rule, as a SELECT over `rows` that yields the partition column. */
+function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
+  const pc = quoteIdent(job.processor.partitionColumn);
+  switch (rule.kind) {
+    case 'not_null':
+      return `SELECT * FROM ${rows} WHERE ${rule.columns.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ')}`;
+    case 'unique': {
+      const keys = [job.processor.partitionColumn, ...rule.columns.filter((c) => c !== job.processor.partitionColumn)].map(quoteIdent);
+      return `SELECT ${keys.join(', ')}, count(*) AS copies FROM ${rows} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
+    }
+    case 'row_count': {
+      const bounds = [rule.min === undefined ? '' : `count(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `count(r.${pc}) > ${rule.max}`].filter(Boolean);
+      const days = job.batch.days.map(dateLiteral).join(', ');
+      return `SELECT d.day AS ${pc}, count(r.${pc}) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN ${rows} AS r ON r.${pc} = d.day GROUP BY d.day HAVING ${bounds.join(' OR ')}`;
+    }
+    case 'accepted_values':
+      return `SELECT * FROM ${rows} WHERE ${quoteIdent(rule.column)} IS NOT NULL AND ${quoteIdent(rule.column)} NOT IN (${rule.values.map(literal).join(', ')})`;
+    case 'relationships': {
+      const to = job.pipeline.nodes.get(rule.to);
+      if (!to) throw new Error(`${rule.to} is not in the pipeline`); // validate refuses it
+      const upc = quoteIdent(to.partitionColumn);
+      return `SELECT r.* FROM ${rows} AS r WHERE r.${quoteIdent(rule.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${qualifiedTable(to.table)} AS u WHERE u.${upc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)} AND u.${upc} = r.${pc} AND u.${quoteIdent(rule.field)} = r.${quoteIdent(rule.column)})`;
+    }
+    case 'sql':
+      return renderBatchTemplate(job, rule.text, {
+        dateLiteral,
+        table: qualifiedTable,
+        self: rows,
+        unknownRef: (name) => {
+          throw new Error(`${rule.file}: ref('${name}') names no source or processor of the pipeline`);
+        },
+      });
+  }
+}
+
+/** Per offending partition: its day, the count, and up to five sample rows (JSON), in one query. */
+export function checkQuery(job: BatchJob, check: Check, rows: string): string {
+  const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
+  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+  return `SELECT day, offending, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS} ORDER BY day, dag_rank`;
+}
+
+/**
+ * Runs every check of the processor over `rows`; the findings, or the failure of the first check that
+ * could not run (a binder error — unknown column, bad SQL — is data-independent, as duckdbFailure says).
+ */
+export async function runChecks(connection: SerialConnection, job: BatchJob, rows: string): Promise<Step<CheckFinding[]>> {
+  const findings: CheckFinding[] = [];
+  for (const check of job.processor.checks) {
+    let answer: unknown[][];
+    try {
+      answer = await connection.columns(checkQuery(job, check, rows));
+    } catch (error) {
+      return failed(duckdbFailure(error, `check ${check.name} could not run: ${checkProblem(job, check, error)}`));
+    }
+    const [days = [], counts = [], samples = []] = answer;
+    const byDay = new Map<Day, CheckFinding & { samples: string[] }>();
+    days.forEach((day, i) => {
+      const key = day as Day;
+      let finding = byDay.get(key);
+      if (!finding) byDay.set(key, (finding = { check: check.name, severity: check.severity, day: key, offending: Number(counts[i] ?? 0), samples: [] }));
+      finding.samples.push(shortSample(String(samples[i])));
+    });
+    findings.push(...byDay.values());
+  }
+  return done(findings);
+}
+
+/** Sample rows longer than this are cut (as a JSON string ending in …): they go into messages and `_dag.checks`. */
+const SAMPLE_CHARS = 400;
+
+function shortSample(json: string): string {
+  return json.length <= SAMPLE_CHARS ? json : JSON.stringify(`${json.slice(0, SAMPLE_CHARS)}…`);
+}
+
+/**
+ * The temporary table holding a checked batch's rows until its commit. Temporary tables belong to
+ * one connection, which runs one batch at a time, and a rollback drops it: a name per batch suffices.
+ */
+export function stagingTable(job: BatchJob): string {
+  return `temp.main.${quoteIdent(`dag_checked_${job.processor.name}_${job.batch.start}`)}`;
+}
+
+/**
+ * A checked batch's statements, in its transaction: stage the SELECT's rows (after the table's
+ * alterations), then — once the checks ran — write the partitions no error check failed, and drop
+ * the staged rows. `failed` partitions keep their old rows.
+ */
+export function stageStatements(select: string, stage: string, alters: readonly string[]): string[] {
+  return ['BEGIN TRANSACTION', ...alters, `CREATE TEMP TABLE ${stage.slice('temp.main.'.length)} AS ${select}`];
+}
+
+export function checkedWriteStatements(job: BatchJob, stage: string, tableExists: boolean, failed: readonly Day[]): string[] {
+  const table = qualifiedTable(job.processor.table);
+  const pc = quoteIdent(job.processor.partitionColumn);
+  const kept = failed.length === 0 ? '' : ` AND ${pc} NOT IN (${failed.map(dateLiteral).join(', ')})`;
+  const clean = failed.length === 0 ? '' : ` WHERE ${pc} NOT IN (${failed.map(dateLiteral).join(', ')})`;
+  return [
+    ...(tableExists
+      ? [`DELETE FROM ${table} WHERE ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}${kept}`, `INSERT INTO ${table} BY NAME SELECT * FROM ${stage}${clean}`]
+      : [`CREATE TABLE ${table} AS SELECT * FROM ${stage}${clean}`]),
+    `DROP TABLE ${stage}`,
+  ];
+}
+
+/** Rows per day of the staged rows; rows outside start..end (or without a date) come back under a NULL day. */
+export function stagedCountStatement(job: BatchJob, stage: string): string {
+  const pc = quoteIdent(job.processor.partitionColumn);
+  return `SELECT CASE WHEN ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)} THEN ${dayExpression(pc)} END, count(*)::DOUBLE FROM ${stage} GROUP BY 1`;
+}
+
+/** `_dag.checks` rows of a batch's findings, as one INSERT (none without findings). */
+export function findingStatements(ledgerSchema: string, job: BatchJob, findings: readonly CheckFinding[]): string[] {
+  if (findings.length === 0) return [];
+  const values = findings.map(
+    (f) =>
+      `(${quoteString(job.runId)}, ${quoteString(job.processor.name)}, ${dateLiteral(f.day)}, ${quoteString(f.check)}, ${quoteString(f.severity)}, ${Math.trunc(f.offending)}, ${quoteString(`[${f.samples.join(', ')}]`)}, ${timestampLiteral(job.builtAt)})`,
+  );
+  return [`INSERT INTO ${ledgerTable(ledgerSchema, 'checks')} (run_id, processor, partition_date, check_name, severity, offending_rows, samples, checked_at) VALUES ${values.join(', ')}`];
+}
+
+/** DuckDB's message, with what to do when a sql check does not yield the partition column. */
+function checkProblem(job: BatchJob, check: Check, error: unknown): string {
+  const message = firstLine(error);
+  const pc = job.processor.partitionColumn;
+  if (check.rule.kind === 'sql' && /Binder Error/.test(message) && message.includes(`"${pc}"`))
+    return `${message} — a sql check must return ${job.processor.name}'s partition column ${pc} (that is how dag knows which partitions offend)`;
+  return message;
+}
