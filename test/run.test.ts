@@ -132,7 +132,7 @@ describe('dag run', () => {
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-05']);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^split {2}A 2021-11-01\.\.2021-11-05 failed as a batch after \d+\.\ds \(PROCESSOR_ERROR\); retrying it in halves$/m);
-    expect(result.stdout).toMatch(/^failed A 2021-11-03 PROCESSOR_ERROR: Invalid Input Error: bad data on 11-03$/m);
+    expect(result.stdout).toMatch(/^failed A 2021-11-03 PROCESSOR_ERROR after \d+\.\ds: Invalid Input Error: bad data on 11-03$/m);
     // 1..5 fails; 1..3 fails, 4..5 builds; 1..2 builds, 3 fails: 5 jobs.
     expect(result.stdout).toMatch(/^5 jobs, /m);
     expect([...(await countsByDay(project.db, 'p.a')).keys()]).toEqual([isoDay(0), isoDay(1), isoDay(3), isoDay(4)]);
@@ -226,7 +226,7 @@ await db.run(\`insert into p.cmd select d, id, '\${process.env.DAG_PROCESSOR}' f
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-02']);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^split {2}CMD 2021-11-01\.\.2021-11-02 failed as a batch after \d+\.\ds \(PROCESSOR_ERROR\); retrying it in halves$/m);
-    expect(result.stdout).toMatch(/^failed CMD 2021-11-01 PROCESSOR_ERROR: `node -e .*` exited with code 3 \(log: \.dag\/logs\/.*\.log\)$/m);
+    expect(result.stdout).toMatch(/^failed CMD 2021-11-01 PROCESSOR_ERROR after \d+\.\ds: `node -e .*` exited with code 3 \(log: \.dag\/logs\/.*\.log\)$/m);
     // Both halves failed like the batch: one summary line with both dates and the log tail.
     expect(result.stdout).toMatch(/^ {2}CMD PROCESSOR_ERROR ×2 2021-11-01\.\.02: .* exited with code 3 .*; last lines:$/m);
     expect(result.stdout).toContain('  | boom: the API said 500');

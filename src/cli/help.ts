@@ -23,7 +23,7 @@ export interface VerbHelp {
   readonly exitCodes: readonly (readonly [code: number, meaning: string])[];
 }
 
-/** The exit codes every verb shares (DESIGN §6 of the project contract, docs/running.md for users). */
+/** The usage exit code every verb shares (docs/running.md, "Output and exit codes"). */
 export const USAGE_EXIT: readonly [number, string] = [2, 'usage error, or the pipeline cannot be read'];
 
 /** Adds the usage line with required options, the examples and the exit codes to a verb's help. */
