@@ -120,11 +120,12 @@ export class SerialConnection {
 /**
  * A read-only open only reads the snapshot (plan, explain, report). One DuckDB thread per query: the
  * snapshot's queries already run side by side on three connections, and on two cores extra worker
- * threads cost more CPU than they save (a 300-source plan: 22% less CPU with one; issue 15). A memory
- * limit keeps the buffer pool from holding every table's 256 KiB block to the end (a 2,000-table
- * plan: peak RSS 767 → 364 MiB); blocks it drops are re-read from the file, and nothing spills.
+ * threads cost more CPU than they save (a 300-source plan: 22% less CPU with one; issue 15). No
+ * memory_limit: a low one (256MB) does bound the buffer pool of a 2,000-table plan (peak RSS 767 →
+ * 364 MiB), but a 2,000 × 3,650 plan then spills its sorts into `.tmp` in the working directory (a
+ * plan must not write there) and ran many times slower (bench/README.md).
  */
-const READ_ONLY_CONFIG: Record<string, string> = { threads: '1', memory_limit: process.env.XPERF_MEM ?? '256MB' };
+const READ_ONLY_CONFIG: Record<string, string> = { threads: '1' };
 
 /** The opened file: an instance with the file attached, plus a serialised main connection. */
 export class OpenDatabase {
