@@ -74,7 +74,8 @@ export async function loadAndSelect(io: CliIO, options: PrepareOptions): Promise
 /** `lockFirst` (run): the adapter may defer opening storage until the run's lock is taken. */
 export async function openTarget(io: CliIO, loaded: Loaded, readOnly: boolean, lockFirst = false): Promise<Warehouse> {
   io.doing = `opening target '${loaded.targetName}'`;
-  return openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly, lockFirst });
+  // Every command exits once its action returns: a read-only warehouse need not free its memory first.
+  return openWarehouse(loaded.pipeline, loaded.targetName, { env: io.env, readOnly, lockFirst, processExits: readOnly });
 }
 
 /** A range, or (explain) a range that depends on the calendar the snapshot read. */

@@ -36,7 +36,8 @@ export function normaliseSql(sql: string, options: { readonly backslashEscapes?:
   let out = '';
   let pendingSpace = false;
   const emit = (text: string): void => {
-    if (pendingSpace && out !== '' && !/[(,;]$/.test(out) && !/^[),;]/.test(text)) out += ' ';
+    // The last character alone: a regex anchored at the end of `out` scans all of it (quadratic).
+    if (pendingSpace && out !== '' && !'(,;'.includes(out[out.length - 1] as string) && !/^[),;]/.test(text)) out += ' ';
     pendingSpace = false;
     out += text;
   };

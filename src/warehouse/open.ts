@@ -13,6 +13,11 @@ export interface OpenOptions {
    * admits one writer (a DuckDB file) may defer opening until acquireLock succeeds or first use.
    */
   readonly lockFirst?: boolean;
+  /**
+   * The process exits right after close() (the CLI's read-only commands): a read-only adapter may
+   * leave freeing what it holds to the exit instead of doing it on close.
+   */
+  readonly processExits?: boolean;
 }
 
 export function resolveTargetName(pipeline: Pipeline, requested: string | undefined): string {

@@ -117,6 +117,16 @@ export class SerialConnection {
   }
 }
 
+/**
+ * A read-only open only reads the snapshot (plan, explain, report). One DuckDB thread per query: the
+ * snapshot's queries already run side by side on three connections, and on two cores extra worker
+ * threads cost more CPU than they save (a 300-source plan: 22% less CPU with one; issue 15). No
+ * memory_limit: a low one (256MB) does bound the buffer pool of a 2,000-table plan (peak RSS 767 →
+ * 364 MiB), but a 2,000 × 3,650 plan then spills its sorts into `.tmp` in the working directory (a
+ * plan must not write there) and ran many times slower (bench/README.md).
+ */
+const READ_ONLY_CONFIG: Record<string, string> = { threads: '1' };
+
 /** The opened file: an instance with the file attached, plus a serialised main connection. */
 export class OpenDatabase {
   private constructor(
@@ -133,7 +143,7 @@ export class OpenDatabase {
         throw new WarehouseError('unreadable-target', `cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`, 'check the target path in pipeline.yaml and its permissions');
       }
     }
-    const instance = await nodeApi.DuckDBInstance.create(':memory:');
+    const instance = await nodeApi.DuckDBInstance.create(':memory:', readOnly ? READ_ONLY_CONFIG : {});
     try {
       const connection = await instance.connect();
       const attach = `ATTACH ${quoteString(path)} AS ${CATALOG}${readOnly ? ' (READ_ONLY)' : ''}`;
@@ -158,8 +168,14 @@ export class OpenDatabase {
     return new SerialConnection(connection, this.onStatement);
   }
 
-  close(): void {
+  /**
+   * `leaveInstance`: only the connection is closed, and the instance with its buffer pool is left to
+   * the process exit, which is about to come (a read-only CLI command): freeing hundreds of MB of
+   * table blocks one by one cost up to a second of a 2,000-table plan.
+   */
+  close(leaveInstance = false): void {
     this.main.close();
+    if (leaveInstance) return;
     // DETACH is implicit: closing the instance releases the file and its lock.
     this.instance.closeSync();
   }

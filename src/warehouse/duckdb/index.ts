@@ -288,7 +288,7 @@ class DuckdbWarehouse implements Warehouse {
   async close(): Promise<void> {
     await this.gate.exclusive(
       async () => {
-        this.db?.close();
+        this.db?.close(this.options.readOnly && this.options.processExits === true);
         this.db = undefined;
       },
       async () => {

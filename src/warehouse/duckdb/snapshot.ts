@@ -14,7 +14,7 @@ import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, read
 import { WarehouseError } from '../port.js';
 import type { SerialConnection } from './connection.js';
 import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
-import { HASH_SPLIT, mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
+import { hashHalves, mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
 import { readFailures, readLedgerColumns, readLedgerNames, type LedgerReader } from './snapshot-ledger.js';
 import { CATALOG, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
@@ -266,6 +266,7 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
  */
 export function sourceVersionsSql(node: PipelineNode): string {
   const column = `t.${quoteIdent(node.partitionColumn)}`;
-  return `SELECT ${column} AS partition_date, (sum(hash(t)) // ${HASH_SPLIT})::VARCHAR || '.' || (sum(hash(t)) % ${HASH_SPLIT})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
+  const [high, low] = hashHalves('sum(hash(t))');
+  return `SELECT ${column} AS partition_date, (${high})::VARCHAR || '.' || (${low})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
 
