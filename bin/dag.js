@@ -27,7 +27,7 @@ try {
 const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`).digest('hex').slice(0, 24);
 const args = process.argv.slice(2);
 const helpOnly = args.some((arg) => ['-h', '--help', '-V', '--version'].includes(arg));
-const verb = !helpOnly && ['validate', 'plan', 'run', 'explain', 'render', 'graph', 'report'].includes(args[0]) ? args[0] : 'other';
+const verb = !helpOnly && ['validate', 'plan', 'run', 'explain', 'render', 'graph', 'report', 'runs', 'ledger'].includes(args[0]) ? args[0] : 'other';
 const cacheDir = join(dirname(bundle), '.v8-cache');
 const cacheFile = join(cacheDir, `${key}-${verb}.bin`);
 let cachedData;
