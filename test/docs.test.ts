@@ -139,6 +139,7 @@ describe("the README's tour of pipeline.yaml", () => {
 function normalize(text: string): string {
   return text
     .replace(/\b\d{8}T\d{6}Z-[0-9a-f]{4}\b/g, '<run id>')
+    .replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g, '<time>')
     .replace(/\b\d+(?:\.\d+)?s\b/g, '<t>s')
     .replace(/\b\d+ ms\b/g, '<t> ms')
     .split('\n')
