@@ -49,6 +49,11 @@ export interface BatchJob {
   /** What the ledger records as built_at: strictly after every input's builtAt / changedAt. */
   readonly builtAt: number;
   readonly codeFingerprint: string;
+  /**
+   * The runner's attempt of this task (1-based); absent outside a run (plan, render). BigQuery names its
+   * jobs from it, so a retried request re-attaches to the attempt's job instead of starting another.
+   */
+  readonly attempt?: number;
 }
 
 /** Per partition of a batch: a hash of the versions of the upstream partitions it read (ledger input_fingerprint). */

@@ -14,7 +14,7 @@ import { done, failed, type BatchJob, type InputFingerprints, type JobAccess, ty
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
-import { JobCancelled, runJob, type JobContext, type Row } from './jobs.js';
+import { JobCancelled, jobIdFor, runJob, type JobContext, type Row } from './jobs.js';
 import { BIGQUERY_TYPES, selectColumns, tableColumns } from './schema.js';
 import { partitionIdToDay } from './snapshot.js';
 import { batchScript, commandLedgerSql, dateLiteral, dropProcessorSql, partitionsOfTableSql, qualified } from './sql.js';
@@ -61,8 +61,19 @@ export function renderSelect(target: BigqueryTarget, job: BatchJob, text: string
   });
 }
 
-function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal): JobContext {
-  return { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
+/** What one job of a batch writes; with the attempt it names the job (jobIdFor). */
+type BatchStep = 'batch' | 'batch_create' | 'mark' | 'read' | 'ledger';
+
+/**
+ * A batch's job context. Inside a run (`job.attempt` set) each step's job gets a deterministic id
+ * `dag_<run>_<processor>_<start>_<end>_<attempt>_<step>`: a request that failed without an answer is
+ * then resolved by finding that job, never by starting a second one (jobs.ts insertOrAttach).
+ */
+function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal, step?: BatchStep): JobContext {
+  const context: JobContext = { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
+  if (step === undefined || job.attempt === undefined) return context;
+  const day = (d: Day) => formatDay(d).replace(/-/g, '');
+  return { ...context, jobId: jobIdFor([job.runId, job.processor.name, day(job.batch.start), day(job.batch.end), job.attempt, step]) };
 }
 
 function ledgerParams(job: BatchJob, fingerprints: InputFingerprints, rows?: RowCounts): Record<string, unknown> {
@@ -130,7 +141,7 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
     });
   return done({
     async commit(fingerprints, commitSignal) {
-      const context = batchContext(target, job, commitSignal);
+      const context = batchContext(target, job, commitSignal, 'batch');
       const params = ledgerParams(job, fingerprints);
       try {
         let rows: Row[];
@@ -142,7 +153,7 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
             // Dropped since the snapshot: create it again (notFound fails the script before any write).
             if (!isNotFound(error) || commitSignal.aborted) throw error;
             known.forget(processor.table);
-            rows = await runJob(client, script(true), params, context);
+            rows = await runJob(client, script(true), params, batchContext(target, job, commitSignal, 'batch_create'));
           }
         }
         known.add(processor.table);
@@ -180,7 +191,7 @@ export function commandEnv(target: BigqueryTarget, job: BatchJob): Record<string
 /** Markers for every partition of the batch, appended in one job (see unfinishedParams). */
 export async function markUnfinished(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<void>> {
   try {
-    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), batchContext(target, job, signal));
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), batchContext(target, job, signal, 'mark'));
     return done(undefined);
   } catch (error) {
     return failed(jobFailure(error, signal, `${batchLabel(job)}: marking the batch unfinished in the ledger failed`));
@@ -231,7 +242,7 @@ export async function dropProcessorTable(client: BigQuery, target: BigqueryTarge
 export async function readPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<RowCounts>> {
   const { processor, batch } = job;
   try {
-    const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal));
+    const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal, 'read'));
     const present = new Map<Day, number>();
     for (const row of listed) {
       const day = partitionIdToDay(String(row.partition_id));
@@ -247,7 +258,7 @@ export async function readPartitions(client: BigQuery, target: BigqueryTarget, j
 export async function recordPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal): Promise<Step<void>> {
   if (rows.size === 0) return done(undefined);
   try {
-    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal));
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal, 'ledger'));
     return done(undefined);
   } catch (error) {
     return failed(jobFailure(error, signal));
