@@ -4,24 +4,18 @@
  * insert, or during a poll) is resolved by finding that job, never by starting a second one: the
  * SELECT runs and bills once, and no two transactions abort each other.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import { startBqServer, type BqServer } from './bq-server/server.js';
-import { batchJob, jobInserts, loadTestPipeline, openTestWarehouse, seedGames } from './bigquery-helpers.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { BqServer } from './bq-server/server.js';
+import { batchJob, jobInserts, loadTestPipeline, openTestWarehouse, seedGames, serverForFile } from './bigquery-helpers.js';
 import { runDag } from './support/cli.js';
 import { sqlBatch } from './support/batches.js';
 import { jobIdFor } from '../src/warehouse/bigquery/jobs.js';
 
+const files = serverForFile();
+const dirs = files.dirs;
 let server: BqServer;
-const dirs: string[] = [];
-beforeAll(async () => {
-  server = await startBqServer();
-});
-afterAll(async () => {
-  await server.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 beforeEach(async () => {
+  server = files.server();
   await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE');
   await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE');
   server.log.length = 0;

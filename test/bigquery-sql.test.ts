@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { parseIsoDate } from '../src/core/dates.js';
 import {
   acquireLockScript,
+  lockColumnsDdl,
+  recordLockGroupsSql,
   batchScript,
   commandLedgerSql,
   dropProcessorSql,
@@ -86,6 +88,8 @@ describe('bigquery SQL goldens', () => {
     golden('record-run', recordRunSql('my-project', '_dag'));
     golden('record-failure', recordFailureSql('my-project', '_dag'));
     golden('acquire-lock', acquireLockScript('my-project', '_dag'));
+    golden('acquire-lock-takeover', acquireLockScript('my-project', '_dag', true));
+    golden('lock-groups', `${recordLockGroupsSql('my-project', '_dag')};\n${lockColumnsDdl('my-project', '_dag')}`);
     golden('release-lock', releaseLockSql('my-project', '_dag'));
   });
 });

@@ -74,8 +74,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     recordRun: (run) => ledger.recordRun(run),
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
-    // The lock row has no column for them (docs/bigquery.md): a takeover cannot end a dead run's commands.
-    recordCommandGroups: async () => undefined,
+    recordCommandGroups: (owner, groups) => ledger.recordCommandGroups(owner, groups),
     releaseLock: (owner) => ledger.releaseLock(owner),
     dropProcessorTable: async (processor) => {
       await ledger.ensure();

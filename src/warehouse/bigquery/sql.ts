@@ -161,7 +161,7 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id STRING, processor STRING, partition_date DATE, category STRING,`,
     `  message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('locks')} (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,`,
-    `  command_line STRING);`,
+    `  command_line STRING, process_start STRING, command_groups STRING);`,
     ...(withVersion ? recordVersion(project, ledgerDataset) : []),
   ].join('\n');
 }
@@ -306,21 +306,38 @@ export function recordFailureSql(project: string, ledgerDataset: string): string
   ].join('\n');
 }
 
+/** The lock columns a takeover needs beyond the v2 ledger's (added by ensure when missing). */
+export const LOCK_GROUP_COLUMNS = ['process_start', 'command_groups'] as const;
+
 /**
  * Takes the lock row if there is none (params: @target, @run_id, @pid, @host, @since, @command_line,
- * @takeover_run_id: a dead holder's run id to remove first, or ''), then lists the holders.
+ * @process_start, @command_groups), then lists the holders. Normally ONE INSERT, atomic on its own and
+ * in no transaction: BigQuery aborts concurrent transactions that mutate one table ("Transaction is
+ * aborted due to concurrent update", https://cloud.google.com/bigquery/docs/transactions), so a DELETE
+ * in every attempt made two runs starting together fail each other. `takeover` (a dead holder's run
+ * id in @takeover_run_id) removes its row and inserts ours in one transaction: only then a DELETE.
  */
-export function acquireLockScript(project: string, ledgerDataset: string): string {
+export function acquireLockScript(project: string, ledgerDataset: string, takeover = false): string {
   const locks = ledgerTable(project, ledgerDataset, 'locks');
-  return [
-    `BEGIN TRANSACTION;`,
-    `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`,
-    `INSERT INTO ${locks} (target, run_id, pid, host, since, command_line)`,
-    `SELECT @target, @run_id, @pid, @host, TIMESTAMP_MILLIS(@since), @command_line FROM (SELECT 1 AS one)`,
+  const insert = [
+    `INSERT INTO ${locks} (target, run_id, pid, host, since, command_line, process_start, command_groups)`,
+    `SELECT @target, @run_id, @pid, @host, TIMESTAMP_MILLIS(@since), @command_line, NULLIF(@process_start, ''), @command_groups FROM (SELECT 1 AS one)`,
     `WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE target = @target);`,
-    `COMMIT TRANSACTION;`,
-    `SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line FROM ${locks} WHERE target = @target ORDER BY since, run_id;`,
+  ];
+  return [
+    ...(takeover ? [`BEGIN TRANSACTION;`, `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`, ...insert, `COMMIT TRANSACTION;`] : insert),
+    `SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line, process_start, command_groups FROM ${locks} WHERE target = @target ORDER BY since, run_id;`,
   ].join('\n');
+}
+
+/** Records the owner's running command process groups in its lock row (params: @target, @run_id, @command_groups JSON). */
+export function recordLockGroupsSql(project: string, ledgerDataset: string): string {
+  return `UPDATE ${ledgerTable(project, ledgerDataset, 'locks')} SET command_groups = @command_groups WHERE target = @target AND run_id = @run_id`;
+}
+
+/** Adds the lock's process columns to a ledger created before them (idempotent; outside any transaction). */
+export function lockColumnsDdl(project: string, ledgerDataset: string): string {
+  return `ALTER TABLE ${ledgerTable(project, ledgerDataset, 'locks')} ${LOCK_GROUP_COLUMNS.map((c) => `ADD COLUMN IF NOT EXISTS ${c} STRING`).join(', ')}`;
 }
 
 /** Params: @target, @run_id. */

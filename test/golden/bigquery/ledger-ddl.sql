@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS `my-project._dag.runs` (run_id STRING, command_line S
 CREATE TABLE IF NOT EXISTS `my-project._dag.failures` (run_id STRING, processor STRING, partition_date DATE, category STRING,
   message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;
 CREATE TABLE IF NOT EXISTS `my-project._dag.locks` (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,
-  command_line STRING);
+  command_line STRING, process_start STRING, command_groups STRING);
 CREATE TABLE IF NOT EXISTS `my-project._dag.meta` (key STRING, value STRING);
 INSERT INTO `my-project._dag.meta` (key, value) SELECT 'schema_version', '2' FROM (SELECT 1 AS one)
 WHERE NOT EXISTS (SELECT 1 FROM `my-project._dag.meta` WHERE key = 'schema_version');
