@@ -11,6 +11,7 @@ import type { OpenOptions } from '../open.js';
 import { done, failed, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
 import { commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
+import { batchBill, PartitionBytes } from './cost.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
 import { readBigqueryHistory } from './history.js';
@@ -31,6 +32,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   const known = new KnownTables();
   const state: BatchState = { writers: new KeyedMutex(), known, checked: new CheckedSelects() };
   const ledger = new LedgerWriter(readClient, target);
+  const partitionBytes = new PartitionBytes(readClient, target, () => ledger.labels());
 
   /** The ledger's tables exist, and a version-1 ledger is migrated, before a batch writes to them (once per process). */
   async function withLedger<T>(pipeline: Pipeline, run: () => Step<T> | Promise<Step<T>>): Promise<Step<T>> {
@@ -81,16 +83,22 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       await dropProcessorTable(jobClient, target, state, processor);
     },
     readRecentRuns: (limits) => readBigqueryHistory(readClient, target, limits, ledger.labels()),
+    // One batch script's on-demand bill (cost.ts): the SELECT's dry run, the partitions it replaces,
+    // and BigQuery's 10 MB minimum for every billed statement.
     estimateBytes: async (job) => {
-      const { processor } = job;
+      const { processor, batch } = job;
       if (processor.action.kind !== 'sql') return undefined;
       const select = renderSelect(target, job, processor.action.text);
+      let selectBytes: number | undefined;
       try {
-        return await dryRunBytes(readClient, select, { target, labels: ledger.labels(processor.name) });
+        selectBytes = await dryRunBytes(readClient, select, { target, labels: ledger.labels(processor.name) });
       } catch {
         // e.g. an upstream table that does not exist yet: BigQuery cannot estimate.
         return undefined;
       }
+      if (selectBytes === undefined) return undefined;
+      const replaced = await partitionBytes.inRange(processor.table, batch.start, batch.end);
+      return batchBill(selectBytes, replaced, !known.has(processor.table)).reduce((sum, s) => sum + s.bytes, 0);
     },
     close: async () => undefined,
   };

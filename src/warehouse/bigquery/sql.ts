@@ -240,10 +240,13 @@ export function batchScript(input: BatchSqlInput): string {
           `CREATE TABLE IF NOT EXISTS ${target} PARTITION BY ${col} AS SELECT * FROM _dag_rows WHERE FALSE;`,
         ];
   const names = input.columns.map(column).join(', ');
+  // The range check rides on the staging statement: ERROR() fails the job on the first row outside
+  // the batch (or NULL), before anything is written, and saves a billed ASSERT statement (each
+  // statement bills at least 10 MB on demand). IF evaluates ERROR only for the rows that fail it
+  // (https://cloud.google.com/bigquery/docs/reference/standard-sql/debugging_functions#error).
   return [
-    `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
-    `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
-    `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
+    `CREATE TEMP TABLE _dag_rows AS SELECT * FROM (\n${input.select}\n) WHERE IF(${range}, TRUE,`,
+    `  ERROR('${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)'));`,
     ...ddl,
     ...alterTableSql(input.project, input.table, input.changes ?? []),
     `BEGIN TRANSACTION;`,
@@ -278,6 +281,11 @@ export function partitionsOfTableSql(project: string, table: TableRef, start: Da
     `FROM \`${project}.${table.schema}.INFORMATION_SCHEMA.PARTITIONS\``,
     `WHERE table_name = @table AND partition_id BETWEEN '${formatDay(start).replace(/-/g, '')}' AND '${formatDay(end).replace(/-/g, '')}'`,
   ].join('\n');
+}
+
+/** Every partition's logical size in one dataset, for `plan --cost` (cost.ts): what a DELETE of it bills. */
+export function partitionBytesSql(project: string, dataset: string): string {
+  return `SELECT table_name, partition_id, total_logical_bytes FROM \`${project}.${dataset}.INFORMATION_SCHEMA.PARTITIONS\``;
 }
 
 /** Ledger rows for a command batch (params as batchScript, @batch also carrying row_count INT64). */
