@@ -256,6 +256,11 @@ export interface Warehouse extends CommandSteps {
   readRecentRuns(limits: HistoryLimits): Promise<RunHistory>;
   /** Bytes a batch would process (free dry run); undefined where the warehouse cannot estimate. */
   estimateBytes(job: BatchJob): Promise<number | undefined>;
+  /**
+   * `dag ledger compact`: keeps only each partition's latest ledger row (the one every read takes),
+   * with the run lock held by the caller; the row counts before and after. Absent: nothing to compact.
+   */
+  compactLedger?(pipeline: Pipeline): Promise<{ readonly before: number; readonly after: number }>;
   /** Closes connections; work that was abandoned is not waited for. */
   close(): Promise<void>;
 }

@@ -69,6 +69,13 @@ const WRITE_TARGET =
 
 export class Engine {
   private clock = 0;
+  /**
+   * Tables partitioned by MONTH or YEAR (`dataset.table`): their partitioning column is recorded, but
+   * no partition state is kept (PARTITIONS lists nothing for them). dag's ledger is one; a shared state
+   * row per month would make concurrent INSERT-only ledger transactions conflict in DuckDB, which
+   * BigQuery does not do.
+   */
+  private readonly coarse = new Set<string>();
 
   private constructor(private readonly instance: DuckDBInstance) {}
 
@@ -147,6 +154,10 @@ export class Engine {
       const ddl = translateDdl(sql);
       sql = ddl.sql;
       partitionColumn = ddl.partitionColumn;
+      translateNames(writeTarget ?? '', (name) => {
+        if (name.dataset && ddl.coarse) this.coarse.add(`${name.dataset}.${name.table}`);
+        else if (name.dataset && !/\bIF\s+NOT\s+EXISTS\b/i.test(statement)) this.coarse.delete(`${name.dataset}.${name.table}`);
+      });
     }
     sql = translateUnnest(translateNames(sql)).replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, 'CAST(current_timestamp AS TIMESTAMP)');
     if (assertion) {
@@ -226,7 +237,7 @@ export class Engine {
     // Unpartitioned tables (dag's ledger) get no PARTITIONS rows here (BigQuery lists one
     // `__UNPARTITIONED__` row, which the adapter skips). Keeping a shared state row for them would make
     // concurrent INSERT-only transactions on the ledger conflict in DuckDB, which BigQuery does not do.
-    if (typeof column !== 'string') return;
+    if (typeof column !== 'string' || this.coarse.has(`${dataset}.${table}`)) return;
     const key = `strftime("${column}", '%Y%m%d')`;
     const current = await connection.runAndReadAll(
       `SELECT coalesce(${key}, '__NULL__') AS id, count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h FROM "${dataset}"."${table}" t GROUP BY 1`,

@@ -205,18 +205,25 @@ export function translateNames(sql: string, onTable: (name: NameParts) => void =
 }
 
 /** BigQuery's DDL column types and clauses DuckDB does not know. */
-export function translateDdl(sql: string): { sql: string; partitionColumn: string | undefined } {
+export function translateDdl(sql: string): { sql: string; partitionColumn: string | undefined; coarse?: boolean } {
   let partitionColumn: string | undefined;
   const asAt = /\bAS\s*(\(|SELECT\b|WITH\b)/i.exec(sql);
   let head = asAt ? sql.slice(0, asAt.index) : sql;
   const tail = asAt ? sql.slice(asAt.index) : '';
+  // `PARTITION BY DATE_TRUNC(col, MONTH | YEAR)` (dag's ledger): the column is recorded, no partition state.
+  let coarse = false;
+  head = head.replace(/\bPARTITION\s+BY\s+DATE_TRUNC\s*\(\s*`?([A-Za-z_]\w*)`?\s*,\s*(?:MONTH|YEAR)\s*\)/i, (_w, column: string) => {
+    partitionColumn = column;
+    coarse = true;
+    return ' ';
+  });
   head = head.replace(/\bPARTITION\s+BY\s+(?:DATE\s*\(\s*)?`?([A-Za-z_]\w*)`?\s*\)?/i, (_w, column: string) => {
     partitionColumn = column;
     return ' ';
   });
   head = head.replace(/\bCLUSTER\s+BY\s+[\w\s,`]+?(?=\bOPTIONS\b|$)/i, ' ');
   head = head.replace(/\bOPTIONS\s*\([^)]*\)/i, ' ');
-  return { sql: head + tail, partitionColumn };
+  return { sql: head + tail, partitionColumn, ...(coarse ? { coarse } : {}) };
 }
 
 /** An error in BigQuery's shape: HTTP status, a reason, a message. */

@@ -49,14 +49,23 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
   return {
     targetName: target.name,
     readSnapshot: async (pipeline, nodes) => {
-      // A run migrates a version-1 ledger before reading it (beside the inventory reads); a plan reads it as it is.
+      // A run migrates a version-1 ledger and re-lays out an unpartitioned one before reading it
+      // (beside the inventory reads, under the run lock); a plan reads it as it is and is told.
+      let layout: LedgerCheck['layout'];
       const check = async (): Promise<LedgerCheck> => {
         const checked = await ledger.check();
-        if (checked.state !== 'v1' || options.readOnly) return checked;
+        layout = checked.layout;
+        if (checked.state !== 'v1' && (layout ?? 'partitioned') === 'partitioned') return checked;
+        if (options.readOnly) {
+          if (layout === 'interrupted') throw interruptedRelayout(target);
+          return checked;
+        }
         await ledger.migrate(pipeline);
         return { state: 'current', queries: checked.queries };
       };
-      const snapshot = await readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels(), check);
+      const read = await readBigquerySnapshot(readClient, target, pipeline, nodes, ledger.labels(), check);
+      const notes = layoutNotes(target, ledger.relaidOut ?? (layout === 'old' ? 'unchanged' : undefined));
+      const snapshot = notes.length > 0 ? { ...read, ledgerNotes: notes } : read;
       for (const [name, inventory] of snapshot.tables) {
         const table = pipeline.nodes.get(name)?.table;
         if (table && inventory.exists) known.add(table);
@@ -77,6 +86,7 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     recordFailure: (failure) => ledger.recordFailure(failure),
     acquireLock: (owner, waitMs) => ledger.acquireLock(owner, waitMs),
     recordCommandGroups: (owner, groups) => ledger.recordCommandGroups(owner, groups),
+    compactLedger: (pipeline) => ledger.compact(pipeline),
     releaseLock: (owner) => ledger.releaseLock(owner),
     dropProcessorTable: async (processor) => {
       await ledger.ensure();
@@ -102,4 +112,34 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
     },
     close: async () => undefined,
   };
+}
+
+/** A plan met a re-layout that stopped between dropping `partitions` and recreating it. */
+function interruptedRelayout(target: BigqueryTarget): UserError {
+  const ledger = `${target.project}.${target.ledgerSchema}`;
+  // A UserError (exit 2) like the ledger check's other refusals (ledger-shape.ts judgeLedger).
+  return new UserError(
+    `the ledger of target '${target.name}' is being re-laid out, or its re-layout was interrupted: ${ledger}.partitions is missing and its rows are in ${ledger}.partitions_relayout`,
+    2,
+    'run `dag run` (any range): it finishes the re-layout under the run lock before anything else',
+  );
+}
+
+/** What a plan or run says about the ledger's layout: `old` unpartitioned and left so (a plan), or re-laid out now. */
+function layoutNotes(target: BigqueryTarget, relaid: 'old' | 'interrupted' | 'unchanged' | undefined): { message: string; hint: string }[] {
+  const table = `${target.ledgerSchema}.partitions`;
+  if (relaid === 'unchanged')
+    return [
+      {
+        message: `the ledger table ${table} of target '${target.name}' is not partitioned (created before dag partitioned it): every plan reads its whole history`,
+        hint: 'the next `dag run` re-lays it out once, under the run lock (docs/bigquery.md#the-ledger-dataset)',
+      },
+    ];
+  if (relaid === undefined) return [];
+  return [
+    {
+      message: `${relaid === 'old' ? 're-laid out' : 'finished re-laying out'} the ledger table ${table} of target '${target.name}': partitioned by month of partition_date, clustered by table_name, processor (every row kept)`,
+      hint: '`dag ledger compact` keeps only each partition\'s latest row, when plans read too much history (docs/bigquery.md#the-ledger-dataset)',
+    },
+  ];
 }

@@ -16,6 +16,7 @@ import { classify, isNotFound } from './errors.js';
 import { runJob } from './jobs.js';
 import {
   acquireLockScript,
+  compactLedgerScript,
   LEDGER_SPEC,
   LOCK_GROUP_COLUMNS,
   ledgerColumnsSql,
@@ -26,6 +27,7 @@ import {
   recordFailureSql,
   recordLockGroupsSql,
   recordRunSql,
+  relayoutScript,
   releaseLockSql,
 } from './sql.js';
 
@@ -35,6 +37,18 @@ export interface LedgerCheck {
   readonly queries: number;
   /** The locks table has the process columns a takeover needs (ledgers before them lack them). */
   readonly lockGroups?: boolean;
+  /**
+   * `partitions`' layout: partitioned (sql.ts PARTITIONS_LAYOUT); `old` for a ledger created before
+   * (unpartitioned: every read scans its whole history); `interrupted` when a re-layout stopped between
+   * dropping `partitions` and recreating it (its rows are in `partitions_relayout`). Absent: partitioned.
+   */
+  readonly layout?: 'partitioned' | 'old' | 'interrupted';
+}
+
+/** What `dag ledger compact` did. */
+export interface Compaction {
+  readonly before: number;
+  readonly after: number;
 }
 
 /** Between SIGTERM and SIGKILL for a dead holder's command group (as on DuckDB). */
@@ -54,6 +68,8 @@ export class LedgerWriter {
   private current = false;
   /** The run this process works for, once known (the lock is taken first); `plan` before that. */
   runId: string | undefined;
+  /** Set once this process re-laid out `partitions` (from which layout): the run says so. */
+  relaidOut: 'old' | 'interrupted' | undefined;
 
   constructor(
     private readonly client: BigQuery,
@@ -93,10 +109,16 @@ export class LedgerWriter {
       throw error;
     }
     const columns = new Map<string, string[]>();
+    let partitioned = false;
     for (const row of rows) {
       const table = String(row.table_name);
       columns.set(table, [...(columns.get(table) ?? []), String(row.column_name)]);
+      if (table === 'partitions' && row.column_name === 'partition_date' && row.is_partitioning_column === 'YES') partitioned = true;
     }
+    // A re-layout stopped after dropping `partitions`: its rows are in the copy, judged in its place.
+    const copy = columns.get('partitions_relayout');
+    const interrupted = !columns.has('partitions') && copy !== undefined;
+    if (interrupted) columns.set('partitions', copy);
     const hasMeta = ['key', 'value'].every((c) => columns.get('meta')?.includes(c));
     const versions = hasMeta ? (await runJob(this.client, ledgerVersionSql(project, ledgerSchema), undefined, context)).map((row) => String(row.value)) : [];
     const state = judgeLedger(LEDGER_SPEC, { columns, versions }, {
@@ -106,7 +128,8 @@ export class LedgerWriter {
       key: 'ledger_dataset',
     });
     const lockGroups = LOCK_GROUP_COLUMNS.every((c) => columns.get('locks')?.includes(c));
-    return { state, queries: hasMeta ? 2 : 1, lockGroups };
+    const layout = interrupted ? 'interrupted' : partitioned || state === 'absent' ? 'partitioned' : 'old';
+    return { state, queries: hasMeta ? 2 : 1, lockGroups, layout };
   }
 
   /**
@@ -134,17 +157,33 @@ export class LedgerWriter {
    */
   migrate(pipeline: Pipeline): Promise<void> {
     this.migration ??= (async () => {
-      if ((await this.check()).state !== 'v1') return;
-      await this.ensure();
-      const mapping = pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) }));
-      const script = migrateV1Script(this.target.project, this.target.ledgerSchema, mapping.length > 0);
-      await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, { target: this.target, labels: this.labels() });
+      const { state, layout } = await this.check();
+      const context = { target: this.target, labels: this.labels() };
+      if (state === 'v1') {
+        await this.ensure();
+        const mapping = pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) }));
+        const script = migrateV1Script(this.target.project, this.target.ledgerSchema, mapping.length > 0);
+        await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, context);
+      }
+      // The caller holds the run lock: no batch of another run writes the ledger meanwhile.
+      if (layout === 'old' || layout === 'interrupted') {
+        await runJob(this.client, relayoutScript(this.target.project, this.target.ledgerSchema, layout === 'interrupted'), undefined, context);
+        this.relaidOut = layout;
+      }
       this.current = true;
     })().catch((error: unknown) => {
       this.migration = undefined;
       throw error;
     });
     return this.migration;
+  }
+
+  /** Keeps only each partition's latest ledger row (sql.ts compactLedgerScript); the caller holds the run lock. */
+  async compact(pipeline: Pipeline): Promise<Compaction> {
+    await this.ensure();
+    await this.migrate(pipeline);
+    const [row] = await runJob(this.client, compactLedgerScript(this.target.project, this.target.ledgerSchema), undefined, { target: this.target, labels: this.labels() });
+    return { before: Number(row?.before_rows ?? 0), after: Number(row?.after_rows ?? 0) };
   }
 
   async recordRun(run: RunRecord): Promise<void> {

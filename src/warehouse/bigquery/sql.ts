@@ -14,7 +14,7 @@ export function qualified(project: string, table: TableRef): string {
   return `\`${project}.${table.schema}.${table.name}\``;
 }
 
-export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks';
+export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks' | 'partitions_relayout';
 
 export function ledgerTable(project: string, ledgerDataset: string, name: LedgerTableName): string {
   return qualified(project, { schema: ledgerDataset, name });
@@ -63,9 +63,54 @@ export function inventorySql(project: string, dataset: string): string {
   ].join('\n');
 }
 
-/** The ledger dataset's tables and columns (INFORMATION_SCHEMA; notFound when the dataset does not exist). */
+/** The ledger dataset's tables and columns, and which is partitioning (INFORMATION_SCHEMA; notFound when the dataset does not exist). */
 export function ledgerColumnsSql(project: string, ledgerDataset: string): string {
-  return `SELECT table_name, column_name FROM \`${project}.${ledgerDataset}.INFORMATION_SCHEMA.COLUMNS\` ORDER BY table_name, ordinal_position`;
+  return `SELECT table_name, column_name, is_partitioning_column FROM \`${project}.${ledgerDataset}.INFORMATION_SCHEMA.COLUMNS\` ORDER BY table_name, ordinal_position`;
+}
+
+/**
+ * The ledger's `partitions` layout: partitioned by MONTH of partition_date and clustered by table and
+ * processor, so the reads by table touch only that table's blocks, and compaction and retention work
+ * per month. MONTH, not DAY: a job may modify at most 4,000 partitions and a table hold 10,000
+ * (https://cloud.google.com/bigquery/quotas#partitioned_tables), which a DAY-partitioned ledger of a
+ * long history would exceed when it is copied or compacted in one statement.
+ */
+const PARTITIONS_LAYOUT = `PARTITION BY DATE_TRUNC(partition_date, MONTH) CLUSTER BY ${TABLE_NAME_COLUMN}, processor`;
+
+/**
+ * Re-lays out a ledger whose `partitions` predates PARTITIONS_LAYOUT (run under the run lock). A
+ * table's partitioning cannot be changed in place (CREATE OR REPLACE refuses another partitioning), so
+ * its rows are copied into `partitions_relayout`, `partitions` is recreated from them, and the copy
+ * dropped. DDL cannot run in a transaction: `resume` (partitions gone, the copy there: an interrupted
+ * re-layout) repeats only the last two steps; a re-layout interrupted earlier is simply repeated.
+ */
+export function relayoutScript(project: string, ledgerDataset: string, resume = false): string {
+  const partitions = ledgerTable(project, ledgerDataset, 'partitions');
+  const copy = ledgerTable(project, ledgerDataset, 'partitions_relayout');
+  return [
+    ...(resume ? [] : [`CREATE OR REPLACE TABLE ${copy} ${PARTITIONS_LAYOUT} AS SELECT * FROM ${partitions};`, `DROP TABLE ${partitions};`]),
+    `CREATE TABLE ${partitions} ${PARTITIONS_LAYOUT} AS SELECT * FROM ${copy};`,
+    `DROP TABLE ${copy};`,
+  ].join('\n');
+}
+
+/**
+ * `dag ledger compact` (under the run lock): keeps only each partition's latest row — the one every
+ * read takes (latestPerPartition) — in one transaction, so a plan reading meanwhile sees the old rows
+ * or the kept ones. Returns the row counts before and after.
+ */
+export function compactLedgerScript(project: string, ledgerDataset: string): string {
+  const partitions = ledgerTable(project, ledgerDataset, 'partitions');
+  return [
+    `CREATE TEMP TABLE _dag_keep AS SELECT * FROM ${partitions} WHERE TRUE`,
+    `  ${latestPerPartition(true)};`,
+    `CREATE TEMP TABLE _dag_before AS SELECT COUNT(*) AS n FROM ${partitions};`,
+    `BEGIN TRANSACTION;`,
+    `DELETE FROM ${partitions} WHERE TRUE;`,
+    `INSERT INTO ${partitions} SELECT * FROM _dag_keep;`,
+    `COMMIT TRANSACTION;`,
+    `SELECT (SELECT n FROM _dag_before) AS before_rows, (SELECT COUNT(*) FROM _dag_keep) AS after_rows;`,
+  ].join('\n');
 }
 
 /** The ledger's recorded version(s). */
@@ -155,7 +200,7 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
   return [
     `CREATE SCHEMA IF NOT EXISTS \`${project}.${ledgerDataset}\`;`,
     `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP,`,
-    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, ${TABLE_NAME_COLUMN} STRING) CLUSTER BY ${TABLE_NAME_COLUMN}, partition_date;`,
+    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, ${TABLE_NAME_COLUMN} STRING) ${PARTITIONS_LAYOUT};`,
     `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP,`,
     `  ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP);`,
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id STRING, processor STRING, partition_date DATE, category STRING,`,

@@ -1,6 +1,6 @@
 CREATE SCHEMA IF NOT EXISTS `my-project._dag`;
 CREATE TABLE IF NOT EXISTS `my-project._dag.partitions` (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP,
-  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, table_name STRING) CLUSTER BY table_name, partition_date;
+  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, table_name STRING) PARTITION BY DATE_TRUNC(partition_date, MONTH) CLUSTER BY table_name, processor;
 CREATE TABLE IF NOT EXISTS `my-project._dag.runs` (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP,
   ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS `my-project._dag.failures` (run_id STRING, processor STRING, partition_date DATE, category STRING,
