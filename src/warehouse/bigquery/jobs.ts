@@ -122,7 +122,13 @@ async function insertOrAttach(client: BigQuery, options: Query & { jobId: string
   let lastError: unknown;
   for (let attempt = 0; attempt < RESOLVE_TRIES; attempt++) {
     if (attempt > 0) await sleep(resolveDelay(attempt - 1));
-    if (context.signal?.aborted) throw new JobCancelled(options.jobId);
+    if (context.signal?.aborted) {
+      // An earlier insert may have started the job: cancel it (best effort; 404 when it never did).
+      await existing()
+        .cancel()
+        .catch(() => undefined);
+      throw new JobCancelled(options.jobId);
+    }
     try {
       const [job] = await client.createQueryJob(options);
       return job;
