@@ -225,7 +225,7 @@ describe('the bq target through the dag binary, against the duckdb target', () =
   it('plan --cost: bytes and price per processor and in total; unknown where the dry run cannot estimate', async () => {
     const r = await dag(['plan', '--range', RANGE, '--cost'], 'bq');
     expect(r.code, r.stderr).toBe(0);
-    const cost = r.stdout.slice(r.stdout.indexOf('Cost (BigQuery dry run)'));
+    const cost = r.stdout.slice(r.stdout.indexOf('Cost (BigQuery on-demand estimate'));
     for (const name of ['PSZA', 'PDC', 'PCF', 'MLFS']) expect(cost).toMatch(new RegExp(`^  ${name}\\s+(\\d+(\\.\\d)? [KMGT]?i?B|unknown)\\s+(\\$\\d+\\.\\d\\d|unknown)$`, 'm'));
     expect(cost).toMatch(/^  total\s+\d+(\.\d)? [KMGT]?i?B\s+\$\d+\.\d\d.* at \$6\.25\/TiB$/m);
     expect(jobInserts(server.log).filter((j) => j.dryRun).length).toBeGreaterThan(0);

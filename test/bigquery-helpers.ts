@@ -2,7 +2,7 @@
  * Shared set-up for the BigQuery adapter tests: a loopback server, a pipeline loaded from real YAML
  * pointing at it, and small helpers to seed source partitions and read the server's request log.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPipeline } from '../src/config/load.js';
 import { parseIsoDate, type Day } from '../src/core/dates.js';
@@ -10,10 +10,9 @@ import type { Pipeline } from '../src/core/model.js';
 import { openBigquery } from '../src/warehouse/bigquery/index.js';
 import type { Warehouse } from '../src/warehouse/port.js';
 import { tempProject } from './support/cli.js';
-import type { BqServer, LoggedRequest } from './bq-server/server.js';
+import { startBqServer, type BqServer, type LoggedRequest } from './bq-server/server.js';
 import type { TestJob } from './support/batches.js';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { startBqServer } from './bq-server/server.js';
 
 // The client must not probe a metadata server; tests never reach Google.
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -144,4 +143,24 @@ export function serverPerFile(): { readonly server: BqServer; readonly pipeline:
   });
   afterEach(() => state.warehouse.close());
   return state;
+}
+
+/** A loopback server for the whole test file (started before, closed after), and temp folders removed after it. */
+export function serverForFile(): { readonly server: () => BqServer; readonly dirs: string[] } {
+  let server: BqServer | undefined;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    server = await startBqServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    server: () => {
+      if (!server) throw new Error('the test server is not started yet');
+      return server;
+    },
+    dirs,
+  };
 }

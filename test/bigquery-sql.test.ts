@@ -9,6 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { parseIsoDate } from '../src/core/dates.js';
 import {
   acquireLockScript,
+  compactLedgerScript,
+  partitionBytesSql,
+  relayoutScript,
+  lockColumnsDdl,
+  recordLockGroupsSql,
   batchScript,
   commandLedgerSql,
   dropProcessorSql,
@@ -92,6 +97,11 @@ describe('bigquery SQL goldens', () => {
     golden('record-run', recordRunSql('my-project', '_dag'));
     golden('record-failure', recordFailuresSql('my-project', '_dag'));
     golden('acquire-lock', acquireLockScript('my-project', '_dag'));
+    golden('acquire-lock-takeover', acquireLockScript('my-project', '_dag', true));
+    golden('ledger-relayout', `${relayoutScript('my-project', '_dag')}\n-- resuming an interrupted one:\n${relayoutScript('my-project', '_dag', true)}`);
+    golden('ledger-compact', compactLedgerScript('my-project', '_dag'));
+    golden('partition-bytes', partitionBytesSql('my-project', 'precompute'));
+    golden('lock-groups', `${recordLockGroupsSql('my-project', '_dag')};\n${lockColumnsDdl('my-project', '_dag')}`);
     golden('release-lock', releaseLockSql('my-project', '_dag'));
   });
 });

@@ -6,7 +6,7 @@
 import { tableName, type Pipeline } from '../core/model.js';
 import type { OrphanedLedger, Snapshot } from '../core/snapshot.js';
 
-export type LedgerWarningCode = 'ledger-former-name' | 'ledger-orphaned' | 'ledger-older-version';
+export type LedgerWarningCode = 'ledger-former-name' | 'ledger-orphaned' | 'ledger-older-version' | 'ledger-layout';
 
 export interface LedgerWarning {
   readonly code: LedgerWarningCode;
@@ -28,6 +28,7 @@ export function ledgerWarnings(pipeline: Pipeline, snapshot: Snapshot, targetNam
       message: `the ledger of target '${targetName}' is version ${snapshot.olderLedgerVersion} (from before table identity): it is read by processor name, so a renamed processor's partitions look built outside dag`,
       hint: 'the next `dag run` upgrades it, in one transaction (docs/running.md#the-ledger-versions-and-damage)',
     });
+  for (const note of snapshot.ledgerNotes ?? []) warnings.push({ code: 'ledger-layout', ...note });
   for (const processor of pipeline.processors) {
     const names = snapshot.formerNames?.get(processor.name) ?? [];
     if (names.length === 0) continue;

@@ -26,6 +26,7 @@ const VERBS: Readonly<Record<string, () => Promise<Register>>> = {
   render: async () => (await import('./commands/render.js')).registerRender,
   graph: async () => (await import('./commands/graph.js')).registerGraph,
   report: async () => (await import('./commands/report.js')).registerReport,
+  ledger: async () => (await import('./commands/ledger.js')).registerLedger,
 };
 
 /** Registers the verb `argv` starts with, or every verb (help, version, a typo, no verb). */

@@ -69,6 +69,8 @@ export interface Snapshot {
    * `dag run` migrates it. Version 1 rows carry no table, so they were read by processor name.
    */
   readonly olderLedgerVersion?: number;
+  /** What the adapter found or changed in the ledger's layout that a person should hear of (warnings). */
+  readonly ledgerNotes?: readonly { readonly message: string; readonly hint: string }[];
   /**
    * Partitions whose latest attempt failed and that have not been built since, with the failure
    * category (from `_dag.failures`); for coverage grids. Read in one query; may be empty.

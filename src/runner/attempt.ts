@@ -159,7 +159,7 @@ export class AttemptControl {
 }
 
 /** The batch job of an attempt, stamped now: strictly after everything it reads (make-style freshness). */
-export function jobOf(context: RunContext, task: Task): BatchJob {
+export function jobOf(context: RunContext, task: Task, attempt: number): BatchJob {
   const { options } = context;
   return {
     pipeline: options.pipeline,
@@ -168,6 +168,7 @@ export function jobOf(context: RunContext, task: Task): BatchJob {
     runId: options.runId,
     builtAt: options.clock.next(latestInput(context, task.processor, task.days)),
     codeFingerprint: options.plan.processors.find((p) => p.name === task.processor.name)?.codeFingerprint ?? '',
+    attempt,
   };
 }
 

@@ -200,7 +200,7 @@ export class RunLoop {
 
   /** One attempt: access, then the warehouse steps. Undefined when the task settled before it started. */
   private async attempt(task: Task, attempt: number, control: AttemptControl): Promise<AttemptEnd | undefined> {
-    const job = jobOf(this.context, task);
+    const job = jobOf(this.context, task, attempt);
     const granted = this.context.options.warehouse.access(job);
     const access = await control.untilAborted(granted);
     if (typeof access === 'symbol' || isFinal(this.status(task))) {

@@ -50,6 +50,11 @@ export interface BatchJob {
   /** What the ledger records as built_at: strictly after every input's builtAt / changedAt. */
   readonly builtAt: number;
   readonly codeFingerprint: string;
+  /**
+   * The runner's attempt of this task (1-based); absent outside a run (plan, render). BigQuery names its
+   * jobs from it, so a retried request re-attaches to the attempt's job instead of starting another.
+   */
+  readonly attempt?: number;
 }
 
 /** Per partition of a batch: a hash of the versions of the upstream partitions it read (ledger input_fingerprint). */
@@ -362,6 +367,11 @@ export interface Warehouse extends CommandSteps {
   readFailures(query: FailureQuery): Promise<PartitionFailures>;
   /** Bytes a batch would process (free dry run); undefined where the warehouse cannot estimate. */
   estimateBytes(job: BatchJob): Promise<number | undefined>;
+  /**
+   * `dag ledger compact`: keeps only each partition's latest ledger row (the one every read takes),
+   * with the run lock held by the caller; the row counts before and after. Absent: nothing to compact.
+   */
+  compactLedger?(pipeline: Pipeline): Promise<{ readonly before: number; readonly after: number }>;
   /** Closes connections; work that was abandoned is not waited for. */
   close(): Promise<void>;
 }

@@ -79,11 +79,26 @@ const WRITE_TARGET =
 interface ScriptState {
   readonly writes: JobWrites;
   transaction: OpenTransaction | undefined;
+  /** Metadata updates of the transaction's INSERTs, applied after COMMIT (Engine.serially). */
+  readonly afterCommit: (() => Promise<void>)[];
 }
 
 export class Engine {
   private clock = 0;
   private readonly conflicts = new TransactionConflicts();
+  /**
+   * Metadata writes (partition state, table modification times) outside a mutating transaction, one at
+   * a time. Made inside the writing transaction, two concurrent INSERT-only transactions (dag's ledger
+   * rows) would both replace the same __bq row and conflict in DuckDB, which BigQuery does not do
+   * (INSERTs never conflict): a transaction's INSERTs update the metadata after its COMMIT instead.
+   */
+  private metadata: Promise<void> = Promise.resolve();
+
+  private serially(update: () => Promise<void>): Promise<void> {
+    const next = this.metadata.then(update);
+    this.metadata = next.catch(() => undefined);
+    return next;
+  }
 
   private constructor(private readonly instance: DuckDBInstance) {}
 
@@ -105,7 +120,7 @@ export class Engine {
   async runScript(script: string, parameters: readonly RestParameter[], control: ScriptControl = {}): Promise<QueryResult> {
     const connection = await this.instance.connect();
     let inTransaction = false;
-    const state: ScriptState = { writes: new JobWrites(), transaction: undefined };
+    const state: ScriptState = { writes: new JobWrites(), transaction: undefined, afterCommit: [] };
     let last: QueryResult = { fields: [], rows: [], statementType: 'SCRIPT' };
     try {
       const statements = splitScript(script);
@@ -124,12 +139,14 @@ export class Engine {
           await connection.run('COMMIT');
           inTransaction = false;
           state.transaction = undefined;
+          for (const update of state.afterCommit.splice(0)) await this.serially(update);
           continue;
         }
         if (upper === 'ROLLBACK TRANSACTION' || upper === 'ROLLBACK') {
           await connection.run('ROLLBACK');
           inTransaction = false;
           state.transaction = undefined;
+          state.afterCommit.length = 0;
           continue;
         }
         if (inTransaction && isPermanentDdl(statement))
@@ -195,11 +212,17 @@ export class Engine {
     if (implicit) await connection.run('BEGIN TRANSACTION');
     try {
       return await this.writeStatement(connection, statement, sql, state, { dml, dmlTarget, dropped, target, partitionColumn, granularity, options }).then(async (result) => {
-        if (implicit) await connection.run('COMMIT');
+        if (implicit) {
+          await connection.run('COMMIT');
+          for (const update of state.afterCommit.splice(0)) await this.serially(update);
+        }
         return result;
       });
     } catch (error) {
-      if (implicit) await connection.run('ROLLBACK').catch(() => undefined);
+      if (implicit) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        state.afterCommit.length = 0;
+      }
       throw error;
     }
   }
@@ -229,6 +252,9 @@ export class Engine {
       return { fields: [], rows: [], statementType: 'DROP_TABLE' };
     }
     let touched: Set<string> | undefined;
+    // An INSERT (in a transaction, or in its own implicit one) updates the metadata after COMMIT (Engine.metadata says why).
+    const deferred = dml && !isMutation(statement);
+    const metadata = (update: () => Promise<void>): Promise<void> => (deferred ? (state.afterCommit.push(update), Promise.resolve()) : update());
     if (dml && target?.dataset) {
       const name = `${target.dataset}.${target.table}`;
       if (state.transaction && isMutation(statement)) state.transaction.mutated.add(name);
@@ -238,7 +264,8 @@ export class Engine {
         state.writes.add(name, touched);
       } else if (written.length > 0) {
         state.writes.add(name, ['']);
-        await recordTableWrite(connection, target.dataset, target.table, this.now());
+        const at = this.now();
+        await metadata(() => recordTableWrite(connection, target.dataset ?? '', target.table, at));
       }
     } else if (target?.dataset && partitionColumn === undefined && /^\s*CREATE\b/i.test(statement)) {
       await recordTableWrite(connection, target.dataset, target.table, this.now());
@@ -252,7 +279,9 @@ export class Engine {
     // CREATE TABLE IF NOT EXISTS leaves an existing table (and its options) alone.
     if (target?.dataset && options) await recordTableOptions(connection, target.dataset, target.table, options, !/\bIF\s+NOT\s+EXISTS\b/i.test(statement));
     if (target?.dataset) {
-      await this.refreshPartitions(connection, target.dataset, target.table, false, touched);
+      const dataset = target.dataset;
+      const written = touched;
+      await metadata(() => this.refreshPartitions(connection, dataset, target.table, false, written));
       return { fields: [], rows: [], statementType: /^\s*(\w+)/.exec(statement)?.[1]?.toUpperCase() ?? 'DML' };
     }
     if (!/^\s*(SELECT|WITH|\()/i.test(statement)) return { fields: [], rows: [], statementType: 'OTHER' };

@@ -34,6 +34,11 @@ export type Fault =
     }
   | { readonly kind: 'jobError'; readonly sql: RegExp; readonly reason: string; readonly message?: string; times?: number }
   | { readonly kind: 'slow'; readonly sql: RegExp; readonly ms: number; times?: number }
+  /**
+   * The request is carried out (a jobs.insert starts its job), then the connection is dropped before
+   * any answer: the client sees a socket hang up, as after a network failure past BigQuery's front end.
+   */
+  | { readonly kind: 'drop'; readonly method?: string; readonly path: RegExp; readonly sql?: RegExp; times?: number }
   /** Fails the script just before statement `beforeStatement` (0-based): a crash between statements. */
   | { readonly kind: 'failBetween'; readonly sql: RegExp; readonly beforeStatement: number; readonly reason: string; times?: number };
 
@@ -196,6 +201,10 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
     let m: RegExpExecArray | null;
     if (method === 'POST' && (m = /^\/projects\/([^/]+)\/jobs$/.exec(path))) {
       checkLabels((body as { configuration?: { labels?: unknown } } | undefined)?.configuration?.labels);
+      // Job ids are unique per project: a second insert with a known id starts nothing (409 duplicate).
+      const requested = (body as { jobReference?: { jobId?: string } } | undefined)?.jobReference?.jobId;
+      const seen = requested === undefined ? undefined : jobs.get(requested);
+      if (seen) throw new BigqueryLikeError(409, 'duplicate', `Already Exists: Job ${m[1] ?? ''}:${seen.location ?? location}.${seen.id}`);
       const job = startJob(m[1] ?? '', body as Record<string, unknown>);
       if ((job.configuration as { dryRun?: boolean }).dryRun) await job.done;
       if (job.error && (job.configuration as { dryRun?: boolean }).dryRun) throw job.error;
@@ -283,12 +292,18 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
         log.push({ method: request.method ?? 'GET', path, prefixed, query: Object.fromEntries(url.searchParams), body, headers: request.headers });
         let status: number;
         let payload: unknown;
+        const method = request.method ?? 'GET';
+        const drop = takeFault('drop', (f) => (f.method === undefined || f.method === method) && f.path.test(path) && (f.sql === undefined || f.sql.test(JSON.stringify(body ?? ''))));
         try {
           [status, payload] = await route(request.method ?? 'GET', path, Object.fromEntries(url.searchParams), body);
         } catch (error) {
           const e = error instanceof BigqueryLikeError ? error : new BigqueryLikeError(500, 'internalError', String(error));
           status = e.code;
           payload = { error: { code: e.code, message: e.message, errors: [{ reason: e.reason, message: e.message, domain: 'global' }], status: statusName(e.code) } };
+        }
+        if (drop) {
+          request.socket.destroy();
+          return;
         }
         response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
         response.end(JSON.stringify(payload));
@@ -348,6 +363,7 @@ function statusName(code: number): string {
   if (code === 404) return 'NOT_FOUND';
   if (code === 403) return 'PERMISSION_DENIED';
   if (code === 429) return 'RESOURCE_EXHAUSTED';
+  if (code === 409) return 'ALREADY_EXISTS';
   if (code >= 500) return 'INTERNAL';
   return 'INVALID_ARGUMENT';
 }

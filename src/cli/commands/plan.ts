@@ -93,11 +93,14 @@ function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-/** `--cost`: BigQuery dry-run bytes per batch, summed per processor and priced at the target's price. */
+/**
+ * `--cost`: BigQuery's on-demand bill per batch script (the SELECT's dry run, the replaced partitions
+ * the DELETE bills, 10 MB minimum per statement: docs/bigquery.md), summed per processor and priced.
+ */
 async function costText(pipeline: Pipeline, targetName: string, plan: Plan, warehouse: Warehouse): Promise<string> {
   const target = pipeline.targets.get(targetName);
   if (target?.type !== 'bigquery') return `Cost: estimates need a BigQuery target (target '${targetName}' is ${target?.type ?? 'unknown'}).\n`;
-  const lines = ['Cost (BigQuery dry run)'];
+  const lines = ['Cost (BigQuery on-demand estimate: dry-run SELECT + replaced partitions + 10 MB per billed statement)'];
   let total = 0;
   let unknown = false;
   for (const p of plan.processors) {

@@ -15,7 +15,7 @@ import { done, failed, type BatchJob, type CheckFinding, type InputFingerprints,
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
-import { JobCancelled, runJob, type JobContext, type Row } from './jobs.js';
+import { JobCancelled, jobIdFor, runJob, type JobContext, type Row } from './jobs.js';
 import { BIGQUERY_TYPES, selectColumns, tableColumns } from './schema.js';
 import { partitionIdToDay } from './snapshot.js';
 import { batchScript, commandFindingsSql, commandLedgerSql, dateLiteral, dropProcessorSql, partitionsOfTableSql, qualified } from './sql.js';
@@ -62,8 +62,19 @@ export function renderSelect(target: BigqueryTarget, job: BatchJob, text: string
   });
 }
 
-function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal): JobContext {
-  return { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
+/** What one job of a batch writes; with the attempt it names the job (jobIdFor). */
+type BatchStep = 'batch' | 'batch_create' | 'mark' | 'read' | `read_${number}` | 'checks' | 'findings' | 'ledger';
+
+/**
+ * A batch's job context. Inside a run (`job.attempt` set) each step's job gets a deterministic id
+ * `dag_<run>_<processor>_<start>_<end>_<attempt>_<step>`: a request that failed without an answer is
+ * then resolved by finding that job, never by starting a second one (jobs.ts insertOrAttach).
+ */
+function batchContext(target: BigqueryTarget, job: BatchJob, signal: AbortSignal, step?: BatchStep): JobContext {
+  const context: JobContext = { target, signal, labels: { dag_run_id: job.runId, dag_processor: job.processor.name } };
+  if (step === undefined || job.attempt === undefined) return context;
+  const day = (d: Day) => formatDay(d).replace(/-/g, '');
+  return { ...context, jobId: jobIdFor([job.runId, job.processor.name, day(job.batch.start), day(job.batch.end), job.attempt, step]) };
 }
 
 function ledgerParams(job: BatchJob, fingerprints: InputFingerprints, rows?: RowCounts): Record<string, unknown> {
@@ -135,7 +146,7 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
   return done({
     findings,
     async commit(fingerprints, commitSignal) {
-      const context = batchContext(target, job, commitSignal);
+      const context = batchContext(target, job, commitSignal, 'batch');
       const params = ledgerParams(job, fingerprints);
       try {
         let rows: Row[];
@@ -147,7 +158,7 @@ export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, st
             // Dropped since the snapshot: create it again (notFound fails the script before any write).
             if (!isNotFound(error) || commitSignal.aborted) throw error;
             known.forget(processor.table);
-            rows = await runJob(client, script(true), params, context);
+            rows = await runJob(client, script(true), params, batchContext(target, job, commitSignal, 'batch_create'));
           }
         }
         known.add(processor.table);
@@ -188,7 +199,7 @@ export function commandEnv(target: BigqueryTarget, job: BatchJob): Record<string
 /** Markers for every partition of the batch, appended in one job (see unfinishedParams). */
 export async function markUnfinished(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal): Promise<Step<void>> {
   try {
-    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), batchContext(target, job, signal));
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), unfinishedParams(job), batchContext(target, job, signal, 'mark'));
     return done(undefined);
   } catch (error) {
     return failed(jobFailure(error, signal, `${batchLabel(job)}: marking the batch unfinished in the ledger failed`));
@@ -254,8 +265,9 @@ export async function readPartitions(client: BigQuery, target: BigqueryTarget, j
   const { processor, batch } = job;
   const started = Date.now();
   try {
-    for (;;) {
-      const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal));
+    // Each read is its own job (its own deterministic id: a repeated id would re-attach to the first).
+    for (let reads = 0; ; ) {
+      const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal, reads === 0 ? 'read' : `read_${reads + 1}`));
       const present = new Map<Day, number>();
       let buffered = 0;
       for (const row of listed) {
@@ -264,6 +276,7 @@ export async function readPartitions(client: BigQuery, target: BigqueryTarget, j
         if (day !== undefined && Number(row.total_rows) > 0) present.set(day, Number(row.total_rows));
       }
       if (buffered <= 0) return done(present);
+      reads += 1;
       const waited = Date.now() - started;
       if (waited >= wait.totalMs)
         return failed({
@@ -302,7 +315,7 @@ export async function checkPartitions(client: BigQuery, target: BigqueryTarget, 
   const pc = `\`${processor.partitionColumn}\``;
   const rows = `(SELECT * FROM ${qualified(target.project, processor.table)} WHERE ${pc} BETWEEN ${dateLiteral(batch.start)} AND ${dateLiteral(batch.end)})`;
   try {
-    return done(findingsOf(await runJob(client, findingsSelect(target, job, rows), undefined, batchContext(target, job, signal))));
+    return done(findingsOf(await runJob(client, findingsSelect(target, job, rows), undefined, batchContext(target, job, signal, 'checks'))));
   } catch (error) {
     const failure = jobFailure(error, signal, `${batchLabel(job)}: the checks could not run`);
     // A check that does not compile (a missing column, bad SQL) fails every batch alike.
@@ -323,10 +336,10 @@ export async function recordPartitions(client: BigQuery, target: BigqueryTarget,
         built_at: job.builtAt,
         findings: findings.map((f) => ({ partition_date: BigQuery.date(formatDay(f.day)), check_name: f.check, severity: f.severity, offending_rows: f.offending, samples: `[${f.samples.join(', ')}]` })),
       };
-      await runJob(client, commandFindingsSql(target.project, target.ledgerSchema), params, batchContext(target, job, signal));
+      await runJob(client, commandFindingsSql(target.project, target.ledgerSchema), params, batchContext(target, job, signal, 'findings'));
     }
     if (rows.size === 0) return done(undefined);
-    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal));
+    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal, 'ledger'));
     return done(undefined);
   } catch (error) {
     return failed(jobFailure(error, signal));

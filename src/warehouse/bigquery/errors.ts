@@ -70,7 +70,10 @@ export function toFailure(error: unknown): JobFailure {
   const category = classify(error);
   const reasons = errorReasons(error);
   const reason = reasons.length > 0 ? ` (${[...new Set(reasons)].join(', ')})` : '';
-  const message = `BigQuery: ${errorMessage(error).replace(`${OUT_OF_RANGE_MARKER}: `, '')}${reason}`;
+  const text = errorMessage(error);
+  // ERROR()'s text may come behind the engine's own words: the message starts at dag's marker.
+  const marked = text.indexOf(`${OUT_OF_RANGE_MARKER}: `);
+  const message = `BigQuery: ${marked >= 0 ? text.slice(marked + OUT_OF_RANGE_MARKER.length + 2) : text}${reason}`;
   return category === 'PROCESSOR_ERROR' && isDataIndependent(error) ? { category, message, dataIndependent: true } : { category, message };
 }
 

@@ -10,17 +10,53 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { formatDay } from '../../core/dates.js';
 import { tableName, type BigqueryTarget, type Pipeline } from '../../core/model.js';
 import { isOlderLedger, judgeLedger, type LedgerState } from '../ledger-shape.js';
-import type { BatchRecord, FailureRecord, LockOwner, LockResult, RunRecord } from '../port.js';
-import { holderIsDeadHere } from '../shared.js';
-import { isNotFound } from './errors.js';
+import type { BatchRecord, FailureRecord, LockOwner, LockResult, ProcessGroup, RunRecord } from '../port.js';
+import { endOrphanGroups, ownerIsDead } from '../process.js';
+import { classify, isNotFound } from './errors.js';
 import { runJob } from './jobs.js';
-import { acquireLockScript, LEDGER_SPEC, ledgerColumnsSql, ledgerDdl, ledgerVersionSql, migrateScript, recordBatchesSql, recordFailuresSql, recordRunSql, releaseLockSql } from './sql.js';
+import {
+  acquireLockScript,
+  compactLedgerScript,
+  LEDGER_SPEC,
+  LOCK_GROUP_COLUMNS,
+  ledgerColumnsSql,
+  ledgerDdl,
+  ledgerVersionSql,
+  lockColumnsDdl,
+  migrateScript,
+  recordBatchesSql,
+  recordFailuresSql,
+  recordLockGroupsSql,
+  recordRunSql,
+  relayoutScript,
+  releaseLockSql,
+} from './sql.js';
 
 /** What the ledger check found, and how many queries it took (a snapshot counts them once). */
 export interface LedgerCheck {
   readonly state: LedgerState;
   readonly queries: number;
+  /** The locks table has the process columns a takeover needs (ledgers before them lack them). */
+  readonly lockGroups?: boolean;
+  /**
+   * `partitions`' layout: partitioned (sql.ts PARTITIONS_LAYOUT); `old` for a ledger created before
+   * (unpartitioned: every read scans its whole history); `interrupted` when a re-layout stopped between
+   * dropping `partitions` and recreating it (its rows are in `partitions_relayout`). Absent: partitioned.
+   */
+  readonly layout?: 'partitioned' | 'old' | 'interrupted';
 }
+
+/** What `dag ledger compact` did. */
+export interface Compaction {
+  readonly before: number;
+  readonly after: number;
+}
+
+/** Between SIGTERM and SIGKILL for a dead holder's command group (as on DuckDB). */
+const ORPHAN_GRACE_MS = 1000;
+
+/** Lock attempts that met a transaction conflict or a rate limit, retried even when not waiting. */
+const LOCK_CONFLICT_RETRIES = 5;
 
 /** The dag_processor label of jobs that serve the whole run (ledger DDL, lock, run records, snapshots). */
 export const BOOKKEEPING = '_dag';
@@ -36,6 +72,8 @@ export class LedgerWriter {
   private current = false;
   /** The run this process works for, once known (the lock is taken first); `plan` before that. */
   runId: string | undefined;
+  /** Set once this process re-laid out `partitions` (from which layout): the run says so. */
+  relaidOut: 'old' | 'interrupted' | undefined;
 
   constructor(
     private readonly client: BigQuery,
@@ -58,10 +96,10 @@ export class LedgerWriter {
       this.checked = undefined;
       throw error;
     }));
-    const { state, queries } = await checking;
+    const found = await checking;
     // No ledger yet is asked again next time: another process may create one meanwhile.
-    if (state === 'absent' && this.checked === checking) this.checked = undefined;
-    return { state, queries: first ? queries : 0 };
+    if (found.state === 'absent' && this.checked === checking) this.checked = undefined;
+    return { ...found, queries: first ? found.queries : 0 };
   }
 
   private async inspect(): Promise<LedgerCheck> {
@@ -75,10 +113,16 @@ export class LedgerWriter {
       throw error;
     }
     const columns = new Map<string, string[]>();
+    let partitioned = false;
     for (const row of rows) {
       const table = String(row.table_name);
       columns.set(table, [...(columns.get(table) ?? []), String(row.column_name)]);
+      if (table === 'partitions' && row.column_name === 'partition_date' && row.is_partitioning_column === 'YES') partitioned = true;
     }
+    // A re-layout stopped after dropping `partitions`: its rows are in the copy, judged in its place.
+    const copy = columns.get('partitions_relayout');
+    const interrupted = !columns.has('partitions') && copy !== undefined;
+    if (interrupted) columns.set('partitions', copy);
     const hasMeta = ['key', 'value'].every((c) => columns.get('meta')?.includes(c));
     const versions = hasMeta ? (await runJob(this.client, ledgerVersionSql(project, ledgerSchema), undefined, context)).map((row) => String(row.value)) : [];
     const state = judgeLedger(LEDGER_SPEC, { columns, versions }, {
@@ -87,7 +131,9 @@ export class LedgerWriter {
       startOver: `bq rm -r -d ${project}:${ledgerSchema}`,
       key: 'ledger_dataset',
     });
-    return { state, queries: hasMeta ? 2 : 1 };
+    const lockGroups = LOCK_GROUP_COLUMNS.every((c) => columns.get('locks')?.includes(c));
+    const layout = interrupted ? 'interrupted' : partitioned || state === 'absent' ? 'partitioned' : 'old';
+    return { state, queries: hasMeta ? 2 : 1, lockGroups, layout };
   }
 
   /**
@@ -96,9 +142,11 @@ export class LedgerWriter {
    */
   ensure(): Promise<void> {
     this.ready ??= (async () => {
-      const { state } = await this.check();
-      if (state === 'current') return;
-      await runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema, state === 'absent'), undefined, { target: this.target, labels: this.labels() });
+      const { state, lockGroups } = await this.check();
+      const context = { target: this.target, labels: this.labels() };
+      if (state !== 'current') await runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema, state === 'absent'), undefined, context);
+      // A ledger from before the lock recorded command groups: add the columns (additive, idempotent).
+      if (state !== 'absent' && lockGroups === false) await runJob(this.client, lockColumnsDdl(this.target.project, this.target.ledgerSchema), undefined, context);
       if (state === 'absent') this.current = true;
     })().catch((error: unknown) => {
       this.ready = undefined;
@@ -110,23 +158,39 @@ export class LedgerWriter {
   /**
    * An older ledger becomes the current version before a run reads it or writes to it: from version 1,
    * table_name is added and filled from the pipeline's processor → table mapping (unknown processors
-   * keep NULL); from version 1 or 2, the run summary columns and the batches table. Once per process.
+   * keep NULL); from version 1 or 2, the run summary columns and the batches table. Then a `partitions` of
+   * the old layout (unpartitioned) is re-laid out, or an interrupted re-layout finished (relayoutScript). Once per process.
    */
   migrate(pipeline: Pipeline): Promise<void> {
     this.migration ??= (async () => {
-      const { state } = await this.check();
-      if (!isOlderLedger(state)) return;
-      await this.ensure();
-      const from = state === 'v1' ? 1 : 2;
-      const mapping = from === 1 ? pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) })) : [];
-      const script = migrateScript(this.target.project, this.target.ledgerSchema, from, mapping.length > 0);
-      await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, { target: this.target, labels: this.labels() });
+      const { state, layout } = await this.check();
+      const context = { target: this.target, labels: this.labels() };
+      if (isOlderLedger(state)) {
+        await this.ensure();
+        const from = state === 'v1' ? 1 : 2;
+        const mapping = from === 1 ? pipeline.processors.map((p) => ({ processor: p.name, table_name: tableName(p.table) })) : [];
+        const script = migrateScript(this.target.project, this.target.ledgerSchema, from, mapping.length > 0);
+        await runJob(this.client, script, mapping.length > 0 ? { mapping } : undefined, context);
+      }
+      // The caller holds the run lock: no batch of another run writes the ledger meanwhile.
+      if (layout === 'old' || layout === 'interrupted') {
+        await runJob(this.client, relayoutScript(this.target.project, this.target.ledgerSchema, layout === 'interrupted'), undefined, context);
+        this.relaidOut = layout;
+      }
       this.current = true;
     })().catch((error: unknown) => {
       this.migration = undefined;
       throw error;
     });
     return this.migration;
+  }
+
+  /** Keeps only each partition's latest ledger row (sql.ts compactLedgerScript); the caller holds the run lock. */
+  async compact(pipeline: Pipeline): Promise<Compaction> {
+    await this.ensure();
+    await this.migrate(pipeline);
+    const [row] = await runJob(this.client, compactLedgerScript(this.target.project, this.target.ledgerSchema), undefined, { target: this.target, labels: this.labels() });
+    return { before: Number(row?.before_rows ?? 0), after: Number(row?.after_rows ?? 0) };
   }
 
   async recordRun(run: RunRecord): Promise<void> {
@@ -200,8 +264,19 @@ export class LedgerWriter {
     const deadline = Date.now() + waitMs;
     let takeover = '';
     let races = 0;
+    let conflicts = 0;
     for (;;) {
-      const holders = await this.tryLock(owner, takeover);
+      let holders: LockOwner[];
+      try {
+        holders = await this.tryLock(owner, takeover);
+      } catch (error) {
+        // Another run's lock script (a takeover, or a release) aborted ours, or a rate limit: that run
+        // is taking or leaving the lock right now; look again soon, at a random moment, within the wait.
+        if (classify(error) !== 'TRANSIENT' || (conflicts >= LOCK_CONFLICT_RETRIES && Date.now() >= deadline)) throw error;
+        conflicts += 1;
+        await sleep(jitter(Math.min(conflicts, 4)));
+        continue;
+      }
       const others = holders.filter((h) => h.runId !== owner.runId);
       const mine = others.length < holders.length;
       // Ours only if we are ALONE. Two runs' INSERTs do not conflict in BigQuery, so both may commit;
@@ -211,19 +286,25 @@ export class LedgerWriter {
       if (mine) await this.releaseLock(owner); // lost (or tied) a race: give our row back
       const first = others[0];
       if (!first) continue; // our row was not inserted: the holder left meanwhile
-      if (holderIsDeadHere(first)) {
-        takeover = first.runId;
-        continue;
+      let orphans: number[] = [];
+      if (ownerIsDead(first)) {
+        // A dead run's commands may still write: end them first (as the DuckDB lock does), and take
+        // over only once none is left; survivors make us wait and are reported.
+        orphans = await endOrphanGroups(first.groups ?? [], ORPHAN_GRACE_MS);
+        if (orphans.length === 0) {
+          takeover = first.runId;
+          continue;
+        }
       }
       takeover = '';
       // Both may have given their rows back after a tie: try again soon, at a random moment.
       if (mine && races < 3) {
         races += 1;
-        await sleep(200 + Math.floor(Math.random() * 800));
+        await sleep(jitter(0));
         continue;
       }
       const left = deadline - Date.now();
-      if (left <= 0) return { ok: false, holder: first };
+      if (left <= 0) return orphans.length > 0 ? { ok: false, holder: first, orphans } : { ok: false, holder: first };
       await sleep(Math.min(left, 5_000));
     }
   }
@@ -236,19 +317,41 @@ export class LedgerWriter {
       host: owner.host,
       since: owner.since,
       command_line: owner.commandLine,
-      takeover_run_id: takeover,
+      process_start: owner.processStart ?? '',
+      command_groups: JSON.stringify(owner.groups ?? []),
+      ...(takeover ? { takeover_run_id: takeover } : {}),
     };
-    const rows = await runJob(this.client, acquireLockScript(this.target.project, this.target.ledgerSchema), params, {
+    const rows = await runJob(this.client, acquireLockScript(this.target.project, this.target.ledgerSchema, takeover !== ''), params, {
       target: this.target,
       labels: this.labels(BOOKKEEPING, owner.runId),
     });
-    return rows.map((row) => ({
-      runId: String(row.run_id),
-      pid: Number(row.pid),
-      host: String(row.host),
-      since: Number(row.since_ms),
-      commandLine: String(row.command_line),
-    }));
+    return rows.map((row) => {
+      const groups = parseGroups(row.command_groups);
+      return {
+        runId: String(row.run_id),
+        pid: Number(row.pid),
+        host: String(row.host),
+        since: Number(row.since_ms),
+        commandLine: String(row.command_line),
+        ...(row.process_start ? { processStart: String(row.process_start) } : {}),
+        ...(groups.length > 0 ? { groups } : {}),
+      };
+    });
+  }
+
+  /** The owner's running commands' process groups, in its lock row, so a takeover can end them first. */
+  async recordCommandGroups(owner: LockOwner, groups: readonly ProcessGroup[]): Promise<void> {
+    const params = { target: this.target.name, run_id: owner.runId, command_groups: JSON.stringify(groups) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await runJob(this.client, recordLockGroupsSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: this.labels(BOOKKEEPING, owner.runId) });
+        return;
+      } catch (error) {
+        // An UPDATE of the locks table may meet another run's lock script: retry, it is quick.
+        if (classify(error) !== 'TRANSIENT' || attempt >= LOCK_CONFLICT_RETRIES) throw error;
+        await sleep(jitter(attempt));
+      }
+    }
   }
 
   async releaseLock(owner: LockOwner): Promise<void> {
@@ -257,5 +360,26 @@ export class LedgerWriter {
       target: this.target,
       labels: this.labels(BOOKKEEPING, owner.runId),
     });
+  }
+}
+
+/** About 400 ms × 2^step, spread over ± half, so two runs retrying together draw apart. */
+function jitter(step: number): number {
+  const base = 400 * 2 ** step;
+  return base / 2 + Math.floor(Math.random() * base);
+}
+
+/** The lock row's command groups (JSON written by tryLock / recordCommandGroups); none when unreadable. */
+function parseGroups(value: unknown): ProcessGroup[] {
+  if (typeof value !== 'string' || value === '') return [];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.flatMap((g: unknown) => {
+      const group = g as { pgid?: unknown; start?: unknown };
+      return typeof group.pgid === 'number' ? [{ pgid: group.pgid, ...(typeof group.start === 'string' ? { start: group.start } : {}) }] : [];
+    });
+  } catch {
+    return [];
   }
 }

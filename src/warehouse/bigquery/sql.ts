@@ -14,7 +14,7 @@ export function qualified(project: string, table: TableRef): string {
   return `\`${project}.${table.schema}.${table.name}\``;
 }
 
-export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks' | 'batches' | 'checks';
+export type LedgerTableName = 'meta' | 'partitions' | 'runs' | 'failures' | 'locks' | 'batches' | 'checks' | 'partitions_relayout';
 
 export function ledgerTable(project: string, ledgerDataset: string, name: LedgerTableName): string {
   return qualified(project, { schema: ledgerDataset, name });
@@ -66,9 +66,54 @@ export function inventorySql(project: string, dataset: string): string {
   ].join('\n');
 }
 
-/** The ledger dataset's tables and columns (INFORMATION_SCHEMA; notFound when the dataset does not exist). */
+/** The ledger dataset's tables and columns, and which is partitioning (INFORMATION_SCHEMA; notFound when the dataset does not exist). */
 export function ledgerColumnsSql(project: string, ledgerDataset: string): string {
-  return `SELECT table_name, column_name FROM \`${project}.${ledgerDataset}.INFORMATION_SCHEMA.COLUMNS\` ORDER BY table_name, ordinal_position`;
+  return `SELECT table_name, column_name, is_partitioning_column FROM \`${project}.${ledgerDataset}.INFORMATION_SCHEMA.COLUMNS\` ORDER BY table_name, ordinal_position`;
+}
+
+/**
+ * The ledger's `partitions` layout: partitioned by MONTH of partition_date and clustered by table and
+ * processor, so the reads by table touch only that table's blocks, and compaction and retention work
+ * per month. MONTH, not DAY: a job may modify at most 4,000 partitions and a table hold 10,000
+ * (https://cloud.google.com/bigquery/quotas#partitioned_tables), which a DAY-partitioned ledger of a
+ * long history would exceed when it is copied or compacted in one statement.
+ */
+const PARTITIONS_LAYOUT = `PARTITION BY DATE_TRUNC(partition_date, MONTH) CLUSTER BY ${TABLE_NAME_COLUMN}, processor`;
+
+/**
+ * Re-lays out a ledger whose `partitions` predates PARTITIONS_LAYOUT (run under the run lock). A
+ * table's partitioning cannot be changed in place (CREATE OR REPLACE refuses another partitioning), so
+ * its rows are copied into `partitions_relayout`, `partitions` is recreated from them, and the copy
+ * dropped. DDL cannot run in a transaction: `resume` (partitions gone, the copy there: an interrupted
+ * re-layout) repeats only the last two steps; a re-layout interrupted earlier is simply repeated.
+ */
+export function relayoutScript(project: string, ledgerDataset: string, resume = false): string {
+  const partitions = ledgerTable(project, ledgerDataset, 'partitions');
+  const copy = ledgerTable(project, ledgerDataset, 'partitions_relayout');
+  return [
+    ...(resume ? [] : [`CREATE OR REPLACE TABLE ${copy} ${PARTITIONS_LAYOUT} AS SELECT * FROM ${partitions};`, `DROP TABLE ${partitions};`]),
+    `CREATE TABLE ${partitions} ${PARTITIONS_LAYOUT} AS SELECT * FROM ${copy};`,
+    `DROP TABLE ${copy};`,
+  ].join('\n');
+}
+
+/**
+ * `dag ledger compact` (under the run lock): keeps only each partition's latest row — the one every
+ * read takes (latestPerPartition) — in one transaction, so a plan reading meanwhile sees the old rows
+ * or the kept ones. Returns the row counts before and after.
+ */
+export function compactLedgerScript(project: string, ledgerDataset: string): string {
+  const partitions = ledgerTable(project, ledgerDataset, 'partitions');
+  return [
+    `CREATE TEMP TABLE _dag_keep AS SELECT * FROM ${partitions} WHERE TRUE`,
+    `  ${latestPerPartition(true)};`,
+    `CREATE TEMP TABLE _dag_before AS SELECT COUNT(*) AS n FROM ${partitions};`,
+    `BEGIN TRANSACTION;`,
+    `DELETE FROM ${partitions} WHERE TRUE;`,
+    `INSERT INTO ${partitions} SELECT * FROM _dag_keep;`,
+    `COMMIT TRANSACTION;`,
+    `SELECT (SELECT n FROM _dag_before) AS before_rows, (SELECT COUNT(*) FROM _dag_keep) AS after_rows;`,
+  ].join('\n');
 }
 
 /** The ledger's recorded version(s). */
@@ -166,7 +211,7 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
   return [
     `CREATE SCHEMA IF NOT EXISTS \`${project}.${ledgerDataset}\`;`,
     `CREATE TABLE IF NOT EXISTS ${t('partitions')} (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP,`,
-    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, ${TABLE_NAME_COLUMN} STRING) CLUSTER BY ${TABLE_NAME_COLUMN}, partition_date;`,
+    `  row_count INT64, code_fingerprint STRING, input_fingerprint STRING, ${TABLE_NAME_COLUMN} STRING) ${PARTITIONS_LAYOUT};`,
     `CREATE TABLE IF NOT EXISTS ${t('runs')} (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP,`,
     `  ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP, ${RUN_SUMMARY_SQL});`,
     `CREATE TABLE IF NOT EXISTS ${t('batches')} (run_id STRING, processor STRING, start_date DATE, end_date DATE, outcome STRING,`,
@@ -174,7 +219,7 @@ export function ledgerDdl(project: string, ledgerDataset: string, withVersion = 
     `CREATE TABLE IF NOT EXISTS ${t('failures')} (run_id STRING, processor STRING, partition_date DATE, category STRING,`,
     `  message STRING, attempt INT64, failed_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     `CREATE TABLE IF NOT EXISTS ${t('locks')} (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP,`,
-    `  command_line STRING);`,
+    `  command_line STRING, process_start STRING, command_groups STRING);`,
     `CREATE TABLE IF NOT EXISTS ${t('checks')} (run_id STRING, processor STRING, partition_date DATE, check_name STRING,`,
     `  severity STRING, offending_rows INT64, samples STRING, checked_at TIMESTAMP) CLUSTER BY processor, partition_date;`,
     ...(withVersion ? recordVersion(project, ledgerDataset) : []),
@@ -280,10 +325,13 @@ export function batchScript(input: BatchSqlInput): string {
   const checks = input.checks;
   // With checks, every write leaves out the days an error check failed (their old rows and ledger rows stay).
   const clean = (what: string, and: boolean): string => (checks ? ` ${and ? 'AND' : 'WHERE'} ${what} NOT IN ${FAILED_DAYS}` : '');
+  // The range check rides on the staging statement: ERROR() fails the job on the first row outside
+  // the batch (or NULL), before anything is written, and saves a billed ASSERT statement (each
+  // statement bills at least 10 MB on demand). IF evaluates ERROR only for the rows that fail it
+  // (https://cloud.google.com/bigquery/docs/reference/standard-sql/debugging_functions#error).
   return [
-    `CREATE TEMP TABLE _dag_rows AS\n${input.select}\n;`,
-    `ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE ${col} IS NULL OR ${col} < ${dateLiteral(input.start)} OR ${col} > ${dateLiteral(input.end)})`,
-    `  AS '${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)';`,
+    `CREATE TEMP TABLE _dag_rows AS SELECT * FROM (\n${input.select}\n) WHERE IF(${range}, TRUE,`,
+    `  ERROR('${OUT_OF_RANGE_MARKER}: the SELECT yielded rows whose ${input.partitionColumn} is outside ${span} (or NULL)'));`,
     ...(checks ? [checks.findings] : []),
     ...ddl,
     ...alterTableSql(input.project, input.table, input.changes ?? []),
@@ -325,6 +373,11 @@ export function partitionsOfTableSql(project: string, table: TableRef, start: Da
     `FROM \`${project}.${table.schema}.INFORMATION_SCHEMA.PARTITIONS\``,
     `WHERE table_name = @table AND (partition_id BETWEEN '${formatDay(start).replace(/-/g, '')}' AND '${formatDay(end).replace(/-/g, '')}' OR partition_id = '__UNPARTITIONED__')`,
   ].join('\n');
+}
+
+/** Every partition's logical size in one dataset, for `plan --cost` (cost.ts): what a DELETE of it bills. */
+export function partitionBytesSql(project: string, dataset: string): string {
+  return `SELECT table_name, partition_id, total_logical_bytes FROM \`${project}.${dataset}.INFORMATION_SCHEMA.PARTITIONS\``;
 }
 
 /** Ledger rows for a command batch (params as batchScript, @batch also carrying row_count INT64). */
@@ -383,21 +436,38 @@ export function recordFailuresSql(project: string, ledgerDataset: string): strin
   ].join('\n');
 }
 
+/** The lock columns a takeover needs beyond the v2 ledger's (added by ensure when missing). */
+export const LOCK_GROUP_COLUMNS = ['process_start', 'command_groups'] as const;
+
 /**
  * Takes the lock row if there is none (params: @target, @run_id, @pid, @host, @since, @command_line,
- * @takeover_run_id: a dead holder's run id to remove first, or ''), then lists the holders.
+ * @process_start, @command_groups), then lists the holders. Normally ONE INSERT, atomic on its own and
+ * in no transaction: BigQuery aborts concurrent transactions that mutate one table ("Transaction is
+ * aborted due to concurrent update", https://cloud.google.com/bigquery/docs/transactions), so a DELETE
+ * in every attempt made two runs starting together fail each other. `takeover` (a dead holder's run
+ * id in @takeover_run_id) removes its row and inserts ours in one transaction: only then a DELETE.
  */
-export function acquireLockScript(project: string, ledgerDataset: string): string {
+export function acquireLockScript(project: string, ledgerDataset: string, takeover = false): string {
   const locks = ledgerTable(project, ledgerDataset, 'locks');
-  return [
-    `BEGIN TRANSACTION;`,
-    `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`,
-    `INSERT INTO ${locks} (target, run_id, pid, host, since, command_line)`,
-    `SELECT @target, @run_id, @pid, @host, TIMESTAMP_MILLIS(@since), @command_line FROM (SELECT 1 AS one)`,
+  const insert = [
+    `INSERT INTO ${locks} (target, run_id, pid, host, since, command_line, process_start, command_groups)`,
+    `SELECT @target, @run_id, @pid, @host, TIMESTAMP_MILLIS(@since), @command_line, NULLIF(@process_start, ''), @command_groups FROM (SELECT 1 AS one)`,
     `WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE target = @target);`,
-    `COMMIT TRANSACTION;`,
-    `SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line FROM ${locks} WHERE target = @target ORDER BY since, run_id;`,
+  ];
+  return [
+    ...(takeover ? [`BEGIN TRANSACTION;`, `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`, ...insert, `COMMIT TRANSACTION;`] : insert),
+    `SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line, process_start, command_groups FROM ${locks} WHERE target = @target ORDER BY since, run_id;`,
   ].join('\n');
+}
+
+/** Records the owner's running command process groups in its lock row (params: @target, @run_id, @command_groups JSON). */
+export function recordLockGroupsSql(project: string, ledgerDataset: string): string {
+  return `UPDATE ${ledgerTable(project, ledgerDataset, 'locks')} SET command_groups = @command_groups WHERE target = @target AND run_id = @run_id`;
+}
+
+/** Adds the lock's process columns to a ledger created before them (idempotent; outside any transaction). */
+export function lockColumnsDdl(project: string, ledgerDataset: string): string {
+  return `ALTER TABLE ${ledgerTable(project, ledgerDataset, 'locks')} ${LOCK_GROUP_COLUMNS.map((c) => `ADD COLUMN IF NOT EXISTS ${c} STRING`).join(', ')}`;
 }
 
 /** Params: @target, @run_id. */

@@ -1,8 +1,7 @@
-CREATE TEMP TABLE _dag_rows AS
+CREATE TEMP TABLE _dag_rows AS SELECT * FROM (
 SELECT game_date, x FROM `my-project.raw.t` WHERE game_date BETWEEN DATE '2021-11-01' AND DATE '2021-11-07'
-;
-ASSERT NOT EXISTS (SELECT 1 FROM _dag_rows WHERE `game_date` IS NULL OR `game_date` < DATE '2021-11-01' OR `game_date` > DATE '2021-11-07')
-  AS 'dag:OUT_OF_RANGE_ROWS: the SELECT yielded rows whose game_date is outside 2021-11-01..2021-11-07 (or NULL)';
+) WHERE IF(`game_date` BETWEEN DATE '2021-11-01' AND DATE '2021-11-07', TRUE,
+  ERROR('dag:OUT_OF_RANGE_ROWS: the SELECT yielded rows whose game_date is outside 2021-11-01..2021-11-07 (or NULL)'));
 CREATE TEMP TABLE _dag_findings AS
 SELECT ...
 ;

@@ -1,0 +1,7 @@
+BEGIN TRANSACTION;
+DELETE FROM `my-project._dag.locks` WHERE target = @target AND run_id = @takeover_run_id;
+INSERT INTO `my-project._dag.locks` (target, run_id, pid, host, since, command_line, process_start, command_groups)
+SELECT @target, @run_id, @pid, @host, TIMESTAMP_MILLIS(@since), @command_line, NULLIF(@process_start, ''), @command_groups FROM (SELECT 1 AS one)
+WHERE NOT EXISTS (SELECT 1 FROM `my-project._dag.locks` WHERE target = @target);
+COMMIT TRANSACTION;
+SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line, process_start, command_groups FROM `my-project._dag.locks` WHERE target = @target ORDER BY since, run_id;
