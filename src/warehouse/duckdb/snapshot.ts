@@ -86,7 +86,9 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       reads: group.map(({ node }) => tableReads(node)).join(', '),
       run: async (connection) => {
         const slices = await readInventoryGroup(connection, group, recordedTable, tableReads);
-        group.forEach((request, i) => inventories.set(request.node.name, slices[i] as InventorySlice));
+        group.forEach((request, i) => {
+          inventories.set(request.node.name, slices[i] as InventorySlice);
+        });
       },
     });
   }
