@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['./test/support/temp-root.ts'],
     setupFiles: ['./test/support/cleanup.ts'],
     reporters: ['default', './test/support/count-reporter.ts'],
   },

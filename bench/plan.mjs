@@ -98,7 +98,7 @@ function readDays(m, i) {
   return Array.from({ length: m.n + 1 }, (_, k) => i - m.n + k);
 }
 
-async function setup(shapeName, shape, dir) {
+async function setup(shape, dir) {
   const days = shape.days;
   const { sources, processors, int } = generate(shape);
   const last = isoAt(days - 1);
@@ -268,7 +268,7 @@ async function bench(shapeName) {
   mkdirSync(values.tmp, { recursive: true });
   const dir = mkdtempSync(join(values.tmp, `dag-bench-${shapeName}-`));
   const setupStarted = Date.now();
-  const { range, tables } = await setup(shapeName, shape, dir);
+  const { range, tables } = await setup(shape, dir);
   console.log(`\n== ${shapeName}: ${shape.processors} processors x ${shape.days} days (${tables} tables), setup ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
   const runs = Number(values.runs !== '3' ? values.runs : (shape.runs ?? values.runs));
   const bins = [['dag', root], ...(values.baseline ? [['baseline', resolve(values.baseline)]] : [])];

@@ -58,7 +58,7 @@ const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
 try {
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 } catch (error) {
-  process.stderr.write(`dag: could not start: ${error && error.message ? error.message : error}. This is a bug in dag.\n`);
-  if (process.env.DAG_DEBUG && error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.stderr.write(`dag: could not start: ${error?.message ? error.message : error}. This is a bug in dag.\n`);
+  if (process.env.DAG_DEBUG && error?.stack) process.stderr.write(`${error.stack}\n`);
   process.exit(2);
 }

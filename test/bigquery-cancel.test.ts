@@ -15,7 +15,10 @@ function client(finalState: { state: string; errorResult?: unknown }): BigQuery 
   const job = {
     id: 'job-1',
     getQueryResults: () => (cancelled ? Promise.resolve([[{ partition_date: '2021-11-01', row_count: 3 }]]) : new Promise(() => {})),
-    cancel: async () => ((cancelled = true), [{ job: { status: finalState } }]),
+    cancel: async () => {
+      cancelled = true;
+      return [{ job: { status: finalState } }];
+    },
     getMetadata: async () => [{ status: finalState }],
   } as unknown as Job;
   return { createQueryJob: async () => [job] } as unknown as BigQuery;

@@ -227,7 +227,7 @@ describe('the bq target through the dag binary, against the duckdb target', () =
     expect(r.code, r.stderr).toBe(0);
     const cost = r.stdout.slice(r.stdout.indexOf('Cost (BigQuery on-demand estimate'));
     for (const name of ['PSZA', 'PDC', 'PCF', 'MLFS']) expect(cost).toMatch(new RegExp(`^  ${name}\\s+(\\d+(\\.\\d)? [KMGT]?i?B|unknown)\\s+(\\$\\d+\\.\\d\\d|unknown)$`, 'm'));
-    expect(cost).toMatch(/^  total\s+\d+(\.\d)? [KMGT]?i?B\s+\$\d+\.\d\d.* at \$6\.25\/TiB$/m);
+    expect(cost).toMatch(/^ {2}total\s+\d+(\.\d)? [KMGT]?i?B\s+\$\d+\.\d\d.* at \$6\.25\/TiB$/m);
     expect(jobInserts(server.log).filter((j) => j.dryRun).length).toBeGreaterThan(0);
 
     // A processor whose SQL reads a table that does not exist: BigQuery cannot estimate it.
@@ -237,7 +237,7 @@ describe('the bq target through the dag binary, against the duckdb target', () =
     });
     const unknown = await runDag(['plan', '--range', RANGE, '--cost', '--target', 'bq'], { cwd: broken, env });
     expect(unknown.code, unknown.stderr).toBe(0);
-    expect(unknown.stdout).toMatch(/^  GHOST\s+unknown\s+unknown$/m);
+    expect(unknown.stdout).toMatch(/^ {2}GHOST\s+unknown\s+unknown$/m);
     expect(unknown.stdout).toMatch(/plus batches that could not be estimated/);
   });
 

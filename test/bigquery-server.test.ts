@@ -23,12 +23,11 @@ describe('loopback BigQuery server', () => {
       location: 'US',
     });
     const [rows] = await job2.getQueryResults({ timeoutMs: 5000 });
-    console.log(rows);
     expect(rows.map((r: { partition_id: string }) => r.partition_id)).toEqual(['20211101', '20211102']);
     const [exists] = await bq.dataset('raw').table('games').exists();
     expect(exists).toBe(true);
     const [missing] = await bq.dataset('raw').table('nope').exists();
     expect(missing).toBe(false);
-    console.log(server.log.map((l) => `${l.method} ${l.path} ${JSON.stringify(l.query)}`));
+    expect(server.log.filter((l) => l.method === 'POST' && l.path === '/projects/test-project/jobs')).toHaveLength(2);
   });
 });

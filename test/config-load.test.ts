@@ -1,25 +1,15 @@
 /** loadPipeline / requirePipeline: the resolved model, defaults and paths, exactly as model.ts defines. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/load.js';
 import { requirePipeline } from '../src/config/require.js';
 import { parseIsoDate } from '../src/core/dates.js';
 import { UserError } from '../src/core/diagnostics.js';
 import { DEFAULTS, readsItself } from '../src/core/model.js';
-
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dag-config-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
+import { tempProject } from './support/cli.js';
 
 async function load(files: Record<string, string>, file?: string) {
-  const dir = project(files);
+  const dir = tempProject(files, 'dag-config-');
   const outcome = await loadPipeline({ cwd: dir, ...(file ? { file } : {}) });
   if (!outcome.ok) throw new Error(outcome.diagnostics.map((d) => `${d.code} ${d.line}:${d.column} ${d.message}`).join('\n'));
   return { dir, pipeline: outcome.pipeline, warnings: outcome.diagnostics };
@@ -173,14 +163,14 @@ processors:
 
 describe('requirePipeline', () => {
   it('returns the pipeline and its warnings', async () => {
-    const dir = project({ 'pipeline.yaml': 'version: 1\nsources:\n  e: { table: raw.e }\nprocessors:\n  p: { table: m.p, command: [x] }\n' });
+    const dir = tempProject({ 'pipeline.yaml': 'version: 1\nsources:\n  e: { table: raw.e }\nprocessors:\n  p: { table: m.p, command: [x] }\n' }, 'dag-config-');
     const { pipeline, warnings } = await requirePipeline({ cwd: dir });
     expect(pipeline.processors.map((p) => p.name)).toEqual(['p']);
     expect(warnings.length).toBe(1);
   });
 
   it('throws one UserError (exit 2) naming the first error and pointing at dag validate', async () => {
-    const dir = project({ 'pipeline.yaml': 'version: 1\nprocessors:\n  p: { table: m, command: x }\n' });
+    const dir = tempProject({ 'pipeline.yaml': 'version: 1\nprocessors:\n  p: { table: m, command: x }\n' }, 'dag-config-');
     const error = await requirePipeline({ cwd: dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).exitCode).toBe(2);
@@ -189,7 +179,7 @@ describe('requirePipeline', () => {
   });
 
   it('throws exit 2 when there is no pipeline', async () => {
-    const dir = project({});
+    const dir = tempProject({}, 'dag-config-');
     const error = await requirePipeline({ cwd: dir, file: 'missing.yaml' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toContain('pipeline file missing.yaml does not exist');

@@ -4,11 +4,10 @@
  * for exactly what is missing, and the rerun builds exactly that (taking over the dead run's lock).
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dagBin, runDag } from './support/cli.js';
+import { dagBin, runDag, tempProject } from './support/cli.js';
 import { countsByDay, isoDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, sourceRows, tableExists } from './fixtures/run/project.js';
 
 const DAYS = 10;
@@ -83,7 +82,7 @@ describe('kill -9 of dag run', () => {
     const allDays = Array.from({ length: DAYS }, (_, i) => isoDay(i));
     // Calibrate: how long an uninterrupted run takes here, so the kill moments spread over a whole run
     // (process start, lock, snapshot, batches, ledger writes, end) on a fast or a loaded machine.
-    const calibration = mkdtempSync(join(tmpdir(), 'dag-kill-'));
+    const calibration = tempProject({}, 'dag-kill-');
     cpSync(pristine.dir, calibration, { recursive: true });
     const started = Date.now();
     expect((await runDag(['run', '--range', RANGE], { cwd: calibration })).code).toBe(0);
@@ -93,7 +92,7 @@ describe('kill -9 of dag run', () => {
       const random = prng(seed);
       const delayMs = Math.round(50 + random() * 1.1 * fullRunMs);
       const context = `seed ${seed} (kill after ${delayMs} ms)`;
-      const dir = mkdtempSync(join(tmpdir(), 'dag-kill-'));
+      const dir = tempProject({}, 'dag-kill-');
       cpSync(pristine.dir, dir, { recursive: true });
       const db = join(dir, '.dag', 'run.duckdb');
 

@@ -35,7 +35,10 @@ describe('judgeLedger', () => {
   });
 
   it('BigQuery: no meta table, or meta without a version row (an interrupted migration), is version 1', () => {
-    expect(judgeLedger(BIGQUERY, found(BIGQUERY, [], (c) => (c.delete('meta'), withoutTableName(c))), place)).toBe('v1');
+    expect(judgeLedger(BIGQUERY, found(BIGQUERY, [], (c) => {
+      c.delete('meta');
+      withoutTableName(c);
+    }), place)).toBe('v1');
     expect(judgeLedger(BIGQUERY, found(BIGQUERY, []), place)).toBe('v1');
   });
 
@@ -51,7 +54,10 @@ describe('judgeLedger', () => {
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['1', '2']), place)).toThrow(`schema_version is '1' and '2'`);
     expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => c.set('meta', ['k', 'value'])), place)).toThrow('table _dag.meta has no column key (it has k, value)');
     // Several problems at once, each named.
-    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => (c.delete('runs'), c.set('failures', ['run_id']))), place)).toThrow(
+    expect(() => judgeLedger(DUCKDB, found(DUCKDB, ['3'], (c) => {
+      c.delete('runs');
+      c.set('failures', ['run_id']);
+    }), place)).toThrow(
       /table _dag\.runs is missing; table _dag\.failures has no column processor, partition_date/,
     );
   });

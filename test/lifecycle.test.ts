@@ -67,7 +67,10 @@ describe('the task lifecycle', () => {
       // 250 ms of staging, 500 ms waiting for the versions, 250 ms of commit: 500 ms of its own.
       const warehouse = new MemoryWarehouse(async (job, signal) => ((await timers.sleep(250, signal)) ? fail({ category: 'CANCELLED', message: 'interrupted' }) : ok(job)));
       warehouse.commitDelay = async (_job, signal) => void (await timers.sleep(250, signal));
-      warehouse.recordSourceVersions = async () => (await timers.sleep(750), { versions: new Map(), failed: new Map() });
+      warehouse.recordSourceVersions = async () => {
+        await timers.sleep(750);
+        return { versions: new Map(), failed: new Map() };
+      };
       const opts = options(pipelineOf([src, reader]), planOf([reader], 1), warehouse, timers, { snapshot });
       const result = await runFor(opts, timers, 5_000);
       expect(statuses(opts.events, 'READER')).toContain('waiting-inputs');
@@ -82,7 +85,11 @@ describe('the task lifecycle', () => {
     const cmd = processor('CMD', ['SRC'], { action: { kind: 'command', argv: ['true'] }, batchSize: 2 });
     const warehouse = new MemoryWarehouse();
     let recorded = false;
-    warehouse.recordSourceVersions = async () => (await timers.sleep(1_000), (recorded = true), { versions: new Map(), failed: new Map() });
+    warehouse.recordSourceVersions = async () => {
+      await timers.sleep(1_000);
+      recorded = true;
+      return { versions: new Map(), failed: new Map() };
+    };
     const ran: boolean[] = [];
     const opts = options(pipelineOf([src, cmd]), planOf([cmd], 2), warehouse, timers, {
       snapshot: { ...emptySnapshot, pendingVersions: new Set(['SRC']) },

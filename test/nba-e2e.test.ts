@@ -127,8 +127,8 @@ describe('nba example end to end', () => {
     const grid = await dag(project, 'plan', '--range', RANGE, '--grid');
     const rows = grid.stdout.split('\n');
     // One column per day from 10-19: ten blocked MLFS days, then fresh; 11-10 (column 22) blocked.
-    expect(rows.findLast((l) => l.startsWith('MLFS'))).toMatch(/^MLFS {2}B{10}={12}B={10}  22\/33 fresh  blocked 11$/);
-    expect(rows.findLast((l) => l.startsWith('PDC'))).toMatch(/^PDC {3}={22}B={10}  32\/33 fresh  blocked 1$/);
+    expect(rows.findLast((l) => l.startsWith('MLFS'))).toMatch(/^MLFS {2}B{10}={12}B={10} {2}22\/33 fresh {2}blocked 11$/);
+    expect(rows.findLast((l) => l.startsWith('PDC'))).toMatch(/^PDC {3}={22}B={10} {2}32\/33 fresh {2}blocked 1$/);
     const second = await dag(project, 'run', '--range', RANGE, '--json');
     expect(second.code, second.stderr).toBe(0);
     const result = JSON.parse(second.stdout) as { outcome: string; processors: { name: string; built: string[]; blocked: string[] }[] };

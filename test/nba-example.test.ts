@@ -6,14 +6,12 @@
  * tests need no planner or runner; test/nba-e2e.test.ts runs the real `dag`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/load.js';
 import { parseTemplate, renderTemplate } from '../src/core/template.js';
-import { projectRoot } from './support/cli.js';
+import { projectRoot, tempProject } from './support/cli.js';
 
 const generator = join(projectRoot, 'pipelines', 'nba', 'generate.mjs');
 
@@ -38,7 +36,7 @@ async function query(db: string, sql: string): Promise<Record<string, unknown>[]
 describe('nba example data (pipelines/nba/generate.mjs)', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dag-nba-gen-'));
+    dir = tempProject({}, 'dag-nba-gen-');
   });
 
   it('is deterministic and idempotent: same content on every run', async () => {
@@ -107,7 +105,7 @@ describe('nba example pipeline (pipeline.yaml and pipelines/nba/sql)', () => {
     const outcome = await loadPipeline({ cwd: projectRoot });
     if (!outcome.ok) throw new Error('pipeline.yaml is invalid');
     const pipeline = outcome.pipeline;
-    const dir = mkdtempSync(join(tmpdir(), 'dag-nba-sql-'));
+    const dir = tempProject({}, 'dag-nba-sql-');
     const db = join(dir, 'nba.duckdb');
     generate(db, '--quiet');
     const instance = await DuckDBInstance.create(db);

@@ -297,7 +297,6 @@ describe('review: explain detail lines', () => {
     const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { O: { upstream: { src: offsetDays(-2) } } } });
     const cal = days('2021-11-01', '2021-11-03', '2021-11-04', '2021-11-08');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
-    const p = planOf(pl, s, '2021-11-01..2021-11-08');
     const explainO = (d: string): string[] => lines(explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-08'), snapshot: s, processor: 'O', day: day(d) }));
     expect(explainO('2021-11-04')[1]).toBe('  src lacks 1 of the 1 src partition it reads; 2021-11-02 is not a calendar day (INSUFFICIENT_HISTORY)');
     expect(explainO('2021-11-01')[1]).toBe("  src lacks 1 of the 1 src partition it reads; 1 would lie before the calendar's first partition 2021-11-01 (INSUFFICIENT_HISTORY)");
@@ -307,7 +306,6 @@ describe('review: explain detail lines', () => {
     const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { S: { upstream: { src: same(), S: offset(-1) } } } });
     const cal = days('2021-11-01..2021-11-03');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', days('2021-11-02..2021-11-03')).snapshot();
-    const p = planOf(pl, s, '2021-11-01..2021-11-03');
     const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-03'), snapshot: s, processor: 'S', day: day('2021-11-01') });
     expect(lines(e)).toEqual(['S 2021-11-01 is missing and blocked: MISSING_DEPENDENCIES', '  src 2021-11-01 is absent: a gap in the source (MISSING_DEPENDENCIES)']);
   });

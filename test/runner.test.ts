@@ -35,7 +35,10 @@ describe('runner scheduling', () => {
   it('never exceeds the global or a processor concurrency', async () => {
     const a = processor('A', [], { batchSize: 1, concurrency: 2 });
     const b = processor('B', [], { batchSize: 1 });
-    const warehouse = new MemoryWarehouse(async (job) => (await tick(), ok(job)));
+    const warehouse = new MemoryWarehouse(async (job) => {
+      await tick();
+      return ok(job);
+    });
     const result = await runPlan(options(pipelineOf([a, b]), planOf([a, b], 8), warehouse, { concurrency: 3 }));
     expect(result.totals.built).toBe(16);
     expect(warehouse.maxInFlight).toBe(3);
@@ -44,7 +47,10 @@ describe('runner scheduling', () => {
 
   it('runs a self-reading processor one partition at a time in date order', async () => {
     const s = processor('S', ['S']);
-    const warehouse = new MemoryWarehouse(async (job) => (await tick(), ok(job)));
+    const warehouse = new MemoryWarehouse(async (job) => {
+      await tick();
+      return ok(job);
+    });
     await runPlan(options(pipelineOf([s]), planOf([s], 5), warehouse));
     expect(warehouse.jobs.map((j) => [j.batch.start, j.batch.end])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
     expect(warehouse.maxInFlight).toBe(1);
@@ -161,7 +167,10 @@ describe('runner scheduling', () => {
   it('a failure recording pending versions that no batch waits for is a warning, not a crash', async () => {
     const other = processor('OTHER', [], { batchSize: 1 });
     // The recording fails at once, while the batches take a while.
-    const warehouse = new MemoryWarehouse(async (job) => (await new Promise((resolve) => setTimeout(resolve, 50)), ok(job)));
+    const warehouse = new MemoryWarehouse(async (job) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return ok(job);
+    });
     warehouse.recordSourceVersions = async () => {
       throw new Error('IO Error: disk full');
     };

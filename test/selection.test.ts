@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/load.js';
 import { UserError } from '../src/core/diagnostics.js';
 import type { Pipeline } from '../src/core/model.js';
 import { readClosure, selectProcessors } from '../src/core/selection.js';
+import { tempProject } from './support/cli.js';
 
 // MLFS is declared first to show that order is topological, not declaration order.
 const YAML = `version: 1
@@ -24,8 +22,7 @@ processors:
 
 let pipeline: Pipeline;
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dag-selection-'));
-  writeFileSync(join(dir, 'pipeline.yaml'), YAML);
+  const dir = tempProject({ 'pipeline.yaml': YAML }, 'dag-selection-');
   const outcome = await loadPipeline({ cwd: dir });
   if (!outcome.ok) throw new Error(JSON.stringify(outcome.diagnostics));
   pipeline = outcome.pipeline;

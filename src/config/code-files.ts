@@ -70,7 +70,10 @@ function argvFiles(processor: string, argv: readonly string[], found: Map<string
     if (!isFile(file)) return;
     const at = ['processors', processor, 'command', i];
     const where = placement(ctx.project, file);
-    if (where === 'inside') return addHashed(found, file, at, processor, ctx);
+    if (where === 'inside') {
+      addHashed(found, file, at, processor, ctx);
+      return;
+    }
     // /usr/bin/jq is a program, not the project's code; ../shared/x.py is code dag cannot track.
     if (where === 'outside' && isAbsolute(candidate)) return;
     const how = where === 'outside' ? 'is outside the project folder' : 'is a link to a file outside the project folder';

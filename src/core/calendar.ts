@@ -69,7 +69,9 @@ function listCalendar(input: readonly Day[]): Calendar {
   // Snapshots hand over sorted distinct days; sorting again is cheap insurance for hand-made ones.
   const days = Int32Array.from(new Set(input)).sort();
   const index = new Map<Day, number>();
-  days.forEach((day, i) => index.set(day, i));
+  days.forEach((day, i) => {
+    index.set(day, i);
+  });
   const lowerBound = (day: Day): number => lowerIndex(days, day);
   return Object.freeze<Calendar>({
     everyDay: false,

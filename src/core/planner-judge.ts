@@ -144,8 +144,8 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
 
     const judged = judgeInputs(readers, p, day, { threshold, hasLedger, present }, context, scratch, false);
     const reasons: StaleReason[] = [];
-    if (codeChanged) reasons.push({ kind: 'code_changed', was: (ledger?.get(day) as LedgerEntry).codeFingerprint, now: fingerprint });
-    if (rowsDiffer) reasons.push({ kind: 'rows_changed', was: (ledger?.get(day) as LedgerEntry).rows, now: (inventory?.get(day) as PartitionInfo).rows });
+    if (codeChanged) reasons.push({ kind: 'code_changed', was: (ledger!.get(day) as LedgerEntry).codeFingerprint, now: fingerprint });
+    if (rowsDiffer) reasons.push({ kind: 'rows_changed', was: (ledger!.get(day) as LedgerEntry).rows, now: (inventory!.get(day) as PartitionInfo).rows });
     if (force && present) reasons.push({ kind: 'forced' });
     if (present) reasons.push(...judged.reasons);
     // Present with trouble always has a reason: a changed code or row count, --force, or an input the

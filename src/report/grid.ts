@@ -206,5 +206,5 @@ export function renderGrid(plan: Plan, snapshot: Snapshot, options: GridOptions)
   }
   const legend = LEGEND.map(([state, text]) => `${paint(chalk, state, CELL_SYMBOL[state])} ${text}`).join('   ');
   lines.push('', `${legend}   (blank: no partition expected)`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -189,7 +189,10 @@ export function liveProgress(options: LiveProgressOptions): ProgressView {
   const red = paint(options.color, 31);
   const yellow = paint(options.color, 33);
   const dim = paint(options.color, 2);
-  const stream = { isTTY: true, columns: options.columns ?? 100, write: (text: string) => (options.write(text), true) };
+  const stream = { isTTY: true, columns: options.columns ?? 100, write: (text: string) => {
+      options.write(text);
+      return true;
+    } };
   const failures = new FailureGroups();
   const failureBars = new Map<FailureGroup, SingleBar>();
   let width = 4;

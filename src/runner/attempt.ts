@@ -103,8 +103,14 @@ export class AttemptControl {
       const stop = (): void => resolve(ABANDONED);
       this.signal.addEventListener('abort', stop, { once: true });
       work.then(
-        (value) => (this.signal.removeEventListener('abort', stop), resolve(value)),
-        (error: unknown) => (this.signal.removeEventListener('abort', stop), reject(error)),
+        (value) => {
+          this.signal.removeEventListener('abort', stop);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.signal.removeEventListener('abort', stop);
+          reject(error);
+        },
       );
     });
   }

@@ -116,8 +116,14 @@ function settledWithin<T>(work: Promise<T>, ms: number, timers: Timers): Promise
   return new Promise((resolve, reject) => {
     const cancel = timers.after(ms, () => resolve(undefined));
     work.then(
-      (value) => (cancel(), resolve({ value })),
-      (error: unknown) => (cancel(), reject(error)),
+      (value) => {
+        cancel();
+        resolve({ value });
+      },
+      (error: unknown) => {
+        cancel();
+        reject(error);
+      },
     );
   });
 }

@@ -129,11 +129,20 @@ export class RunLoop {
   private whenReady(task: Task): void {
     if (isFinal(this.status(task))) return;
     const broken = this.broken.get(task.processor.name);
-    if (broken) return this.move(task, { status: 'failed', failure: broken });
-    if (this.context.options.signal.aborted) return this.move(task, { status: 'cancelled' });
+    if (broken) {
+      this.move(task, { status: 'failed', failure: broken });
+      return;
+    }
+    if (this.context.options.signal.aborted) {
+      this.move(task, { status: 'cancelled' });
+      return;
+    }
     const parts = partsAroundUpstream(task, this.book.outcomes);
     const only = parts.length === 1 ? parts[0]?.status : undefined;
-    if (only) return this.move(task, only);
+    if (only) {
+      this.move(task, only);
+      return;
+    }
     if (parts.length > 1) {
       const children = this.split(task, parts.map((part) => ({ days: part.days, ...(part.status ? { status: part.status } : {}) })));
       for (const child of children) if (!isFinal(this.status(child))) this.whenReady(child);

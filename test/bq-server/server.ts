@@ -290,6 +290,8 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
           body = text;
         }
         log.push({ method: request.method ?? 'GET', path, prefixed, query: Object.fromEntries(url.searchParams), body, headers: request.headers });
+        // Off stdout and off by default (a suite run prints no request lines); BQ_SERVER_LOG=1 shows them on stderr.
+        if (process.env.BQ_SERVER_LOG) process.stderr.write(`bq-server: ${request.method ?? 'GET'} ${url.pathname}${url.search}\n`);
         let status: number;
         let payload: unknown;
         const method = request.method ?? 'GET';

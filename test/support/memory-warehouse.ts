@@ -242,7 +242,14 @@ export class FakeTimers implements Timers {
   sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
       const cancel = this.after(ms, () => resolve(false));
-      signal?.addEventListener('abort', () => (cancel(), resolve(true)), { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          cancel();
+          resolve(true);
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -77,5 +77,5 @@ export function failuresByCategory(history: RunHistory, rebuilt: Rebuilt): strin
     return `<h3><span class="category">${escapeHtml(category)}</span> ×${total}</h3><table class="failures"><thead><tr><th>processor</th><th>partitions</th><th>still failing</th><th>built since</th><th>runs</th><th>message (latest)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   });
   const truncated = history.failuresTruncated ? '<p class="note">Only the newest failure rows were read; older ones of these runs are left out.</p>' : '';
-  return sections.join('\n') + truncated + '<p class="note">Counted once per run, processor and date (its latest attempt); <code>dag explain PROCESSOR DATE</code> walks one partition down to its cause.</p>';
+  return `${sections.join('\n')}${truncated}<p class="note">Counted once per run, processor and date (its latest attempt); <code>dag explain PROCESSOR DATE</code> walks one partition down to its cause.</p>`;
 }

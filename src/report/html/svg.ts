@@ -41,7 +41,9 @@ function ports(edges: readonly { v: string; w: string }[], end: 'v' | 'w', other
   const at = new Map<{ v: string; w: string }, number>();
   for (const list of groups.values()) {
     list.sort((a, b) => other(a) - other(b));
-    list.forEach((e, k) => at.set(e, (k + 1) / (list.length + 1)));
+    list.forEach((e, k) => {
+      at.set(e, (k + 1) / (list.length + 1));
+    });
   }
   return at;
 }

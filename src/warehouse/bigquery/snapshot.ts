@@ -146,7 +146,7 @@ function checkedInventories(nodes: readonly PipelineNode[], facts: Map<string, T
   const problems: string[] = [];
   for (const node of nodes) {
     const fact = facts.get(`${node.table.schema}.${node.table.name}`);
-    if (!fact || !fact.exists) {
+    if (!fact?.exists) {
       tables.set(node.name, { exists: false, partitions: new Map() });
       continue;
     }

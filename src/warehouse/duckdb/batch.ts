@@ -341,7 +341,9 @@ async function describe(connection: SerialConnection, job: BatchJob, select: str
   const [fromSelect = [], names = [], types = []] = answer;
   const selected: Column[] = [];
   const existing: Column[] = [];
-  names.forEach((name, i) => (fromSelect[i] ? selected : existing).push({ name: String(name), type: String(types[i]) }));
+  names.forEach((name, i) => {
+    (fromSelect[i] ? selected : existing).push({ name: String(name), type: String(types[i]) });
+  });
   return { selected, existing };
 }
 

@@ -61,7 +61,7 @@ export async function readPartitions(db: OpenDatabase, job: BatchJob): Promise<S
     const [columns = [], types = []] = await db.main.columns(
       `SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(processor.table.schema)} AND table_name = ${quoteString(processor.table.name)}`,
     );
-    const typeIndex = columns.findIndex((name) => name === processor.partitionColumn);
+    const typeIndex = columns.indexOf(processor.partitionColumn);
     if (columns.length > 0 && typeIndex < 0)
       return failed({ category: 'PROCESSOR_ERROR', message: `${where}: table ${tableName(processor.table)} has no partition column '${processor.partitionColumn}'`, dataIndependent: true });
     if (typeIndex >= 0 && types[typeIndex] !== 'DATE')
@@ -69,7 +69,9 @@ export async function readPartitions(db: OpenDatabase, job: BatchJob): Promise<S
     const rowsByDay = new Map<Day, number>();
     if (columns.length > 0) {
       const [days = [], counts = []] = await db.main.columns(countStatement(job, true));
-      days.forEach((day, i) => rowsByDay.set(day as number, counts[i] as number));
+      days.forEach((day, i) => {
+        rowsByDay.set(day as number, counts[i] as number);
+      });
     }
     return done(rowsByDay);
   } catch (error) {
