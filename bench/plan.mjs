@@ -137,7 +137,10 @@ async function setup(shape, dir) {
   }
   if (shape.holes === 'recent') {
     const n = processors.length;
-    for (let k = 0; k < 20; k++) await c.run(`DELETE FROM work.${processors[int(Math.max(0, n - 20), n - 1)].name.toLowerCase()} WHERE d = DATE '${FIRST}' + ${int(0, Math.max(0, days - 40))}`);
+    for (let k = 0; k < 20; k++)
+      await c.run(
+        `DELETE FROM work.${processors[int(Math.max(0, n - 20), n - 1)].name.toLowerCase()} WHERE d = DATE '${FIRST}' + ${int(0, Math.max(0, days - 40))}`,
+      );
   }
   c.disconnectSync();
   instance.closeSync();
@@ -155,7 +158,11 @@ async function setup(shape, dir) {
     const c2 = await instance2.connect();
     const builtAt = new Date(builtAtMs).toISOString().replace('T', ' ').replace('Z', '');
     // Ledger rows by column name, so the bench fits ledger versions with or without table_name.
-    const ledgerColumns = new Set((await (await c2.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE schema_name = '_dag' AND table_name = 'partitions'`)).getRows()).map((r) => String(r[0])));
+    const ledgerColumns = new Set(
+      (await (await c2.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE schema_name = '_dag' AND table_name = 'partitions'`)).getRows()).map((r) =>
+        String(r[0]),
+      ),
+    );
     for (const [i, p] of pipeline.processors.entries()) {
       // lookback: the first processor's code changed since its partitions were built.
       const code = shape.dag === 'lookback' && i === 0 ? 'old-code' : codeFingerprint(p);
@@ -176,7 +183,13 @@ async function setup(shape, dir) {
     c2.disconnectSync();
     instance2.closeSync();
   }
-  if (shape.make) await writeMakefile(dir, dbPath, sources, processors, days, { recordedAt, builtAtMs, changed, codeChanged: shape.dag === 'lookback' ? processors[0].name : undefined });
+  if (shape.make)
+    await writeMakefile(dir, dbPath, sources, processors, days, {
+      recordedAt,
+      builtAtMs,
+      changed,
+      codeChanged: shape.dag === 'lookback' ? processors[0].name : undefined,
+    });
   return { range: `${FIRST}..${last}`, tables: sources.length + processors.length };
 }
 
@@ -190,7 +203,8 @@ async function writeMakefile(dir, dbPath, sources, processors, days, times) {
   mkdirSync(mk);
   const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
   const c = await instance.connect();
-  const present = async (table) => new Set((await (await c.runAndReadAll(`SELECT (d - DATE '${FIRST}')::INTEGER FROM ${table}`)).getRows()).map((r) => Number(r[0])));
+  const present = async (table) =>
+    new Set((await (await c.runAndReadAll(`SELECT (d - DATE '${FIRST}')::INTEGER FROM ${table}`)).getRows()).map((r) => Number(r[0])));
   const touch = (name, i, ms) => {
     const file = join(mk, name, String(i));
     writeFileSync(file, '');
@@ -226,7 +240,8 @@ function timed(argv, cwd, out) {
   closeSync(fd);
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
   // CPU time (user + system, every thread): steadier than wall time on a shared, loaded machine.
-  const cpuMs = 1000 * (Number(/User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN));
+  const cpuMs =
+    1000 * (Number(/User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN));
   return { status: r.status, stderr: r.stderr, wallMs, cpuMs, rssKb, bytes: statSync(out).size };
 }
 
@@ -264,17 +279,28 @@ const ms = (x) => `${Math.round(x)} ms`;
 async function bench(shapeName) {
   const base = SHAPES[shapeName];
   if (!base) throw new Error(`unknown shape '${shapeName}': one of ${Object.keys(SHAPES).join(', ')}`);
-  const shape = { ...base, ...(values.processors ? { processors: Number(values.processors) } : {}), ...(values.days ? { days: Number(values.days) } : {}), ...(values.scattered ? { holes: 'scattered' } : {}), ...(values.make ? { make: true } : {}) };
+  const shape = {
+    ...base,
+    ...(values.processors ? { processors: Number(values.processors) } : {}),
+    ...(values.days ? { days: Number(values.days) } : {}),
+    ...(values.scattered ? { holes: 'scattered' } : {}),
+    ...(values.make ? { make: true } : {}),
+  };
   mkdirSync(values.tmp, { recursive: true });
   const dir = mkdtempSync(join(values.tmp, `dag-bench-${shapeName}-`));
   const setupStarted = Date.now();
   const { range, tables } = await setup(shape, dir);
-  console.log(`\n== ${shapeName}: ${shape.processors} processors x ${shape.days} days (${tables} tables), setup ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+  console.log(
+    `\n== ${shapeName}: ${shape.processors} processors x ${shape.days} days (${tables} tables), setup ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`,
+  );
   const runs = Number(values.runs !== '3' ? values.runs : (shape.runs ?? values.runs));
   const bins = [['dag', root], ...(values.baseline ? [['baseline', resolve(values.baseline)]] : [])];
   const modes = ['json', ...(values.text || shape.text ? ['text'] : [])];
   const results = new Map();
-  const variants = [...bins.flatMap(([label, bin]) => modes.map((mode) => ({ key: `${label} ${mode}`, run: () => planRun(bin, dir, range, mode) }))), ...(shape.make ? [{ key: 'make -n', run: () => makeRun(dir) }] : [])];
+  const variants = [
+    ...bins.flatMap(([label, bin]) => modes.map((mode) => ({ key: `${label} ${mode}`, run: () => planRun(bin, dir, range, mode) }))),
+    ...(shape.make ? [{ key: 'make -n', run: () => makeRun(dir) }] : []),
+  ];
   for (const v of variants) v.run(); // warm the file cache once
   for (let k = 0; k < runs; k++) for (const v of variants) results.set(v.key, [...(results.get(v.key) ?? []), v.run()]);
   for (const v of variants) {
@@ -284,8 +310,15 @@ async function bench(shapeName) {
     const rss = median(rs.map((r) => r.rssKb));
     const cpu = median(rs.map((r) => r.cpuMs));
     const r = rs[0];
-    const extra = v.key === 'make -n' ? `${r.builds} to remake` : r.failed ? `FAILED: ${r.failed}` : `${r.queries} queries, ${Math.round(r.expected / (wall / 1000)).toLocaleString('en')} states/s, ${(r.bytes / 1e6).toFixed(1)} MB out`;
-    console.log(`  ${v.key.padEnd(14)} wall ${ms(wall).padStart(8)} (${rs.map((x) => ms(x.wallMs)).join(', ')})  cpu ${ms(cpu).padStart(8)}  peak RSS ${mib(rss).padStart(8)}  ${extra}`);
+    const extra =
+      v.key === 'make -n'
+        ? `${r.builds} to remake`
+        : r.failed
+          ? `FAILED: ${r.failed}`
+          : `${r.queries} queries, ${Math.round(r.expected / (wall / 1000)).toLocaleString('en')} states/s, ${(r.bytes / 1e6).toFixed(1)} MB out`;
+    console.log(
+      `  ${v.key.padEnd(14)} wall ${ms(wall).padStart(8)} (${rs.map((x) => ms(x.wallMs)).join(', ')})  cpu ${ms(cpu).padStart(8)}  peak RSS ${mib(rss).padStart(8)}  ${extra}`,
+    );
   }
   const first = results.get('dag json')?.[0];
   if (first) console.log(`  summary        ${first.summary}`);
@@ -294,7 +327,10 @@ async function bench(shapeName) {
   for (const [label] of bins) {
     const wallOf = (key) => median(results.get(key)?.map((r) => r.wallMs) ?? [NaN]);
     const cpuOf = (key) => median(results.get(key)?.map((r) => r.cpuMs) ?? [NaN]);
-    if (shape.make) console.log(`  ${label}: plan --json / make -n = ${(wallOf(`${label} json`) / wallOf('make -n')).toFixed(2)}x wall, ${(cpuOf(`${label} json`) / cpuOf('make -n')).toFixed(2)}x cpu${modes.includes('text') ? `; text / make -n = ${(wallOf(`${label} text`) / wallOf('make -n')).toFixed(2)}x wall` : ''}`);
+    if (shape.make)
+      console.log(
+        `  ${label}: plan --json / make -n = ${(wallOf(`${label} json`) / wallOf('make -n')).toFixed(2)}x wall, ${(cpuOf(`${label} json`) / cpuOf('make -n')).toFixed(2)}x cpu${modes.includes('text') ? `; text / make -n = ${(wallOf(`${label} text`) / wallOf('make -n')).toFixed(2)}x wall` : ''}`,
+      );
     if (modes.includes('text')) console.log(`  ${label}: json / text = ${(wallOf(`${label} json`) / wallOf(`${label} text`)).toFixed(2)}x`);
   }
   if (values.keep) console.log(`  kept ${dir}`);

@@ -20,7 +20,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { processors: { type: 'string', default: '200' }, days: { type: 'string', default: '3650' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { processors: { type: 'string', default: '200' }, days: { type: 'string', default: '3650' }, keep: { type: 'boolean', default: false } },
+});
 const PROCESSORS = Number(values.processors);
 const DAYS = Number(values.days);
 const SOURCES = 10;
@@ -81,26 +83,52 @@ for (const processor of pipeline.processors) {
   ledger.set(processor.name, entries);
 }
 const history = { runs: [], failures: [], failuresTruncated: false };
-for (let r = 0; r < 20; r++) history.runs.push({ runId: `run-${r}`, commandLine: 'run --range 2012-01-01..', target: 'dev', startedAt: 1e12 - r * 86_400_000, endedAt: 1e12 - r * 86_400_000 + 60_000, outcome: r % 4 === 0 ? 'failed' : 'success' });
+for (let r = 0; r < 20; r++)
+  history.runs.push({
+    runId: `run-${r}`,
+    commandLine: 'run --range 2012-01-01..',
+    target: 'dev',
+    startedAt: 1e12 - r * 86_400_000,
+    endedAt: 1e12 - r * 86_400_000 + 60_000,
+    outcome: r % 4 === 0 ? 'failed' : 'success',
+  });
 for (let f = 0; f < 40; f++) {
   const processor = names[int(0, PROCESSORS - 1)];
   const day = FIRST + DAYS - 36 + int(0, 35);
   let days = failures.get(processor);
   if (!days) failures.set(processor, (days = new Map()));
   days.set(day, 'PROCESSOR_ERROR');
-  history.failures.push({ runId: 'run-0', processor, day, category: 'PROCESSOR_ERROR', message: `Conversion Error: could not convert row ${f}`, attempt: 1, at: 1e12 + f });
+  history.failures.push({
+    runId: 'run-0',
+    processor,
+    day,
+    category: 'PROCESSOR_ERROR',
+    message: `Conversion Error: could not convert row ${f}`,
+    attempt: 1,
+    at: 1e12 + f,
+  });
 }
 const snapshot = { calendar: undefined, tables, ledger, failures, stats: { queries: 0 } };
 const range = { start: FIRST, end: FIRST + DAYS - 1 };
 const planned = plan({ pipeline, targetName: 'dev', range, selection: pipeline.processors.map((p) => p.name), snapshot, today: range.end });
 
 const renderStarted = performance.now();
-const html = renderReport({ plan: planned, snapshot, calendar: makeCalendar(undefined), graph: pipelineGraph(pipeline), history, generatedAt: 1e12, timeZone: 'UTC' });
+const html = renderReport({
+  plan: planned,
+  snapshot,
+  calendar: makeCalendar(undefined),
+  graph: pipelineGraph(pipeline),
+  history,
+  generatedAt: 1e12,
+  timeZone: 'UTC',
+});
 const renderMs = performance.now() - renderStarted;
 const file = join(dir, 'report.html');
 writeFileSync(file, html);
 const size = statSync(file).size;
-console.log(`report: ${PROCESSORS} processors × ${DAYS} days, ${planned.summary.expected} partitions (${planned.summary.expected - planned.summary.fresh} not fresh), ${history.runs.length} runs`);
+console.log(
+  `report: ${PROCESSORS} processors × ${DAYS} days, ${planned.summary.expected} partitions (${planned.summary.expected - planned.summary.fresh} not fresh), ${history.runs.length} runs`,
+);
 console.log(`file: ${(size / 2 ** 20).toFixed(2)} MiB; rendered in Node in ${renderMs.toFixed(0)} ms`);
 
 // ---- the browser
@@ -109,22 +137,43 @@ if (which.status !== 0) {
   console.log('browser: skipped (chromium is not installed: apt-get install -y chromium)');
 } else {
   const { chromium } = await import('playwright-core');
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const userData = mkdtempSync(join(tmpdir(), 'dag-bench-chromium-'));
-    const context = await chromium.launchPersistentContext(userData, { executablePath: which.stdout.trim(), headless: true, args, viewport: { width: 1400, height: 900 } });
+    const context = await chromium.launchPersistentContext(userData, {
+      executablePath: which.stdout.trim(),
+      headless: true,
+      args,
+      viewport: { width: 1400, height: 900 },
+    });
     const page = await context.newPage();
     await page.route('**', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
     await page.goto(pathToFileURL(file).href);
     await page.waitForFunction(() => document.documentElement.dataset.renderMs !== undefined);
-    const timing = await page.evaluate(() => ({ drawn: performance.getEntriesByName('dag-report-drawn')[0]?.startTime ?? NaN, script: Number(document.documentElement.dataset.renderMs), cells: document.getElementById('heatmap').dataset.painted, unit: document.getElementById('heatmap').dataset.unit }));
+    const timing = await page.evaluate(() => ({
+      drawn: performance.getEntriesByName('dag-report-drawn')[0]?.startTime ?? NaN,
+      script: Number(document.documentElement.dataset.renderMs),
+      cells: document.getElementById('heatmap').dataset.painted,
+      unit: document.getElementById('heatmap').dataset.unit,
+    }));
     const at = await page.evaluate(() => window.dagReport.cellCenter('P199', '2021-12-20') ?? window.dagReport.cellCenter('P0', '2012-01-02'));
     const hoverStarted = Date.now();
     await page.mouse.move(at.x, at.y);
     await page.waitForSelector('#tip:not([hidden])');
     const hoverMs = Date.now() - hoverStarted;
     const handlerMs = await page.evaluate(() => document.getElementById('tip').dataset.ms);
-    console.log(`browser run ${attempt}: drawn ${timing.drawn.toFixed(0)} ms after navigation start (heatmap script ${timing.script.toFixed(0)} ms, ${timing.cells} ${timing.unit} cells); tooltip ${handlerMs} ms in the page (${hoverMs} ms with the test driver's round trip)`);
+    console.log(
+      `browser run ${attempt}: drawn ${timing.drawn.toFixed(0)} ms after navigation start (heatmap script ${timing.script.toFixed(0)} ms, ${timing.cells} ${timing.unit} cells); tooltip ${handlerMs} ms in the page (${hoverMs} ms with the test driver's round trip)`,
+    );
     await context.close();
     rmSync(userData, { recursive: true, force: true });
   }

@@ -26,18 +26,57 @@ const START = '2021-10-01';
 const END = new Date(Date.parse(START) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
 
 const processors = [
-  { name: 'P1', table: 'bench.p1', upstream: ['src'], checks: ['not_null: [d, player]', 'unique: [player]', 'row_count: { min: 1 }'], sql: "select d, k % 500 as player, count(*) as n, sum(v) as v from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
-  { name: 'P2', table: 'bench.p2', upstream: ['src'], checks: ['not_null: [team]', 'unique: [team]', 'row_count: { min: 1 }'], sql: "select d, k % 30 as team, avg(v) as v, max(v) as top from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all" },
-  { name: 'P3', table: 'bench.p3', upstream: ['P1'], checks: ['not_null: [player, per]', 'unique: [player]', 'relationships: { column: player, to: P1, field: player }'], sql: "select d, player, v / n as per, rank() over (partition by d order by v desc) as r from {{ ref('P1') }} where d between {{ start_date }} and {{ end_date }}" },
-  { name: 'P4', table: 'bench.p4', upstream: ['P3', 'P2'], checks: ['not_null: [player, team_v]', 'row_count: { min: 1 }'], sql: "select p.d, p.player, p.per, t.v as team_v from {{ ref('P3') }} p join {{ ref('P2') }} t on t.d = p.d and t.team = p.player % 30 where p.d between {{ start_date }} and {{ end_date }}" },
-  { name: 'P5', table: 'bench.p5', upstream: ['P4'], checks: ['row_count: { min: 1, max: 1 }', 'accepted_values: { column: players, values: [500] }'], sql: "select d, count(*) as players, avg(per) as per, sum(team_v) as tv from {{ ref('P4') }} where d between {{ start_date }} and {{ end_date }} group by d" },
+  {
+    name: 'P1',
+    table: 'bench.p1',
+    upstream: ['src'],
+    checks: ['not_null: [d, player]', 'unique: [player]', 'row_count: { min: 1 }'],
+    sql: "select d, k % 500 as player, count(*) as n, sum(v) as v from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all",
+  },
+  {
+    name: 'P2',
+    table: 'bench.p2',
+    upstream: ['src'],
+    checks: ['not_null: [team]', 'unique: [team]', 'row_count: { min: 1 }'],
+    sql: "select d, k % 30 as team, avg(v) as v, max(v) as top from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} group by all",
+  },
+  {
+    name: 'P3',
+    table: 'bench.p3',
+    upstream: ['P1'],
+    checks: ['not_null: [player, per]', 'unique: [player]', 'relationships: { column: player, to: P1, field: player }'],
+    sql: "select d, player, v / n as per, rank() over (partition by d order by v desc) as r from {{ ref('P1') }} where d between {{ start_date }} and {{ end_date }}",
+  },
+  {
+    name: 'P4',
+    table: 'bench.p4',
+    upstream: ['P3', 'P2'],
+    checks: ['not_null: [player, team_v]', 'row_count: { min: 1 }'],
+    sql: "select p.d, p.player, p.per, t.v as team_v from {{ ref('P3') }} p join {{ ref('P2') }} t on t.d = p.d and t.team = p.player % 30 where p.d between {{ start_date }} and {{ end_date }}",
+  },
+  {
+    name: 'P5',
+    table: 'bench.p5',
+    upstream: ['P4'],
+    checks: ['row_count: { min: 1, max: 1 }', 'accepted_values: { column: players, values: [500] }'],
+    sql: "select d, count(*) as players, avg(per) as per, sum(team_v) as tv from {{ ref('P4') }} where d between {{ start_date }} and {{ end_date }} group by d",
+  },
 ];
 
 async function makePristine(dir, withChecks = false) {
   mkdirSync(join(dir, 'sql'), { recursive: true });
   mkdirSync(join(dir, '.dag'), { recursive: true });
-  const lines = ['version: 1', 'name: bench', 'targets:', '  dev: { type: duckdb, path: .dag/bench.duckdb }', 'default_target: dev',
-    `defaults: { partition_column: d, batch_size: ${BATCH}, timeout: 10m }`, 'sources:', '  src: { table: raw.src }', 'processors:'];
+  const lines = [
+    'version: 1',
+    'name: bench',
+    'targets:',
+    '  dev: { type: duckdb, path: .dag/bench.duckdb }',
+    'default_target: dev',
+    `defaults: { partition_column: d, batch_size: ${BATCH}, timeout: 10m }`,
+    'sources:',
+    '  src: { table: raw.src }',
+    'processors:',
+  ];
   for (const p of processors) {
     writeFileSync(join(dir, 'sql', `${p.name}.sql`), `${p.sql}\n`);
     lines.push(`  ${p.name}:`, `    table: ${p.table}`, `    upstream: [${p.upstream.join(', ')}]`, `    sql: sql/${p.name}.sql`);
@@ -47,7 +86,9 @@ async function makePristine(dir, withChecks = false) {
   const instance = await DuckDBInstance.create(join(dir, '.dag', 'bench.duckdb'));
   const db = await instance.connect();
   await db.run('create schema raw');
-  await db.run(`create table raw.src as select (DATE '${START}' + (i // ${ROWS_PER_DAY})::INTEGER) as d, (i * 7919) % 100000 as k, (i % 997)::DOUBLE as v from range(${DAYS * ROWS_PER_DAY}) t(i)`);
+  await db.run(
+    `create table raw.src as select (DATE '${START}' + (i // ${ROWS_PER_DAY})::INTEGER) as d, (i * 7919) % 100000 as k, (i % 997)::DOUBLE as v from range(${DAYS * ROWS_PER_DAY}) t(i)`,
+  );
   db.disconnectSync();
   instance.closeSync();
 }
@@ -131,7 +172,10 @@ for (let i = 0; i < REPEAT; i++) {
     if (result.totals.built !== json.totals.built) throw new Error(`with checks: built ${result.totals.built}, without: ${json.totals.built}`);
     checkTimes.push(checked.ms);
   }
-  for (const [viaRequire, times] of [[false, directTimes], [true, requireTimes]]) {
+  for (const [viaRequire, times] of [
+    [false, directTimes],
+    [true, requireTimes],
+  ]) {
     const b = join(work, `direct-${i}-${viaRequire ? 'require' : 'import'}`);
     cpSync(pristine, b, { recursive: true });
     const script = join(root, 'bench', `.direct-${process.pid}.mjs`);
@@ -147,7 +191,9 @@ const dagMs = median(dagTimes);
 const directMs = median(directTimes);
 const expectedJobs = processors.length * Math.ceil(DAYS / BATCH);
 const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
-console.log(`bench/run: ${processors.length} processors × ${DAYS} days, ${ROWS_PER_DAY.toLocaleString('en')} source rows/day, batch_size ${BATCH}, ${cpu} cores, median of ${REPEAT}`);
+console.log(
+  `bench/run: ${processors.length} processors × ${DAYS} days, ${ROWS_PER_DAY.toLocaleString('en')} source rows/day, batch_size ${BATCH}, ${cpu} cores, median of ${REPEAT}`,
+);
 console.log(`  dag run (whole CLI process): ${dagMs.toFixed(0)} ms  [${dagTimes.map((t) => t.toFixed(0)).join(', ')}]`);
 console.log(`  dag run, first after a build (no code cache yet): ${coldMs.toFixed(0)} ms`);
 console.log(`  direct @duckdb/node-api:      ${directMs.toFixed(0)} ms  [${directTimes.map((t) => t.toFixed(0)).join(', ')}]`);
@@ -160,8 +206,11 @@ console.log(`  building only, (dag run - dag plan) / direct: ${((dagMs - planMs)
 if (WITH_CHECKS) {
   const checksMs = median(checkTimes);
   const count = processors.reduce((n, p) => n + p.checks.length, 0);
-  console.log(`  dag run with ${count} checks on the ${processors.length} processors: ${checksMs.toFixed(0)} ms  [${checkTimes.map((t) => t.toFixed(0)).join(', ')}]`);
+  console.log(
+    `  dag run with ${count} checks on the ${processors.length} processors: ${checksMs.toFixed(0)} ms  [${checkTimes.map((t) => t.toFixed(0)).join(', ')}]`,
+  );
   console.log(`  checks cost: ${(((checksMs - dagMs) / dagMs) * 100).toFixed(1)}% over the same run without checks (target < 15%)`);
 }
 console.log(`  jobs: ${jobs} (target ⌈${DAYS}/${BATCH}⌉ × ${processors.length} = ${expectedJobs}); partitions built: ${built}`);
-if (process.env.KEEP_BENCH) console.log(work); else rmSync(work, { recursive: true, force: true });
+if (process.env.KEEP_BENCH) console.log(work);
+else rmSync(work, { recursive: true, force: true });

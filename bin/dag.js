@@ -24,7 +24,11 @@ try {
 
 // V8 accepts a cache made from a source of the same length, so the key must name the content. One
 // cache per verb: each holds the functions its verb compiled.
-const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`).digest('hex').slice(0, 24);
+const key = createHash('sha256')
+  .update(source)
+  .update(`\0${process.version}\0${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`)
+  .digest('hex')
+  .slice(0, 24);
 const args = process.argv.slice(2);
 const helpOnly = args.some((arg) => ['-h', '--help', '-V', '--version'].includes(arg));
 const verb = !helpOnly && ['validate', 'plan', 'run', 'explain', 'render', 'graph', 'report', 'runs', 'ledger'].includes(args[0]) ? args[0] : 'other';

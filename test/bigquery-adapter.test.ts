@@ -51,7 +51,10 @@ describe('bigquery snapshot', () => {
 
     // Ten times the dates, and a ledger: still one query per dataset, plus the ledger check (columns,
     // version), entries, names and failures.
-    await seedGames(server, Array.from({ length: 30 }, (_, i) => `2021-12-${String(i + 1).padStart(2, '0')}`));
+    await seedGames(
+      server,
+      Array.from({ length: 30 }, (_, i) => `2021-12-${String(i + 1).padStart(2, '0')}`),
+    );
     expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-12-01']), never)).ok).toBe(true);
     server.log.length = 0;
     const again = await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED', 'SUMMED', 'EXTERNAL']);
@@ -63,7 +66,9 @@ describe('bigquery snapshot', () => {
 
   it('refuses a table partitioned on another column, saying which and what to do', async () => {
     await server.exec('CREATE SCHEMA `test-project.raw`; CREATE TABLE `test-project.raw.games` (game_date DATE, day2 DATE) PARTITION BY day2');
-    await expect(warehouse.readSnapshot(pipeline, ['games'])).rejects.toThrow(/games \(raw\.games\) is partitioned on day2, but pipeline\.yaml says partition_column: game_date/);
+    await expect(warehouse.readSnapshot(pipeline, ['games'])).rejects.toThrow(
+      /games \(raw\.games\) is partitioned on day2, but pipeline\.yaml says partition_column: game_date/,
+    );
   });
 
   it('refuses an unpartitioned table', async () => {
@@ -77,7 +82,15 @@ describe('bigquery sql batches', () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     server.log.length = 0;
     const outcome = await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01', '2021-11-02', '2021-11-03']), never);
-    expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2], [day('2021-11-02'), 2], [day('2021-11-03'), 0]]), absent: [] });
+    expect(outcome).toEqual({
+      ok: true,
+      rows: new Map([
+        [day('2021-11-01'), 2],
+        [day('2021-11-02'), 2],
+        [day('2021-11-03'), 0],
+      ]),
+      absent: [],
+    });
     // the schema check's free dry run of the SELECT, then the ledger check and DDL once and exactly one job for the batch
     expect(jobInserts(server.log).filter((j) => j.dryRun)).toHaveLength(1);
     const inserts = jobInserts(server.log).filter((j) => !j.dryRun);
@@ -88,7 +101,12 @@ describe('bigquery sql batches', () => {
     const snapshot = await warehouse.readSnapshot(pipeline, ['games', 'DOUBLED']);
     expect(snapshot.tables.get('DOUBLED')?.partitions.get(day('2021-11-01'))?.rows).toBe(2);
     const ledger = snapshot.ledger.get('DOUBLED');
-    expect(ledger?.get(day('2021-11-03'))).toMatchObject({ rows: 0, runId: 'run-1', codeFingerprint: 'code-fp', inputFingerprint: `input-${day('2021-11-03')}` });
+    expect(ledger?.get(day('2021-11-03'))).toMatchObject({
+      rows: 0,
+      runId: 'run-1',
+      codeFingerprint: 'code-fp',
+      inputFingerprint: `input-${day('2021-11-03')}`,
+    });
     expect(ledger?.size).toBe(3);
     const points = await server.exec("SELECT points FROM `test-project.derived.doubled` WHERE team = 'A' ORDER BY game_date");
     expect(points.rows).toEqual([['200'], ['202']]);
@@ -97,7 +115,7 @@ describe('bigquery sql batches', () => {
   it('a fault between statements leaves the old partitions and no ledger row (atomic)', async () => {
     await seedGames(server, ['2021-11-01']);
     expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-1', 1000), never)).ok).toBe(true);
-    await server.exec("UPDATE `test-project.raw.games` SET points = 1 WHERE TRUE");
+    await server.exec('UPDATE `test-project.raw.games` SET points = 1 WHERE TRUE');
     // The table exists now, so the script has no DDL: 0 stage, 1 assert, 2 BEGIN, 3 DELETE, 4 INSERT,
     // 5 the ledger INSERT — data already deleted and re-inserted inside the transaction.
     server.faults.push({ kind: 'failBetween', sql: /BEGIN TRANSACTION/, beforeStatement: 5, reason: 'backendError' });
@@ -111,14 +129,23 @@ describe('bigquery sql batches', () => {
 
   it('a new table is typed from the staged rows (the SELECT runs once); existing tables get no DDL; a dropped one is recreated', async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
-    const scriptsOf = () => jobInserts(server.log).filter((j) => j.query.includes('BEGIN TRANSACTION')).map((j) => j.query);
+    const scriptsOf = () =>
+      jobInserts(server.log)
+        .filter((j) => j.query.includes('BEGIN TRANSACTION'))
+        .map((j) => j.query);
     const selectRuns = (script: string) => script.split('FROM `test-project.raw.games`').length - 1;
     expect((await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).ok).toBe(true);
     let [script] = scriptsOf();
     expect(script).toContain('PARTITION BY `game_date` AS SELECT * FROM _dag_rows WHERE FALSE;');
     expect(selectRuns(script ?? '')).toBe(1);
-    const columns = await server.exec("SELECT column_name, data_type FROM `test-project.derived.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'doubled' ORDER BY ordinal_position");
-    expect(columns.rows).toEqual([['game_date', 'DATE'], ['team', 'STRING'], ['points', 'INT64']]);
+    const columns = await server.exec(
+      "SELECT column_name, data_type FROM `test-project.derived.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'doubled' ORDER BY ordinal_position",
+    );
+    expect(columns.rows).toEqual([
+      ['game_date', 'DATE'],
+      ['team', 'STRING'],
+      ['points', 'INT64'],
+    ]);
 
     // Known to exist (this process built it; a snapshot would say so too): no DDL at all.
     server.log.length = 0;
@@ -151,7 +178,10 @@ describe('bigquery sql batches', () => {
     await seedGames(server, ['2021-11-01']);
     await warehouse.recordRun({ runId: 'r', commandLine: 'x', target: 'bq', startedAt: 1 }); // ledger DDL out of the way
     ({ pipeline } = await loadTestPipeline(server, { 'sql/doubled.sql': 'SELEC nonsense' }));
-    expect(await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
+    expect(await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01']), never)).toMatchObject({
+      ok: false,
+      failure: { category: 'PROCESSOR_ERROR' },
+    });
     ({ pipeline } = await loadTestPipeline(server));
     const job = batchJob(pipeline, 'DOUBLED', ['2021-11-01']);
     server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION/, status: 429, reason: 'rateLimitExceeded' });
@@ -181,7 +211,10 @@ describe('bigquery sql batches', () => {
     while (!server.log.some((r) => r.method === 'POST' && r.path.endsWith('/cancel'))) await new Promise((r) => setTimeout(r, 10));
     const cancel = server.log.find((r) => r.path.endsWith('/cancel'));
     expect(cancel?.query.location).toBe('US');
-    const batch = server.jobs().filter((j) => JSON.stringify(j.configuration).includes('BEGIN TRANSACTION')).pop();
+    const batch = server
+      .jobs()
+      .filter((j) => JSON.stringify(j.configuration).includes('BEGIN TRANSACTION'))
+      .pop();
     while (server.jobs().find((j) => j.id === batch?.id)?.state !== 'DONE') await new Promise((r) => setTimeout(r, 10));
     expect(server.jobs().find((j) => j.id === batch?.id)?.error).toMatch(/^stopped/);
     const snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
@@ -215,7 +248,8 @@ describe('bigquery command batches, ledger, lock, cost', () => {
   it('runs a command with project/location/dataset/table in env, then records present partitions', async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     let seen: Readonly<Record<string, string>> = {};
-    const outcome = await commandBatch(warehouse, 
+    const outcome = await commandBatch(
+      warehouse,
       batchJob(pipeline, 'EXTERNAL', ['2021-11-01', '2021-11-02']),
       async (env) => {
         seen = env;
@@ -238,7 +272,8 @@ describe('bigquery command batches, ledger, lock, cost', () => {
   it('marks the batch unfinished in one ledger job before the command starts; a failing command leaves the markers', async () => {
     let before: ReturnType<typeof jobInserts> = [];
     const job = batchJob(pipeline, 'EXTERNAL', ['2021-11-01', '2021-11-02'], 'run-9', 5000);
-    const outcome = await commandBatch(warehouse, 
+    const outcome = await commandBatch(
+      warehouse,
       job,
       async () => {
         before = jobInserts(server.log);
@@ -255,7 +290,9 @@ describe('bigquery command batches, ledger, lock, cost', () => {
 
   it('records failures that the next snapshot reports until the partition is built', async () => {
     await seedGames(server, ['2021-11-01']);
-    await warehouse.recordFailures([{ runId: 'run-1', processor: 'DOUBLED', day: day('2021-11-01'), category: 'TIMEOUT', message: 'slow', attempt: 1, at: 1000 }]);
+    await warehouse.recordFailures([
+      { runId: 'run-1', processor: 'DOUBLED', day: day('2021-11-01'), category: 'TIMEOUT', message: 'slow', attempt: 1, at: 1000 },
+    ]);
     let snapshot = await warehouse.readSnapshot(pipeline, ['DOUBLED']);
     expect(snapshot.failures.get('DOUBLED')?.get(day('2021-11-01'))).toBe('TIMEOUT');
     await sqlBatch(warehouse, batchJob(pipeline, 'DOUBLED', ['2021-11-01'], 'run-2', 2000), never);
@@ -287,7 +324,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
     const a = { runId: 'run-a', pid: process.pid, host: hostname(), since: 1000, commandLine: 'dag run a' };
     // run-a's row committed too (both INSERTs ran on the same empty snapshot): the state run-a's
     // lock script reads back after its COMMIT.
-    const holders = async () => (await server.exec("SELECT run_id FROM `test-project._dag.locks` ORDER BY run_id")).rows.map((r) => r[0]);
+    const holders = async () => (await server.exec('SELECT run_id FROM `test-project._dag.locks` ORDER BY run_id')).rows.map((r) => r[0]);
     await server.exec(
       "INSERT INTO `test-project._dag.locks` (target, run_id, pid, host, since, command_line) VALUES ('bq', 'run-a', " +
         `${process.pid}, '${hostname()}', TIMESTAMP_MILLIS(1000), 'dag run a')`,
@@ -300,7 +337,7 @@ describe('bigquery command batches, ledger, lock, cost', () => {
 
   it('skips __NULL__ partitions and reads inventories of more than 1,000 tables in chunks of 1,000', async () => {
     await seedGames(server, ['2021-11-01']);
-    await server.exec('INSERT INTO `test-project.raw.games` VALUES (NULL, \'A\', 1)');
+    await server.exec("INSERT INTO `test-project.raw.games` VALUES (NULL, 'A', 1)");
     const ids = await server.exec("SELECT partition_id FROM `test-project.raw.INFORMATION_SCHEMA.PARTITIONS` WHERE table_name = 'games' ORDER BY 1");
     expect(ids.rows).toEqual([['20211101'], ['__NULL__']]);
     const games = (await warehouse.readSnapshot(pipeline, ['games'])).tables.get('games');
@@ -311,11 +348,17 @@ describe('bigquery command batches, ledger, lock, cost', () => {
       'pipeline.yaml': `version: 1\nname: many\ntargets:\n  bq: { type: bigquery, project: test-project, location: US, api_endpoint: "${server.url}" }\ndefault_target: bq\ndefaults: { partition_column: game_date }\nsources:\n${names.map((n) => `  ${n}: { table: raw.${n} }`).join('\n')}\nprocessors:\n  P: { table: derived.p, upstream: [s0000], sql: sql/p.sql }\n`,
       'sql/p.sql': "SELECT * FROM {{ ref('s0000') }}\n",
     });
-    await server.exec('CREATE TABLE `test-project.raw.s1000` (game_date DATE, x INT64) PARTITION BY game_date; INSERT INTO `test-project.raw.s1000` VALUES (DATE \'2021-11-01\', 1)');
+    await server.exec(
+      "CREATE TABLE `test-project.raw.s1000` (game_date DATE, x INT64) PARTITION BY game_date; INSERT INTO `test-project.raw.s1000` VALUES (DATE '2021-11-01', 1)",
+    );
     server.log.length = 0;
     const snapshot = await warehouse.readSnapshot(many.pipeline, names);
     const inventories = jobInserts(server.log).filter((j) => j.query.includes('INFORMATION_SCHEMA.PARTITIONS'));
-    const sizes = inventories.map((j) => ((j.body.configuration as { query: { queryParameters: { parameterValue: { arrayValues: unknown[] } }[] } }).query.queryParameters[0]?.parameterValue.arrayValues.length));
+    const sizes = inventories.map(
+      (j) =>
+        (j.body.configuration as { query: { queryParameters: { parameterValue: { arrayValues: unknown[] } }[] } }).query.queryParameters[0]?.parameterValue
+          .arrayValues.length,
+    );
     expect(sizes.sort()).toEqual([1, 1000]);
     expect(snapshot.stats.queries).toBe(2 + 1); // two inventory chunks and the ledger check (no ledger)
     expect(snapshot.tables.get('s1000')?.partitions.get(day('2021-11-01'))?.rows).toBe(1);

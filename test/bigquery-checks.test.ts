@@ -57,9 +57,12 @@ processors:
 
 const FILES = {
   // team NULL on 2021-11-03: not_null fails that day only.
-  'doubled.sql': "SELECT game_date, CASE WHEN game_date = DATE '2021-11-03' THEN NULL ELSE team END AS team, points * 2 AS points FROM {{ ref('games') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\n",
-  'summed.sql': "SELECT game_date, SUM(points) AS total FROM {{ ref('DOUBLED') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY game_date\n",
-  'summed_games.sql': "SELECT game_date, SUM(points) AS total FROM {{ ref('games') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY game_date\n",
+  'doubled.sql':
+    "SELECT game_date, CASE WHEN game_date = DATE '2021-11-03' THEN NULL ELSE team END AS team, points * 2 AS points FROM {{ ref('games') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\n",
+  'summed.sql':
+    "SELECT game_date, SUM(points) AS total FROM {{ ref('DOUBLED') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY game_date\n",
+  'summed_games.sql':
+    "SELECT game_date, SUM(points) AS total FROM {{ ref('games') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY game_date\n",
   'checks/broken.sql': 'SELECT game_date, no_such_column FROM {{ this }}\n',
   'checks/points.sql': 'SELECT game_date, points FROM {{ this }} WHERE points < 0\n',
   'checks/external.sql': "SELECT game_date, n FROM {{ this }} WHERE game_date = DATE '2021-11-05'\n",
@@ -73,7 +76,9 @@ beforeAll(async () => {
   server = await startBqServer();
   await seedGames(server, DATES);
   const values = DATES.map((d) => `(DATE '${d}', 1)`).join(', ');
-  await server.exec(`CREATE SCHEMA IF NOT EXISTS \`${PROJECT}.other\`; CREATE TABLE \`${PROJECT}.other.external\` (game_date DATE, n INT64) PARTITION BY game_date; INSERT INTO \`${PROJECT}.other.external\` VALUES ${values}`);
+  await server.exec(
+    `CREATE SCHEMA IF NOT EXISTS \`${PROJECT}.other\`; CREATE TABLE \`${PROJECT}.other.external\` (game_date DATE, n INT64) PARTITION BY game_date; INSERT INTO \`${PROJECT}.other.external\` VALUES ${values}`,
+  );
   dir = tempProject({ 'pipeline.yaml': yaml(server.url), ...FILES });
 });
 afterAll(async () => {
@@ -99,10 +104,16 @@ describe('data checks on BigQuery', () => {
     expect(doubled.failed[0]?.message).toContain('check not_null(team) found 2 offending rows, e.g. {"game_date":"2021-11-03","team":null,');
     expect(processorOf(json, 'SUMMED').upstream_failed).toEqual(['2021-11-03']);
     // Nothing of 2021-11-03 reached the table or the ledger.
-    expect(await rows(`SELECT CAST(game_date AS STRING), COUNT(*) FROM \`${PROJECT}.derived.doubled\` GROUP BY 1 ORDER BY 1`)).toEqual(DATES.filter((d) => d !== '2021-11-03').map((d) => [d, '2']));
-    expect(await rows(`SELECT COUNT(*) FROM \`${PROJECT}._dag.partitions\` WHERE processor = 'DOUBLED' AND partition_date = DATE '2021-11-03'`)).toEqual([['0']]);
+    expect(await rows(`SELECT CAST(game_date AS STRING), COUNT(*) FROM \`${PROJECT}.derived.doubled\` GROUP BY 1 ORDER BY 1`)).toEqual(
+      DATES.filter((d) => d !== '2021-11-03').map((d) => [d, '2']),
+    );
+    expect(await rows(`SELECT COUNT(*) FROM \`${PROJECT}._dag.partitions\` WHERE processor = 'DOUBLED' AND partition_date = DATE '2021-11-03'`)).toEqual([
+      ['0'],
+    ]);
     // Both severities are in _dag.checks: the error of 11-03, and the warn (team B is not accepted) of every day.
-    const findings = await rows(`SELECT CAST(partition_date AS STRING), check_name, severity, offending_rows FROM \`${PROJECT}._dag.checks\` WHERE processor = 'DOUBLED' ORDER BY 1, 2`);
+    const findings = await rows(
+      `SELECT CAST(partition_date AS STRING), check_name, severity, offending_rows FROM \`${PROJECT}._dag.checks\` WHERE processor = 'DOUBLED' ORDER BY 1, 2`,
+    );
     // (The two NULL teams of 11-03 are also one duplicated key: unique groups NULLs as BigQuery does.)
     expect(findings.filter((f) => f[2] === 'error')).toEqual([
       ['2021-11-03', 'not_null(team)', 'error', '2'],
@@ -121,10 +132,14 @@ describe('data checks on BigQuery', () => {
     const external = processorOf(parseRunJson(forced), 'EXTERNAL');
     expect(external.built, JSON.stringify(external.failed)).toEqual(DATES.filter((d) => d !== '2021-11-05'));
     expect(external.failed).toEqual([expect.objectContaining({ date: '2021-11-05', category: 'CHECK_FAILED' })]);
-    const marker = await rows(`SELECT row_count, code_fingerprint FROM \`${PROJECT}._dag.partitions\` WHERE processor = 'EXTERNAL' AND partition_date = DATE '2021-11-05' ORDER BY built_at DESC LIMIT 1`);
+    const marker = await rows(
+      `SELECT row_count, code_fingerprint FROM \`${PROJECT}._dag.partitions\` WHERE processor = 'EXTERNAL' AND partition_date = DATE '2021-11-05' ORDER BY built_at DESC LIMIT 1`,
+    );
     expect(marker).toEqual([['-1', `unfinished:${parseRunJson(forced).run_id}`]]);
 
-    const plan = JSON.parse((await dag('plan', '--range', RANGE, '--json')).stdout) as { processors: { name: string; partitions: { date: string; action: string }[] }[] };
+    const plan = JSON.parse((await dag('plan', '--range', RANGE, '--json')).stdout) as {
+      processors: { name: string; partitions: { date: string; action: string }[] }[];
+    };
     expect(plan.processors.find((p) => p.name === 'DOUBLED')?.partitions.map((p) => `${p.date} ${p.action}`)).toEqual(['2021-11-03 build']);
     expect(plan.processors.find((p) => p.name === 'EXTERNAL')?.partitions.map((p) => `${p.date} ${p.action}`)).toEqual(['2021-11-05 build']);
   });

@@ -100,7 +100,12 @@ async function dag(args: readonly string[], target: 'dev' | 'bq'): Promise<DagRe
   return result;
 }
 
-type PlanJson = { target?: string; stats?: unknown; processors: { name: string; partitions: { date: string; status: string; action: string; category?: string }[] }[]; summary: Record<string, number> };
+type PlanJson = {
+  target?: string;
+  stats?: unknown;
+  processors: { name: string; partitions: { date: string; status: string; action: string; category?: string }[] }[];
+  summary: Record<string, number>;
+};
 
 /** The plan without what legitimately differs between targets (its name and read statistics). */
 async function planOf(target: 'dev' | 'bq'): Promise<Omit<PlanJson, 'target' | 'stats'>> {
@@ -110,7 +115,11 @@ async function planOf(target: 'dev' | 'bq'): Promise<Omit<PlanJson, 'target' | '
   return rest;
 }
 
-type RunJson = { outcome: string; totals: { built: number }; processors: { name: string; built: string[]; failed: { date: string; category: string; message: string }[] }[] };
+type RunJson = {
+  outcome: string;
+  totals: { built: number };
+  processors: { name: string; built: string[]; failed: { date: string; category: string; message: string }[] }[];
+};
 
 async function runOf(target: 'dev' | 'bq', args: readonly string[] = []): Promise<RunJson> {
   const r = await dag(['run', '--range', RANGE, '--json', ...args], target);
@@ -153,7 +162,9 @@ async function planRunCompare(): Promise<{ plan: Omit<PlanJson, 'target' | 'stat
   const plans = [await planOf('dev'), await planOf('bq')];
   expect(plans[1]).toEqual(plans[0]);
   const runs = [await runOf('dev'), await runOf('bq')];
-  expect(runs[1]!.processors.flatMap((p) => p.failed.map((f) => `${p.name} ${f.date} ${f.category} ${f.message}`))).toEqual(runs[0]!.processors.flatMap((p) => p.failed.map((f) => `${p.name} ${f.date} ${f.category} ${f.message}`)));
+  expect(runs[1]!.processors.flatMap((p) => p.failed.map((f) => `${p.name} ${f.date} ${f.category} ${f.message}`))).toEqual(
+    runs[0]!.processors.flatMap((p) => p.failed.map((f) => `${p.name} ${f.date} ${f.category} ${f.message}`)),
+  );
   expect(builtDates(runs[1]!)).toEqual(builtDates(runs[0]!));
   const data = await tablesOf();
   expect(data.bq).toEqual(data.dev);
@@ -226,13 +237,17 @@ describe('the bq target through the dag binary, against the duckdb target', () =
     const r = await dag(['plan', '--range', RANGE, '--cost'], 'bq');
     expect(r.code, r.stderr).toBe(0);
     const cost = r.stdout.slice(r.stdout.indexOf('Cost (BigQuery on-demand estimate'));
-    for (const name of ['PSZA', 'PDC', 'PCF', 'MLFS']) expect(cost).toMatch(new RegExp(`^  ${name}\\s+(\\d+(\\.\\d)? [KMGT]?i?B|unknown)\\s+(\\$\\d+\\.\\d\\d|unknown)$`, 'm'));
+    for (const name of ['PSZA', 'PDC', 'PCF', 'MLFS'])
+      expect(cost).toMatch(new RegExp(`^  ${name}\\s+(\\d+(\\.\\d)? [KMGT]?i?B|unknown)\\s+(\\$\\d+\\.\\d\\d|unknown)$`, 'm'));
     expect(cost).toMatch(/^ {2}total\s+\d+(\.\d)? [KMGT]?i?B\s+\$\d+\.\d\d.* at \$6\.25\/TiB$/m);
     expect(jobInserts(server.log).filter((j) => j.dryRun).length).toBeGreaterThan(0);
 
     // A processor whose SQL reads a table that does not exist: BigQuery cannot estimate it.
     const broken = tempProject({
-      'pipeline.yaml': pipelineYaml(server.url).replace(/processors:[\s\S]*$/, 'processors:\n  GHOST: { table: precompute.ghost, upstream: [schedule], sql: sql/ghost.sql }\n'),
+      'pipeline.yaml': pipelineYaml(server.url).replace(
+        /processors:[\s\S]*$/,
+        'processors:\n  GHOST: { table: precompute.ghost, upstream: [schedule], sql: sql/ghost.sql }\n',
+      ),
       'sql/ghost.sql': 'SELECT game_date FROM `test-project.nowhere.nothing` WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\n',
     });
     const unknown = await runDag(['plan', '--range', RANGE, '--cost', '--target', 'bq'], { cwd: broken, env });
@@ -243,7 +258,10 @@ describe('the bq target through the dag binary, against the duckdb target', () =
 
   it('a job slower than the timeout is cancelled with jobs.cancel and recorded TIMEOUT', async () => {
     const slowDir = tempProject({
-      'pipeline.yaml': pipelineYaml(server.url).replace(/processors:[\s\S]*$/, 'processors:\n  SLOW: { table: precompute.slow, upstream: [schedule], sql: sql/slow.sql, timeout: 1s }\n'),
+      'pipeline.yaml': pipelineYaml(server.url).replace(
+        /processors:[\s\S]*$/,
+        'processors:\n  SLOW: { table: precompute.slow, upstream: [schedule], sql: sql/slow.sql, timeout: 1s }\n',
+      ),
       'sql/slow.sql': sql('schedule'),
     });
     server.faults.push({ kind: 'slow', sql: /precompute\.slow[\s\S]*BEGIN TRANSACTION/, ms: 30_000 });

@@ -128,7 +128,11 @@ describe('a BigQuery command batch that wrote rows but did not finish', () => {
       const planned = await dag(dir, ['plan', '--range', RANGE, '--json']);
       expect(planned.code, planned.stderr).toBe(0);
       const plan = JSON.parse(planned.stdout) as PlanJson;
-      const builds = (name: string) => plan.processors.find((p) => p.name === name)?.partitions.filter((p) => p.action === 'build').map((p) => p.date);
+      const builds = (name: string) =>
+        plan.processors
+          .find((p) => p.name === name)
+          ?.partitions.filter((p) => p.action === 'build')
+          .map((p) => p.date);
       // Exit 1: the other days were built after it; kill: dag died on the first day.
       const expected = how === 'exit' ? [isoDay(0)] : ALL;
       expect(builds('CMD')).toEqual(expected);
@@ -136,13 +140,18 @@ describe('a BigQuery command batch that wrote rows but did not finish', () => {
       const explained = await dag(dir, ['explain', 'CMD', isoDay(0)]);
       // Exit 1 left a failure row (explain names it); a kill left only the unfinished marker.
       expect(explained.stdout).toMatch(
-        how === 'exit' ? /its last build failed: PROCESSOR_ERROR in run \S+ .*what its command wrote is not trusted, so it is rebuilt/ : /its command did not finish in run \S+ \(failed, timed out or killed\)/,
+        how === 'exit'
+          ? /its last build failed: PROCESSOR_ERROR in run \S+ .*what its command wrote is not trusted, so it is rebuilt/
+          : /its command did not finish in run \S+ \(failed, timed out or killed\)/,
       );
 
       const rerun = await dag(dir, ['run', '--range', RANGE, '--json']);
       expect(rerun.code, rerun.stderr + rerun.stdout).toBe(0);
       expect((JSON.parse(rerun.stdout) as RunJson).processors.find((p) => p.name === 'CMD')?.built).toEqual(expected);
-      for (const [processor, table] of [['CMD', 'p.cmd'], ['DOWN', 'p.down']] as const)
+      for (const [processor, table] of [
+        ['CMD', 'p.cmd'],
+        ['DOWN', 'p.down'],
+      ] as const)
         expect(await ledgerByDay(processor), `${processor}: ledger vs data`).toEqual(await countsByDay(table));
       expect([...(await ledgerByDay('CMD')).entries()].sort()).toEqual(ALL.map((d, i) => [d, sourceRows(i)]));
       const again = await dag(dir, ['run', '--range', RANGE, '--json']);

@@ -13,7 +13,9 @@ const files = serverForFile();
 let server: BqServer;
 beforeEach(async () => {
   server = files.server();
-  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE');
+  await server.exec(
+    'DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE',
+  );
   await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE');
 });
 
@@ -25,7 +27,7 @@ describe('BigQuery cost estimate', () => {
     expect(batchBill(3 * MB, 25 * MB, true).map((s) => s.bytes)).toEqual([3 * MB, MB, 25 * MB, 25 * MB, MB, MB]);
   });
 
-  it('adds the replaced partitions\' bytes (DELETE and INSERT) and the per-statement minimums to the dry run', async () => {
+  it("adds the replaced partitions' bytes (DELETE and INSERT) and the per-statement minimums to the dry run", async () => {
     await seedGames(server, ['2021-11-01', '2021-11-02']);
     const { pipeline, dir } = await loadTestPipeline(server);
     files.dirs.push(dir);

@@ -108,11 +108,16 @@ export function batchJob(pipeline: Pipeline, processorName: string, dates: reado
 }
 
 /** jobs.insert requests (dry runs included), in order. */
-export function jobInserts(log: readonly LoggedRequest[]): { query: string; location: string | undefined; labels: Record<string, string>; dryRun: boolean; body: Record<string, unknown> }[] {
+export function jobInserts(
+  log: readonly LoggedRequest[],
+): { query: string; location: string | undefined; labels: Record<string, string>; dryRun: boolean; body: Record<string, unknown> }[] {
   return log
     .filter((r) => r.method === 'POST' && /^\/projects\/[^/]+\/jobs$/.test(r.path))
     .map((r) => {
-      const body = r.body as { jobReference?: { location?: string }; configuration?: { query?: { query?: string }; labels?: Record<string, string>; dryRun?: boolean } };
+      const body = r.body as {
+        jobReference?: { location?: string };
+        configuration?: { query?: { query?: string }; labels?: Record<string, string>; dryRun?: boolean };
+      };
       return {
         query: body.configuration?.query?.query ?? '',
         location: body.jobReference?.location,
@@ -125,7 +130,9 @@ export function jobInserts(log: readonly LoggedRequest[]): { query: string; loca
 
 /** A fresh dataset layout on a shared server: drops what earlier tests wrote (datasets and metadata), faults and the log. */
 export async function resetServer(server: BqServer): Promise<void> {
-  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE; DROP SCHEMA IF EXISTS `test-project.other` CASCADE');
+  await server.exec(
+    'DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE; DROP SCHEMA IF EXISTS `test-project.other` CASCADE',
+  );
   await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE; DELETE FROM __bq.stream_buffer WHERE TRUE');
   server.log.length = 0;
   server.faults.length = 0;

@@ -16,7 +16,9 @@ const dirs = files.dirs;
 let server: BqServer;
 beforeEach(async () => {
   server = files.server();
-  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE');
+  await server.exec(
+    'DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE',
+  );
   await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE');
   server.log.length = 0;
   server.faults.length = 0;
@@ -26,7 +28,11 @@ beforeEach(async () => {
 const never = new AbortController().signal;
 let jobsBefore = 0;
 /** The batch scripts this test started (server.jobs() spans the file). */
-const batchJobs = () => server.jobs().slice(jobsBefore).filter((j) => JSON.stringify(j.configuration).includes('_dag_rows'));
+const batchJobs = () =>
+  server
+    .jobs()
+    .slice(jobsBefore)
+    .filter((j) => JSON.stringify(j.configuration).includes('_dag_rows'));
 
 describe('BigQuery job ids', () => {
   it('are letters, digits, _ and - only, at most 1,024 characters, and keep sanitized names apart', () => {

@@ -14,7 +14,9 @@ let server: BqServer;
 let dir: string;
 beforeEach(async () => {
   server = files.server();
-  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE');
+  await server.exec(
+    'DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE',
+  );
   await server.exec('DELETE FROM __bq.partition_state WHERE TRUE; DELETE FROM __bq.partitioning WHERE TRUE');
   await seedGames(server, ['2021-11-01', '2021-11-02', '2021-11-03']);
   ({ dir } = await loadTestPipeline(server));
@@ -26,7 +28,9 @@ const dag = (args: string[]) => runDag(args, { cwd: dir, env });
 const RANGE = ['--range', '2021-11-01..2021-11-03', '--select', 'DOUBLED'];
 
 async function partitioning(): Promise<string[]> {
-  const r = await server.exec("SELECT column_name FROM `test-project._dag.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'partitions' AND is_partitioning_column = 'YES'");
+  const r = await server.exec(
+    "SELECT column_name FROM `test-project._dag.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'partitions' AND is_partitioning_column = 'YES'",
+  );
   return r.rows.map((row) => String(row[0]));
 }
 async function ledgerRows(): Promise<number> {
@@ -55,12 +59,16 @@ describe('BigQuery ledger layout', () => {
     await oldLedger();
     const plan = await dag(['plan', ...RANGE, '--json']);
     expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stderr).toMatch(/ledger table _dag\.partitions of target 'bq' is not partitioned .*\n {2}hint: the next `dag run` re-lays it out once, under the run lock/);
+    expect(plan.stderr).toMatch(
+      /ledger table _dag\.partitions of target 'bq' is not partitioned .*\n {2}hint: the next `dag run` re-lays it out once, under the run lock/,
+    );
     const fresh = JSON.parse(plan.stdout) as { processors: { name: string; batches: unknown[] }[] };
     expect(fresh.processors.find((p) => p.name === 'DOUBLED')?.batches).toEqual([]);
     const run = await dag(['run', ...RANGE]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/re-laid out the ledger table _dag\.partitions of target 'bq': partitioned by month of partition_date, clustered by table_name, processor \(every row kept\)/);
+    expect(run.stderr).toMatch(
+      /re-laid out the ledger table _dag\.partitions of target 'bq': partitioned by month of partition_date, clustered by table_name, processor \(every row kept\)/,
+    );
     expect(await partitioning()).toEqual(['partition_date']);
     expect(await ledgerRows()).toBe(3);
     expect(run.stdout).not.toMatch(/DOUBLED.*built/); // the rows were kept: nothing to rebuild
@@ -70,7 +78,9 @@ describe('BigQuery ledger layout', () => {
 
   it('a re-layout interrupted after dropping partitions: plan refuses with the way out, run finishes it', async () => {
     await oldLedger();
-    await server.exec('CREATE TABLE `test-project._dag.partitions_relayout` AS SELECT * FROM `test-project._dag.partitions`; DROP TABLE `test-project._dag.partitions`');
+    await server.exec(
+      'CREATE TABLE `test-project._dag.partitions_relayout` AS SELECT * FROM `test-project._dag.partitions`; DROP TABLE `test-project._dag.partitions`',
+    );
     const plan = await dag(['plan', ...RANGE]);
     expect(plan.code, plan.stderr).toBe(2);
     expect(plan.stderr).toMatch(/partitions is missing and its rows are in test-project\._dag\.partitions_relayout\n {2}hint: run `dag run`/);
@@ -83,7 +93,7 @@ describe('BigQuery ledger layout', () => {
     expect(tables.rows).toEqual([]);
   });
 
-  it('dag ledger compact keeps each partition\'s latest row under the lock; plans do not change', async () => {
+  it("dag ledger compact keeps each partition's latest row under the lock; plans do not change", async () => {
     expect((await dag(['run', ...RANGE])).code).toBe(0);
     expect((await dag(['run', ...RANGE, '--force'])).code).toBe(0);
     expect(await ledgerRows()).toBe(6);

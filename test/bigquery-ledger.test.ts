@@ -83,7 +83,9 @@ describe('bigquery ledger identity', () => {
     const after = await plan();
     expect(after.json.summary).toMatchObject({ fresh: 3, build: 0 });
     expect(after.json.warnings).toEqual([]);
-    expect(await rows(`SELECT DISTINCT processor, table_name FROM \`${PROJECT}._dag.partitions\` WHERE processor = 'NEW'`)).toEqual([['NEW', 'derived.doubled']]);
+    expect(await rows(`SELECT DISTINCT processor, table_name FROM \`${PROJECT}._dag.partitions\` WHERE processor = 'NEW'`)).toEqual([
+      ['NEW', 'derived.doubled'],
+    ]);
   });
 });
 

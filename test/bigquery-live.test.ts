@@ -24,7 +24,11 @@ describe('bigquery live', () => {
 
   afterAll(async () => {
     if (skipReason || !client) return;
-    for (const name of [dataset, `${dataset}_dag`]) await client.dataset(name).delete({ force: true }).catch(() => undefined);
+    for (const name of [dataset, `${dataset}_dag`])
+      await client
+        .dataset(name)
+        .delete({ force: true })
+        .catch(() => undefined);
   });
 
   it.skipIf(Boolean(skipReason))(`snapshot, batch and ledger on real BigQuery${skipReason ? ` (skipped: ${skipReason})` : ''}`, async () => {

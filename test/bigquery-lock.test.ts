@@ -64,7 +64,7 @@ describe('BigQuery run lock', () => {
     await other.close();
   });
 
-  it('records the command groups in the lock row; a takeover ends a dead holder\'s surviving commands first', async () => {
+  it("records the command groups in the lock row; a takeover ends a dead holder's surviving commands first", async () => {
     const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
     const pgid = child.pid ?? 0;
     try {
@@ -92,16 +92,20 @@ describe('BigQuery run lock', () => {
     await server.exec(
       'CREATE SCHEMA `test-project._dag`; CREATE TABLE `test-project._dag.locks` (target STRING, run_id STRING, pid INT64, host STRING, since TIMESTAMP, command_line STRING)',
     );
-    await server.exec(
-      "CREATE TABLE `test-project._dag.meta` (key STRING, value STRING); INSERT INTO `test-project._dag.meta` VALUES ('schema_version', '2')",
-    );
+    await server.exec("CREATE TABLE `test-project._dag.meta` (key STRING, value STRING); INSERT INTO `test-project._dag.meta` VALUES ('schema_version', '2')");
     await server.exec(
       'CREATE TABLE `test-project._dag.partitions` (processor STRING, partition_date DATE, run_id STRING, built_at TIMESTAMP, row_count INT64, code_fingerprint STRING, input_fingerprint STRING, table_name STRING)',
     );
-    await server.exec('CREATE TABLE `test-project._dag.runs` (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP, ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP)');
-    await server.exec('CREATE TABLE `test-project._dag.failures` (run_id STRING, processor STRING, partition_date DATE, category STRING, message STRING, attempt INT64, failed_at TIMESTAMP)');
+    await server.exec(
+      'CREATE TABLE `test-project._dag.runs` (run_id STRING, command_line STRING, target STRING, started_at TIMESTAMP, ended_at TIMESTAMP, outcome STRING, recorded_at TIMESTAMP)',
+    );
+    await server.exec(
+      'CREATE TABLE `test-project._dag.failures` (run_id STRING, processor STRING, partition_date DATE, category STRING, message STRING, attempt INT64, failed_at TIMESTAMP)',
+    );
     expect(await warehouse.acquireLock(owner('run-a'), 0)).toEqual({ ok: true });
-    const columns = await server.exec("SELECT column_name FROM `test-project._dag.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'locks' ORDER BY ordinal_position");
+    const columns = await server.exec(
+      "SELECT column_name FROM `test-project._dag.INFORMATION_SCHEMA.COLUMNS` WHERE table_name = 'locks' ORDER BY ordinal_position",
+    );
     expect(columns.rows.map((r) => r[0])).toEqual(['target', 'run_id', 'pid', 'host', 'since', 'command_line', 'process_start', 'command_groups']);
   });
 });

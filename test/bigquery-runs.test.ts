@@ -61,12 +61,16 @@ describe('dag runs on BigQuery', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^${failing.run_id} .* bq +2021-11-01\\.\\.2021-11-05 +failed `, 'm'));
 
-    const detail = json<{ batches: { processor: string; start: string; end: string; outcome: string }[] }>((await dag(['runs', failing.run_id, '--json'])).stdout);
+    const detail = json<{ batches: { processor: string; start: string; end: string; outcome: string }[] }>(
+      (await dag(['runs', failing.run_id, '--json'])).stdout,
+    );
     const failedBatch = detail.batches.find((b) => b.processor === 'DOUBLED' && b.outcome === 'failed');
     expect(failedBatch && failedBatch.start <= '2021-11-03' && '2021-11-03' <= failedBatch.end).toBe(true);
     expect(detail.batches.some((b) => b.processor === 'SUMMED' && b.outcome === 'upstream_failed')).toBe(true);
 
-    const { failures } = json<{ failures: { run_id: string; processor: string; date: string; built_since: { run_id: string } | null }[] }>((await dag(['runs', '--failures', '--json'])).stdout);
+    const { failures } = json<{ failures: { run_id: string; processor: string; date: string; built_since: { run_id: string } | null }[] }>(
+      (await dag(['runs', '--failures', '--json'])).stdout,
+    );
     const bad = failures.find((f) => f.processor === 'DOUBLED' && f.date === '2021-11-03');
     expect(bad).toMatchObject({ run_id: failing.run_id, built_since: { run_id: fixing.run_id } });
     expect(failures.every((f) => f.run_id === failing.run_id && f.built_since?.run_id === fixing.run_id)).toBe(true);

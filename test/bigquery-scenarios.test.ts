@@ -58,8 +58,7 @@ async function seedDuckdb(file: string, statements: string): Promise<void> {
   instance.closeSync();
 }
 
-const games = (points: number) =>
-  DATES.flatMap((d, i) => [`(DATE '${d}', 'A', ${points + i})`, `(DATE '${d}', 'B', ${points - i})`]).join(', ');
+const games = (points: number) => DATES.flatMap((d, i) => [`(DATE '${d}', 'A', ${points + i})`, `(DATE '${d}', 'B', ${points - i})`]).join(', ');
 
 async function planOn(pipeline: Pipeline, warehouse: Warehouse) {
   const selection = pipeline.processors.map((p) => p.name);
@@ -150,7 +149,9 @@ it('plans and runs alike on duckdb and on bigquery (through the loopback server)
 });
 
 it('the runner retries BigQuery rate limits and 5xx, and does not retry invalidQuery', async () => {
-  await server.exec('DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE');
+  await server.exec(
+    'DROP SCHEMA IF EXISTS `test-project.raw` CASCADE; DROP SCHEMA IF EXISTS `test-project.derived` CASCADE; DROP SCHEMA IF EXISTS `test-project._dag` CASCADE',
+  );
   const dir = tempProject({ 'pipeline.yaml': pipelineYaml(server.url), 'sql/doubled.sql': DOUBLED_SQL, 'sql/summed.sql': 'SELEC broken' });
   const loaded = await loadPipeline({ cwd: dir });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
@@ -161,8 +162,19 @@ it('the runner retries BigQuery rate limits and 5xx, and does not retry invalidQ
   // retries: 1 in the pipeline → each DOUBLED batch may fail once transiently and still succeed.
   // Each fault names its own batch (11-01..02 and 11-04..05), so neither batch meets two faults
   // whatever order the scheduler starts them in.
-  server.faults.push({ kind: 'http', method: 'POST', path: /\/jobs$/, sql: /BEGIN TRANSACTION;(\n|\\n)DELETE FROM `test-project\.derived\.doubled` WHERE `game_date` BETWEEN DATE '2021-11-01'/, status: 429, reason: 'rateLimitExceeded' });
-  server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION;(\n|\\n)DELETE FROM `test-project\.derived\.doubled` WHERE `game_date` BETWEEN DATE '2021-11-04'/, reason: 'backendError' });
+  server.faults.push({
+    kind: 'http',
+    method: 'POST',
+    path: /\/jobs$/,
+    sql: /BEGIN TRANSACTION;(\n|\\n)DELETE FROM `test-project\.derived\.doubled` WHERE `game_date` BETWEEN DATE '2021-11-01'/,
+    status: 429,
+    reason: 'rateLimitExceeded',
+  });
+  server.faults.push({
+    kind: 'jobError',
+    sql: /BEGIN TRANSACTION;(\n|\\n)DELETE FROM `test-project\.derived\.doubled` WHERE `game_date` BETWEEN DATE '2021-11-04'/,
+    reason: 'backendError',
+  });
   server.log.length = 0;
   const result = await runOn(loaded.pipeline, bq);
   expect(server.faults).toEqual([]); // both faults met their batch

@@ -15,10 +15,14 @@ describe('loopback BigQuery server', () => {
   it('runs a script job through the real client', async () => {
     const bq = new BigQuery({ projectId: 'test-project', apiEndpoint: server.url });
     await server.exec('CREATE SCHEMA raw; CREATE TABLE `test-project.raw.games` (game_date DATE, team STRING, points INT64) PARTITION BY game_date');
-    const [job] = await bq.createQueryJob({ query: "INSERT INTO `test-project.raw.games` VALUES (DATE '2021-11-01', 'A', 100), (DATE '2021-11-02', 'B', 90)", location: 'US' });
+    const [job] = await bq.createQueryJob({
+      query: "INSERT INTO `test-project.raw.games` VALUES (DATE '2021-11-01', 'A', 100), (DATE '2021-11-02', 'B', 90)",
+      location: 'US',
+    });
     await job.getQueryResults({ timeoutMs: 5000 });
     const [job2] = await bq.createQueryJob({
-      query: 'SELECT table_name, partition_id, total_rows, UNIX_MILLIS(last_modified_time) AS m FROM `test-project.raw.INFORMATION_SCHEMA.PARTITIONS` WHERE table_name IN UNNEST(@tables) ORDER BY partition_id',
+      query:
+        'SELECT table_name, partition_id, total_rows, UNIX_MILLIS(last_modified_time) AS m FROM `test-project.raw.INFORMATION_SCHEMA.PARTITIONS` WHERE table_name IN UNNEST(@tables) ORDER BY partition_id',
       params: { tables: ['games'] },
       location: 'US',
     });

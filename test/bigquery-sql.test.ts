@@ -55,7 +55,10 @@ describe('bigquery SQL goldens', () => {
     golden('ledger-names', ledgerNamesSql('my-project', '_dag'));
     golden('ledger-check', `${ledgerColumnsSql('my-project', '_dag')};\n${ledgerVersionSql('my-project', '_dag')}`);
     // A version-1 ledger, read as such by a plan: by processor name, no table.
-    golden('ledger-v1', [ledgerSql('my-project', '_dag', false), ledgerNamesSql('my-project', '_dag', false), failuresSql('my-project', '_dag', false)].join(';\n'));
+    golden(
+      'ledger-v1',
+      [ledgerSql('my-project', '_dag', false), ledgerNamesSql('my-project', '_dag', false), failuresSql('my-project', '_dag', false)].join(';\n'),
+    );
   });
 
   it('batch script', () => {
@@ -82,7 +85,14 @@ describe('bigquery SQL goldens', () => {
         ],
       }),
     );
-    golden('batch-checks', batchScript({ ...batch, columns: ['game_date', 'x'], checks: { findings: 'CREATE TEMP TABLE _dag_findings AS\nSELECT ...\n;', record: '-- the findings into _dag.checks' } }));
+    golden(
+      'batch-checks',
+      batchScript({
+        ...batch,
+        columns: ['game_date', 'x'],
+        checks: { findings: 'CREATE TEMP TABLE _dag_findings AS\nSELECT ...\n;', record: '-- the findings into _dag.checks' },
+      }),
+    );
     golden('drop-processor', dropProcessorSql('my-project', '_dag', { schema: 'precompute', name: 'player_daily_cache' }));
   });
 
@@ -120,7 +130,9 @@ describe('bigquery details', () => {
     expect(classify({ code: 403, errors: [{ reason: 'rateLimitExceeded' }] })).toBe('TRANSIENT');
     expect(classify({ code: 429 })).toBe('TRANSIENT');
     expect(classify({ code: 503 })).toBe('TRANSIENT');
-    expect(classify({ code: 400, errors: [{ reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' }] })).toBe('TRANSIENT');
+    expect(classify({ code: 400, errors: [{ reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' }] })).toBe(
+      'TRANSIENT',
+    );
     expect(classify({ code: 400, message: 'dag:OUT_OF_RANGE_ROWS: rows outside', errors: [{ reason: 'invalidQuery' }] })).toBe('OUT_OF_RANGE_ROWS');
     expect(classify({ code: 'ECONNRESET', message: 'socket hang up' })).toBe('TRANSIENT');
   });

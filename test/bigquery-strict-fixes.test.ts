@@ -19,11 +19,15 @@ describe('finding 2: non-DAY partitioning', () => {
   it('refuses a MONTH-partitioned table, naming it, the granularity and the way out', async () => {
     await t.server.exec(`CREATE SCHEMA \`test-project.raw\`; CREATE TABLE \`test-project.raw.games\` (game_date DATE, team STRING, points INT64) PARTITION BY DATE_TRUNC(game_date, MONTH);
       INSERT INTO \`test-project.raw.games\` VALUES (DATE '2021-11-01', 'A', 1), (DATE '2021-11-02', 'B', 2)`);
-    await expect(t.warehouse.readSnapshot(t.pipeline, ['games'])).rejects.toThrow(/games \(raw\.games\) is MONTH-partitioned on game_date; .*recreate it DAY-partitioned/);
+    await expect(t.warehouse.readSnapshot(t.pipeline, ['games'])).rejects.toThrow(
+      /games \(raw\.games\) is MONTH-partitioned on game_date; .*recreate it DAY-partitioned/,
+    );
   });
 
   it('refuses an empty YEAR-partitioned table too (from its DDL: no partition id to tell)', async () => {
-    await t.server.exec('CREATE SCHEMA `test-project.raw`; CREATE TABLE `test-project.raw.games` (game_date DATE, team STRING, points INT64) PARTITION BY DATE_TRUNC(game_date, YEAR)');
+    await t.server.exec(
+      'CREATE SCHEMA `test-project.raw`; CREATE TABLE `test-project.raw.games` (game_date DATE, team STRING, points INT64) PARTITION BY DATE_TRUNC(game_date, YEAR)',
+    );
     await expect(t.warehouse.readSnapshot(t.pipeline, ['games'])).rejects.toThrow(/games \(raw\.games\) is YEAR-partitioned/);
   });
 });
@@ -38,7 +42,9 @@ describe('finding 5 and 8: what BigQuery rejects on every job is a validate erro
     expect(r.code).not.toBe(0);
     const lines = r.stdout.split('\n');
     const at = (pattern: RegExp) => lines.find((l) => pattern.test(l)) ?? '';
-    expect(at(/batch-size-too-large/)).toMatch(/^pipeline\.yaml:6:54 error batch-size-too-large defaults: batch_size 5000 is more than the 4,000 partitions one BigQuery job may modify \(target bq\)/);
+    expect(at(/batch-size-too-large/)).toMatch(
+      /^pipeline\.yaml:6:54 error batch-size-too-large defaults: batch_size 5000 is more than the 4,000 partitions one BigQuery job may modify \(target bq\)/,
+    );
     expect(at(/label key 'Team'/)).toMatch(/^pipeline\.yaml:4:\d+ error invalid-label/);
     expect(at(/'Data Team'/)).toMatch(/^pipeline\.yaml:4:\d+ error invalid-label target bq: label owner has the value 'Data Team'/);
     expect(at(/dag_run_id is one dag sets/)).toMatch(/^pipeline\.yaml:4:\d+ error invalid-label/);
@@ -60,7 +66,12 @@ describe('finding 8: retryable job errors', () => {
     const job = batchJob(t.pipeline, 'DOUBLED', ['2021-11-01']);
     t.server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'jobBackendError', message: 'The job encountered an error during execution.' });
     expect(await sqlBatch(t.warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
-    t.server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'invalidQuery', message: 'An internal error occurred and the request could not be completed. Retrying the job may solve the problem.' });
+    t.server.faults.push({
+      kind: 'jobError',
+      sql: /BEGIN TRANSACTION/,
+      reason: 'invalidQuery',
+      message: 'An internal error occurred and the request could not be completed. Retrying the job may solve the problem.',
+    });
     expect(await sqlBatch(t.warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'TRANSIENT' } });
     t.server.faults.push({ kind: 'jobError', sql: /BEGIN TRANSACTION/, reason: 'invalidQuery', message: 'Division by zero: 1 / 0' });
     expect(await sqlBatch(t.warehouse, job, never)).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR' } });
@@ -69,7 +80,9 @@ describe('finding 8: retryable job errors', () => {
 
 describe('finding 8: rows a command streams', () => {
   const streamInto = async (rows: { game_date: string; n: number }[]) => {
-    await t.server.exec('CREATE SCHEMA IF NOT EXISTS `test-project.other`; CREATE TABLE IF NOT EXISTS `test-project.other.external` (game_date DATE, n INT64) PARTITION BY game_date');
+    await t.server.exec(
+      'CREATE SCHEMA IF NOT EXISTS `test-project.other`; CREATE TABLE IF NOT EXISTS `test-project.other.external` (game_date DATE, n INT64) PARTITION BY game_date',
+    );
     await new BigQuery({ projectId: 'test-project', apiEndpoint: t.server.url }).dataset('other').table('external').insert(rows);
   };
 
@@ -78,18 +91,41 @@ describe('finding 8: rows a command streams', () => {
       t.warehouse,
       batchJob(t.pipeline, 'EXTERNAL', ['2021-11-01', '2021-11-02']),
       async () => {
-        await streamInto([{ game_date: '2021-11-01', n: 1 }, { game_date: '2021-11-02', n: 2 }, { game_date: '2021-11-02', n: 3 }]);
+        await streamInto([
+          { game_date: '2021-11-01', n: 1 },
+          { game_date: '2021-11-02', n: 2 },
+          { game_date: '2021-11-02', n: 3 },
+        ]);
         setTimeout(() => void t.server.flushStreamingBuffer(), 500); // BigQuery extracts the buffer later
         return undefined;
       },
       never,
     );
-    expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 1], [day('2021-11-02'), 2]]), absent: [] });
+    expect(outcome).toEqual({
+      ok: true,
+      rows: new Map([
+        [day('2021-11-01'), 1],
+        [day('2021-11-02'), 2],
+      ]),
+      absent: [],
+    });
   });
 
   it('a buffer that stays past the bound fails the batch naming the table; no day is read as absent', async () => {
     await streamInto([{ game_date: '2021-11-01', n: 1 }]);
-    const result = await readPartitions(new BigQuery({ projectId: 'test-project', apiEndpoint: t.server.url }), t.pipeline.targets.get('bq') as never, batchJob(t.pipeline, 'EXTERNAL', ['2021-11-01']), never, { totalMs: 300, everyMs: 100 });
-    expect(result).toMatchObject({ ok: false, failure: { category: 'PROCESSOR_ERROR', message: expect.stringMatching(/1 row\(s\) in other\.external are still in BigQuery's streaming buffer .*__UNPARTITIONED__/) } });
+    const result = await readPartitions(
+      new BigQuery({ projectId: 'test-project', apiEndpoint: t.server.url }),
+      t.pipeline.targets.get('bq') as never,
+      batchJob(t.pipeline, 'EXTERNAL', ['2021-11-01']),
+      never,
+      { totalMs: 300, everyMs: 100 },
+    );
+    expect(result).toMatchObject({
+      ok: false,
+      failure: {
+        category: 'PROCESSOR_ERROR',
+        message: expect.stringMatching(/1 row\(s\) in other\.external are still in BigQuery's streaming buffer .*__UNPARTITIONED__/),
+      },
+    });
   });
 });

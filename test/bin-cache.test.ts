@@ -45,7 +45,10 @@ const cacheFiles = (pkg: string): string[] => readdirSync(cacheDir(pkg)).sort();
 describe('bin/dag.js code cache', () => {
   it('writes one cache per verb on first use and gives the same answers from it', () => {
     const pkg = privatePackage();
-    const project = tempProject({ 'pipeline.yaml': PIPELINE, 'daily.sql': "SELECT d, count(*) AS n FROM {{ ref('raw') }} WHERE d BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1\n" });
+    const project = tempProject({
+      'pipeline.yaml': PIPELINE,
+      'daily.sql': "SELECT d, count(*) AS n FROM {{ ref('raw') }} WHERE d BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1\n",
+    });
     const cold = dag(pkg, project, 'plan', '--range', '2021-11-01..2021-11-03', '--json');
     expect(cold.code, cold.stderr).toBe(0);
     expect(cacheFiles(pkg)).toEqual([expect.stringMatching(/^[0-9a-f]{24}-plan\.bin$/)]);

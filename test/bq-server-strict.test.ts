@@ -35,7 +35,10 @@ describe('the loopback server, strict as BigQuery', () => {
       CREATE TABLE \`${P}.d.y\` (day DATE, x INT64) PARTITION BY DATE_TRUNC(day, YEAR);
       INSERT INTO \`${P}.d.m\` VALUES (DATE '2021-11-01', 1), (DATE '2021-11-20', 2), (DATE '2021-12-01', 3);
       INSERT INTO \`${P}.d.y\` VALUES (DATE '2021-11-01', 1), (DATE '2022-01-01', 2)`);
-    expect((await partitions('m')).map((p) => [p.id, p.rows])).toEqual([['202111', 2], ['202112', 1]]);
+    expect((await partitions('m')).map((p) => [p.id, p.rows])).toEqual([
+      ['202111', 2],
+      ['202112', 1],
+    ]);
     expect((await partitions('y')).map((p) => p.id)).toEqual(['2021', '2022']);
     const [metadata] = await new BigQuery({ projectId: P, apiEndpoint: server.url }).dataset('d').table('m').getMetadata();
     expect(metadata.timePartitioning).toMatchObject({ type: 'MONTH', field: 'day' });
@@ -48,18 +51,32 @@ describe('the loopback server, strict as BigQuery', () => {
       CREATE TABLE \`${P}.d.t\` (day DATE, x INT64) PARTITION BY day; INSERT INTO \`${P}.d.t\` VALUES (DATE '2021-11-01', 1)`);
     expect((await partitions('u')).map((p) => [p.id, p.rows])).toEqual([[null, 2]]);
     const client = new BigQuery({ projectId: P, apiEndpoint: server.url });
-    await client.dataset('d').table('t').insert([{ day: '2021-11-02', x: 2 }, { day: '2021-11-02', x: 3 }]);
-    expect((await partitions('t')).map((p) => [p.id, p.rows])).toEqual([['20211101', 1], ['__UNPARTITIONED__', 2]]);
+    await client
+      .dataset('d')
+      .table('t')
+      .insert([
+        { day: '2021-11-02', x: 2 },
+        { day: '2021-11-02', x: 3 },
+      ]);
+    expect((await partitions('t')).map((p) => [p.id, p.rows])).toEqual([
+      ['20211101', 1],
+      ['__UNPARTITIONED__', 2],
+    ]);
     const [metadata] = await client.dataset('d').table('t').getMetadata();
     expect(metadata.streamingBuffer).toMatchObject({ estimatedRows: '2' });
     // Queryable meanwhile, as on BigQuery.
     expect((await server.exec(`SELECT count(*) FROM \`${P}.d.t\``)).rows).toEqual([['3']]);
     await server.flushStreamingBuffer();
-    expect((await partitions('t')).map((p) => [p.id, p.rows])).toEqual([['20211101', 1], ['20211102', 2]]);
+    expect((await partitions('t')).map((p) => [p.id, p.rows])).toEqual([
+      ['20211101', 1],
+      ['20211102', 2],
+    ]);
   });
 
   it('last_modified_time moves on any write to a partition, also one that leaves its content as it was', async () => {
-    await server.exec(`CREATE TABLE \`${P}.d.t\` (day DATE, x INT64) PARTITION BY day; INSERT INTO \`${P}.d.t\` VALUES (DATE '2021-11-01', 1), (DATE '2021-11-02', 2)`);
+    await server.exec(
+      `CREATE TABLE \`${P}.d.t\` (day DATE, x INT64) PARTITION BY day; INSERT INTO \`${P}.d.t\` VALUES (DATE '2021-11-01', 1), (DATE '2021-11-02', 2)`,
+    );
     const before = await partitions('t');
     await new Promise((resolve) => setTimeout(resolve, 5));
     await server.exec(`UPDATE \`${P}.d.t\` SET x = x WHERE day = DATE '2021-11-01'`);
@@ -123,12 +140,20 @@ describe('the loopback server, strict as BigQuery', () => {
   });
 
   it('a DATE compared with a TIMESTAMP is a type error, in a query and its dry run; written casts and literals pass', async () => {
-    await server.exec(`CREATE TABLE \`${P}.d.t\` (day DATE, seen TIMESTAMP) PARTITION BY day; INSERT INTO \`${P}.d.t\` VALUES (DATE '2021-11-01', TIMESTAMP '2021-11-01 10:00:00')`);
-    await expect(server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE day >= TIMESTAMP '2021-11-01'`)).rejects.toThrow(/No matching signature for operator for argument types: DATE, TIMESTAMP/);
+    await server.exec(
+      `CREATE TABLE \`${P}.d.t\` (day DATE, seen TIMESTAMP) PARTITION BY day; INSERT INTO \`${P}.d.t\` VALUES (DATE '2021-11-01', TIMESTAMP '2021-11-01 10:00:00')`,
+    );
+    await expect(server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE day >= TIMESTAMP '2021-11-01'`)).rejects.toThrow(
+      /No matching signature for operator for argument types: DATE, TIMESTAMP/,
+    );
     await expect(server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE day = seen`)).rejects.toThrow(/DATE, TIMESTAMP/);
     await expect(server.exec(`CREATE TEMP TABLE x AS SELECT day FROM \`${P}.d.t\` WHERE day < CURRENT_TIMESTAMP()`)).rejects.toThrow(/DATE, TIMESTAMP/);
     const client = new BigQuery({ projectId: P, apiEndpoint: server.url });
-    await expect(client.createQueryJob({ query: `SELECT day FROM \`${P}.d.t\` WHERE day < seen`, location: 'US', dryRun: true })).rejects.toThrow(/DATE, TIMESTAMP/);
-    expect((await server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE CAST(day AS TIMESTAMP) <= seen AND seen > '2021-01-01' AND day >= DATE '2021-11-01'`)).rows).toEqual([['1']]);
+    await expect(client.createQueryJob({ query: `SELECT day FROM \`${P}.d.t\` WHERE day < seen`, location: 'US', dryRun: true })).rejects.toThrow(
+      /DATE, TIMESTAMP/,
+    );
+    expect(
+      (await server.exec(`SELECT count(*) FROM \`${P}.d.t\` WHERE CAST(day AS TIMESTAMP) <= seen AND seen > '2021-01-01' AND day >= DATE '2021-11-01'`)).rows,
+    ).toEqual([['1']]);
   });
 });

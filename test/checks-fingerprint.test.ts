@@ -28,7 +28,9 @@ describe('checks in the code fingerprint', () => {
 
 describe('the columns validate can read from a SELECT', () => {
   it('knows plain columns and AS names, and nothing when the list has a * or an implicit alias', () => {
-    expect(selectedColumns("select d, t.id, count(*) as n, case when a then 1 end AS \"Flag\" from {{ ref('x') }} t group by 1, 2")).toEqual(new Set(['d', 'id', 'n', 'flag']));
+    expect(selectedColumns('select d, t.id, count(*) as n, case when a then 1 end AS "Flag" from {{ ref(\'x\') }} t group by 1, 2')).toEqual(
+      new Set(['d', 'id', 'n', 'flag']),
+    );
     expect(selectedColumns('with w as (select a from t) select distinct w.a, extract(year from d) as y from w')).toEqual(new Set(['a', 'y']));
     expect(selectedColumns('select * from t')).toBeUndefined();
     expect(selectedColumns('select a + 1 b from t')).toBeUndefined();

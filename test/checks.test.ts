@@ -17,7 +17,10 @@ const copy = (from: string, id = 'id') => `select d, ${id} as id, payload from {
 const NULL_ON_DAY_2 = `case when d = DATE '${isoDay(2)}' then null else id end`;
 
 async function findings(db: string): Promise<Record<string, unknown>[]> {
-  return queryRows(db, `select processor, strftime(partition_date, '%Y-%m-%d') as day, check_name, severity, offending_rows::INTEGER as n, samples from _dag.checks order by processor, day, check_name`);
+  return queryRows(
+    db,
+    `select processor, strftime(partition_date, '%Y-%m-%d') as day, check_name, severity, offending_rows::INTEGER as n, samples from _dag.checks order by processor, day, check_name`,
+  );
 }
 
 describe('data checks on DuckDB', () => {
@@ -56,11 +59,16 @@ describe('data checks on DuckDB', () => {
     // Nothing of day 2 was committed: the old rows (with their ids) and the old ledger row stay.
     expect(await countsByDay(project.db, 'p.p')).toEqual(before);
     expect(await queryRows(project.db, `select count(*)::INTEGER as n from p.p where id is null`)).toEqual([{ n: 0 }]);
-    const ledger = await queryRows(project.db, `select strftime(partition_date, '%Y-%m-%d') as day, run_id from _dag.partitions where processor = 'P' order by 1`);
+    const ledger = await queryRows(
+      project.db,
+      `select strftime(partition_date, '%Y-%m-%d') as day, run_id from _dag.partitions where processor = 'P' order by 1`,
+    );
     const runIds = new Set(ledger.filter((row) => row.day !== isoDay(2)).map((row) => row.run_id));
     expect(runIds).toEqual(new Set([json.run_id]));
     expect(ledger.find((row) => row.day === isoDay(2))?.run_id).not.toBe(json.run_id);
-    expect(await findings(project.db)).toEqual([expect.objectContaining({ processor: 'P', day: isoDay(2), check_name: 'not_null(id)', severity: 'error', n: 3 })]);
+    expect(await findings(project.db)).toEqual([
+      expect.objectContaining({ processor: 'P', day: isoDay(2), check_name: 'not_null(id)', severity: 'error', n: 3 }),
+    ]);
 
     // The next plan says why day 2 is still to build, and explain walks R back to it.
     const text = await project.dag(['plan', '--range', RANGE]);
@@ -120,14 +128,18 @@ describe('data checks on DuckDB', () => {
     batch_size: 7
     checks: [{ sql: checks/payload.sql }]
 `);
-    const project = await makeProject(yaml, {
-      'sql/good.sql': copy('src'),
-      'sql/nn.sql': copy('src', `case when d = ${bad(1)} then null else id end`),
-      'sql/uq.sql': `select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} union all select d, id, payload from {{ ref('src') }} where d = ${bad(5)}\n`,
-      'sql/rl.sql': copy('src', `case when d = ${bad(4)} then id + 10 else id end`),
-      'checks/good.sql': 'select d, id from {{ this }} where id < 0\n',
-      'checks/payload.sql': `select d, payload from {{ this }} where payload like '${isoDay(6)}%'\n`,
-    }, 7);
+    const project = await makeProject(
+      yaml,
+      {
+        'sql/good.sql': copy('src'),
+        'sql/nn.sql': copy('src', `case when d = ${bad(1)} then null else id end`),
+        'sql/uq.sql': `select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} union all select d, id, payload from {{ ref('src') }} where d = ${bad(5)}\n`,
+        'sql/rl.sql': copy('src', `case when d = ${bad(4)} then id + 10 else id end`),
+        'checks/good.sql': 'select d, id from {{ this }} where id < 0\n',
+        'checks/payload.sql': `select d, payload from {{ this }} where payload like '${isoDay(6)}%'\n`,
+      },
+      7,
+    );
     const run = await project.dag(['run', '--range', RANGE, '--json']);
     const json = parseRunJson(run);
     const failedDays = (name: string) => processorOf(json, name).failed.map((f) => `${f.date} ${f.category}`);
@@ -195,7 +207,15 @@ describe('data checks on DuckDB', () => {
     checks:
       - not_null: [no_such_column]
 `);
-    const project = await makeProject(yaml, { 'sql/p.sql': copy('src'), 'sql/star.sql': `select * from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n`, 'checks/broken.sql': 'select d, id from {{ this }} wher id < 0\n' }, 7);
+    const project = await makeProject(
+      yaml,
+      {
+        'sql/p.sql': copy('src'),
+        'sql/star.sql': `select * from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n`,
+        'checks/broken.sql': 'select d, id from {{ this }} wher id < 0\n',
+      },
+      7,
+    );
     const run = await project.dag(['run', '--range', RANGE, '--json']);
     expect(run.code).toBe(1);
     const json = parseRunJson(run);
@@ -229,7 +249,11 @@ describe('data checks on DuckDB', () => {
     checks:
       - not_null: [whatever]
 `);
-    const project = await makeProject(yaml, { 'sql/p.sql': copy('src'), 'sql/star.sql': `select * from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n` }, 1);
+    const project = await makeProject(
+      yaml,
+      { 'sql/p.sql': copy('src'), 'sql/star.sql': `select * from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n` },
+      1,
+    );
     const result = await project.dag(['validate', '--format', 'json']);
     expect(result.code).toBe(1);
     const diagnostics = (JSON.parse(result.stdout) as { code: string; line: number; column: number }[]).map((d) => `${d.code} ${d.line}:${d.column}`);
@@ -266,9 +290,15 @@ await db.run(\`insert into p.cmd select d, case when d = DATE '${isoDay(4)}' the
     expect(processorOf(json, 'CMD').failed).toEqual([expect.objectContaining({ date: isoDay(4), category: 'CHECK_FAILED' })]);
     expect(processorOf(json, 'R').upstream_failed).toEqual([isoDay(4)]);
     // The marker stays: rows -1 and the unfinished fingerprint of this run.
-    const marker = await queryRows(project.db, `select "rows"::INTEGER as n, code_fingerprint from _dag.partitions where processor = 'CMD' and partition_date = DATE '${isoDay(4)}'`);
+    const marker = await queryRows(
+      project.db,
+      `select "rows"::INTEGER as n, code_fingerprint from _dag.partitions where processor = 'CMD' and partition_date = DATE '${isoDay(4)}'`,
+    );
     expect(marker).toEqual([{ n: -1, code_fingerprint: `unfinished:${json.run_id}` }]);
-    const plan = JSON.parse((await project.dag(['plan', '--range', RANGE, '--json'])).stdout) as { processors: { name: string; partitions: { date: string; action: string }[] }[]; check_failures: { processor: string; date: string }[] };
+    const plan = JSON.parse((await project.dag(['plan', '--range', RANGE, '--json'])).stdout) as {
+      processors: { name: string; partitions: { date: string; action: string }[] }[];
+      check_failures: { processor: string; date: string }[];
+    };
     expect(plan.processors.find((p) => p.name === 'CMD')?.partitions.map((p) => `${p.date} ${p.action}`)).toEqual([`${isoDay(4)} build`]);
     expect(plan.check_failures).toEqual([expect.objectContaining({ processor: 'CMD', date: isoDay(4) })]);
     expect(await findings(project.db)).toEqual([expect.objectContaining({ processor: 'CMD', day: isoDay(4), check_name: 'not_null(id)', n: sourceRows(4) })]);
@@ -292,7 +322,8 @@ await db.run(\`insert into p.cmd select d, case when d = DATE '${isoDay(4)}' the
         const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
         child.on('close', () => (clearTimeout(timer), resolve()));
       });
-      const exists = (await queryRows(project.db, `select count(*)::INTEGER as n from duckdb_tables() where schema_name = 'p' and table_name = 'p'`))[0]?.n === 1;
+      const exists =
+        (await queryRows(project.db, `select count(*)::INTEGER as n from duckdb_tables() where schema_name = 'p' and table_name = 'p'`))[0]?.n === 1;
       const data = exists ? await countsByDay(project.db, 'p.p') : new Map<string, number>();
       expect(data, `kill after ${delayMs} ms`).toEqual(await ledgerByDay(project.db, 'P'));
       for (const [day, rows] of data) expect(rows, day).toBe(sourceRows(Math.round((Date.parse(day) - Date.parse(isoDay(0))) / 86_400_000)));

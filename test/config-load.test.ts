@@ -44,8 +44,9 @@ describe('loadPipeline', () => {
   });
 
   it('processor settings beat defaults:, which beat DEFAULTS; mappings, dates and durations resolve', async () => {
-    const { dir, pipeline } = await load({
-      'pipes/nba.yaml': `version: 1
+    const { dir, pipeline } = await load(
+      {
+        'pipes/nba.yaml': `version: 1
 name: nba
 defaults: { partition_column: game_date, batch_size: 10, timeout: 2m, retries: 1, concurrency: 3, allow_empty: true }
 notify: { webhook: https://hooks.example.com/all }
@@ -69,8 +70,10 @@ processors:
     upstream: { A: { offset: -2d }, box: { lookback: 14, exclude_current: true } }
     command: [python, b.py, "{start}"]
 `,
-      'pipes/sql/a.sql': "select * from {{ ref('box') }} union all select * from {{ this }}\n",
-    }, 'pipes/nba.yaml');
+        'pipes/sql/a.sql': "select * from {{ ref('box') }} union all select * from {{ this }}\n",
+      },
+      'pipes/nba.yaml',
+    );
     const [a, b] = pipeline.processors;
     expect(a).toMatchObject({
       name: 'A',
@@ -121,12 +124,30 @@ processors:
     expect(pipeline.defaultTarget).toBe('bq');
     expect(pipeline.targets.get('local')).toEqual({ type: 'duckdb', name: 'local', path: join(dir, 'data', 'x.duckdb'), ledgerSchema: 'state' });
     expect(pipeline.targets.get('bq')).toEqual({
-      type: 'bigquery', name: 'bq', project: 'proj', location: 'US', ledgerSchema: '_dag', maximumBytesBilled: undefined,
-      labels: {}, jobTimeoutMs: undefined, keyFile: undefined, apiEndpoint: undefined, pricePerTib: DEFAULTS.pricePerTib,
+      type: 'bigquery',
+      name: 'bq',
+      project: 'proj',
+      location: 'US',
+      ledgerSchema: '_dag',
+      maximumBytesBilled: undefined,
+      labels: {},
+      jobTimeoutMs: undefined,
+      keyFile: undefined,
+      apiEndpoint: undefined,
+      pricePerTib: DEFAULTS.pricePerTib,
     });
     expect(pipeline.targets.get('bq2')).toEqual({
-      type: 'bigquery', name: 'bq2', project: 'p2', location: 'EU', ledgerSchema: 'led', maximumBytesBilled: 1000,
-      labels: { a: 'b' }, jobTimeoutMs: 300_000, keyFile: join(dir, 'k.json'), apiEndpoint: 'http://127.0.0.1:1', pricePerTib: 5,
+      type: 'bigquery',
+      name: 'bq2',
+      project: 'p2',
+      location: 'EU',
+      ledgerSchema: 'led',
+      maximumBytesBilled: 1000,
+      labels: { a: 'b' },
+      jobTimeoutMs: 300_000,
+      keyFile: join(dir, 'k.json'),
+      apiEndpoint: 'http://127.0.0.1:1',
+      pricePerTib: 5,
     });
   });
 
@@ -163,7 +184,10 @@ processors:
 
 describe('requirePipeline', () => {
   it('returns the pipeline and its warnings', async () => {
-    const dir = tempProject({ 'pipeline.yaml': 'version: 1\nsources:\n  e: { table: raw.e }\nprocessors:\n  p: { table: m.p, command: [x] }\n' }, 'dag-config-');
+    const dir = tempProject(
+      { 'pipeline.yaml': 'version: 1\nsources:\n  e: { table: raw.e }\nprocessors:\n  p: { table: m.p, command: [x] }\n' },
+      'dag-config-',
+    );
     const { pipeline, warnings } = await requirePipeline({ cwd: dir });
     expect(pipeline.processors.map((p) => p.name)).toEqual(['p']);
     expect(warnings.length).toBe(1);

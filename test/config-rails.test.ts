@@ -42,11 +42,14 @@ const SECRET = 'root:x:0:0:SECRET-LINE:/root:/bin/bash';
 
 describe('webhook URLs', () => {
   it('validate refuses credentials; plan and run refuse the file; the password is never printed', async () => {
-    const yaml = pipelineYaml(`  A:
+    const yaml = pipelineYaml(
+      `  A:
     table: p.a
     upstream: [src]
     sql: sql/a.sql
-`, 'notify: { webhook: "http://bob:hunter2@127.0.0.1:9/hook/T0-secret" }');
+`,
+      'notify: { webhook: "http://bob:hunter2@127.0.0.1:9/hook/T0-secret" }',
+    );
     const p = await makeProject(yaml, { 'sql/a.sql': copySql('src') }, 1);
     made.push(p.dir);
     const checked = await validate(p.dir);
@@ -54,7 +57,10 @@ describe('webhook URLs', () => {
     expect(checked.diagnostics.map((d) => [d.code, d.line])).toEqual([['webhook-credentials', 7]]);
     expect(checked.diagnostics[0]!.message).toContain('http://127.0.0.1:9/…');
     const text = await runDag(['validate'], { cwd: p.dir });
-    for (const args of [['plan', '--range', '2021-11-01'], ['run', '--range', '2021-11-01']]) {
+    for (const args of [
+      ['plan', '--range', '2021-11-01'],
+      ['run', '--range', '2021-11-01'],
+    ]) {
       const result = await p.dag(args);
       expect(result.code, args[0]).toBe(2);
       expect(result.stderr).toMatch(/webhook URL http:\/\/127\.0\.0\.1:9\/… at notify\.webhook has credentials/);
@@ -98,11 +104,14 @@ describe('webhook URLs', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     try {
-      const yaml = pipelineYaml(`  A:
+      const yaml = pipelineYaml(
+        `  A:
     table: p.a
     upstream: [src]
     sql: sql/a.sql
-`, `notify: { webhook: "http://127.0.0.1:${port}/services/T0-secret?token=abc" }`);
+`,
+        `notify: { webhook: "http://127.0.0.1:${port}/services/T0-secret?token=abc" }`,
+      );
       const p = await makeProject(yaml, { 'sql/a.sql': copySql('src') }, 1);
       made.push(p.dir);
       const result = await p.dag(['run', '--range', '2021-11-01']);
@@ -116,7 +125,7 @@ describe('webhook URLs', () => {
 });
 
 describe('paths stay inside the project folder', () => {
-  const outside = project({ 'passwd': `${SECRET}\n`, 'lib/util.py': 'X = 1\n', 'shared.py': 'print(1)\n' });
+  const outside = project({ passwd: `${SECRET}\n`, 'lib/util.py': 'X = 1\n', 'shared.py': 'print(1)\n' });
   const head = 'version: 1\nsources:\n  src: { table: raw.src }\nprocessors:\n';
 
   it('sql: ../.. or an absolute path elsewhere is refused before the file is read', async () => {
@@ -130,7 +139,10 @@ describe('paths stay inside the project folder', () => {
   });
 
   it('a SQL file that is a link to a file outside is refused; links inside, and a project reached through a link, are fine', async () => {
-    const dir = project({ 'pipeline.yaml': `${head}  A:\n    table: p.a\n    upstream: [src]\n    sql: sql/a.sql\n  B:\n    table: p.b\n    upstream: [src]\n    sql: sql/b.sql\n`, 'sql/real-b.sql': copySql('src') });
+    const dir = project({
+      'pipeline.yaml': `${head}  A:\n    table: p.a\n    upstream: [src]\n    sql: sql/a.sql\n  B:\n    table: p.b\n    upstream: [src]\n    sql: sql/b.sql\n`,
+      'sql/real-b.sql': copySql('src'),
+    });
     symlinkSync(join(outside, 'passwd'), join(dir, 'sql', 'a.sql'));
     symlinkSync(join(dir, 'sql', 'real-b.sql'), join(dir, 'sql', 'b.sql'));
     const checked = await validate(dir);
@@ -138,7 +150,10 @@ describe('paths stay inside the project folder', () => {
     expect(checked.diagnostics[0]!.message).toBe('processor A: SQL file sql/a.sql is a link to a file outside the project folder');
     expect(checked.output).not.toContain('SECRET-LINE');
 
-    const ok = project({ 'project/pipeline.yaml': `${head}  B:\n    table: p.b\n    upstream: [src]\n    sql: sql/b.sql\n`, 'project/sql/b.sql': copySql('src') });
+    const ok = project({
+      'project/pipeline.yaml': `${head}  B:\n    table: p.b\n    upstream: [src]\n    sql: sql/b.sql\n`,
+      'project/sql/b.sql': copySql('src'),
+    });
     symlinkSync(join(ok, 'project'), join(ok, 'link'));
     const viaLink = await validate(ok, ['--pipeline', 'link/pipeline.yaml']);
     expect(viaLink.diagnostics).toEqual([]);
@@ -157,7 +172,9 @@ describe('paths stay inside the project folder', () => {
       ['command-file-outside-project', 'warning', 8, 34],
       ['path-outside-project', 'error', 9, 12],
     ]);
-    expect(checked.diagnostics[1]!.message).toBe('processor C: code glob jobs/lib/**/*.py matches jobs/lib/vendor/util.py, a link to a file outside the project folder');
+    expect(checked.diagnostics[1]!.message).toBe(
+      'processor C: code glob jobs/lib/**/*.py matches jobs/lib/vendor/util.py, a link to a file outside the project folder',
+    );
   });
 });
 

@@ -20,7 +20,12 @@ import { parseRange } from '../src/cli/range.js';
 import { fencedBlocks, shellWords, shownCommands, type ShownCommand } from './support/markdown-commands.js';
 import { projectRoot, runDag, tempProject } from './support/cli.js';
 
-const DOCS = ['README.md', ...readdirSync(join(projectRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(projectRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
 
 function quietIO(): CliIO {
@@ -70,7 +75,8 @@ describe('commands shown in the docs', () => {
     for (const c of shown.filter((s) => s.runnable)) {
       const problem = await parseProblem(c.args);
       // A sample that shows a usage error must show the one dag gives.
-      if (c.fails !== undefined ? problem !== c.fails : problem !== undefined) problems.push(`${where(c)} → ${problem ?? 'parses, but the page shows an error'}`);
+      if (c.fails !== undefined ? problem !== c.fails : problem !== undefined)
+        problems.push(`${where(c)} → ${problem ?? 'parses, but the page shows an error'}`);
     }
     expect(problems).toEqual([]);
   });

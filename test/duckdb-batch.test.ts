@@ -44,7 +44,15 @@ describe('duckdb runSqlBatch', () => {
     const { dbPath, warehouse } = await setup('nba.duckdb', 'nba');
     const p = sqlProcessor('P', 'nba.p', COUNTS);
     const outcome = await sqlBatch(warehouse, job(dbPath, p, '2021-11-01', '2021-11-03'), new AbortController().signal);
-    expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 1], [day('2021-11-02'), 1], [day('2021-11-03'), 0]]), absent: [] });
+    expect(outcome).toEqual({
+      ok: true,
+      rows: new Map([
+        [day('2021-11-01'), 1],
+        [day('2021-11-02'), 1],
+        [day('2021-11-03'), 0],
+      ]),
+      absent: [],
+    });
     const snapshot = await warehouse.readSnapshot(job(dbPath, p, '2021-11-01', '2021-11-01').pipeline, ['P']);
     expect(snapshot.ledger.get('P')?.get(day('2021-11-03'))).toEqual({ runId: 'run-1', builtAt: 1_700_000_000_123, rows: 0, codeFingerprint: 'code-1' });
     expect(snapshot.tables.get('P')?.partitions.size).toBe(2);
@@ -55,21 +63,33 @@ describe('duckdb runSqlBatch', () => {
       { d: '2021-11-02', n: '2' },
     ]);
     // The input fingerprint is kept for audit in the ledger table (snapshots do not read it back).
-    expect(await queryRows(dbPath, `SELECT input_fingerprint AS f FROM _dag.partitions WHERE partition_date = DATE '2021-11-03'`)).toEqual([{ f: `in-${day('2021-11-03')}` }]);
+    expect(await queryRows(dbPath, `SELECT input_fingerprint AS f FROM _dag.partitions WHERE partition_date = DATE '2021-11-03'`)).toEqual([
+      { f: `in-${day('2021-11-03')}` },
+    ]);
   });
 
   it('accepts a SELECT file that ends with a semicolon and a comment line, as people write them', async () => {
     const { dbPath, warehouse } = await setup();
     const p = sqlProcessor('P', 'out.p', `${COUNTS};\n-- end of the daily counts\n`);
     const outcome = await sqlBatch(warehouse, job(dbPath, p, '2021-11-01', '2021-11-02'), new AbortController().signal);
-    expect(outcome).toMatchObject({ ok: true, rows: new Map([[day('2021-11-01'), 1], [day('2021-11-02'), 1]]) });
+    expect(outcome).toMatchObject({
+      ok: true,
+      rows: new Map([
+        [day('2021-11-01'), 1],
+        [day('2021-11-02'), 1],
+      ]),
+    });
   });
 
   it('replaces only start..end and keeps other partitions', async () => {
     const { dbPath, warehouse } = await setup();
     const p = sqlProcessor('P', 'out.p', COUNTS);
     await sqlBatch(warehouse, job(dbPath, p, '2021-11-01', '2021-11-04'), new AbortController().signal);
-    const again = sqlProcessor('P', 'out.p', `SELECT game_date, 99 AS n FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1`);
+    const again = sqlProcessor(
+      'P',
+      'out.p',
+      `SELECT game_date, 99 AS n FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1`,
+    );
     const outcome = await sqlBatch(warehouse, job(dbPath, again, '2021-11-02', '2021-11-02'), new AbortController().signal);
     expect(outcome.ok).toBe(true);
     await warehouse.close();
@@ -108,7 +128,10 @@ describe('duckdb runSqlBatch', () => {
     const { dbPath, warehouse } = await setup();
     const leaky = sqlProcessor('P', 'out.p', `SELECT game_date, count(*) AS n FROM {{ ref('box') }} GROUP BY 1`);
     const outcome = await sqlBatch(warehouse, job(dbPath, leaky, '2021-11-01', '2021-11-02'), new AbortController().signal);
-    expect(!outcome.ok && outcome.failure).toMatchObject({ category: 'OUT_OF_RANGE_ROWS', message: expect.stringContaining('1 row(s) dated outside the batch (e.g. 2021-11-04)') });
+    expect(!outcome.ok && outcome.failure).toMatchObject({
+      category: 'OUT_OF_RANGE_ROWS',
+      message: expect.stringContaining('1 row(s) dated outside the batch (e.g. 2021-11-04)'),
+    });
     await warehouse.close();
     opened.pop();
     expect(await queryRows(dbPath, `SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'out'`)).toEqual([{ n: '0' }]);
@@ -119,7 +142,11 @@ describe('duckdb runSqlBatch', () => {
     const { dbPath, warehouse } = await setup();
     const signal = new AbortController().signal;
     const bad = await sqlBatch(warehouse, job(dbPath, sqlProcessor('P', 'out.p', 'SELEC nonsense'), '2021-11-01', '2021-11-01'), signal);
-    expect(!bad.ok && bad.failure).toMatchObject({ category: 'PROCESSOR_ERROR', dataIndependent: true, message: expect.stringMatching(/^P 2021-11-01\.\.2021-11-01: Parser Error/) });
+    expect(!bad.ok && bad.failure).toMatchObject({
+      category: 'PROCESSOR_ERROR',
+      dataIndependent: true,
+      message: expect.stringMatching(/^P 2021-11-01\.\.2021-11-01: Parser Error/),
+    });
     const noColumn = await sqlBatch(warehouse, job(dbPath, sqlProcessor('P', 'out.p', 'SELECT 1 AS x'), '2021-11-01', '2021-11-01'), signal);
     expect(!noColumn.ok && noColumn.failure).toMatchObject({ dataIndependent: true, message: expect.stringMatching(/no column 'game_date'/) });
     await sqlBatch(warehouse, job(dbPath, sqlProcessor('P', 'out.p', COUNTS), '2021-11-01', '2021-11-01'), signal);
@@ -128,7 +155,9 @@ describe('duckdb runSqlBatch', () => {
     expect(!strict.ok && strict.failure).toMatchObject({
       category: 'PROCESSOR_ERROR',
       dataIndependent: true,
-      message: expect.stringContaining("the SELECT's columns differ from table out.p's (new column total BIGINT; column n no longer yielded) and P has on_schema_change: fail; nothing was written"),
+      message: expect.stringContaining(
+        "the SELECT's columns differ from table out.p's (new column total BIGINT; column n no longer yielded) and P has on_schema_change: fail; nothing was written",
+      ),
     });
     expect((await sqlBatch(warehouse, job(dbPath, sqlProcessor('P', 'out.p', text), '2021-11-02', '2021-11-02'), signal)).ok).toBe(true);
     await warehouse.close();

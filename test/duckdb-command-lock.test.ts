@@ -72,7 +72,14 @@ describe('duckdb runCommandBatch', () => {
     const warehouse = await open(dbPath);
     const seen: Record<string, string>[] = [];
     const outcome = await commandBatch(warehouse, commandJob(dbPath, false), nodeSpawner(CHILD, seen), new AbortController().signal);
-    expect(outcome).toEqual({ ok: true, rows: new Map([[day('2021-11-01'), 2], [day('2021-11-03'), 1]]), absent: [day('2021-11-02')] });
+    expect(outcome).toEqual({
+      ok: true,
+      rows: new Map([
+        [day('2021-11-01'), 2],
+        [day('2021-11-03'), 1],
+      ]),
+      absent: [day('2021-11-02')],
+    });
     expect(seen[0]).toMatchObject({ DAG_DUCKDB_PATH: dbPath, DAG_TABLE: 'pred.m', DAG_PARTITION_COLUMN: 'game_date' });
     expect(seen[0]?.DAG_DUCKDB_SCHEMAS?.split(',')).toContain('raw');
     // The adapter reopened the file and still works.

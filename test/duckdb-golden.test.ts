@@ -26,9 +26,14 @@ describe('duckdb SQL golden', () => {
     await createTable(dbPath, 'nba.box', 'game_date', { '2021-11-01': 2 });
     const statements: string[] = [];
     const warehouse = await openDuckdb(duckdbTarget(dbPath), { env: {}, readOnly: false, onStatement: (sql) => statements.push(sql) });
-    const p = sqlProcessor('PDC', 'precompute.player_daily_cache', "-- daily cache\nSELECT game_date, count(*) AS n\nFROM {{ ref('box') }}\nWHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\nGROUP BY 1;\n", {
-      partitionColumn: 'game_date',
-    });
+    const p = sqlProcessor(
+      'PDC',
+      'precompute.player_daily_cache',
+      "-- daily cache\nSELECT game_date, count(*) AS n\nFROM {{ ref('box') }}\nWHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\nGROUP BY 1;\n",
+      {
+        partitionColumn: 'game_date',
+      },
+    );
     const pipeline = pipelineOf(dbPath, [source('box', 'nba.box'), p]);
     const batchDays = [day('2021-11-01'), day('2021-11-02')];
     const job = {
@@ -53,13 +58,18 @@ describe('duckdb SQL golden', () => {
     await createTable(dbPath, 'nba.box', 'game_date', { '2021-11-01': 2, '2021-11-02': 1 });
     const statements: string[] = [];
     const warehouse = await openDuckdb(duckdbTarget(dbPath), { env: {}, readOnly: false, onStatement: (sql) => statements.push(sql) });
-    const p = sqlProcessor('PDC', 'precompute.player_daily_cache', "SELECT game_date, id FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\n", {
-      partitionColumn: 'game_date',
-      checks: [
-        { name: 'not_null(id)', severity: 'error', rule: { kind: 'not_null', columns: ['id'] } },
-        { name: 'row_count(min=2)', severity: 'error', rule: { kind: 'row_count', min: 2, max: undefined } },
-      ],
-    });
+    const p = sqlProcessor(
+      'PDC',
+      'precompute.player_daily_cache',
+      "SELECT game_date, id FROM {{ ref('box') }} WHERE game_date BETWEEN {{ start_date }} AND {{ end_date }}\n",
+      {
+        partitionColumn: 'game_date',
+        checks: [
+          { name: 'not_null(id)', severity: 'error', rule: { kind: 'not_null', columns: ['id'] } },
+          { name: 'row_count(min=2)', severity: 'error', rule: { kind: 'row_count', min: 2, max: undefined } },
+        ],
+      },
+    );
     const pipeline = pipelineOf(dbPath, [source('box', 'nba.box'), p]);
     const batchDays = [day('2021-11-01'), day('2021-11-02')];
     const job = {

@@ -30,21 +30,29 @@ describe('duckdb columnar snapshot', () => {
     dirs.push(dir);
     const db = join(dir, 'w.duckdb');
     const sources = Array.from({ length: SOURCES }, (_, i) => source(`s${i}`, `raw.s${i}`, 'd'));
-    const processors = Array.from({ length: PROCESSORS }, (_, i) => sqlProcessor(`P${i}`, `out.p${i}`, 'SELECT 1', { partitionColumn: 'd', upstream: [{ name: `s${i % SOURCES}`, mapping: { kind: 'same' } as const }] }));
+    const processors = Array.from({ length: PROCESSORS }, (_, i) =>
+      sqlProcessor(`P${i}`, `out.p${i}`, 'SELECT 1', { partitionColumn: 'd', upstream: [{ name: `s${i % SOURCES}`, mapping: { kind: 'same' } as const }] }),
+    );
     const pipeline: Pipeline = pipelineOf(db, [...sources, ...processors]);
     const names = [...sources, ...processors].map((node) => node.name);
     const statements = ['CREATE SCHEMA IF NOT EXISTS raw', 'CREATE SCHEMA IF NOT EXISTS out'];
     // Source i has days 0..DAYS-1 except day i % DAYS, with (d % 3) + 1 rows each; processor i every day but day (i + 1) % DAYS.
     for (let i = 0; i < SOURCES; i++)
-      statements.push(`CREATE TABLE raw.s${i} AS SELECT (DATE '2021-11-01' + x::INTEGER)::DATE AS d, y AS v FROM range(${DAYS}) a(x), range(3) b(y) WHERE x <> ${i % DAYS} AND y <= x % 3`);
-    for (let i = 0; i < PROCESSORS; i++) statements.push(`CREATE TABLE out.p${i} AS SELECT (DATE '2021-11-01' + x::INTEGER)::DATE AS d FROM range(${DAYS}) a(x) WHERE x <> ${(i + 1) % DAYS}`);
+      statements.push(
+        `CREATE TABLE raw.s${i} AS SELECT (DATE '2021-11-01' + x::INTEGER)::DATE AS d, y AS v FROM range(${DAYS}) a(x), range(3) b(y) WHERE x <> ${i % DAYS} AND y <= x % 3`,
+      );
+    for (let i = 0; i < PROCESSORS; i++)
+      statements.push(`CREATE TABLE out.p${i} AS SELECT (DATE '2021-11-01' + x::INTEGER)::DATE AS d FROM range(${DAYS}) a(x) WHERE x <> ${(i + 1) % DAYS}`);
     await execSql(db, ...statements);
     const writer = await openDuckdb(duckdbTarget(db), { env: {}, readOnly: false });
     await writer.close();
     // Ledger: every processor's present days (rows 1, built at 10,000 + i), with two fingerprints; P0's day 5 has rows 0 and no data.
     await execSql(
       db,
-      ...processors.map((p, i) => `INSERT INTO _dag.partitions SELECT '${p.name}', d, 'run${i % 7}', epoch_ms(${10_000 + i}::BIGINT), 1, '${i % 2 === 0 ? 'even' : 'odd'}', 'x', 'out.p${i}' FROM out.p${i}`),
+      ...processors.map(
+        (p, i) =>
+          `INSERT INTO _dag.partitions SELECT '${p.name}', d, 'run${i % 7}', epoch_ms(${10_000 + i}::BIGINT), 1, '${i % 2 === 0 ? 'even' : 'odd'}', 'x', 'out.p${i}' FROM out.p${i}`,
+      ),
       `DELETE FROM out.p0 WHERE d = DATE '2021-11-06'`,
       `UPDATE _dag.partitions SET "rows" = 0 WHERE processor = 'P0' AND partition_date = DATE '2021-11-06'`,
     );
@@ -65,7 +73,12 @@ describe('duckdb columnar snapshot', () => {
       for (let x = 0; x < DAYS; x++) {
         const info = partitions.get(FIRST + x);
         if (x === i % DAYS) expect(info, `s${i} ${iso(FIRST + x)}`).toBeUndefined();
-        else expect(info, `s${i} ${iso(FIRST + x)}`).toMatchObject({ rows: (x % 3) + 1, changedAt: i === 3 && x === 9 ? Infinity : 5_000, version: expect.stringMatching(/^\d+\.\d+:\d$/) });
+        else
+          expect(info, `s${i} ${iso(FIRST + x)}`).toMatchObject({
+            rows: (x % 3) + 1,
+            changedAt: i === 3 && x === 9 ? Infinity : 5_000,
+            version: expect.stringMatching(/^\d+\.\d+:\d$/),
+          });
       }
     }
     for (let i = 0; i < PROCESSORS; i++) {
@@ -74,7 +87,12 @@ describe('duckdb columnar snapshot', () => {
       expect(ledger.size, `P${i}`).toBe(DAYS - 1);
       expect(partitions.size).toBe(i === 0 ? DAYS - 2 : DAYS - 1);
       const some = FIRST + ((i + 2) % DAYS);
-      expect(ledger.get(some)).toEqual({ runId: `run${i % 7}`, builtAt: 10_000 + i, rows: i === 0 && some === FIRST + 5 ? 0 : 1, codeFingerprint: i % 2 === 0 ? 'even' : 'odd' });
+      expect(ledger.get(some)).toEqual({
+        runId: `run${i % 7}`,
+        builtAt: 10_000 + i,
+        rows: i === 0 && some === FIRST + 5 ? 0 : 1,
+        codeFingerprint: i % 2 === 0 ? 'even' : 'odd',
+      });
       expect(partitions.get(some)).toEqual({ rows: 1, version: `run${i % 7}`, changedAt: undefined });
       expect(ledger.get(FIRST + ((i + 1) % DAYS))).toBeUndefined();
     }

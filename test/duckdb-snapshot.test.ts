@@ -59,7 +59,11 @@ describe('duckdb readSnapshot', () => {
     await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 3, '2021-11-02': 2 });
     await createTable(dbPath, 'out.p', 'game_date', { '2021-11-01': 1 });
     const readsBox = { upstream: [{ name: 'box', mapping: { kind: 'same' } as const }] };
-    const pipeline = pipelineOf(dbPath, [source('box', 'raw.box'), sqlProcessor('P', 'out.p', 'SELECT 1', readsBox), sqlProcessor('Q', 'out.q', 'SELECT 1', readsBox)]);
+    const pipeline = pipelineOf(dbPath, [
+      source('box', 'raw.box'),
+      sqlProcessor('P', 'out.p', 'SELECT 1', readsBox),
+      sqlProcessor('Q', 'out.q', 'SELECT 1', readsBox),
+    ]);
     const warehouse = await open(dbPath);
     await warehouse.close();
     opened.pop();
@@ -105,7 +109,11 @@ describe('duckdb readSnapshot', () => {
     const dbPath = join(tempProject(), 'w.duckdb');
     await createTable(dbPath, 'raw.box', 'game_date', { '2021-11-01': 3, '2021-11-02': 2 });
     const readsBox = { upstream: [{ name: 'box', mapping: { kind: 'same' } as const }] };
-    const pipeline = pipelineOf(dbPath, [source('box', 'raw.box'), sqlProcessor('P', 'out.p', 'SELECT 1', readsBox), sqlProcessor('Q', 'out.q', 'SELECT 1', readsBox)]);
+    const pipeline = pipelineOf(dbPath, [
+      source('box', 'raw.box'),
+      sqlProcessor('P', 'out.p', 'SELECT 1', readsBox),
+      sqlProcessor('Q', 'out.q', 'SELECT 1', readsBox),
+    ]);
     const writer = await open(dbPath);
     // Only Q (never built) reads box here: no plan over these nodes needs box's versions.
     const pending = await writer.readSnapshot(pipeline, ['box', 'Q']);

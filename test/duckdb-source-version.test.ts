@@ -25,7 +25,9 @@ describe('source versions', () => {
     const rows = await withDuckdb(join(dir, 'w.duckdb'), async (c) => {
       await c.run('CREATE SCHEMA raw');
       // Days with 1 to 3,000 rows: sums of 64-bit hashes from below 2^64 to far above 2^52.
-      await c.run("CREATE TABLE raw.events AS SELECT DATE '2024-01-01' + (i % 40)::INTEGER AS d, i AS v, md5(i::VARCHAR) AS s FROM range(0, 60000) r(i) WHERE i % 40 < 20 OR i < 40");
+      await c.run(
+        "CREATE TABLE raw.events AS SELECT DATE '2024-01-01' + (i % 40)::INTEGER AS d, i AS v, md5(i::VARCHAR) AS s FROM range(0, 60000) r(i) WHERE i % 40 < 20 OR i < 40",
+      );
       const sql = `SELECT a.partition_date::VARCHAR, a.version, b.version FROM (${sourceVersionsSql(node).replace('"dag_target".', '')}) AS a FULL JOIN (${BY_DIVISION}) AS b USING (partition_date) ORDER BY 1`;
       return (await c.runAndReadAll(sql)).getRows().map((r) => r.map(String));
     });

@@ -69,7 +69,11 @@ async function graph(args: string[]): Promise<string> {
 }
 
 /** A deliberately small Mermaid reader: `flowchart LR`, node lines, labelled edges, class lines. */
-function parseMermaid(text: string): { nodes: Map<string, { label: string; shape: 'cylinder' | 'box' }>; edges: [string, string, string][]; classes: Map<string, string[]> } {
+function parseMermaid(text: string): {
+  nodes: Map<string, { label: string; shape: 'cylinder' | 'box' }>;
+  edges: [string, string, string][];
+  classes: Map<string, string[]>;
+} {
   const lines = text.trimEnd().split('\n');
   expect(lines[0]).toBe('flowchart LR');
   const ids = new Map<string, { label: string; shape: 'cylinder' | 'box' }>();
@@ -84,7 +88,11 @@ function parseMermaid(text: string): { nodes: Map<string, { label: string; shape
       expect(ids.has(m[3]!), `edge to an undeclared node: ${line}`).toBe(true);
       edges.push([ids.get(m[1]!)!.label, ids.get(m[3]!)!.label, m[2]!]);
     } else if ((m = /^ {2}classDef (\w+) .+$/.exec(line))) classes.set(m[1]!, classes.get(m[1]!) ?? []);
-    else if ((m = /^ {2}class ([\w,]+) (\w+)$/.exec(line))) classes.set(m[2]!, m[1]!.split(',').map((id) => ids.get(id)!.label));
+    else if ((m = /^ {2}class ([\w,]+) (\w+)$/.exec(line)))
+      classes.set(
+        m[2]!,
+        m[1]!.split(',').map((id) => ids.get(id)!.label),
+      );
     else throw new Error(`not Mermaid this reader knows: '${line}'`);
   }
   return { nodes: new Map([...ids.values()].map((n) => [n.label, n])), edges, classes };
@@ -128,7 +136,11 @@ describe('dag graph', () => {
   });
 
   it('prints graphlib JSON that matches schema/graph.schema.json', async () => {
-    const json = JSON.parse(await graph(['--format', 'json'])) as { nodes: { v: string; value: { kind: string } }[]; edges: { v: string; w: string; value: { mapping: string; min?: number } }[]; value: { pipeline: string } };
+    const json = JSON.parse(await graph(['--format', 'json'])) as {
+      nodes: { v: string; value: { kind: string } }[];
+      edges: { v: string; w: string; value: { mapping: string; min?: number } }[];
+      value: { pipeline: string };
+    };
     const schema = JSON.parse(readFileSync(join(projectRoot, 'schema', 'graph.schema.json'), 'utf8')) as object;
     const validate = new Ajv({ allErrors: true }).compile(schema);
     expect(validate(json), JSON.stringify(validate.errors)).toBe(true);

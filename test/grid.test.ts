@@ -69,16 +69,22 @@ function planOf(start: string, end: string, processors: readonly ProcessorPlan[]
     target: 'dev',
     range: { start: day(start), end: day(end) },
     processors,
-    summary: { expected: sum('expected'), fresh: sum('fresh'), missing: sum('missing'), stale: sum('stale'),
-      build: sum('build'), blocked: sum('blocked'), batches: 0 },
+    summary: {
+      expected: sum('expected'),
+      fresh: sum('fresh'),
+      missing: sum('missing'),
+      stale: sum('stale'),
+      build: sum('build'),
+      blocked: sum('blocked'),
+      batches: 0,
+    },
     stats: { queries: 0, elapsedMs: 0 },
   };
 }
 
 function snapshotOf(failures: Record<string, Record<string, string>> = {}): Snapshot {
   const map = new Map<string, Map<Day, string>>();
-  for (const [name, byDate] of Object.entries(failures))
-    map.set(name, new Map(Object.entries(byDate).map(([iso, category]) => [day(iso), category])));
+  for (const [name, byDate] of Object.entries(failures)) map.set(name, new Map(Object.entries(byDate).map(([iso, category]) => [day(iso), category])));
   return { calendar: undefined, tables: new Map(), ledger: new Map(), failures: map, stats: { queries: 0 } };
 }
 
@@ -97,10 +103,23 @@ function seedNovember(): { plan: Plan; snapshot: Snapshot } {
   const early = days('2021-11-01', '2021-11-06');
   const plan = planOf('2021-11-01', '2021-11-30', [
     processor('TDZA', gameDays, new Map()),
-    processor('PSZA', gameDays, marks({ missing: [day('2021-11-29'), day('2021-11-30')], stale: [], blocked: days('2021-11-01', '2021-11-03'), 'stale-blocked': [] })),
+    processor(
+      'PSZA',
+      gameDays,
+      marks({ missing: [day('2021-11-29'), day('2021-11-30')], stale: [], blocked: days('2021-11-01', '2021-11-03'), 'stale-blocked': [] }),
+    ),
     processor('PDC', gameDays, marks({ missing: [], stale: days('2021-11-20', '2021-11-23'), blocked: [day('2021-11-10')], 'stale-blocked': [] })),
     processor('PCF', gameDays, marks({ missing: [], stale: days('2021-11-20', '2021-11-23'), blocked: [...early, day('2021-11-10')], 'stale-blocked': [] })),
-    processor('MLFS', gameDays, marks({ missing: days('2021-11-26', '2021-11-28'), stale: [], blocked: [...early, day('2021-11-10'), day('2021-11-11')], 'stale-blocked': [day('2021-11-24')] })),
+    processor(
+      'MLFS',
+      gameDays,
+      marks({
+        missing: days('2021-11-26', '2021-11-28'),
+        stale: [],
+        blocked: [...early, day('2021-11-10'), day('2021-11-11')],
+        'stale-blocked': [day('2021-11-24')],
+      }),
+    ),
   ]);
   const snapshot = snapshotOf({ MLFS: { '2021-11-26': 'TIMEOUT', '2021-11-27': 'PROCESSOR_ERROR' } });
   return { plan, snapshot };
@@ -143,7 +162,16 @@ describe('coverage grid', () => {
     const all = days('2021-10-19', '2022-04-10', ['2021-11-25', '2021-12-24', '2022-02-18', '2022-02-19', '2022-02-20', '2022-02-21', '2022-02-22']);
     const plan = planOf('2021-10-19', '2022-04-10', [
       processor('PSZA', all, marks({ missing: [], stale: [], blocked: days('2021-10-19', '2021-10-27'), 'stale-blocked': [] })),
-      processor('MLFS', all, marks({ missing: [...days('2022-03-01', '2022-03-03'), day('2022-01-12')], stale: [day('2022-01-05')], blocked: days('2021-10-19', '2021-10-28'), 'stale-blocked': [] })),
+      processor(
+        'MLFS',
+        all,
+        marks({
+          missing: [...days('2022-03-01', '2022-03-03'), day('2022-01-12')],
+          stale: [day('2022-01-05')],
+          blocked: days('2021-10-19', '2021-10-28'),
+          'stale-blocked': [],
+        }),
+      ),
     ]);
     const text = renderGrid(plan, snapshotOf({ MLFS: { '2022-01-12': 'NO_OUTPUT' } }), { color: false, width: 80 });
     expectGolden('season-weeks', text);

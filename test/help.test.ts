@@ -13,7 +13,12 @@ const dag = (...args: string[]) => runDag(args, { cwd: dir });
 /** The lines of a help section ("Examples:", "Exit codes:"), without their indent. */
 function section(help: string, title: string): string[] {
   const found = new RegExp(`\\n${title}:\\n((?: {2}.*\\n?)+)`).exec(help);
-  return found?.[1] ? found[1].trimEnd().split('\n').map((line) => line.trim()) : [];
+  return found?.[1]
+    ? found[1]
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.trim())
+    : [];
 }
 
 describe('dag --help', () => {
@@ -59,7 +64,7 @@ describe('dag --help', () => {
 });
 
 describe('parse errors', () => {
-  it('an unknown option is named before a missing required one, with a suggestion and the verb\'s help', async () => {
+  it("an unknown option is named before a missing required one, with a suggestion and the verb's help", async () => {
     const typo = await dag('plan', '--rnage', '2021-11-01');
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe("dag: unknown option '--rnage' (did you mean --range?); see dag plan --help\n");

@@ -20,9 +20,23 @@ async function record(warehouse: Warehouse, target: string): Promise<void> {
   await warehouse.recordFailures([{ runId: 'r1', processor: 'DOUBLED', day: day('2021-11-01'), category: 'TIMEOUT', message: 'slow', attempt: 1, at: 1_500 }]);
   await warehouse.recordRun({ runId: 'r1', commandLine: 'run --range 2021-11-01..2021-11-02', target, startedAt: 1_000, endedAt: 2_000, outcome: 'success' });
   await warehouse.recordRun({ runId: 'r2', commandLine: 'run --range 2021-11-03', target, startedAt: 3_000 });
-  await warehouse.recordFailures([{ runId: 'r2', processor: 'DOUBLED', day: day('2021-11-03'), category: 'TRANSIENT', message: 'lock conflict', attempt: 1, at: 3_100 }]);
-  await warehouse.recordFailures([{ runId: 'r2', processor: 'DOUBLED', day: day('2021-11-03'), category: 'PROCESSOR_ERROR', message: 'Conversion Error: boom\nLINE 1: ...', attempt: 2, at: 3_200 }]);
-  await warehouse.recordFailures([{ runId: 'r2', processor: 'SUMMED', day: day('2021-11-03'), category: 'UPSTREAM_FAILED', message: 'reads DOUBLED 2021-11-03', attempt: 0, at: 3_300 }]);
+  await warehouse.recordFailures([
+    { runId: 'r2', processor: 'DOUBLED', day: day('2021-11-03'), category: 'TRANSIENT', message: 'lock conflict', attempt: 1, at: 3_100 },
+  ]);
+  await warehouse.recordFailures([
+    {
+      runId: 'r2',
+      processor: 'DOUBLED',
+      day: day('2021-11-03'),
+      category: 'PROCESSOR_ERROR',
+      message: 'Conversion Error: boom\nLINE 1: ...',
+      attempt: 2,
+      at: 3_200,
+    },
+  ]);
+  await warehouse.recordFailures([
+    { runId: 'r2', processor: 'SUMMED', day: day('2021-11-03'), category: 'UPSTREAM_FAILED', message: 'reads DOUBLED 2021-11-03', attempt: 0, at: 3_300 },
+  ]);
   await warehouse.recordRun({ runId: 'r2', commandLine: 'run --range 2021-11-03', target, startedAt: 3_000, endedAt: 5_000, outcome: 'failed' });
   await warehouse.recordRun({ runId: 'r3', commandLine: 'run --range 2021-11-04', target, startedAt: 6_000 });
 }
@@ -38,7 +52,15 @@ async function expectHistory(warehouse: Warehouse, target: string): Promise<void
     ['r2', 'DOUBLED', 'PROCESSOR_ERROR', 2, 3_200],
     ['r2', 'DOUBLED', 'TRANSIENT', 1, 3_100],
   ]);
-  expect(recent.failures[1]).toEqual({ runId: 'r2', processor: 'DOUBLED', day: day('2021-11-03'), category: 'PROCESSOR_ERROR', message: 'Conversion Error: boom\nLINE 1: ...', attempt: 2, at: 3_200 });
+  expect(recent.failures[1]).toEqual({
+    runId: 'r2',
+    processor: 'DOUBLED',
+    day: day('2021-11-03'),
+    category: 'PROCESSOR_ERROR',
+    message: 'Conversion Error: boom\nLINE 1: ...',
+    attempt: 2,
+    at: 3_200,
+  });
   expect(recent.failuresTruncated).toBe(false);
   const cut = await warehouse.readRecentRuns({ runs: 3, failures: 2 });
   expect(cut.runs.map((r) => r.runId)).toEqual(['r3', 'r2', 'r1']);

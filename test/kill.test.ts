@@ -107,7 +107,10 @@ describe('kill -9 of dag run', () => {
       const json = parseRunJson(rerun);
       for (const { name } of PROCESSORS) {
         const missing = allDays.filter((day) => !(before.get(name) ?? []).includes(day));
-        const toBuild = planned.processors.find((p) => p.name === name)?.partitions.filter((p) => p.action === 'build').map((p) => p.date);
+        const toBuild = planned.processors
+          .find((p) => p.name === name)
+          ?.partitions.filter((p) => p.action === 'build')
+          .map((p) => p.date);
         expect(toBuild, `${context}: plan for ${name} after the kill`).toEqual(missing);
         expect(json.processors.find((p) => p.name === name)?.built, `${context}: rerun of ${name}`).toEqual(missing);
       }

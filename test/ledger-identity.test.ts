@@ -100,7 +100,9 @@ describe('ledger identity: a renamed processor keeps its table', () => {
     rewritePipeline(project, copyProcessor('KEEP'));
     const { json, stderr } = await planJson(project);
     expect(json.summary).toMatchObject({ fresh: DAYS, build: 0 });
-    expect(stderr).toContain(`dag: warning: the ledger holds ${DAYS} partition(s) of table out.gone recorded under 'GONE', and no processor in pipeline.yaml builds out.gone`);
+    expect(stderr).toContain(
+      `dag: warning: the ledger holds ${DAYS} partition(s) of table out.gone recorded under 'GONE', and no processor in pipeline.yaml builds out.gone`,
+    );
     expect(stderr).toContain(`DELETE FROM _dag.partitions WHERE table_name = 'out.gone'`);
     expect(json.warnings).toHaveLength(1);
     const validate = await project.dag(['validate']);

@@ -124,7 +124,11 @@ describe('ledger versions', () => {
   it('a dropped column is refused, naming the table and the column', async () => {
     const project = await built(processor('A', 'out.a'));
     await execSql(project.db, `ALTER TABLE _dag.partitions DROP COLUMN code_fingerprint`);
-    expectRefusal(await project.dag(['plan', '--range', RANGE]), 'is damaged: table _dag.partitions has no column code_fingerprint', 'restore it from a backup');
+    expectRefusal(
+      await project.dag(['plan', '--range', RANGE]),
+      'is damaged: table _dag.partitions has no column code_fingerprint',
+      'restore it from a backup',
+    );
     expectRefusal(await project.dag(['run', '--range', RANGE]), 'table _dag.partitions has no column code_fingerprint');
   });
 

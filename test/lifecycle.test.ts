@@ -26,7 +26,8 @@ async function runFor(opts: RunnerOptions, timers: FakeTimers, ms: number): Prom
 }
 
 const statuses = (events: RunEvent[], name: string) => events.flatMap((e) => (e.kind === 'task' && e.task.processor.name === name ? [e.status.status] : []));
-const interrupted = (signal: AbortSignal) => new Promise<ReturnType<typeof fail>>((resolve) => signal.addEventListener('abort', () => resolve(fail({ category: 'CANCELLED', message: 'interrupted' }))));
+const interrupted = (signal: AbortSignal) =>
+  new Promise<ReturnType<typeof fail>>((resolve) => signal.addEventListener('abort', () => resolve(fail({ category: 'CANCELLED', message: 'interrupted' }))));
 
 describe('the task lifecycle', () => {
   it('takes a batch through pending, queued, running, committing, built, each change an event', async () => {
@@ -52,7 +53,11 @@ describe('the task lifecycle', () => {
     expect(warehouse.jobs).toHaveLength(1);
     expect(result.processors[0]?.failed.map((f) => f.category)).toEqual(['TIMEOUT', 'TIMEOUT', 'TIMEOUT']);
     expect(result.processors[0]?.failed[0]?.message).toBe('timed out after 5s and was cancelled (interrupted)');
-    expect(warehouse.failures.map((f) => [f.day, f.category])).toEqual([[1, 'TIMEOUT'], [2, 'TIMEOUT'], [3, 'TIMEOUT']]);
+    expect(warehouse.failures.map((f) => [f.day, f.category])).toEqual([
+      [1, 'TIMEOUT'],
+      [2, 'TIMEOUT'],
+      [3, 'TIMEOUT'],
+    ]);
   });
 
   it('does not count the wait for source versions (waiting-inputs) against the timeout, and resumes with what is left', async () => {
@@ -65,7 +70,9 @@ describe('the task lifecycle', () => {
       const timers = new FakeTimers();
       const reader = processor('READER', ['SRC'], { timeoutMs, retries: 0, batchSize: 1 });
       // 250 ms of staging, 500 ms waiting for the versions, 250 ms of commit: 500 ms of its own.
-      const warehouse = new MemoryWarehouse(async (job, signal) => ((await timers.sleep(250, signal)) ? fail({ category: 'CANCELLED', message: 'interrupted' }) : ok(job)));
+      const warehouse = new MemoryWarehouse(async (job, signal) =>
+        (await timers.sleep(250, signal)) ? fail({ category: 'CANCELLED', message: 'interrupted' }) : ok(job),
+      );
       warehouse.commitDelay = async (_job, signal) => void (await timers.sleep(250, signal));
       warehouse.recordSourceVersions = async () => {
         await timers.sleep(750);
@@ -172,7 +179,9 @@ describe('failing well', () => {
     const timers = new FakeTimers();
     const a = processor('A', [], { batchSize: 31, retries: 0 });
     const warehouse = new MemoryWarehouse(async (job) =>
-      job.batch.days.includes(17) ? fail({ category: 'PROCESSOR_ERROR', message: `A ${job.batch.start}..${job.batch.end}: Conversion Error: could not convert 'x'` }) : ok(job),
+      job.batch.days.includes(17)
+        ? fail({ category: 'PROCESSOR_ERROR', message: `A ${job.batch.start}..${job.batch.end}: Conversion Error: could not convert 'x'` })
+        : ok(job),
     );
     const opts = options(pipelineOf([a]), planOf([a], 31), warehouse, timers);
     const result = await runFor(opts, timers, 1_000);
@@ -195,7 +204,9 @@ describe('failing well', () => {
   it('a transient error is retried after its backoff, then the batch is split like any other', async () => {
     const timers = new FakeTimers();
     const a = processor('A', [], { batchSize: 2, retries: 1 });
-    const warehouse = new MemoryWarehouse(async (job) => (job.batch.days.length > 1 ? fail({ category: 'TRANSIENT', message: 'IO Error: conflict' }) : ok(job)));
+    const warehouse = new MemoryWarehouse(async (job) =>
+      job.batch.days.length > 1 ? fail({ category: 'TRANSIENT', message: 'IO Error: conflict' }) : ok(job),
+    );
     const opts = options(pipelineOf([a]), planOf([a], 2), warehouse, timers);
     const result = await runFor(opts, timers, 1_000);
     expect(warehouse.jobs.map((j) => j.batch.days)).toEqual([[1, 2], [1, 2], [1], [2]]);

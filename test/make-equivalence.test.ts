@@ -82,7 +82,9 @@ function presentReadingAbsent(pipeline: Pipeline, snapshot: Snapshot, days: read
   for (const processor of pipeline.processors) {
     for (const d of days) {
       if (!isPresent(snapshot, processor.name, d)) continue;
-      const readsAbsent = processor.upstream.some((upstream) => slotsRead(processor, upstream, d, snapshot.calendar).some((s) => s.day !== undefined && !isPresent(snapshot, upstream.name, s.day)));
+      const readsAbsent = processor.upstream.some((upstream) =>
+        slotsRead(processor, upstream, d, snapshot.calendar).some((s) => s.day !== undefined && !isPresent(snapshot, upstream.name, s.day)),
+      );
       if (readsAbsent) count++;
     }
   }

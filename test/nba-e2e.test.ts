@@ -73,9 +73,7 @@ async function planJson(project: string): Promise<PlanJson> {
 async function ledger(db: string, runId?: string): Promise<Record<string, string[]>> {
   return withDuckdb(db, async (connection) => {
     const where = runId === undefined ? '' : `WHERE run_id = '${runId.replace(/'/g, "''")}'`;
-    const reader = await connection.runAndReadAll(
-      `SELECT processor, partition_date::VARCHAR AS day FROM "_dag"."partitions" ${where} ORDER BY processor, day`,
-    );
+    const reader = await connection.runAndReadAll(`SELECT processor, partition_date::VARCHAR AS day FROM "_dag"."partitions" ${where} ORDER BY processor, day`);
     const out: Record<string, string[]> = {};
     for (const row of reader.getRowObjectsJson() as { processor: string; day: string }[]) (out[row.processor] ??= []).push(row.day);
     return out;
@@ -108,7 +106,10 @@ describe('nba example end to end', () => {
       const processor = plan.processors.find((p) => p.name === name);
       const expected = EXPECTED_BLOCKED[name];
       const blocked = processor?.partitions.filter((p) => p.action === 'blocked') ?? [];
-      expect(blocked.map((p) => p.date), name).toEqual(expected.dates);
+      expect(
+        blocked.map((p) => p.date),
+        name,
+      ).toEqual(expected.dates);
       expect(new Set(blocked.map((p) => p.category)), name).toEqual(new Set([expected.category]));
       expect(processor?.counts, name).toMatchObject({ expected: GAME_DAYS, fresh: 0, missing: GAME_DAYS, build: GAME_DAYS - expected.dates.length });
     }
@@ -159,8 +160,14 @@ describe('nba example end to end', () => {
     const expectedStale: Record<string, string[]> = { TDZA: week, PSZA: week, PDC: ['2021-11-15'], PCF: week, MLFS: week };
     for (const name of PROCESSORS) {
       const stale = plan.processors.find((p) => p.name === name)?.partitions.filter((p) => p.status === 'stale') ?? [];
-      expect(stale.map((p) => p.date), name).toEqual(expectedStale[name]);
-      expect(stale.every((p) => p.action === 'build'), name).toBe(true);
+      expect(
+        stale.map((p) => p.date),
+        name,
+      ).toEqual(expectedStale[name]);
+      expect(
+        stale.every((p) => p.action === 'build'),
+        name,
+      ).toBe(true);
     }
     const tdza = plan.processors.find((p) => p.name === 'TDZA')?.partitions.find((p) => p.date === '2021-11-20');
     expect(tdza?.reasons).toContainEqual({ kind: 'upstream_changed', upstream: 'boxscores', dates: ['2021-11-15'] });
@@ -182,7 +189,9 @@ describe('nba example with a planted bad day (generate.mjs --bad-day)', () => {
     expect(generated.status, generated.stderr.toString()).toBe(0);
     const run = await dag(project, 'run', '--range', RANGE);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/^failed PDC 2021-11-17 CHECK_FAILED: check unique\(player_id,game_date\) found 1 offending row, e\.g\. \{"game_date":"2021-11-17","player_id":"[A-Z]{3}-\d\d","copies":2\}/m);
+    expect(run.stdout).toMatch(
+      /^failed PDC 2021-11-17 CHECK_FAILED: check unique\(player_id,game_date\) found 1 offending row, e\.g\. \{"game_date":"2021-11-17","player_id":"[A-Z]{3}-\d\d","copies":2\}/m,
+    );
     expect(run.stdout).toMatch(/not built because an upstream partition failed[^]*PCF 2021-11-17\n\s+MLFS 2021-11-17/);
     const built = await ledger(db);
     expect(built.PDC).not.toContain('2021-11-17');

@@ -53,22 +53,38 @@ describe('nba example data (pipelines/nba/generate.mjs)', () => {
     const db = join(dir, 'season.duckdb');
     const out = generate(db);
     expect(out).toContain('2021-11-10 left out');
-    const [days] = await query(db, `SELECT min(game_date)::VARCHAR AS first, max(game_date)::VARCHAR AS last,
+    const [days] = await query(
+      db,
+      `SELECT min(game_date)::VARCHAR AS first, max(game_date)::VARCHAR AS last,
       count(DISTINCT game_date) AS game_days, count(*) FILTER (WHERE game_date = DATE '2021-11-25') AS thanksgiving,
       (SELECT count(*) FROM raw.player_boxscores WHERE game_date = DATE '2021-11-10') AS gap_lines,
       (SELECT count(*) FROM raw.schedule WHERE game_date = DATE '2021-11-10') AS gap_games
-      FROM raw.schedule`);
-    expect(days).toEqual({ first: '2021-10-19', last: '2021-12-15', game_days: '57', thanksgiving: '0', gap_lines: '0', gap_games: expect.not.stringMatching(/^0$/) });
+      FROM raw.schedule`,
+    );
+    expect(days).toEqual({
+      first: '2021-10-19',
+      last: '2021-12-15',
+      game_days: '57',
+      thanksgiving: '0',
+      gap_lines: '0',
+      gap_games: expect.not.stringMatching(/^0$/),
+    });
     const perDay = await query(db, 'SELECT min(n) AS lo, max(n) AS hi FROM (SELECT count(*) AS n FROM raw.schedule GROUP BY game_date)');
     expect(perDay).toEqual([{ lo: '7', hi: '12' }]);
     // No team plays twice on one day.
-    const twice = await query(db, `SELECT count(*) AS n FROM (SELECT game_date, team FROM (
+    const twice = await query(
+      db,
+      `SELECT count(*) AS n FROM (SELECT game_date, team FROM (
       SELECT game_date, home_team AS team FROM raw.schedule UNION ALL SELECT game_date, away_team FROM raw.schedule)
-      GROUP BY ALL HAVING count(*) > 1)`);
+      GROUP BY ALL HAVING count(*) > 1)`,
+    );
     expect(twice).toEqual([{ n: '0' }]);
     // Every zone's makes are at most its attempts.
-    const bad = await query(db, `SELECT count(*) AS n FROM raw.player_boxscores WHERE ra_made > ra_att OR paint_made > paint_att
-      OR mid_made > mid_att OR corner3_made > corner3_att OR ab3_made > ab3_att`);
+    const bad = await query(
+      db,
+      `SELECT count(*) AS n FROM raw.player_boxscores WHERE ra_made > ra_att OR paint_made > paint_att
+      OR mid_made > mid_att OR corner3_made > corner3_att OR ab3_made > ab3_att`,
+    );
     expect(bad).toEqual([{ n: '0' }]);
   });
 
@@ -95,7 +111,9 @@ describe('nba example pipeline (pipeline.yaml and pipelines/nba/sql)', () => {
     const outcome = await loadPipeline({ cwd: projectRoot });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.diagnostics, null, 2));
     expect(outcome.diagnostics).toEqual([]);
-    const kinds = outcome.pipeline.processors.flatMap((p) => p.upstream.map((u) => (u.mapping.kind === 'lookback' && u.mapping.min !== undefined ? 'lookback-min' : u.mapping.kind)));
+    const kinds = outcome.pipeline.processors.flatMap((p) =>
+      p.upstream.map((u) => (u.mapping.kind === 'lookback' && u.mapping.min !== undefined ? 'lookback-min' : u.mapping.kind)),
+    );
     expect(new Set(kinds)).toEqual(new Set(['same', 'offset', 'lookback', 'lookback-min']));
     expect(outcome.pipeline.calendar).toBe('schedule');
     expect(outcome.pipeline.processors.map((p) => p.name)).toEqual(['TDZA', 'PSZA', 'PDC', 'PCF', 'MLFS']);
@@ -117,7 +135,8 @@ describe('nba example pipeline (pipeline.yaml and pipelines/nba/sql)', () => {
     };
     const render = (text: string, start: string, end: string): string =>
       renderTemplate(parseTemplate(text), { startDate: `DATE '${start}'`, endDate: `DATE '${end}'`, self: '', ref: tableOf });
-    const rows = async (sql: string): Promise<Record<string, unknown>[]> => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+    const rows = async (sql: string): Promise<Record<string, unknown>[]> =>
+      (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
     try {
       // Build each processor over the whole season in one batch (topological order), then check that a
       // batch in the middle — 2021-11-08..2021-11-12, across the missing 11-10 — yields exactly its own rows.

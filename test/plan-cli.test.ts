@@ -75,7 +75,16 @@ async function loaded(): Promise<Pipeline> {
   return outcome.pipeline;
 }
 
-type Json = { processors: { name: string; counts: Record<string, number>; partitions: { date: string; status: string; action: string; category?: string; needs?: unknown; reasons?: unknown }[]; batches: unknown[] }[]; summary: Record<string, number>; stats: { queries: number } };
+type Json = {
+  processors: {
+    name: string;
+    counts: Record<string, number>;
+    partitions: { date: string; status: string; action: string; category?: string; needs?: unknown; reasons?: unknown }[];
+    batches: unknown[];
+  }[];
+  summary: Record<string, number>;
+  stats: { queries: number };
+};
 
 async function planJson(range: string, extra: string[] = []): Promise<Json> {
   const r = await runDag(['plan', '--range', range, '--json', ...extra], { cwd: dir });
@@ -108,12 +117,28 @@ describe('dag plan on the seed situation', () => {
     expect(counts.PCF).toEqual({ expected: 29, fresh: 0, missing: 29, stale: 0, build: 14, blocked: 15 });
     expect(counts.MLFS).toEqual({ expected: 29, fresh: 0, missing: 29, stale: 0, build: 13, blocked: 16 });
     const mlfs = plan.processors.find((p) => p.name === 'MLFS')!;
-    expect(mlfs.partitions[0]).toEqual({ date: '2021-11-01', status: 'missing', action: 'blocked', category: 'OUT_OF_RANGE', needs: [{ upstream: 'PSZA', dates: ['2021-10-31'] }] });
-    expect(mlfs.partitions.find((p) => p.date === '2021-11-10')).toEqual({
-      date: '2021-11-10', status: 'missing', action: 'blocked', category: 'MISSING_DEPENDENCIES',
-      needs: [{ upstream: 'PCF', dates: ['2021-11-10'] }, { upstream: 'PDC', dates: ['2021-11-10'] }],
+    expect(mlfs.partitions[0]).toEqual({
+      date: '2021-11-01',
+      status: 'missing',
+      action: 'blocked',
+      category: 'OUT_OF_RANGE',
+      needs: [{ upstream: 'PSZA', dates: ['2021-10-31'] }],
     });
-    expect(mlfs.batches).toEqual([{ start: '2021-11-02', end: '2021-11-08' }, { start: '2021-11-09', end: '2021-11-09' }, { start: '2021-11-26', end: '2021-11-30' }]);
+    expect(mlfs.partitions.find((p) => p.date === '2021-11-10')).toEqual({
+      date: '2021-11-10',
+      status: 'missing',
+      action: 'blocked',
+      category: 'MISSING_DEPENDENCIES',
+      needs: [
+        { upstream: 'PCF', dates: ['2021-11-10'] },
+        { upstream: 'PDC', dates: ['2021-11-10'] },
+      ],
+    });
+    expect(mlfs.batches).toEqual([
+      { start: '2021-11-02', end: '2021-11-08' },
+      { start: '2021-11-09', end: '2021-11-09' },
+      { start: '2021-11-26', end: '2021-11-30' },
+    ]);
     expect(plan.summary).toMatchObject({ expected: 145, build: 98, blocked: 47 });
     expect(plan.stats.queries).toBeGreaterThan(0);
     expect(plan.stats.queries).toBeLessThan(12);
@@ -148,7 +173,9 @@ describe('dag plan on the seed situation', () => {
     const early = await runDag(['explain', 'PSZA', '2021-10-22', '--json'], { cwd: dir });
     const json = JSON.parse(early.stdout) as { explanation: { text: string; causes: { text: string }[] } };
     expect(json.explanation.text).toBe('is missing and blocked: INSUFFICIENT_HISTORY');
-    expect(json.explanation.causes[0]!.text).toBe("has 4 of the 15 boxscores partitions it reads (min 10); 11 would lie before the calendar's first partition 2021-10-19 (INSUFFICIENT_HISTORY)");
+    expect(json.explanation.causes[0]!.text).toBe(
+      "has 4 of the 15 boxscores partitions it reads (min 10); 11 would lie before the calendar's first partition 2021-10-19 (INSUFFICIENT_HISTORY)",
+    );
   });
 
   it('explain of a processor with a start judges its upstream from the calendar start, not from that start', async () => {
@@ -191,11 +218,19 @@ describe('dag plan with a ledger', () => {
       await warehouse.close();
     }
     // PDC: 11-01..05 built by dag, 11-06 built with zero rows, 11-07 built by older code, 11-08 written by something else.
-    await createTable(db, 'precompute.pdc', 'game_date', Object.fromEntries(['2021-11-01', '2021-11-02', '2021-11-03', '2021-11-04', '2021-11-05', '2021-11-07', '2021-11-08'].map((d) => [d, 2])));
+    await createTable(
+      db,
+      'precompute.pdc',
+      'game_date',
+      Object.fromEntries(['2021-11-01', '2021-11-02', '2021-11-03', '2021-11-04', '2021-11-05', '2021-11-07', '2021-11-08'].map((d) => [d, 2])),
+    );
     const builtAt = new Date(now - 1_800_000).toISOString().replace('T', ' ').replace('Z', '');
     const row = (d: string, rows: number, fp: string): string => `('PDC', DATE '${d}', 'r1', TIMESTAMP '${builtAt}', ${rows}, '${fp}', 'x', 'precompute.pdc')`;
     const fp = codeFingerprint(pdc);
-    await execSql(db, `INSERT INTO "_dag"."partitions" VALUES ${[...['2021-11-01', '2021-11-02', '2021-11-03', '2021-11-04', '2021-11-05'].map((d) => row(d, 2, fp)), row('2021-11-06', 0, fp), row('2021-11-07', 2, 'old')].join(', ')}`);
+    await execSql(
+      db,
+      `INSERT INTO "_dag"."partitions" VALUES ${[...['2021-11-01', '2021-11-02', '2021-11-03', '2021-11-04', '2021-11-05'].map((d) => row(d, 2, fp)), row('2021-11-06', 0, fp), row('2021-11-07', 2, 'old')].join(', ')}`,
+    );
 
     let plan = await planJson('2021-11-01..2021-11-08', ['--select', 'PDC']);
     let partitions = plan.processors[0]!.partitions;
@@ -205,12 +240,19 @@ describe('dag plan with a ledger', () => {
     await updatePartitionContent(db, 'raw.player_boxscores', 'game_date', '2021-11-03');
     plan = await planJson('2021-11-01..2021-11-08', ['--select', 'PDC+']);
     partitions = plan.processors.find((p) => p.name === 'PDC')!.partitions;
-    expect(partitions.find((p) => p.date === '2021-11-03')).toEqual({ date: '2021-11-03', status: 'stale', action: 'build', reasons: [{ kind: 'upstream_changed', upstream: 'boxscores', dates: ['2021-11-03'] }] });
+    expect(partitions.find((p) => p.date === '2021-11-03')).toEqual({
+      date: '2021-11-03',
+      status: 'stale',
+      action: 'build',
+      reasons: [{ kind: 'upstream_changed', upstream: 'boxscores', dates: ['2021-11-03'] }],
+    });
     expect(partitions.map((p) => p.date)).toEqual(['2021-11-03', '2021-11-07']);
 
     const text = await runDag(['plan', '--range', '2021-11-01..2021-11-08', '--select', 'PDC'], { cwd: dir });
     expect(text.stdout).toContain('no ledger entry (built outside dag)');
     const why = await runDag(['explain', 'PDC', '2021-11-03'], { cwd: dir });
-    expect(why.stdout.split('\n')[0]).toMatch(/^PDC 2021-11-03 is stale and will be rebuilt in batch 2021-11-03\.\.2021-11-03: upstream_changed: boxscores changed since it was built: boxscores 2021-11-03 changed since dag last recorded it, after PDC 2021-11-03 was built at 20/);
+    expect(why.stdout.split('\n')[0]).toMatch(
+      /^PDC 2021-11-03 is stale and will be rebuilt in batch 2021-11-03\.\.2021-11-03: upstream_changed: boxscores changed since it was built: boxscores 2021-11-03 changed since dag last recorded it, after PDC 2021-11-03 was built at 20/,
+    );
   });
 });

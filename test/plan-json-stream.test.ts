@@ -72,7 +72,8 @@ processors:
     sql: sql/w.sql
 `;
 
-const copy = (from: string): string => `SELECT d, count(*)::INTEGER AS n FROM {{ ref('${from}') }} WHERE d BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1\n`;
+const copy = (from: string): string =>
+  `SELECT d, count(*)::INTEGER AS n FROM {{ ref('${from}') }} WHERE d BETWEEN {{ start_date }} AND {{ end_date }} GROUP BY 1\n`;
 
 function isoDays(first: string, count: number, except: (i: number) => boolean = () => false): Record<string, number> {
   const out: Record<string, number> = {};
@@ -82,16 +83,31 @@ function isoDays(first: string, count: number, except: (i: number) => boolean = 
 
 describe('dag plan --json through the binary', () => {
   it('follows the schema with reasons and needs as ranges (a changed upstream read through a 30-day lookback)', async () => {
-    const dir = tempProject({ 'pipeline.yaml': PIPELINE, 'sql/a.sql': copy('events'), 'sql/w.sql': copy('A').replace("{{ ref('A') }}", "(SELECT d FROM {{ ref('A') }} UNION ALL SELECT d FROM {{ ref('events') }})") }, 'dag-json-');
+    const dir = tempProject(
+      {
+        'pipeline.yaml': PIPELINE,
+        'sql/a.sql': copy('events'),
+        'sql/w.sql': copy('A').replace("{{ ref('A') }}", "(SELECT d FROM {{ ref('A') }} UNION ALL SELECT d FROM {{ ref('events') }})"),
+      },
+      'dag-json-',
+    );
     dirs.push(dir);
     const db = join(dir, 'w.duckdb');
-    await createTable(db, 'raw.events', 'd', isoDays('2021-01-01', 90, (i) => i >= 60 && i < 66));
+    await createTable(
+      db,
+      'raw.events',
+      'd',
+      isoDays('2021-01-01', 90, (i) => i >= 60 && i < 66),
+    );
     await runDag(['run', '--range', '2021-01-01..2021-03-31'], { cwd: dir }); // the 6-day gap blocks some
     // A's code changes: all of A is rebuilt, so W's partitions are stale through 31 rebuilt A days each.
     writeFileSync(join(dir, 'sql/a.sql'), copy('events').replace('count(*)', 'count(*) + 0'));
     const result = await runDag(['plan', '--range', '2021-01-01..2021-03-31', '--json', '--select', 'W'], { cwd: dir });
     expect(result.stderr).toBe('');
-    const json = JSON.parse(result.stdout) as { processors: { partitions: { date: string; reasons?: unknown[]; needs?: unknown[] }[] }[]; unselected_upstream: unknown[] };
+    const json = JSON.parse(result.stdout) as {
+      processors: { partitions: { date: string; reasons?: unknown[]; needs?: unknown[] }[] }[];
+      unselected_upstream: unknown[];
+    };
     expect(valid(json)).toBe('valid');
     const w = json.processors[0]!.partitions;
     expect(json.unselected_upstream).toHaveLength(1);
@@ -116,8 +132,17 @@ describe('dag plan --json through the binary', () => {
     const yaml = `version: 1\nname: big\ntargets:\n  dev: { type: duckdb, path: w.duckdb }\ndefault_target: dev\ndefaults: { partition_column: d }\nsources:\n  s: { table: raw.s }\nprocessors:\n${names.map((n) => `  ${n}:\n    table: p.${n.toLowerCase()}\n    upstream: [s]\n    sql: sql/x.sql\n`).join('')}`;
     const dir = tempProject({ 'pipeline.yaml': yaml, 'sql/x.sql': copy('s') }, 'dag-json-big-');
     dirs.push(dir);
-    await createTable(join(dir, 'w.duckdb'), 'raw.s', 'd', isoDays('2000-01-01', 3650, (i) => i % 2 === 1));
-    const child = spawn(process.execPath, [dagBin, 'plan', '--range', '2000-01-01..2009-12-28', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    await createTable(
+      join(dir, 'w.duckdb'),
+      'raw.s',
+      'd',
+      isoDays('2000-01-01', 3650, (i) => i % 2 === 1),
+    );
+    const child = spawn(process.execPath, [dagBin, 'plan', '--range', '2000-01-01..2009-12-28', '--json'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

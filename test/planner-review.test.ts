@@ -23,11 +23,25 @@ function rangeOf(spec: string): DayRange {
 }
 
 function stateOf(pipeline: Pipeline, snapshot: Snapshot, range: string, selection?: string[]) {
-  return planWithState({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot, today: day('2030-01-01') });
+  return planWithState({
+    pipeline,
+    targetName: 'dev',
+    range: rangeOf(range),
+    selection: selection ?? pipeline.processors.map((p) => p.name),
+    snapshot,
+    today: day('2030-01-01'),
+  });
 }
 
 function planOf(pipeline: Pipeline, snapshot: Snapshot, range: string, selection?: string[]) {
-  return plan({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot, today: day('2030-01-01') });
+  return plan({
+    pipeline,
+    targetName: 'dev',
+    range: rangeOf(range),
+    selection: selection ?? pipeline.processors.map((p) => p.name),
+    snapshot,
+    today: day('2030-01-01'),
+  });
 }
 
 function proc(p: ReturnType<typeof plan>, name: string): ProcessorPlan {
@@ -72,8 +86,17 @@ describe('review: blocked categories and needs', () => {
       ],
     });
     // Without the gap: OUT_OF_RANGE beats INSUFFICIENT_HISTORY.
-    const s2 = new SnapshotBuilder(pipeline).calendar(cal).present('cal', cal).present('gap', cal).present('old', days('2021-11-02..2021-11-10')).present('hist', cal).snapshot();
-    expect(at(proc(planOf(pipeline, s2, '2021-11-03..2021-11-03'), 'A'), '2021-11-03')).toMatchObject({ category: 'OUT_OF_RANGE', needs: [{ upstream: 'old', days: [day('2021-11-01')] }] });
+    const s2 = new SnapshotBuilder(pipeline)
+      .calendar(cal)
+      .present('cal', cal)
+      .present('gap', cal)
+      .present('old', days('2021-11-02..2021-11-10'))
+      .present('hist', cal)
+      .snapshot();
+    expect(at(proc(planOf(pipeline, s2, '2021-11-03..2021-11-03'), 'A'), '2021-11-03')).toMatchObject({
+      category: 'OUT_OF_RANGE',
+      needs: [{ upstream: 'old', days: [day('2021-11-01')] }],
+    });
   });
 
   it('min: enough usable partitions build despite absent ones; too few report the worst lacking category and list all of them', () => {
@@ -125,13 +148,27 @@ describe('review: staleness propagation', () => {
     });
     const b = proc(p, 'B');
     for (const d of ['2021-11-03', '2021-11-04', '2021-11-05'])
-      expect(at(b, d), d).toMatchObject({ status: 'stale', action: 'blocked', category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'A', days: [day('2021-11-03')] }], reasons: [{ kind: 'upstream_stale', upstream: 'A', days: [day('2021-11-03')] }] });
-    expect(at(proc(p, 'C'), '2021-11-04')).toMatchObject({ status: 'stale', action: 'blocked', reasons: [{ kind: 'upstream_stale', upstream: 'B', days: [day('2021-11-04')] }] });
+      expect(at(b, d), d).toMatchObject({
+        status: 'stale',
+        action: 'blocked',
+        category: 'MISSING_DEPENDENCIES',
+        needs: [{ upstream: 'A', days: [day('2021-11-03')] }],
+        reasons: [{ kind: 'upstream_stale', upstream: 'A', days: [day('2021-11-03')] }],
+      });
+    expect(at(proc(p, 'C'), '2021-11-04')).toMatchObject({
+      status: 'stale',
+      action: 'blocked',
+      reasons: [{ kind: 'upstream_stale', upstream: 'B', days: [day('2021-11-04')] }],
+    });
     expect(proc(p, 'C').counts).toMatchObject({ stale: 3, blocked: 3, fresh: 2 });
   });
 
   it('upstream_rebuilt reaches every partition whose offset or lookback window covers the rebuilt one, on the game-day calendar', () => {
-    const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { A: { upstream: ['src'] }, B: { upstream: { A: offset(-1) } }, L: { upstream: { A: lookback(1) } } } });
+    const pl = buildPipeline({
+      calendar: 'cal',
+      sources: ['cal', 'src'],
+      processors: { A: { upstream: ['src'] }, B: { upstream: { A: offset(-1) } }, L: { upstream: { A: lookback(1) } } },
+    });
     const cal = days('2021-11-01..2021-11-03', '2021-11-05..2021-11-08'); // no 11-04
     const s = new SnapshotBuilder(pl)
       .calendar(cal)
@@ -143,7 +180,9 @@ describe('review: staleness propagation', () => {
       .built('L', cal, { builtAt: 20 })
       .snapshot();
     const p = planOf(pl, s, '2021-11-02..2021-11-08');
-    expect(proc(p, 'B').partitions).toEqual([{ day: day('2021-11-05'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-03')] }] }]);
+    expect(proc(p, 'B').partitions).toEqual([
+      { day: day('2021-11-05'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-03')] }] },
+    ]);
     expect(proc(p, 'L').partitions.map((x) => x.day)).toEqual(days('2021-11-03', '2021-11-05'));
   });
 });
@@ -159,7 +198,10 @@ describe('review: start, self-reading, day units', () => {
   });
 
   it('a self-reading processor is built one partition per batch, in date order', () => {
-    const pl = buildPipeline({ sources: ['src'], processors: { A: { upstream: { src: same(), A: lookback(2, { excludeCurrent: true, min: 0 }) }, batchSize: 31 } } });
+    const pl = buildPipeline({
+      sources: ['src'],
+      processors: { A: { upstream: { src: same(), A: lookback(2, { excludeCurrent: true, min: 0 }) }, batchSize: 31 } },
+    });
     const s = new SnapshotBuilder(pl).present('src', days('2021-11-01..2021-11-05')).snapshot();
     const a = proc(planOf(pl, s, '2021-11-01..2021-11-05'), 'A');
     expect(a.batches.map((b) => b.days)).toEqual(days('2021-11-01..2021-11-05').map((d) => [d]));
@@ -172,23 +214,40 @@ describe('review: start, self-reading, day units', () => {
     expect(a.partitions).toEqual(days('2021-11-01..2021-11-04').map((d) => ({ day: d, status: 'missing', action: 'build' })));
     expect(a.batches.map((b) => b.days)).toEqual(days('2021-11-01..2021-11-04').map((d) => [d]));
     // Planned from later on, the partition before the range is simply needed (widen the range).
-    expect(at(proc(planOf(pl, s, '2021-11-03..2021-11-04'), 'A'), '2021-11-03')).toMatchObject({ category: 'OUT_OF_RANGE', needs: [{ upstream: 'A', days: [day('2021-11-02')] }] });
+    expect(at(proc(planOf(pl, s, '2021-11-03..2021-11-04'), 'A'), '2021-11-03')).toMatchObject({
+      category: 'OUT_OF_RANGE',
+      needs: [{ upstream: 'A', days: [day('2021-11-02')] }],
+    });
   });
 
   it('a season-to-date lookback on itself starts at the calendar start; min counts only partitions that can exist', () => {
-    const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { S: { upstream: { src: same(), S: lookback(3, { excludeCurrent: true, min: 2 }) } } } });
+    const pl = buildPipeline({
+      calendar: 'cal',
+      sources: ['cal', 'src'],
+      processors: { S: { upstream: { src: same(), S: lookback(3, { excludeCurrent: true, min: 2 }) } } },
+    });
     const cal = days('2021-11-01..2021-11-06');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
     const sp = proc(planOf(pl, s, '2021-11-01..2021-11-06'), 'S');
     expect(sp.counts).toMatchObject({ build: 6, blocked: 0 });
     // A reader of the processor (not itself) still lacks history before its start or the calendar.
-    const pl2 = buildPipeline({ sources: ['src'], processors: { A: { upstream: { src: same(), A: offset(-1) }, start: '2021-11-02' }, B: { upstream: { A: offset(-1) } } } });
+    const pl2 = buildPipeline({
+      sources: ['src'],
+      processors: { A: { upstream: { src: same(), A: offset(-1) }, start: '2021-11-02' }, B: { upstream: { A: offset(-1) } } },
+    });
     const s2 = new SnapshotBuilder(pl2).present('src', days('2021-11-01..2021-11-04')).snapshot();
-    expect(at(proc(planOf(pl2, s2, '2021-11-02..2021-11-04'), 'B'), '2021-11-02')).toMatchObject({ category: 'INSUFFICIENT_HISTORY', needs: [{ upstream: 'A', days: [day('2021-11-01')] }] });
+    expect(at(proc(planOf(pl2, s2, '2021-11-02..2021-11-04'), 'B'), '2021-11-02')).toMatchObject({
+      category: 'INSUFFICIENT_HISTORY',
+      needs: [{ upstream: 'A', days: [day('2021-11-01')] }],
+    });
   });
 
   it('day-unit offset and lookback on a game-day calendar count calendar days, not game days', () => {
-    const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { O: { upstream: { src: offsetDays(-2) } }, L: { upstream: { src: lookbackDays(3, { min: 2 }) } } } });
+    const pl = buildPipeline({
+      calendar: 'cal',
+      sources: ['cal', 'src'],
+      processors: { O: { upstream: { src: offsetDays(-2) } }, L: { upstream: { src: lookbackDays(3, { min: 2 }) } } },
+    });
     const cal = days('2021-11-01', '2021-11-03', '2021-11-04', '2021-11-08');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
     const p = planOf(pl, s, '2021-11-03..2021-11-08');
@@ -212,9 +271,18 @@ describe('review: presence', () => {
       .built('B', days('2021-11-01..2021-11-02'), { builtAt: 300 })
       .snapshot();
     const p = planOf(pl, s, '2021-11-01..2021-11-02');
-    expect(proc(p, 'A').partitions).toEqual([{ day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'external_older_than_upstream', upstream: 'src', days: [day('2021-11-02')] }] }]);
+    expect(proc(p, 'A').partitions).toEqual([
+      {
+        day: day('2021-11-02'),
+        status: 'stale',
+        action: 'build',
+        reasons: [{ kind: 'external_older_than_upstream', upstream: 'src', days: [day('2021-11-02')] }],
+      },
+    ]);
     expect(proc(p, 'A').notes?.[0]).toMatch(/^1 present partition/);
-    expect(proc(p, 'B').partitions).toEqual([{ day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-02')] }] }]);
+    expect(proc(p, 'B').partitions).toEqual([
+      { day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-02')] }] },
+    ]);
   });
 
   it('a zero-row ledger partition is present and fresh; a ledger row whose data was deleted is missing', () => {
@@ -226,12 +294,15 @@ describe('review: presence', () => {
       .snapshot();
     const p = planOf(pl, s, '2021-11-01..2021-11-02');
     expect(proc(p, 'A').partitions).toEqual([{ day: day('2021-11-02'), status: 'missing', action: 'build' }]);
-    expect(proc(p, 'B').partitions).toEqual([{ day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-02')] }] }]);
+    expect(proc(p, 'B').partitions).toEqual([
+      { day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-02')] }] },
+    ]);
   });
 });
 
 describe('review: code fingerprint', () => {
-  const fp = (sql: string): string => codeFingerprint(buildPipeline({ sources: ['src'], processors: { A: { upstream: ['src'], sql } } }).processors[0] as Processor);
+  const fp = (sql: string): string =>
+    codeFingerprint(buildPipeline({ sources: ['src'], processors: { A: { upstream: ['src'], sql } } }).processors[0] as Processor);
 
   it('ignores comments and whitespace, counts string literal content and quoted comment-like text', () => {
     const base = fp("select a, 'x  y' as s from t where b = 1");
@@ -290,16 +361,22 @@ describe('review: explain detail lines', () => {
     const p = planOf(pl, s, '2021-10-19..2021-10-21');
     expect(at(proc(p, 'TDZA'), '2021-10-21')).toMatchObject({ category: 'INSUFFICIENT_HISTORY', needs: [] });
     const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-10-19..2021-10-21'), snapshot: s, processor: 'TDZA', day: day('2021-10-21') });
-    expect(lines(e)).toEqual(['TDZA 2021-10-21 is missing and blocked: INSUFFICIENT_HISTORY', expect.stringMatching(/^ {2}box has 3 of the 3 box partitions it reads \(min 7\)/)]);
+    expect(lines(e)).toEqual([
+      'TDZA 2021-10-21 is missing and blocked: INSUFFICIENT_HISTORY',
+      expect.stringMatching(/^ {2}box has 3 of the 3 box partitions it reads \(min 7\)/),
+    ]);
   });
 
   it('a day-unit offset that lands on no calendar day says so (not "before the calendar")', () => {
     const pl = buildPipeline({ calendar: 'cal', sources: ['cal', 'src'], processors: { O: { upstream: { src: offsetDays(-2) } } } });
     const cal = days('2021-11-01', '2021-11-03', '2021-11-04', '2021-11-08');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', cal).snapshot();
-    const explainO = (d: string): string[] => lines(explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-08'), snapshot: s, processor: 'O', day: day(d) }));
+    const explainO = (d: string): string[] =>
+      lines(explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-08'), snapshot: s, processor: 'O', day: day(d) }));
     expect(explainO('2021-11-04')[1]).toBe('  src lacks 1 of the 1 src partition it reads; 2021-11-02 is not a calendar day (INSUFFICIENT_HISTORY)');
-    expect(explainO('2021-11-01')[1]).toBe("  src lacks 1 of the 1 src partition it reads; 1 would lie before the calendar's first partition 2021-11-01 (INSUFFICIENT_HISTORY)");
+    expect(explainO('2021-11-01')[1]).toBe(
+      "  src lacks 1 of the 1 src partition it reads; 1 would lie before the calendar's first partition 2021-11-01 (INSUFFICIENT_HISTORY)",
+    );
   });
 
   it('a running total blocked on its first day by a source gap: no line about its own history', () => {
@@ -307,7 +384,10 @@ describe('review: explain detail lines', () => {
     const cal = days('2021-11-01..2021-11-03');
     const s = new SnapshotBuilder(pl).calendar(cal).present('cal', cal).present('src', days('2021-11-02..2021-11-03')).snapshot();
     const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s, '2021-11-01..2021-11-03'), snapshot: s, processor: 'S', day: day('2021-11-01') });
-    expect(lines(e)).toEqual(['S 2021-11-01 is missing and blocked: MISSING_DEPENDENCIES', '  src 2021-11-01 is absent: a gap in the source (MISSING_DEPENDENCIES)']);
+    expect(lines(e)).toEqual([
+      'S 2021-11-01 is missing and blocked: MISSING_DEPENDENCIES',
+      '  src 2021-11-01 is absent: a gap in the source (MISSING_DEPENDENCIES)',
+    ]);
   });
 
   it('min met but a stale-and-blocked partition in the window: counts only usable partitions', () => {
@@ -323,7 +403,12 @@ describe('review: explain detail lines', () => {
       .snapshot();
     const p2 = planOf(pl, s2, range);
     expect(at(proc(p2, 'A'), '2021-11-05')).toMatchObject({ status: 'stale', action: 'blocked' });
-    expect(at(proc(p2, 'B'), '2021-11-05')).toMatchObject({ status: 'missing', action: 'blocked', category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'A', days: [day('2021-11-05')] }] });
+    expect(at(proc(p2, 'B'), '2021-11-05')).toMatchObject({
+      status: 'missing',
+      action: 'blocked',
+      category: 'MISSING_DEPENDENCIES',
+      needs: [{ upstream: 'A', days: [day('2021-11-05')] }],
+    });
     const e = explainPartition({ pipeline: pl, planned: stateOf(pl, s2, range), snapshot: s2, processor: 'B', day: day('2021-11-05') });
     // A 11-02 is missing and blocked, 11-05 stale and blocked: 2 of the 4 are usable (11-03 fresh, 11-04 built now).
     expect(lines(e)[1]).toMatch(/^ {2}A has 2 of the 4 A partitions it reads \(min 1\)/);

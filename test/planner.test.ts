@@ -12,7 +12,14 @@ function rangeOf(spec: string): DayRange {
 }
 
 function planOf(pipeline: Pipeline, snapshot: Snapshot, range: string, selection?: string[]) {
-  return plan({ pipeline, targetName: 'dev', range: rangeOf(range), selection: selection ?? pipeline.processors.map((p) => p.name), snapshot, today: day('2030-01-01') });
+  return plan({
+    pipeline,
+    targetName: 'dev',
+    range: rangeOf(range),
+    selection: selection ?? pipeline.processors.map((p) => p.name),
+    snapshot,
+    today: day('2030-01-01'),
+  });
 }
 
 function proc(p: ReturnType<typeof plan>, name: string): ProcessorPlan {
@@ -41,9 +48,22 @@ describe('planner: statuses and actions', () => {
   it('blocks on a source gap inside the range (MISSING_DEPENDENCIES) and downstream of it', () => {
     const s = new SnapshotBuilder(pipeline).present('src', days('2021-11-01..2021-11-02', '2021-11-04..2021-11-05'), { changedAt: 1 }).snapshot();
     const p = planOf(pipeline, s, '2021-11-01..2021-11-05');
-    expect(at(proc(p, 'A'), '2021-11-03')).toEqual({ day: day('2021-11-03'), status: 'missing', action: 'blocked', category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'src', days: [day('2021-11-03')] }] });
-    expect(at(proc(p, 'B'), '2021-11-03')).toMatchObject({ action: 'blocked', category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'A', days: [day('2021-11-03')] }] });
-    expect(proc(p, 'A').batches.map((b) => [iso(b.start), iso(b.end)])).toEqual([['2021-11-01', '2021-11-02'], ['2021-11-04', '2021-11-05']]);
+    expect(at(proc(p, 'A'), '2021-11-03')).toEqual({
+      day: day('2021-11-03'),
+      status: 'missing',
+      action: 'blocked',
+      category: 'MISSING_DEPENDENCIES',
+      needs: [{ upstream: 'src', days: [day('2021-11-03')] }],
+    });
+    expect(at(proc(p, 'B'), '2021-11-03')).toMatchObject({
+      action: 'blocked',
+      category: 'MISSING_DEPENDENCIES',
+      needs: [{ upstream: 'A', days: [day('2021-11-03')] }],
+    });
+    expect(proc(p, 'A').batches.map((b) => [iso(b.start), iso(b.end)])).toEqual([
+      ['2021-11-01', '2021-11-02'],
+      ['2021-11-04', '2021-11-05'],
+    ]);
   });
 
   it('fresh when built after its inputs; stale upstream_changed when an input is newer; rebuilt propagates', () => {
@@ -54,8 +74,12 @@ describe('planner: statuses and actions', () => {
       .built('B', days('2021-11-01..2021-11-03'), { builtAt: 20 })
       .snapshot();
     const p = planOf(pipeline, s, '2021-11-01..2021-11-03');
-    expect(proc(p, 'A').partitions).toEqual([{ day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_changed', upstream: 'src', days: [day('2021-11-02')] }] }]);
-    expect(proc(p, 'B').partitions).toEqual([{ day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-02')] }] }]);
+    expect(proc(p, 'A').partitions).toEqual([
+      { day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_changed', upstream: 'src', days: [day('2021-11-02')] }] },
+    ]);
+    expect(proc(p, 'B').partitions).toEqual([
+      { day: day('2021-11-02'), status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', days: [day('2021-11-02')] }] },
+    ]);
   });
 });
 
@@ -75,7 +99,10 @@ describe('planner: history', () => {
     const a3 = proc(planOf(pipeline, s, '2021-11-04..2021-11-05'), 'A');
     expect(at(a3, '2021-11-04')).toMatchObject({ action: 'build' });
     const s4 = new SnapshotBuilder(pipeline).calendar(cal).present('cal', cal).present('src', days('2021-11-01', '2021-11-03..2021-11-10')).snapshot();
-    expect(at(proc(planOf(pipeline, s4, '2021-11-04..2021-11-05'), 'A'), '2021-11-04')).toMatchObject({ category: 'OUT_OF_RANGE', needs: [{ upstream: 'src', days: [day('2021-11-02')] }] });
+    expect(at(proc(planOf(pipeline, s4, '2021-11-04..2021-11-05'), 'A'), '2021-11-04')).toMatchObject({
+      category: 'OUT_OF_RANGE',
+      needs: [{ upstream: 'src', days: [day('2021-11-02')] }],
+    });
   });
 
   it('min: enough present is buildable, fewer is INSUFFICIENT_HISTORY', () => {
@@ -84,7 +111,10 @@ describe('planner: history', () => {
     const a = proc(planOf(pipeline, s, '2021-10-20..2021-11-05'), 'A');
     expect(a.counts.expected).toBe(5);
     expect(a.counts.build).toBe(4); // 11-01 reads 10-28..11-01: only 10-30 and 10-31 present
-    expect(at(a, '2021-11-01')).toMatchObject({ category: 'MISSING_DEPENDENCIES', needs: [{ upstream: 'src', days: days('2021-10-28..2021-10-29', '2021-11-01') }] });
+    expect(at(a, '2021-11-01')).toMatchObject({
+      category: 'MISSING_DEPENDENCIES',
+      needs: [{ upstream: 'src', days: days('2021-10-28..2021-10-29', '2021-11-01') }],
+    });
     const s2 = new SnapshotBuilder(pipeline).present('src', days('2021-11-03..2021-11-05')).snapshot();
     const a2 = proc(planOf(pipeline, s2, '2021-11-01..2021-11-05'), 'A');
     expect(at(a2, '2021-11-01')).toMatchObject({ category: 'MISSING_DEPENDENCIES' });

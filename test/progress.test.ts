@@ -35,7 +35,15 @@ describe('run progress', () => {
     let out = '';
     let now = 0;
     const view = liveProgress({ write: (text) => (out += text), now: () => now, color: false, columns: 120 });
-    view.onEvent({ kind: 'run-started', runId: 'r', totals: new Map([['PDC', 10], ['MLFS', 4]]), blocked: new Map() });
+    view.onEvent({
+      kind: 'run-started',
+      runId: 'r',
+      totals: new Map([
+        ['PDC', 10],
+        ['MLFS', 4],
+      ]),
+      blocked: new Map(),
+    });
     const first = task('PDC', [1, 2, 3, 4, 5]);
     const second = task('PDC', [6, 7, 8, 9, 10]);
     const binder: JobFailure = { category: 'PROCESSOR_ERROR', message: 'MLFS 1970-01-02..1970-01-03: Binder Error: no column x', dataIndependent: true };
@@ -65,7 +73,8 @@ describe('run progress', () => {
     view.onEvent({ kind: 'run-started', runId: 'r', totals: new Map([['PDC', 6]]), blocked: new Map() });
     for (const event of through(task('PDC', [1, 2, 3]), [pending, 0], [{ status: 'cancelled' }, 0])) view.onEvent(event);
     const interrupted: JobFailure = { category: 'CANCELLED', message: 'interrupted: the run was cancelled' };
-    for (const event of through(task('PDC', [4, 5, 6]), [pending, 0], [queued, 0], [running, 0], [{ status: 'failed', failure: interrupted }, 0])) view.onEvent(event);
+    for (const event of through(task('PDC', [4, 5, 6]), [pending, 0], [queued, 0], [running, 0], [{ status: 'failed', failure: interrupted }, 0]))
+      view.onEvent(event);
     view.finish();
     const [pdc, total] = screenOf(out).slice(-2);
     expect(pdc).toMatch(/^PDC\s+░{20}\s+0\/6  6 cancelled$/);
@@ -76,7 +85,18 @@ describe('run progress', () => {
   it('live view: blocked partitions and those an upstream failure left are shown per processor and in the total', () => {
     let out = '';
     const view = liveProgress({ write: (text) => (out += text), now: () => 0, color: false, columns: 160 });
-    view.onEvent({ kind: 'run-started', runId: 'r', totals: new Map([['PDC', 2], ['PCF', 2]]), blocked: new Map([['PDC', 1], ['PCF', 3]]) });
+    view.onEvent({
+      kind: 'run-started',
+      runId: 'r',
+      totals: new Map([
+        ['PDC', 2],
+        ['PCF', 2],
+      ]),
+      blocked: new Map([
+        ['PDC', 1],
+        ['PCF', 3],
+      ]),
+    });
     const bad: JobFailure = { category: 'PROCESSOR_ERROR', message: 'Conversion Error: x' };
     for (const event of through(task('PDC', [1, 2]), [pending, 0], [queued, 0], [running, 0], [{ status: 'failed', failure: bad }, 0])) view.onEvent(event);
     const upstream: JobFailure = { category: 'UPSTREAM_FAILED', message: 'reads PDC 1970-01-02, which failed (PROCESSOR_ERROR)' };
@@ -92,7 +112,15 @@ describe('run progress', () => {
   it('live view: a notice (the Ctrl-C message) and the ^C a terminal echoes leave a clean screen: the notice above, each bar once', () => {
     let out = '';
     const view = liveProgress({ write: (text) => (out += text), now: () => 0, color: false, columns: 100 });
-    view.onEvent({ kind: 'run-started', runId: 'r', totals: new Map([['PDC', 4], ['PCF', 4]]), blocked: new Map() });
+    view.onEvent({
+      kind: 'run-started',
+      runId: 'r',
+      totals: new Map([
+        ['PDC', 4],
+        ['PCF', 4],
+      ]),
+      blocked: new Map(),
+    });
     const first = task('PDC', [1, 2]);
     for (const event of through(first, [pending, 0], [queued, 0], [running, 0], [{ status: 'built', rows: rows([1, 2]), builtAt: 1 }, 0])) view.onEvent(event);
     out += '^C'; // the terminal's echo, at the cursor
@@ -112,7 +140,7 @@ describe('run progress', () => {
     expect(out.endsWith('\u001b[?25h') || out.lastIndexOf('\u001b[?25h') > out.lastIndexOf('\u001b[?25l')).toBe(true);
   });
 
-  it('line view: one greppable line per finished batch, retry and split; an identical failure\'s message once; no escape codes', () => {
+  it("line view: one greppable line per finished batch, retry and split; an identical failure's message once; no escape codes", () => {
     let out = '';
     const view = lineProgress({ write: (text) => (out += text), now: () => 0, color: false });
     const bad: JobFailure = { category: 'PROCESSOR_ERROR', message: 'PSZA 2021-11-09..2021-11-09: Conversion Error: x\nmore' };
@@ -120,8 +148,16 @@ describe('run progress', () => {
       ...through(task('PDC', [18932, 18933]), [pending, 0], [queued, 0], [running, 500], [{ status: 'built', rows: rows([18932, 18933]), builtAt: 1 }, 2_000]),
       ...through(task('PSZA', [18932, 18962]), [running, 0], [{ status: 'split', children: [], failure: { category: 'PROCESSOR_ERROR', message: 'bad' } }, 0]),
       ...through(task('PSZA', [18940]), [running, 0], [{ status: 'failed', failure: bad }, 10]),
-      ...through(task('PSZA', [18941]), [running, 0], [{ status: 'failed', failure: { ...bad, message: 'PSZA 2021-11-10..2021-11-10: Conversion Error: x' } }, 10]),
-      ...through(task('FLAKY', [18932]), [running, 0], [{ status: 'queued', retry: { after: { category: 'TRANSIENT', message: 'IO Error: conflict' }, delayMs: 200 } }, 0]),
+      ...through(
+        task('PSZA', [18941]),
+        [running, 0],
+        [{ status: 'failed', failure: { ...bad, message: 'PSZA 2021-11-10..2021-11-10: Conversion Error: x' } }, 10],
+      ),
+      ...through(
+        task('FLAKY', [18932]),
+        [running, 0],
+        [{ status: 'queued', retry: { after: { category: 'TRANSIENT', message: 'IO Error: conflict' }, delayMs: 200 } }, 0],
+      ),
     ];
     for (const event of events) view.onEvent(event);
     view.finish();
@@ -145,10 +181,28 @@ describe('run progress', () => {
     const right = task('A', [18934, 18935]);
     const events = [
       ...through(parent, [pending, 0], [queued, 0], [running, 0], [{ status: 'split', children: [left, right], failure: bad }, 4_000]),
-      ...through(left, [pending, 4_000], [queued, 4_000], [running, 4_000], [{ status: 'committing' }, 4_400], [{ status: 'built', rows: rows([18932, 18933]), builtAt: 1 }, 4_500]),
+      ...through(
+        left,
+        [pending, 4_000],
+        [queued, 4_000],
+        [running, 4_000],
+        [{ status: 'committing' }, 4_400],
+        [{ status: 'built', rows: rows([18932, 18933]), builtAt: 1 }, 4_500],
+      ),
       // Failed like its parent: waits for its other half (pending), then is decided with it.
-      ...through(right, [pending, 4_000], [queued, 4_000], [running, 4_100], [{ status: 'pending', after: bad }, 4_400], [{ status: 'failed', failure: bad }, 9_000]),
-      ...through(task('B', [18934, 18935]), [pending, 0], [{ status: 'upstream-failed', failure: { category: 'UPSTREAM_FAILED', message: 'reads A 2021-11-03, which failed (PROCESSOR_ERROR)' } }, 9_000]),
+      ...through(
+        right,
+        [pending, 4_000],
+        [queued, 4_000],
+        [running, 4_100],
+        [{ status: 'pending', after: bad }, 4_400],
+        [{ status: 'failed', failure: bad }, 9_000],
+      ),
+      ...through(
+        task('B', [18934, 18935]),
+        [pending, 0],
+        [{ status: 'upstream-failed', failure: { category: 'UPSTREAM_FAILED', message: 'reads A 2021-11-03, which failed (PROCESSOR_ERROR)' } }, 9_000],
+      ),
       ...through(task('B', [18936]), [pending, 0], [{ status: 'cancelled' }, 9_000]),
     ];
     for (const event of events) view.onEvent(event);

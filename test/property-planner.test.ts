@@ -23,11 +23,22 @@ describe('planner equals the reference planner', () => {
     for (let i = 0; i < CASES; i++) {
       const seed = FIRST_SEED + i;
       const c = randomCase(mulberry32(seed));
-      const state = planWithState({ pipeline: c.pipeline, targetName: 'dev', range: c.range, selection: c.selection, snapshot: c.snapshot, today: c.today, force: c.force });
+      const state = planWithState({
+        pipeline: c.pipeline,
+        targetName: 'dev',
+        range: c.range,
+        selection: c.selection,
+        snapshot: c.snapshot,
+        today: c.today,
+        force: c.force,
+      });
       const fast = state.plan;
       const slow = referencePlan(c);
       const where = `seed ${seed} (replay: DAG_PROPERTY_SEED=${seed})`;
-      expect(fast.processors.map((p) => p.name), where).toEqual(slow.map((p) => p.name));
+      expect(
+        fast.processors.map((p) => p.name),
+        where,
+      ).toEqual(slow.map((p) => p.name));
       fast.processors.forEach((p, k) => {
         const ref = slow[k]!;
         expect([...p.expected], `${where} ${p.name} expected`).toEqual(ref.expected);
@@ -37,7 +48,10 @@ describe('planner equals the reference planner', () => {
         const size = processor.upstream.some((u) => u.name === p.name) ? 1 : processor.batchSize;
         const calendar = makeCalendar(c.snapshot.calendar);
         const buildDays = ref.partitions.filter((x) => x.action === 'build').map((x) => x.day);
-        expect(p.batches.flatMap((b) => b.days), where).toEqual(buildDays);
+        expect(
+          p.batches.flatMap((b) => b.days),
+          where,
+        ).toEqual(buildDays);
         for (const b of p.batches) {
           expect(b.days.length, where).toBeLessThanOrEqual(size);
           expect(b.start, where).toBe(b.days[0]);
@@ -64,10 +78,18 @@ describe('planner equals the reference planner', () => {
             if (depth === 0 || !/ \d{4}-\d{2}-\d{2}$/.test(node.subject)) for (const child of node.causes) collect(child, depth + 1);
           };
           collect(e, 0);
-          for (const need of x.needs ?? []) for (const d of need.days.slice(0, 8)) expect(named.has(`${need.upstream} ${formatDay(d)}`), `${where} explain ${p.name} ${formatDay(x.day)} names ${need.upstream} ${formatDay(d)}`).toBe(true);
+          for (const need of x.needs ?? [])
+            for (const d of need.days.slice(0, 8))
+              expect(
+                named.has(`${need.upstream} ${formatDay(d)}`),
+                `${where} explain ${p.name} ${formatDay(x.day)} names ${need.upstream} ${formatDay(d)}`,
+              ).toBe(true);
         }
         const freshDay = ref.expected.find((d) => !ref.partitions.some((x) => x.day === d));
-        if (freshDay !== undefined) expect(explainPartition({ pipeline: c.pipeline, planned: state, snapshot: c.snapshot, processor: p.name, day: freshDay }).text, where).toMatch(/^is fresh/);
+        if (freshDay !== undefined)
+          expect(explainPartition({ pipeline: c.pipeline, planned: state, snapshot: c.snapshot, processor: p.name, day: freshDay }).text, where).toMatch(
+            /^is fresh/,
+          );
         nonFresh += p.partitions.length;
         blocked += p.counts.blocked;
         stale += p.counts.stale;
@@ -81,7 +103,16 @@ describe('planner equals the reference planner', () => {
     expect(stale).toBeGreaterThan(200);
     expect(explained).toBeGreaterThan(500);
     // Every reason kind shows up often enough to be compared.
-    for (const kind of ['upstream_changed', 'upstream_rebuilt', 'upstream_stale', 'upstream_missing', 'code_changed', 'rows_changed', 'forced', 'external_older_than_upstream']) {
+    for (const kind of [
+      'upstream_changed',
+      'upstream_rebuilt',
+      'upstream_stale',
+      'upstream_missing',
+      'code_changed',
+      'rows_changed',
+      'forced',
+      'external_older_than_upstream',
+    ]) {
       expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(20);
     }
   });

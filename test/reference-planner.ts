@@ -64,15 +64,15 @@ export function referencePlan(input: ReferenceInput): ReferenceProcessor[] {
   const calendarDays = snapshot.calendar;
   const isCalendarDay = (d: Day): boolean => calendarDays === undefined || calendarDays.includes(d);
   const inRange = (d: Day): boolean => d >= range.start && d <= range.end;
-  const expected = (node: PipelineNode, d: Day): boolean =>
-    isCalendarDay(d) && !(node.kind === 'processor' && node.start !== undefined && d < node.start);
+  const expected = (node: PipelineNode, d: Day): boolean => isCalendarDay(d) && !(node.kind === 'processor' && node.start !== undefined && d < node.start);
   const selected = new Set(input.selection);
   /** Dated before today minus the node's retention (pipeline.yaml, else the warehouse's expiration). */
   const beforeRetention = (node: PipelineNode, d: Day): boolean => {
     const days = node.retentionDays ?? snapshot.tables.get(node.name)?.expirationDays;
     return days !== undefined && input.today !== undefined && d < input.today - days;
   };
-  const judged = (node: PipelineNode, d: Day): boolean => node.kind === 'processor' && selected.has(node.name) && inRange(d) && expected(node, d) && !beforeRetention(node, d);
+  const judged = (node: PipelineNode, d: Day): boolean =>
+    node.kind === 'processor' && selected.has(node.name) && inRange(d) && expected(node, d) && !beforeRetention(node, d);
 
   const present = (name: string, d: Day): boolean => {
     const entry = snapshot.ledger.get(name)?.get(d);
@@ -145,7 +145,8 @@ export function referencePlan(input: ReferenceInput): ReferenceProcessor[] {
           lacking.push({ day: e, category: inRange(e) ? 'MISSING_DEPENDENCIES' : 'OUT_OF_RANGE' });
         }
       }
-      if (changedDays.length > 0) changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: upstream.name, days: changedDays });
+      if (changedDays.length > 0)
+        changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: upstream.name, days: changedDays });
       if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: upstream.name, days: rebuiltDays });
       if (staleDays.length > 0) staleUp.push({ kind: 'upstream_stale', upstream: upstream.name, days: staleDays });
       const declared = upstream.mapping.kind === 'lookback' ? upstream.mapping.min : undefined;

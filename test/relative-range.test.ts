@@ -68,7 +68,16 @@ describe('dayInTimeZone', () => {
 });
 
 describe('now, fixed once per invocation', () => {
-  const io = (env: Record<string, string> = {}): CliIO => ({ cwd: '/', env, stdout: () => {}, stderr: () => {}, isTTY: false, argv: [], exitCode: 0, doing: '' });
+  const io = (env: Record<string, string> = {}): CliIO => ({
+    cwd: '/',
+    env,
+    stdout: () => {},
+    stderr: () => {},
+    isTTY: false,
+    argv: [],
+    exitCode: 0,
+    doing: '',
+  });
 
   it('reads the clock once: later calls in the same invocation see the same instant', () => {
     vi.useFakeTimers();
@@ -118,12 +127,21 @@ describe('relative ranges through the CLI', () => {
 
   it('means today in the pipeline timezone: New York and UTC differ at 23:30 New York time', async () => {
     const now = '2021-11-06T03:30:00Z'; // 23:30 on Nov 5 in New York, 03:30 on Nov 6 in UTC
-    const ranges = await Promise.all([planned(newYork, 'yesterday', now), planned(utc, 'yesterday', now), planned(newYork, '-3d..today', now), planned(utc, '2021-11-01..', now)]);
+    const ranges = await Promise.all([
+      planned(newYork, 'yesterday', now),
+      planned(utc, 'yesterday', now),
+      planned(newYork, '-3d..today', now),
+      planned(utc, '2021-11-01..', now),
+    ]);
     expect(ranges).toEqual(['2021-11-04..2021-11-04', '2021-11-05..2021-11-05', '2021-11-02..2021-11-05', '2021-11-01..2021-11-06']);
   });
 
   it('turns the day at midnight in Tokyo, not at midnight UTC', async () => {
-    const ranges = await Promise.all([planned(tokyo, 'today', '2021-11-05T14:59:59Z'), planned(tokyo, 'today', '2021-11-05T15:00:00Z'), planned(utc, 'today', '2021-11-05T15:00:00Z')]);
+    const ranges = await Promise.all([
+      planned(tokyo, 'today', '2021-11-05T14:59:59Z'),
+      planned(tokyo, 'today', '2021-11-05T15:00:00Z'),
+      planned(utc, 'today', '2021-11-05T15:00:00Z'),
+    ]);
     expect(ranges).toEqual(['2021-11-05..2021-11-05', '2021-11-06..2021-11-06', '2021-11-05..2021-11-05']);
   });
 

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('dag render on BigQuery', () => {
-  it('prints the SELECT the run\'s batch job then sends', async () => {
+  it("prints the SELECT the run's batch job then sends", async () => {
     const rendered = await runDag(['render', 'SUMMED', '--range', '2021-11-01..2021-11-03', '--json'], { cwd: dir, env });
     expect(rendered.stderr).toBe('');
     expect(rendered.code).toBe(0);

@@ -50,7 +50,8 @@ async function render(args: string[]): Promise<string> {
 
 /** The SELECTs the adapter wrote work.copy's rows with, in the order it sent them. */
 function writtenSelects(log: string): string[] {
-  const writes = /(?:CREATE TABLE "dag_target"\."work"\."copy" AS |INSERT INTO "dag_target"\."work"\."copy" BY NAME )(SELECT \* FROM \(\n[\s\S]*?\n\) AS dag_select)/g;
+  const writes =
+    /(?:CREATE TABLE "dag_target"\."work"\."copy" AS |INSERT INTO "dag_target"\."work"\."copy" BY NAME )(SELECT \* FROM \(\n[\s\S]*?\n\) AS dag_select)/g;
   return [...log.matchAll(writes)].map((m) => m[1]!);
 }
 
@@ -86,7 +87,7 @@ describe('dag render', () => {
     });
   });
 
-  it('after the run: nothing to build, and --all renders every expected partition\'s batch with the same SQL', async () => {
+  it("after the run: nothing to build, and --all renders every expected partition's batch with the same SQL", async () => {
     const none = await render(['COPY', '--range', RANGE]);
     expect(none).toContain('0 batch(es), 0 partition(s) to build');
     expect(none).toContain('-- nothing to build; --all renders');
@@ -94,7 +95,9 @@ describe('dag render', () => {
     const log = readFileSync(join(project.dir, 'sql.log'), 'utf8');
     expect(all.batches.map((b) => b.sql!).sort()).toEqual(writtenSelects(log).sort());
     const shell = await render(['CMD', '--range', '2021-11-02', '--all']);
-    expect(shell).toContain("DAG_START_DATE=2021-11-02 DAG_END_DATE=2021-11-02 DAG_RUN_ID='<run id>' DAG_PROCESSOR=CMD DAG_TARGET=dev \\\n  node cmd.mjs 2021-11-02 2021-11-02 --target dev\n");
+    expect(shell).toContain(
+      "DAG_START_DATE=2021-11-02 DAG_END_DATE=2021-11-02 DAG_RUN_ID='<run id>' DAG_PROCESSOR=CMD DAG_TARGET=dev \\\n  node cmd.mjs 2021-11-02 2021-11-02 --target dev\n",
+    );
   });
 
   it('refuses a source, an unknown processor and a bad range with exit 2', async () => {

@@ -20,7 +20,16 @@ const which = spawnSync('which', ['chromium'], { encoding: 'utf8' });
 const CHROMIUM = which.status === 0 ? which.stdout.trim() : undefined;
 if (!CHROMIUM) console.warn('SKIPPED the report browser tests: chromium is not installed (apt-get install -y chromium; .ci/run installs it)');
 
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // src has 2021-11-01..10 except 2021-11-05 (a source gap); FLAKY fails on 2021-11-03 only.
 const PROCESSORS = `  COPY:
@@ -44,7 +53,10 @@ union all select d + 1, id, payload from {{ ref('FLAKY') }} where d + 1 between 
 `;
 const RANGE = '2021-11-01..2021-11-10';
 
-type PlanJson = { summary: Record<string, number>; processors: { name: string; counts: Record<string, number>; partitions: { date: string; action: string; status: string }[] }[] };
+type PlanJson = {
+  summary: Record<string, number>;
+  processors: { name: string; counts: Record<string, number>; partitions: { date: string; action: string; status: string }[] }[];
+};
 
 let project: Project;
 let context: BrowserContext;
@@ -57,7 +69,12 @@ describe.skipIf(!CHROMIUM)('dag report in headless chromium', () => {
     const run = await project.dag(['run', '--range', RANGE]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     userData = mkdtempSync(join(tmpdir(), 'dag-chromium-'));
-    context = await chromium.launchPersistentContext(userData, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(userData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: LAUNCH_ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
     mkdirSync(outputDir, { recursive: true });
   });
   afterAll(async () => {
@@ -83,14 +100,17 @@ describe.skipIf(!CHROMIUM)('dag report in headless chromium', () => {
   }
 
   async function hover(page: Page, processor: string, date: string): Promise<string> {
-    const at = await page.evaluate(([p, d]) => (window as unknown as { dagReport: { cellCenter(p: string, d: string): { x: number; y: number } | null } }).dagReport.cellCenter(p!, d!), [processor, date]);
+    const at = await page.evaluate(
+      ([p, d]) => (window as unknown as { dagReport: { cellCenter(p: string, d: string): { x: number; y: number } | null } }).dagReport.cellCenter(p!, d!),
+      [processor, date],
+    );
     expect(at, `no cell for ${processor} ${date}`).not.toBeNull();
     await page.mouse.move(at!.x, at!.y);
     await page.waitForSelector('#tip:not([hidden])');
     return (await page.textContent('#tip')) ?? '';
   }
 
-  it('opens offline, paints one cell per expected partition in the plan\'s states, and explains cells on hover', async () => {
+  it("opens offline, paints one cell per expected partition in the plan's states, and explains cells on hover", async () => {
     const made = await project.dag(['report', '--range', RANGE, '--out', 'out/report.html']);
     expect(made.stderr).toBe('');
     expect(made.code).toBe(0);

@@ -72,7 +72,11 @@ describe('a command batch that wrote rows but did not finish', () => {
       const planned = JSON.parse((await project.dag(['plan', '--range', RANGE, '--json'])).stdout) as {
         processors: { name: string; partitions: { date: string; action: string }[] }[];
       };
-      const builds = (name: string) => planned.processors.find((p) => p.name === name)?.partitions.filter((p) => p.action === 'build').map((p) => p.date);
+      const builds = (name: string) =>
+        planned.processors
+          .find((p) => p.name === name)
+          ?.partitions.filter((p) => p.action === 'build')
+          .map((p) => p.date);
       const all = [0, 1, 2, 3].map(isoDay);
       // Exit 1: the other days were built after it; kill: dag died on the first day.
       const expected = how === 'exit' ? [isoDay(0)] : all;

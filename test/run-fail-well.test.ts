@@ -49,13 +49,23 @@ describe('failing well', () => {
     const json = parseRunJson(await p.dag(['run', '--range', `${isoDay(0)}..${isoDay(29)}`, '--json'])) as Json;
     expect(json.totals.jobs).toBeLessThanOrEqual(2);
     expect(processorOf(json, 'A').failed).toHaveLength(30);
-    expect(json.failures).toEqual([expect.objectContaining({ processor: 'A', category: 'PROCESSOR_ERROR', count: 30, line: expect.stringMatching(/^PROCESSOR_ERROR ×30 2021-11-01\.\.30: Binder Error/) })]);
+    expect(json.failures).toEqual([
+      expect.objectContaining({
+        processor: 'A',
+        category: 'PROCESSOR_ERROR',
+        count: 30,
+        line: expect.stringMatching(/^PROCESSOR_ERROR ×30 2021-11-01\.\.30: Binder Error/),
+      }),
+    ]);
     const rows = await queryRows(p.db, `select count(*)::INTEGER as n from _dag.failures where run_id = '${json.run_id}'`);
     expect(rows).toEqual([{ n: 30 }]);
   });
 
   it('one bad day of 31: 30 built, at most 12 jobs; an error on every day: 3 jobs', async () => {
-    const bad = await project(`select d, id, case when d = DATE '${isoDay(17)}' then error('bad row on ' || d) else payload end as payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n`, 31);
+    const bad = await project(
+      `select d, id, case when d = DATE '${isoDay(17)}' then error('bad row on ' || d) else payload end as payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n`,
+      31,
+    );
     const json = parseRunJson(await bad.dag(['run', '--range', RANGE, '--json'])) as Json;
     expect(processorOf(json, 'A').built).toHaveLength(30);
     expect(processorOf(json, 'A').failed.map((f) => f.date)).toEqual([isoDay(17)]);
@@ -93,6 +103,9 @@ describe('which errors are worth a retry, a split, or neither', () => {
     expect(isDataIndependent(bq('invalidQuery', 'Unrecognized name: scroe at [1:8]'))).toBe(true);
     expect(isDataIndependent(bq('notFound', 'Not found: Table p:d.t was not found in location US'))).toBe(true);
     expect(isDataIndependent(bq('accessDenied', 'Access Denied: Table p:d.t'))).toBe(true);
-    expect(toFailure(bq('invalidQuery', 'Bad int64 value: x'))).toEqual({ category: 'PROCESSOR_ERROR', message: 'BigQuery: Bad int64 value: x (invalidQuery)' });
+    expect(toFailure(bq('invalidQuery', 'Bad int64 value: x'))).toEqual({
+      category: 'PROCESSOR_ERROR',
+      message: 'BigQuery: Bad int64 value: x (invalidQuery)',
+    });
   });
 });

@@ -44,7 +44,10 @@ describe('line mode', () => {
     expect(result.code, result.stderr).toBe(1);
     const lines = result.stdout.split('\n\n')[0]!.split('\n');
     const settled = lines.filter((line) => /^(built|failed|skipped) /.test(line));
-    const covered = new Map<string, string[]>([['A', []], ['B', []]]);
+    const covered = new Map<string, string[]>([
+      ['A', []],
+      ['B', []],
+    ]);
     for (const line of settled) {
       const [processor, days] = daysOfLine(line);
       covered.get(processor)!.push(...days);
@@ -52,10 +55,14 @@ describe('line mode', () => {
     const all = Array.from({ length: DAYS }, (_, i) => isoDay(i));
     expect(covered.get('A')!.sort()).toEqual(all);
     expect(covered.get('B')!.sort()).toEqual(all);
-    expect(settled).toContainEqual(expect.stringMatching(new RegExp(`^failed A ${isoDay(BAD)} PROCESSOR_ERROR after \\d+\\.\\ds: Invalid Input Error: bad row on ${isoDay(BAD)}$`)));
+    expect(settled).toContainEqual(
+      expect.stringMatching(new RegExp(`^failed A ${isoDay(BAD)} PROCESSOR_ERROR after \\d+\\.\\ds: Invalid Input Error: bad row on ${isoDay(BAD)}$`)),
+    );
     expect(settled).toContainEqual(`skipped B ${isoDay(BAD)} UPSTREAM_FAILED: reads A ${isoDay(BAD)}, which failed (PROCESSOR_ERROR)`);
     // The first batch split; each half is timed on its own (its line has its own time).
-    expect(lines[0]).toMatch(new RegExp(`^split  A ${isoDay(0)}\\.\\.${isoDay(DAYS - 1)} failed as a batch after \\d+\\.\\ds \\(PROCESSOR_ERROR\\); retrying it in halves$`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^split  A ${isoDay(0)}\\.\\.${isoDay(DAYS - 1)} failed as a batch after \\d+\\.\\ds \\(PROCESSOR_ERROR\\); retrying it in halves$`),
+    );
     for (const line of settled.filter((l) => l.startsWith('built'))) expect(line).toMatch(/\(\d+ partitions?, \d+\.\ds\)$/);
   });
 });

@@ -11,7 +11,8 @@ import { startWebhookServer, type WebhookServer } from './support/webhook.js';
 import { copySql, countsByDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, processorOf, type Project } from './fixtures/run/project.js';
 
 // DuckDB has no sleep(): this filter keeps a query busy far longer than any test runs.
-const SLOW_SQL = "select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} and (select count(*) from range(100000000) a, range(100000) b where a.range + b.range = -1) = 0\n";
+const SLOW_SQL =
+  "select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} and (select count(*) from range(100000000) a, range(100000) b where a.range + b.range = -1) = 0\n";
 
 function slowProject(timeout: string): Promise<Project> {
   const yaml = pipelineYaml(`  SLOW:
@@ -31,7 +32,9 @@ function background(project: Project, args: readonly string[]) {
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -57,7 +60,9 @@ describe('one writer per target', () => {
 
     const refused = await project.dag(['run', '--range', '2021-11-01']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^dag: target dev is locked by dag run \S+ \(pid \d+ on .+\) since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; wait or pass --wait 5m$/m);
+    expect(refused.stderr).toMatch(
+      /^dag: target dev is locked by dag run \S+ \(pid \d+ on .+\) since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; wait or pass --wait 5m$/m,
+    );
     expect(looksLikeStackTrace(refused.stderr)).toBe(false);
 
     const waited = await project.dag(['run', '--range', '2021-11-01', '--wait', '60s', '--json']);
@@ -142,11 +147,14 @@ ${badNotify}`,
   it('daily mode warns of stale data (a source gap the run needs) before building; backfill mode does not', async () => {
     const hook = await startWebhookServer();
     servers.push(hook);
-    const yaml = pipelineYaml(`  GOOD:
+    const yaml = pipelineYaml(
+      `  GOOD:
     table: p.good
     upstream: [src]
     sql: sql/good.sql
-`, `notify: { webhook: "${hook.url}" }`);
+`,
+      `notify: { webhook: "${hook.url}" }`,
+    );
     const backfill = await makeProject(yaml, { 'sql/good.sql': copySql('src') }, 3, [1]);
     const quiet = await backfill.dag(['run', '--range', '2021-11-01..2021-11-03']);
     expect(quiet.code, quiet.stderr).toBe(0);
@@ -174,7 +182,12 @@ ${badNotify}`,
     expect(hook.maxInFlight).toBeLessThanOrEqual(4);
     const events = hook.posts.map((p) => (p as { event: string }).event);
     type Failure = { date: string; processor: string };
-    type Digest = { run_id: string; count: number; posted: number; failures: { processor: string; category: string; count: number; dates: string[]; message: string }[] };
+    type Digest = {
+      run_id: string;
+      count: number;
+      posted: number;
+      failures: { processor: string; category: string; count: number; dates: string[]; message: string }[];
+    };
     const failures = hook.posts.filter((p) => (p as { event: string }).event === 'failure') as Failure[];
     const digests = hook.posts.filter((p) => (p as { event: string }).event === 'failure_digest') as Digest[];
     expect(failures).toHaveLength(10);
@@ -198,12 +211,15 @@ ${badNotify}`,
     servers.push(broken);
     const closedPort = await startWebhookServer();
     await closedPort.close();
-    const yaml = pipelineYaml(`  GOOD:
+    const yaml = pipelineYaml(
+      `  GOOD:
     table: p.good
     upstream: [src]
     sql: sql/good.sql
     notify: { webhook: "${closedPort.url}" }
-`, `notify: { webhook: "${broken.url}" }`);
+`,
+      `notify: { webhook: "${broken.url}" }`,
+    );
     const project = await makeProject(yaml, { 'sql/good.sql': copySql('src') }, 2);
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-02']);
     expect(result.code, result.stderr).toBe(0);

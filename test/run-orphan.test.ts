@@ -106,7 +106,10 @@ describe('orphaned commands', () => {
     await sleep(4_000);
     const rows = await queryRows(project.db, `select strftime(d, '%Y-%m-%d') as day, run from p.cmd order by 1`);
     expect(rows).toEqual(Array.from({ length: DAYS }, (_, i) => ({ day: isoDay(i), run: json.run_id })));
-    const ledger = await queryRows(project.db, `select strftime(partition_date, '%Y-%m-%d') as day, run_id from _dag.partitions where processor = 'CMD' order by 1`);
+    const ledger = await queryRows(
+      project.db,
+      `select strftime(partition_date, '%Y-%m-%d') as day, run_id from _dag.partitions where processor = 'CMD' order by 1`,
+    );
     expect(ledger).toEqual(Array.from({ length: DAYS }, (_, i) => ({ day: isoDay(i), run_id: json.run_id })));
   });
 });

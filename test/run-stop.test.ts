@@ -79,7 +79,9 @@ describe('dag run never hangs', () => {
     expect(elapsed, result.stderr).toBeLessThan(3_000 + 5_000);
     const json = parseRunJson({ code: result.code, stdout: result.stdout, stderr: result.stderr });
     expect(processorOf(json, 'FINE').built).toEqual([isoDay(0)]);
-    expect(processorOf(json, 'STUCK').failed).toEqual([{ date: isoDay(0), category: 'TIMEOUT', message: expect.stringMatching(/^timed out after 3s .*abandoned/) }]);
+    expect(processorOf(json, 'STUCK').failed).toEqual([
+      { date: isoDay(0), category: 'TIMEOUT', message: expect.stringMatching(/^timed out after 3s .*abandoned/) },
+    ]);
     expect(result.stderr).toMatch(/abandoned job is still stuck/);
     // The thread stuck in the kernel would keep a normal exit waiting: dag ends itself.
     expect(result.signal).toBe('SIGKILL');
@@ -97,7 +99,8 @@ describe('dag run never hangs', () => {
     sql: sql/a.sql
     batch_size: 1
 `);
-    const slow = "select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} and (select count(*) from range(10000) a, range(2000) b where a.range + b.range = -1) = 0\n";
+    const slow =
+      "select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} and (select count(*) from range(10000) a, range(2000) b where a.range + b.range = -1) = 0\n";
     const p = await project(yaml, { 'sql/a.sql': slow }, 6);
     const run = startRun(p.dir, ['--range', `${isoDay(0)}..${isoDay(5)}`, '--concurrency', '1']);
     await until(() => /^built {2}A /m.test(run.output()));
@@ -105,7 +108,9 @@ describe('dag run never hangs', () => {
     const result = await run.exited;
     expect(result.code, result.stderr).toBe(130);
     const runId = /^run (\S+) on target dev, .*: cancelled$/m.exec(result.stdout)?.[1];
-    const ledger = (await queryRows(p.db, `select strftime(partition_date, '%Y-%m-%d') as day from _dag.partitions where processor = 'A' and run_id = '${runId}' order by 1`)).map((r) => r.day);
+    const ledger = (
+      await queryRows(p.db, `select strftime(partition_date, '%Y-%m-%d') as day from _dag.partitions where processor = 'A' and run_id = '${runId}' order by 1`)
+    ).map((r) => r.day);
     // Every "built" line, and the summary's count, is a committed partition of this run, and the reverse.
     const builtLines = [...result.stdout.matchAll(/^built {2}A (\S+) /gm)].map((m) => m[1]);
     expect(builtLines).toEqual(ledger);

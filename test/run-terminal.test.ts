@@ -59,12 +59,16 @@ describe.skipIf(noPty !== undefined)('dag run on a terminal', () => {
     allow_empty: true
 `);
     const p = await makeProject(yaml, { 'sql/fast.sql': copySql('src') }, 3);
-    const driven = spawnSync('python3', ['-c', PTY_DRIVER, '1 running', process.execPath, dagBin, 'run', '--range', `${isoDay(0)}..${isoDay(2)}`, '--concurrency', '1'], {
-      cwd: p.dir,
-      env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const driven = spawnSync(
+      'python3',
+      ['-c', PTY_DRIVER, '1 running', process.execPath, dagBin, 'run', '--range', `${isoDay(0)}..${isoDay(2)}`, '--concurrency', '1'],
+      {
+        cwd: p.dir,
+        env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     const raw = driven.stdout;
     expect(driven.status, raw).toBe(130);
     const screen = screenOf(raw);

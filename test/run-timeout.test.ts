@@ -19,7 +19,9 @@ function running(pid: number): boolean {
     return false;
   }
   try {
-    return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
+    return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .startsWith('Z');
   } catch {
     return false;
   }
@@ -39,7 +41,8 @@ describe('dag run timeouts', () => {
     sql: sql/fast.sql
 `);
     // DuckDB has no sleep(): a 10^13-row cross join filter keeps it busy for many minutes.
-    const slow = "select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} and (select count(*) from range(100000000) a, range(100000) b where a.range + b.range = -1) = 0\n";
+    const slow =
+      "select d, id, payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }} and (select count(*) from range(100000000) a, range(100000) b where a.range + b.range = -1) = 0\n";
     const project = await makeProject(yaml, { 'sql/slow.sql': slow, 'sql/fast.sql': copySql('src') }, 1);
     const started = Date.now();
     const result = await project.dag(['run', '--range', '2021-11-01', '--json']);
@@ -85,7 +88,7 @@ setTimeout(() => {}, 600_000);
     expect(failures).toEqual([{ category: 'TIMEOUT' }]);
   });
 
-  it('counts a job\'s timeout from when it runs, not while it waits for a command holding the file', async () => {
+  it("counts a job's timeout from when it runs, not while it waits for a command holding the file", async () => {
     // CMD comes first in the plan and holds the DuckDB file exclusively for ~3 s; QUICK (timeout 1s)
     // is started meanwhile and must wait for the file, which is not its own slowness.
     const yaml = pipelineYaml(`  CMD:

@@ -8,7 +8,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksLikeStackTrace, runDag, tempProject } from './support/cli.js';
 import { execSql, queryRows } from './support/duckdb.js';
-import { copySql, countsByDay, duckdbScript, isoDay, ledgerByDay, makeProject, parseRunJson, pipelineYaml, processorOf, sourceRows, tableExists } from './fixtures/run/project.js';
+import {
+  copySql,
+  countsByDay,
+  duckdbScript,
+  isoDay,
+  ledgerByDay,
+  makeProject,
+  parseRunJson,
+  pipelineYaml,
+  processorOf,
+  sourceRows,
+  tableExists,
+} from './fixtures/run/project.js';
 
 const chain = pipelineYaml(`  A:
     table: p.a
@@ -56,7 +68,8 @@ describe('dag run', () => {
     // No .dag/ folder and no source tables: the lock's folder must be created, and an absent calendar
     // must be said out loud rather than reported as "nothing expected, all fresh".
     const dir = tempProject({
-      'pipeline.yaml': 'version: 1\nname: fresh\ntargets: { dev: { type: duckdb, path: .dag/fresh.duckdb } }\ncalendar: games\ndefaults: { partition_column: d }\nsources:\n  games: { table: raw.games }\nprocessors:\n  P: { table: out.p, upstream: [games], sql: p.sql }\n',
+      'pipeline.yaml':
+        'version: 1\nname: fresh\ntargets: { dev: { type: duckdb, path: .dag/fresh.duckdb } }\ncalendar: games\ndefaults: { partition_column: d }\nsources:\n  games: { table: raw.games }\nprocessors:\n  P: { table: out.p, upstream: [games], sql: p.sql }\n',
       'p.sql': "SELECT d FROM {{ ref('games') }} WHERE d BETWEEN {{ start_date }} AND {{ end_date }}\n",
     });
     const run = await runDag(['run', '--range', '2021-11-01..2021-11-02'], { cwd: dir });
@@ -96,12 +109,17 @@ describe('dag run', () => {
     upstream: [BAD, SIB]
     sql: sql/child.sql
 `);
-    const project = await makeProject(yaml, {
-      'sql/a.sql': copySql('src'),
-      'sql/bad.sql': "select d, id, no_such_column from {{ ref('A') }} where d between {{ start_date }} and {{ end_date }}\n",
-      'sql/sib.sql': copySql('A'),
-      'sql/child.sql': "select s.d, s.id, s.payload from {{ ref('SIB') }} s join {{ ref('BAD') }} b using (d, id) where s.d between {{ start_date }} and {{ end_date }}\n",
-    }, 5);
+    const project = await makeProject(
+      yaml,
+      {
+        'sql/a.sql': copySql('src'),
+        'sql/bad.sql': "select d, id, no_such_column from {{ ref('A') }} where d between {{ start_date }} and {{ end_date }}\n",
+        'sql/sib.sql': copySql('A'),
+        'sql/child.sql':
+          "select s.d, s.id, s.payload from {{ ref('SIB') }} s join {{ ref('BAD') }} b using (d, id) where s.d between {{ start_date }} and {{ end_date }}\n",
+      },
+      5,
+    );
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-05', '--json']);
     expect(result.code, result.stderr).toBe(1);
     const json = parseRunJson(result);
@@ -110,7 +128,10 @@ describe('dag run', () => {
     expect(processorOf(json, 'BAD').failed[0]?.message).toMatch(/no_such_column/);
     expect(processorOf(json, 'CHILD').upstream_failed).toHaveLength(5);
     expect(await tableExists(project.db, 'p', 'child')).toBe(false);
-    const failures = await queryRows(project.db, `select processor, category, count(*)::INTEGER as n from _dag.failures where run_id = '${json.run_id}' and processor in ('BAD', 'CHILD') group by 1, 2 order by 1`);
+    const failures = await queryRows(
+      project.db,
+      `select processor, category, count(*)::INTEGER as n from _dag.failures where run_id = '${json.run_id}' and processor in ('BAD', 'CHILD') group by 1, 2 order by 1`,
+    );
     expect(failures).toEqual([
       { processor: 'BAD', category: 'PROCESSOR_ERROR', n: expect.any(Number) },
       { processor: 'CHILD', category: 'UPSTREAM_FAILED', n: 5 },
@@ -127,7 +148,8 @@ describe('dag run', () => {
     batch_size: 5
 `);
     // DuckDB's error() fails the whole query when it meets a row of 2021-11-03.
-    const sql = "select d, id, case when d = DATE '2021-11-03' then error('bad data on 11-03') else payload end as payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n";
+    const sql =
+      "select d, id, case when d = DATE '2021-11-03' then error('bad data on 11-03') else payload end as payload from {{ ref('src') }} where d between {{ start_date }} and {{ end_date }}\n";
     const project = await makeProject(yaml, { 'sql/a.sql': sql }, 5);
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-05']);
     expect(result.code).toBe(1);
@@ -165,7 +187,14 @@ describe('dag run', () => {
     upstream: [bad]
     sql: sql/b.sql
 `).replace('sources:\n', 'sources:\n  bad: { table: raw.bad }\n');
-    const project = await makeProject(yaml, { 'sql/a.sql': copySql('src'), 'sql/b.sql': "select d, count(*) as n from {{ ref('bad') }} where d between {{ start_date }} and {{ end_date }} group by 1\n" }, 3);
+    const project = await makeProject(
+      yaml,
+      {
+        'sql/a.sql': copySql('src'),
+        'sql/b.sql': "select d, count(*) as n from {{ ref('bad') }} where d between {{ start_date }} and {{ end_date }} group by 1\n",
+      },
+      3,
+    );
     await execSql(project.db, `CREATE VIEW raw.bad AS SELECT d, CAST(CASE WHEN id = 1 THEN 'oops' ELSE '1' END AS INTEGER) AS broken FROM raw.src`);
     const result = await project.dag(['run', '--range', '2021-11-01..2021-11-03', '--json']);
     expect(looksLikeStackTrace(result.stderr), result.stderr).toBe(false);

@@ -52,7 +52,13 @@ describe('runner scheduling', () => {
       return ok(job);
     });
     await runPlan(options(pipelineOf([s]), planOf([s], 5), warehouse));
-    expect(warehouse.jobs.map((j) => [j.batch.start, j.batch.end])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
+    expect(warehouse.jobs.map((j) => [j.batch.start, j.batch.end])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
     expect(warehouse.maxInFlight).toBe(1);
   });
 
@@ -145,8 +151,13 @@ describe('runner scheduling', () => {
     const other = processor('OTHER', [], { batchSize: 1 });
     let finishRecording = () => {};
     const warehouse = new MemoryWarehouse();
-    warehouse.recordSourceVersions = () => new Promise((resolve) => (finishRecording = () => resolve({ versions: new Map([['SRC', new Map([[1, 'v1']])]]), failed: new Map() })));
-    const snapshot: Snapshot = { ...emptySnapshot, pendingVersions: new Set(['SRC']), ledger: new Map([['SRC', new Map([[1, { runId: 'old', builtAt: 1, rows: 1, codeFingerprint: 'c' }]])]]) };
+    warehouse.recordSourceVersions = () =>
+      new Promise((resolve) => (finishRecording = () => resolve({ versions: new Map([['SRC', new Map([[1, 'v1']])]]), failed: new Map() })));
+    const snapshot: Snapshot = {
+      ...emptySnapshot,
+      pendingVersions: new Set(['SRC']),
+      ledger: new Map([['SRC', new Map([[1, { runId: 'old', builtAt: 1, rows: 1, codeFingerprint: 'c' }]])]]),
+    };
     const plan = planOf([reader, other], 1);
     const opts = options(pipelineOf([src, reader, other]), plan, warehouse, { snapshot });
     const running = runPlan(opts);
@@ -212,7 +223,7 @@ describe('runner scheduling', () => {
     expect(warehouse.failures.filter((f) => f.category === 'UPSTREAM_FAILED').map((f) => f.day)).toEqual([3, 4, 5]);
   });
 
-  it('records the run\'s end in _dag.runs even when recording source versions fails', async () => {
+  it("records the run's end in _dag.runs even when recording source versions fails", async () => {
     const a = processor('A');
     const warehouse = new MemoryWarehouse();
     warehouse.recordSourceVersions = async () => {

@@ -82,7 +82,9 @@ describe('dag runs and explain after failures (DuckDB)', () => {
 
     const sqlPartition = await project.dag(['explain', 'A', '2021-11-05']);
     expect(sqlPartition.code, sqlPartition.stderr).toBe(0);
-    expect(sqlPartition.stdout.split('\n')[0]).toMatch(new RegExp(`^A 2021-11-05 is missing and will be built.*: its last build failed: PROCESSOR_ERROR in run ${first} at \\S+: .*Conversion Error`));
+    expect(sqlPartition.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^A 2021-11-05 is missing and will be built.*: its last build failed: PROCESSOR_ERROR in run ${first} at \\S+: .*Conversion Error`),
+    );
 
     const commandPartition = await project.dag(['explain', 'C', '2021-11-07', '--json']);
     expect(commandPartition.code, commandPartition.stderr).toBe(0);
@@ -136,11 +138,16 @@ describe('dag runs and explain after failures (DuckDB)', () => {
     expect(one.stdout).toContain(`C 2021-11-01..2021-11-10  .dag/logs/${first}/C/2021-11-01_2021-11-10.log`);
     expect(one.stdout).toContain(`C 2021-11-07  .dag/logs/${first}/C/2021-11-07_2021-11-07.log`);
 
-    const detail = parsed<{ run: RunJson; batches: { processor: string; start: string; outcome: string; log: string | null }[]; failure_groups: { processor: string; built_since: number }[] }>(
-      (await project.dag(['runs', first, '--json'])).stdout,
-    );
+    const detail = parsed<{
+      run: RunJson;
+      batches: { processor: string; start: string; outcome: string; log: string | null }[];
+      failure_groups: { processor: string; built_since: number }[];
+    }>((await project.dag(['runs', first, '--json'])).stdout);
     expect(detail.run.run_id).toBe(first);
-    expect(detail.batches.find((b) => b.processor === 'C' && b.start === '2021-11-07')).toMatchObject({ outcome: 'failed', log: `.dag/logs/${first}/C/2021-11-07_2021-11-07.log` });
+    expect(detail.batches.find((b) => b.processor === 'C' && b.start === '2021-11-07')).toMatchObject({
+      outcome: 'failed',
+      log: `.dag/logs/${first}/C/2021-11-07_2021-11-07.log`,
+    });
     expect(detail.batches.filter((b) => b.processor === 'A').every((b) => b.log === null)).toBe(true);
     expect(detail.failure_groups.map((g) => [g.processor, g.built_since])).toEqual([
       ['A', 1],
@@ -163,7 +170,12 @@ describe('dag runs and explain after failures (DuckDB)', () => {
     const text = (await project.dag(['runs', '--failures'])).stdout;
     expect(text).toMatch(/^RUN +PROCESSOR +DATE +FAILED AT \(UTC\) +CATEGORY +ATTEMPTS +BUILT SINCE +MESSAGE$/m);
     expect(text).toMatch(new RegExp(`^${first} +A +2021-11-05 .* PROCESSOR_ERROR +\\d+ +yes \\(${second}\\) +Conversion Error`, 'm'));
-    expect(text).toMatch(new RegExp(`^${first} +C +2021-11-07 .* PROCESSOR_ERROR +\\d+ +no +\`node jobs/c.mjs\` exited with code 3 .*last lines: .*the API said 500 for 2021-11-07$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(
+        `^${first} +C +2021-11-07 .* PROCESSOR_ERROR +\\d+ +no +\`node jobs/c.mjs\` exited with code 3 .*last lines: .*the API said 500 for 2021-11-07$`,
+        'm',
+      ),
+    );
     expect(text).toContain('3 failed partitions, 2 not built since');
     // One run's failures only.
     const ofSecond = parsed<{ failures: FailureJson[] }>((await project.dag(['runs', second, '--failures', '--json'])).stdout);

@@ -46,8 +46,20 @@ describe('lossless widenings', () => {
   });
 
   it('BigQuery: INT64 to NUMERIC, BIGNUMERIC or FLOAT64 and NUMERIC to BIGNUMERIC; not what rounds, not DATE to TIMESTAMP', () => {
-    for (const [from, to] of [['INT64', 'NUMERIC'], ['INT64', 'BIGNUMERIC'], ['INT64', 'FLOAT64'], ['NUMERIC', 'BIGNUMERIC']]) expect(BIGQUERY_TYPES.widens(from!, to!)).toBe(true);
-    for (const [from, to] of [['NUMERIC', 'FLOAT64'], ['FLOAT64', 'INT64'], ['DATE', 'TIMESTAMP'], ['STRING', 'INT64']]) expect(BIGQUERY_TYPES.widens(from!, to!)).toBe(false);
+    for (const [from, to] of [
+      ['INT64', 'NUMERIC'],
+      ['INT64', 'BIGNUMERIC'],
+      ['INT64', 'FLOAT64'],
+      ['NUMERIC', 'BIGNUMERIC'],
+    ])
+      expect(BIGQUERY_TYPES.widens(from!, to!)).toBe(true);
+    for (const [from, to] of [
+      ['NUMERIC', 'FLOAT64'],
+      ['FLOAT64', 'INT64'],
+      ['DATE', 'TIMESTAMP'],
+      ['STRING', 'INT64'],
+    ])
+      expect(BIGQUERY_TYPES.widens(from!, to!)).toBe(false);
   });
 });
 
@@ -80,19 +92,41 @@ describe('decideSchemaChange', () => {
   });
 
   it('refuses another kind or a narrowing under either policy, and any difference under fail, data-independently', () => {
-    const lossy = decideSchemaChange(p, table, [{ name: 'game_date', type: 'DATE' }, { name: 'avg', type: 'VARCHAR' }, { name: 'tag', type: 'INTEGER' }], DUCKDB_TYPES);
+    const lossy = decideSchemaChange(
+      p,
+      table,
+      [
+        { name: 'game_date', type: 'DATE' },
+        { name: 'avg', type: 'VARCHAR' },
+        { name: 'tag', type: 'INTEGER' },
+      ],
+      DUCKDB_TYPES,
+    );
     expect(lossy.ok).toBe(false);
     if (!lossy.ok) {
       expect(lossy.failure).toMatchObject({ category: 'PROCESSOR_ERROR', dataIndependent: true });
-      expect(lossy.failure.message).toContain('column avg of table out.p is INTEGER, but the SELECT now yields VARCHAR; column tag of table out.p is VARCHAR, but the SELECT now yields INTEGER');
+      expect(lossy.failure.message).toContain(
+        'column avg of table out.p is INTEGER, but the SELECT now yields VARCHAR; column tag of table out.p is VARCHAR, but the SELECT now yields INTEGER',
+      );
       expect(lossy.failure.message).toContain('(avg::INTEGER, tag::VARCHAR)');
       expect(lossy.failure.message).toContain('dag run --full-refresh --select P --range A..B');
     }
     // SMALLINT fits the INTEGER column as it is; UBIGINT values may not fit BIGINT, nor the other way round.
-    const unsigned = decideSchemaChange(p, table, [{ name: 'game_date', type: 'DATE' }, { name: 'avg', type: 'SMALLINT' }, { name: 'n', type: 'UBIGINT' }], DUCKDB_TYPES);
+    const unsigned = decideSchemaChange(
+      p,
+      table,
+      [
+        { name: 'game_date', type: 'DATE' },
+        { name: 'avg', type: 'SMALLINT' },
+        { name: 'n', type: 'UBIGINT' },
+      ],
+      DUCKDB_TYPES,
+    );
     expect(!unsigned.ok && unsigned.failure.message).toMatch(/^column n of table out\.p is BIGINT, but the SELECT now yields UBIGINT, and dag/);
     const widened = decideSchemaChange(strict, table, [...table.slice(0, 2), { name: 'avg', type: 'BIGINT' }, table[3]!], DUCKDB_TYPES);
-    expect(!widened.ok && widened.failure.message).toContain("the SELECT's columns differ from table out.p's (avg INTEGER → BIGINT) and P has on_schema_change: fail");
+    expect(!widened.ok && widened.failure.message).toContain(
+      "the SELECT's columns differ from table out.p's (avg INTEGER → BIGINT) and P has on_schema_change: fail",
+    );
   });
 });
 
@@ -107,26 +141,40 @@ describe('--full-refresh ranges', () => {
     stats: { queries: 0 },
   });
   const check = (processor: Processor, rangeStart: string, rangeEnd: string, snapshot: Snapshot, calendar?: string) =>
-    checkFullRefresh(pipelineOf('/x', [box, processor], calendar), [processor], { start: day(rangeStart), end: day(rangeEnd) }, snapshot, makeCalendar(snapshot.calendar));
+    checkFullRefresh(
+      pipelineOf('/x', [box, processor], calendar),
+      [processor],
+      { start: day(rangeStart), end: day(rangeEnd) },
+      snapshot,
+      makeCalendar(snapshot.calendar),
+    );
 
   it('requires the range to start at the first expected partition: the calendar on or after start:, start:, else the oldest partition held', () => {
     const games = days('2021-10-19..2021-10-30', '2021-11-02..2021-11-30');
     expect(check(P, '2021-10-19', '2021-11-30', snapshotWith([], games), 'box')).toEqual({ ok: true });
-    expect(check(P, '2021-10-20', '2021-11-30', snapshotWith([], games), 'box')).toMatchObject({ ok: false, range: { start: day('2021-10-19'), end: day('2021-11-30') } });
+    expect(check(P, '2021-10-20', '2021-11-30', snapshotWith([], games), 'box')).toMatchObject({
+      ok: false,
+      range: { start: day('2021-10-19'), end: day('2021-11-30') },
+    });
     const started = { ...P, start: day('2021-10-31') };
     // The calendar has no 10-31: the first expected partition is the next game day.
     expect(check(started, '2021-11-02', '2021-11-30', snapshotWith([], games), 'box')).toEqual({ ok: true });
     const late = check(started, '2021-11-03', '2021-11-30', snapshotWith([], games), 'box');
     expect(!late.ok && late.reasons[0]).toContain("its first expected partition is 2021-11-02 (the calendar's first day on or after its start: 2021-10-31)");
     expect(check(started, '2021-10-31', '2021-11-05', snapshotWith([]))).toEqual({ ok: true });
-    expect(check(P, '2021-11-05', '2021-11-09', snapshotWith(days('2021-11-04..2021-11-06')))).toMatchObject({ ok: false, range: { start: day('2021-11-04'), end: day('2021-11-09') } });
+    expect(check(P, '2021-11-05', '2021-11-09', snapshotWith(days('2021-11-04..2021-11-06')))).toMatchObject({
+      ok: false,
+      range: { start: day('2021-11-04'), end: day('2021-11-09') },
+    });
     expect(check(P, '2021-11-05', '2021-11-09', snapshotWith([]))).toEqual({ ok: true });
   });
 
   it('requires the range to reach the newest partition the table holds; refuses the calendar and self-readers outright', () => {
     const ends = check(P, '2021-11-01', '2021-11-03', snapshotWith(days('2021-11-01..2021-11-05')));
     expect(ends).toMatchObject({ ok: false, range: { start: day('2021-11-01'), end: day('2021-11-05') } });
-    expect(!ends.ok && ends.reasons[0]).toContain('its table holds partitions through 2021-11-05; dropping table out.p would lose partitions this run does not rebuild');
+    expect(!ends.ok && ends.reasons[0]).toContain(
+      'its table holds partitions through 2021-11-05; dropping table out.p would lose partitions this run does not rebuild',
+    );
     const calendarOne = check(P, '2021-11-01', '2021-11-05', snapshotWith([]), 'P');
     expect(calendarOne).toMatchObject({ ok: false, range: undefined });
     const selfReader = { ...P, upstream: [{ name: 'P', mapping: { kind: 'offset', offset: -1, unit: 'partitions' } } as const] };

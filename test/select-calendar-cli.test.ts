@@ -67,7 +67,10 @@ interface Project {
 
 /** The schedule holds 2021-11-01..10 except `gaps`; box scores every scheduled day. */
 async function project(top = '', gaps: readonly number[] = []): Promise<Project> {
-  const dir = tempProject({ 'pipeline.yaml': yaml(top), 'sql/pdc.sql': count('boxscores', 'schedule'), 'sql/pcf.sql': count('PDC'), 'sql/mlfs.sql': count('PCF', 'PDC') }, 'dag-truth-');
+  const dir = tempProject(
+    { 'pipeline.yaml': yaml(top), 'sql/pdc.sql': count('boxscores', 'schedule'), 'sql/pcf.sql': count('PDC'), 'sql/mlfs.sql': count('PCF', 'PDC') },
+    'dag-truth-',
+  );
   dirs.push(dir);
   const db = join(dir, 'w.duckdb');
   const scheduled = days(1, 10, gaps);
@@ -110,7 +113,9 @@ describe('a plan over a selection reports unselected upstream processors that ar
 
     await deletePartition(p.db, 'p.pcf', 'game_date', '2021-11-06');
     const both = await p.dag('plan', '--range', '2021-11-01..2021-11-10', '--select', 'MLFS');
-    expect(both.stdout).toContain('note: unselected upstream PCF has 1 stale, 1 missing partitions in 2021-11-01..2021-11-10 that MLFS reads; --select +MLFS includes them');
+    expect(both.stdout).toContain(
+      'note: unselected upstream PCF has 1 stale, 1 missing partitions in 2021-11-01..2021-11-10 that MLFS reads; --select +MLFS includes them',
+    );
 
     const plan = json(await p.dag('plan', '--range', '2021-11-01..2021-11-10', '--select', 'MLFS', '--json'));
     expect(plan.processors.map((x) => x.name)).toEqual(['MLFS']);
@@ -131,7 +136,9 @@ describe('a plan over a selection reports unselected upstream processors that ar
 
     const run = await p.dag('run', '--range', '2021-11-01..2021-11-10', '--select', 'MLFS');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toContain('dag: note: unselected upstream PCF has 1 stale, 1 missing partitions in 2021-11-01..2021-11-10 that MLFS reads; --select +MLFS includes them');
+    expect(run.stderr).toContain(
+      'dag: note: unselected upstream PCF has 1 stale, 1 missing partitions in 2021-11-01..2021-11-10 that MLFS reads; --select +MLFS includes them',
+    );
   });
 
   it('names the nearest selected reader, and stays quiet when the upstream is fresh', async () => {
@@ -159,7 +166,10 @@ describe('repeated --select options add up', () => {
     const run = await p.dag('run', '--range', '2021-11-01..2021-11-03', '--select', 'PDC', '--select', 'PCF', '--json');
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { processors: { name: string; built: string[] }[] };
-    expect(result.processors.map((x) => [x.name, x.built.length])).toEqual([['PDC', 3], ['PCF', 3]]);
+    expect(result.processors.map((x) => [x.name, x.built.length])).toEqual([
+      ['PDC', 3],
+      ['PCF', 3],
+    ]);
 
     const bad = await p.dag('plan', '--range', '2021-11-01', '--select', 'PDC', '--select', 'NOPE');
     expect(bad.code).toBe(2);
@@ -170,7 +180,8 @@ describe('repeated --select options add up', () => {
 describe('a calendar behind the range is never silent', () => {
   it('no partition in the range: a warning, --exit-code 1, --json warnings, no "everything is fresh"', async () => {
     const p = await built();
-    const expected = "dag: warning: the calendar 'schedule' has no partition in 2021-11-15..2021-11-20 (its last is 2021-11-10): a late schedule load? nothing is expected there\n";
+    const expected =
+      "dag: warning: the calendar 'schedule' has no partition in 2021-11-15..2021-11-20 (its last is 2021-11-10): a late schedule load? nothing is expected there\n";
     const text = await p.dag('plan', '--range', '2021-11-15..2021-11-20');
     expect(text.code).toBe(0);
     expect(text.stderr).toBe(expected);
@@ -187,9 +198,13 @@ describe('a calendar behind the range is never silent', () => {
     const p = await built('', [7]);
     const ends = await p.dag('plan', '--range', '2021-11-08..2021-11-14', '--exit-code');
     expect(ends.code).toBe(1);
-    expect(ends.stderr).toBe("dag: warning: the calendar 'schedule' ends on 2021-11-10, before the range's end 2021-11-14: a late schedule load? nothing is expected in 2021-11-11..2021-11-14\n");
+    expect(ends.stderr).toBe(
+      "dag: warning: the calendar 'schedule' ends on 2021-11-10, before the range's end 2021-11-14: a late schedule load? nothing is expected in 2021-11-11..2021-11-14\n",
+    );
     const gap = await p.dag('plan', '--range', '2021-11-07');
-    expect(gap.stderr).toBe("dag: warning: the calendar 'schedule' has no partition in 2021-11-07..2021-11-07 (none between 2021-11-06 and 2021-11-08): nothing is expected there\n");
+    expect(gap.stderr).toBe(
+      "dag: warning: the calendar 'schedule' has no partition in 2021-11-07..2021-11-07 (none between 2021-11-06 and 2021-11-08): nothing is expected there\n",
+    );
     const covered = await p.dag('plan', '--range', '2021-11-01..2021-11-10', '--exit-code');
     expect(covered.code, covered.stdout).toBe(0);
     expect(covered.stderr).toBe('');
@@ -200,7 +215,8 @@ describe('a calendar behind the range is never silent', () => {
     servers.push(hook);
     const p = await built(`notify: { webhook: "${hook.url}" }`);
     hook.posts.length = 0;
-    const message = "the calendar 'schedule' has no partition in 2021-11-15..2021-11-16 (its last is 2021-11-10): a late schedule load? nothing is expected there";
+    const message =
+      "the calendar 'schedule' has no partition in 2021-11-15..2021-11-16 (its last is 2021-11-10): a late schedule load? nothing is expected there";
 
     const daily = await p.dag('run', '--range', '2021-11-15..2021-11-16', '--mode', 'daily');
     expect(daily.code, daily.stderr).toBe(0);
@@ -210,7 +226,17 @@ describe('a calendar behind the range is never silent', () => {
     const stale = posts.find((x) => x.event === 'stale_data');
     const summary = posts.find((x) => x.event === 'summary');
     expect(posts).toHaveLength(2);
-    expect(stale).toMatchObject({ event: 'stale_data', pipeline: 'truth', target: 'dev', source: 'schedule', calendar: true, dates: [], uncovered: { start: '2021-11-15', end: '2021-11-16' }, last: '2021-11-10', message });
+    expect(stale).toMatchObject({
+      event: 'stale_data',
+      pipeline: 'truth',
+      target: 'dev',
+      source: 'schedule',
+      calendar: true,
+      dates: [],
+      uncovered: { start: '2021-11-15', end: '2021-11-16' },
+      last: '2021-11-10',
+      message,
+    });
     expect(summary).toMatchObject({ event: 'summary', warnings: [message] });
 
     hook.posts.length = 0;

@@ -54,7 +54,8 @@ describe('columnar snapshot', () => {
       for (const [name, entries] of snapshot.ledger) {
         const got = view.ledger.get(name)!;
         expect([...got.keys()]).toEqual([...entries.keys()].sort((a, b) => a - b));
-        for (const [d, entry] of entries) expect(got.get(d)).toEqual({ runId: entry.runId, builtAt: entry.builtAt, rows: entry.rows, codeFingerprint: entry.codeFingerprint });
+        for (const [d, entry] of entries)
+          expect(got.get(d)).toEqual({ runId: entry.runId, builtAt: entry.builtAt, rows: entry.rows, codeFingerprint: entry.codeFingerprint });
       }
     }
   });

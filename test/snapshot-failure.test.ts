@@ -53,7 +53,8 @@ processors:
     'b.sql': "select d, x from {{ ref('broken') }} where d between {{ start_date }} and {{ end_date }}\n",
     'q.sql': "select d, count(*) as n from {{ ref('big') }} where d between {{ start_date }} and {{ end_date }} group by 1\n",
     'r.sql': "select d, n from {{ ref('Q') }} join {{ ref('P') }} using (d, n) where d between {{ start_date }} and {{ end_date }}\n",
-    'p.sql': "select d, count(*) as n from {{ ref('files') }} join {{ ref('big') }} using (d) join {{ ref('more') }} using (d) where d between {{ start_date }} and {{ end_date }} group by 1\n",
+    'p.sql':
+      "select d, count(*) as n from {{ ref('files') }} join {{ ref('big') }} using (d) join {{ ref('more') }} using (d) where d between {{ start_date }} and {{ end_date }} group by 1\n",
   });
   db = join(dir, '.dag', 'moved.duckdb');
   const parquet = join(dir, 'data.parquet');
@@ -82,40 +83,60 @@ function expectNamedFailure(result: { code: number | null; stderr: string; stdou
 }
 
 describe('a source view over a moved Parquet file', () => {
-  it('dag plan exits 2 naming the table, ten times out of ten, never hanging', async () => {
-    for (let i = 0; i < 10; i++) {
-      const started = Date.now();
-      const result = await runDag(['plan', '--range', RANGE, '--select', 'P'], { cwd: dir, timeoutMs: TIMEOUT_MS });
-      expectNamedFailure(result, Date.now() - started);
-    }
-  }, 10 * TIMEOUT_MS);
-
-  it('dag run fails only the readers of each unreadable table, builds the rest, exits 1 and releases its lock', async () => {
-    for (let i = 0; i < 3; i++) {
-      const started = Date.now();
-      const result = await runDag(['run', '--range', RANGE, '--json'], { cwd: dir, timeoutMs: TIMEOUT_MS });
-      expectNamedFailure(result, Date.now() - started, 1);
-      expect(result.stderr).not.toContain('locked');
-      expect(existsSync(`${db}.lock`)).toBe(false);
-      const run = JSON.parse(result.stdout) as { processors: { name: string; built: string[]; failed: { category: string; message: string }[]; upstream_failed: string[] }[]; totals: { jobs: number } };
-      const of = (name: string) => run.processors.find((p) => p.name === name);
-      // Q reads only a readable table: built, every run (the first builds it, later runs find it fresh).
-      if (i === 0) expect(of('Q')?.built).toHaveLength(10);
-      expect(of('Q')?.failed).toEqual([]);
-      for (const [name, table, says] of [['P', 'raw.files (source files)', 'No files found'], ['B', 'raw.broken (source broken)', 'boom: bad row 5']] as const) {
-        expect(of(name)?.built).toEqual([]);
-        expect(of(name)?.failed).toHaveLength(10);
-        expect(of(name)?.failed[0]?.category).toBe('PROCESSOR_ERROR');
-        expect(of(name)?.failed[0]?.message).toContain(`cannot read table ${table}`);
-        expect(of(name)?.failed[0]?.message).toContain(says);
+  it(
+    'dag plan exits 2 naming the table, ten times out of ten, never hanging',
+    async () => {
+      for (let i = 0; i < 10; i++) {
+        const started = Date.now();
+        const result = await runDag(['plan', '--range', RANGE, '--select', 'P'], { cwd: dir, timeoutMs: TIMEOUT_MS });
+        expectNamedFailure(result, Date.now() - started);
       }
-      expect(of('R')?.upstream_failed).toHaveLength(10);
-      // No warehouse job was spent on the readers that could not run.
-      expect(run.totals.jobs).toBe(i === 0 ? 1 : 0);
-    }
-    const failures = await queryRows(db, `select processor, count(*)::INTEGER as n from _dag.failures where category = 'PROCESSOR_ERROR' group by 1 order by 1`);
-    expect(failures).toEqual([{ processor: 'B', n: 30 }, { processor: 'P', n: 30 }]);
-    // Nothing was recorded as a version of the tables that could not be read.
-    expect(await queryRows(db, `select count(*)::INTEGER as n from _dag.source_versions where source in ('files', 'broken')`)).toEqual([{ n: 0 }]);
-  }, 3 * TIMEOUT_MS);
+    },
+    10 * TIMEOUT_MS,
+  );
+
+  it(
+    'dag run fails only the readers of each unreadable table, builds the rest, exits 1 and releases its lock',
+    async () => {
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        const result = await runDag(['run', '--range', RANGE, '--json'], { cwd: dir, timeoutMs: TIMEOUT_MS });
+        expectNamedFailure(result, Date.now() - started, 1);
+        expect(result.stderr).not.toContain('locked');
+        expect(existsSync(`${db}.lock`)).toBe(false);
+        const run = JSON.parse(result.stdout) as {
+          processors: { name: string; built: string[]; failed: { category: string; message: string }[]; upstream_failed: string[] }[];
+          totals: { jobs: number };
+        };
+        const of = (name: string) => run.processors.find((p) => p.name === name);
+        // Q reads only a readable table: built, every run (the first builds it, later runs find it fresh).
+        if (i === 0) expect(of('Q')?.built).toHaveLength(10);
+        expect(of('Q')?.failed).toEqual([]);
+        for (const [name, table, says] of [
+          ['P', 'raw.files (source files)', 'No files found'],
+          ['B', 'raw.broken (source broken)', 'boom: bad row 5'],
+        ] as const) {
+          expect(of(name)?.built).toEqual([]);
+          expect(of(name)?.failed).toHaveLength(10);
+          expect(of(name)?.failed[0]?.category).toBe('PROCESSOR_ERROR');
+          expect(of(name)?.failed[0]?.message).toContain(`cannot read table ${table}`);
+          expect(of(name)?.failed[0]?.message).toContain(says);
+        }
+        expect(of('R')?.upstream_failed).toHaveLength(10);
+        // No warehouse job was spent on the readers that could not run.
+        expect(run.totals.jobs).toBe(i === 0 ? 1 : 0);
+      }
+      const failures = await queryRows(
+        db,
+        `select processor, count(*)::INTEGER as n from _dag.failures where category = 'PROCESSOR_ERROR' group by 1 order by 1`,
+      );
+      expect(failures).toEqual([
+        { processor: 'B', n: 30 },
+        { processor: 'P', n: 30 },
+      ]);
+      // Nothing was recorded as a version of the tables that could not be read.
+      expect(await queryRows(db, `select count(*)::INTEGER as n from _dag.source_versions where source in ('files', 'broken')`)).toEqual([{ n: 0 }]);
+    },
+    3 * TIMEOUT_MS,
+  );
 });

@@ -28,7 +28,18 @@ const chain = (sourceExtra = ''): string =>
 const files = { 'sql/a.sql': copySql('src'), 'sql/b.sql': copySql('A'), 'sql/c.sql': copySql('B') };
 
 interface PlanJson {
-  processors: { name: string; counts: Record<string, number>; partitions: { date: string; status: string; action: string; category?: string; reasons?: { kind: string; upstream?: string; dates?: string[]; was?: number; now?: number }[]; needs?: { upstream: string; dates: string[] }[] }[] }[];
+  processors: {
+    name: string;
+    counts: Record<string, number>;
+    partitions: {
+      date: string;
+      status: string;
+      action: string;
+      category?: string;
+      reasons?: { kind: string; upstream?: string; dates?: string[]; was?: number; now?: number }[];
+      needs?: { upstream: string; dates: string[] }[];
+    }[];
+  }[];
   summary: Record<string, number>;
 }
 
@@ -53,7 +64,7 @@ async function builtProject(sourceExtra = ''): Promise<Project> {
   return project;
 }
 
-describe('fresh means fresh after changes behind dag\'s back', () => {
+describe("fresh means fresh after changes behind dag's back", () => {
   it('a deleted source day: its readers are upstream_missing and blocked, their readers upstream_stale, nothing is built on them', async () => {
     const project = await builtProject();
     await execSql(project.db, `DELETE FROM raw.src WHERE d = DATE '${isoDay(4)}'`);
@@ -66,7 +77,11 @@ describe('fresh means fresh after changes behind dag\'s back', () => {
       needs: [{ upstream: 'src', dates: [isoDay(4)] }],
       reasons: [{ kind: 'upstream_missing', upstream: 'src', dates: [isoDay(4)] }],
     });
-    expect(partitionOf(plan, 'B', isoDay(4))).toMatchObject({ status: 'stale', action: 'blocked', reasons: [{ kind: 'upstream_stale', upstream: 'A', dates: [isoDay(4)] }] });
+    expect(partitionOf(plan, 'B', isoDay(4))).toMatchObject({
+      status: 'stale',
+      action: 'blocked',
+      reasons: [{ kind: 'upstream_stale', upstream: 'A', dates: [isoDay(4)] }],
+    });
     expect(partitionOf(plan, 'C', isoDay(4))).toMatchObject({ status: 'stale', action: 'blocked' });
     expect(plan.summary).toMatchObject({ stale: 3, build: 0, blocked: 3 });
     expect((await project.dag(['plan', '--range', RANGE, '--exit-code'])).code).toBe(1);
@@ -87,7 +102,11 @@ describe('fresh means fresh after changes behind dag\'s back', () => {
     const plan = await planJson(project);
     const a5 = partitionOf(plan, 'A', isoDay(5));
     expect(a5).toMatchObject({ status: 'stale', action: 'build', reasons: [{ kind: 'rows_changed', was: 3, now: 1 }] });
-    expect(partitionOf(plan, 'B', isoDay(5))).toMatchObject({ status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', dates: [isoDay(5)] }] });
+    expect(partitionOf(plan, 'B', isoDay(5))).toMatchObject({
+      status: 'stale',
+      action: 'build',
+      reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', dates: [isoDay(5)] }],
+    });
     expect(plan.summary).toMatchObject({ stale: 3, build: 3 });
 
     const explain = await project.dag(['explain', 'A', isoDay(5)]);
@@ -106,11 +125,20 @@ describe('fresh means fresh after changes behind dag\'s back', () => {
     await execSql(project.db, `DELETE FROM p.a WHERE d = DATE '${isoDay(2)}'`);
     const result = await project.dag(['plan', '--range', `${isoDay(2)}..${isoDay(9)}`, '--select', 'B', '--json']);
     const plan = JSON.parse(result.stdout) as PlanJson;
-    expect(partitionOf(plan, 'B', isoDay(2))).toMatchObject({ status: 'stale', action: 'blocked', category: 'MISSING_DEPENDENCIES', reasons: [{ kind: 'upstream_missing', upstream: 'A', dates: [isoDay(2)] }] });
+    expect(partitionOf(plan, 'B', isoDay(2))).toMatchObject({
+      status: 'stale',
+      action: 'blocked',
+      category: 'MISSING_DEPENDENCIES',
+      reasons: [{ kind: 'upstream_missing', upstream: 'A', dates: [isoDay(2)] }],
+    });
     // With A selected, the lost partition is rebuilt first and B follows.
     const both = JSON.parse((await project.dag(['plan', '--range', `${isoDay(2)}..${isoDay(9)}`, '--select', 'A,B', '--json'])).stdout) as PlanJson;
     expect(partitionOf(both, 'A', isoDay(2))).toMatchObject({ status: 'missing', action: 'build' });
-    expect(partitionOf(both, 'B', isoDay(2))).toMatchObject({ status: 'stale', action: 'build', reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', dates: [isoDay(2)] }] });
+    expect(partitionOf(both, 'B', isoDay(2))).toMatchObject({
+      status: 'stale',
+      action: 'build',
+      reasons: [{ kind: 'upstream_rebuilt', upstream: 'A', dates: [isoDay(2)] }],
+    });
   });
 
   it('retention: an expired source day leaves its readers fresh; a reader not built yet is INSUFFICIENT_HISTORY', async () => {
@@ -137,7 +165,12 @@ describe('fresh means fresh after changes behind dag\'s back', () => {
     await execSql(project.db, `DELETE FROM p.a WHERE d = DATE '${isoDay(0)}'`);
     await execSql(project.db, `DELETE FROM _dag.partitions WHERE processor = 'A' AND partition_date = DATE '${isoDay(0)}'`);
     const after = await planJson(project, [], env);
-    expect(partitionOf(after, 'A', isoDay(0))).toMatchObject({ status: 'missing', action: 'blocked', category: 'INSUFFICIENT_HISTORY', needs: [{ upstream: 'src', dates: [isoDay(0)] }] });
+    expect(partitionOf(after, 'A', isoDay(0))).toMatchObject({
+      status: 'missing',
+      action: 'blocked',
+      category: 'INSUFFICIENT_HISTORY',
+      needs: [{ upstream: 'src', dates: [isoDay(0)] }],
+    });
     const explain = await project.dag(['explain', 'A', isoDay(0)], env);
     expect(explain.stdout).toContain("is expired: older than src's retention (30 days)");
   });

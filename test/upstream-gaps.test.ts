@@ -73,11 +73,21 @@ describe('calendarBehind', () => {
   });
 
   it('words each case', () => {
-    expect(message('2021-11-09..2021-11-12')).toBe("the calendar 'schedule' ends on 2021-11-10, before the range's end 2021-11-12: a late schedule load? nothing is expected in 2021-11-11..2021-11-12");
-    expect(message('2021-11-11..2021-11-12')).toBe("the calendar 'schedule' has no partition in 2021-11-11..2021-11-12 (its last is 2021-11-10): a late schedule load? nothing is expected there");
-    expect(message('2021-11-06..2021-11-07')).toBe("the calendar 'schedule' has no partition in 2021-11-06..2021-11-07 (none between 2021-11-05 and 2021-11-08): nothing is expected there");
-    expect(message('2021-10-01..2021-10-02')).toBe("the calendar 'schedule' has no partition in 2021-10-01..2021-10-02 (its first is 2021-11-01): nothing is expected there");
-    expect(message('2021-10-01..2021-10-02', [])).toBe("the calendar 'schedule' has no partition in 2021-10-01..2021-10-02 (it has no partition at all): a late schedule load? nothing is expected there");
+    expect(message('2021-11-09..2021-11-12')).toBe(
+      "the calendar 'schedule' ends on 2021-11-10, before the range's end 2021-11-12: a late schedule load? nothing is expected in 2021-11-11..2021-11-12",
+    );
+    expect(message('2021-11-11..2021-11-12')).toBe(
+      "the calendar 'schedule' has no partition in 2021-11-11..2021-11-12 (its last is 2021-11-10): a late schedule load? nothing is expected there",
+    );
+    expect(message('2021-11-06..2021-11-07')).toBe(
+      "the calendar 'schedule' has no partition in 2021-11-06..2021-11-07 (none between 2021-11-05 and 2021-11-08): nothing is expected there",
+    );
+    expect(message('2021-10-01..2021-10-02')).toBe(
+      "the calendar 'schedule' has no partition in 2021-10-01..2021-10-02 (its first is 2021-11-01): nothing is expected there",
+    );
+    expect(message('2021-10-01..2021-10-02', [])).toBe(
+      "the calendar 'schedule' has no partition in 2021-10-01..2021-10-02 (it has no partition at all): a late schedule load? nothing is expected there",
+    );
     expect(calendarBehind('schedule', cal, range('2021-11-09..2021-11-12'))!.uncovered).toEqual(range('2021-11-11..2021-11-12'));
   });
 });

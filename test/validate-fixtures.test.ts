@@ -32,7 +32,13 @@ describe('validate fixtures', () => {
       const result = await runDag(['validate', '--format', 'json'], { cwd: dir });
       expect(looksLikeStackTrace(result.stdout + result.stderr)).toBe(false);
       expect(result.stderr).toBe('');
-      const actual = (JSON.parse(result.stdout) as Expected['diagnostics']).map(({ code, severity, file, line, column }) => ({ code, severity, file, line, column }));
+      const actual = (JSON.parse(result.stdout) as Expected['diagnostics']).map(({ code, severity, file, line, column }) => ({
+        code,
+        severity,
+        file,
+        line,
+        column,
+      }));
       expect(actual).toEqual(expected.diagnostics);
       expect(result.code).toBe(expected.exitCode);
     });

@@ -35,7 +35,9 @@ describe('dag validate', () => {
     const result = await runDag(['validate'], { cwd: dir });
     clean(result);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("pipeline.yaml:5:42 error unknown-upstream processor daily reads 'evnts', which is neither a source nor a processor; did you mean 'events'?\n  hint: ");
+    expect(result.stdout).toContain(
+      "pipeline.yaml:5:42 error unknown-upstream processor daily reads 'evnts', which is neither a source nor a processor; did you mean 'events'?\n  hint: ",
+    );
     expect(result.stdout).toContain('pipeline.yaml:5:82 error invalid-duration ');
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('pipeline.yaml is invalid: 2 errors, 1 warning');
   });
@@ -183,7 +185,10 @@ describe('dag validate', () => {
   });
 
   it('a JS config exporting a function or a number is told to export the pipeline object', async () => {
-    for (const [source, what] of [['export default () => ({ version: 1 });\n', 'a function'], ['export default 42;\n', 'the integer 42']] as const) {
+    for (const [source, what] of [
+      ['export default () => ({ version: 1 });\n', 'a function'],
+      ['export default 42;\n', 'the integer 42'],
+    ] as const) {
       const dir = tempProject({ 'dag.config.mjs': source });
       const result = await runDag(['validate'], { cwd: dir });
       clean(result);
@@ -204,7 +209,12 @@ describe('dag validate', () => {
 
   it('plan refuses a file whose aliases would expand without bound, without an internal error', async () => {
     const layers = ['x-a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) layers.push(`x-a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 9; i++)
+      layers.push(
+        `x-a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const dir = tempProject({ 'pipeline.yaml': `version: 1\n${layers.join('\n')}\n` });
     const result = await runDag(['plan', '--range', '2021-11-01'], { cwd: dir });
     clean(result);
@@ -214,14 +224,17 @@ describe('dag validate', () => {
   });
 
   // root reads every file whatever its mode, so this can only be shown as another user.
-  it.skipIf(process.getuid?.() === 0)(`an unreadable pipeline.yaml exits 2${process.getuid?.() === 0 ? ' (skipped: running as root, which can read any file)' : ''}`, async () => {
-    const dir = tempProject({ 'pipeline.yaml': VALID });
-    const { chmodSync } = await import('node:fs');
-    chmodSync(join(dir, 'pipeline.yaml'), 0o000);
-    const result = await runDag(['validate', '--pipeline', 'pipeline.yaml'], { cwd: dir });
-    clean(result);
-    expect(result.code).toBe(2);
-  });
+  it.skipIf(process.getuid?.() === 0)(
+    `an unreadable pipeline.yaml exits 2${process.getuid?.() === 0 ? ' (skipped: running as root, which can read any file)' : ''}`,
+    async () => {
+      const dir = tempProject({ 'pipeline.yaml': VALID });
+      const { chmodSync } = await import('node:fs');
+      chmodSync(join(dir, 'pipeline.yaml'), 0o000);
+      const result = await runDag(['validate', '--pipeline', 'pipeline.yaml'], { cwd: dir });
+      clean(result);
+      expect(result.code).toBe(2);
+    },
+  );
 
   it('other verbs refuse an invalid pipeline with one line pointing at dag validate', async () => {
     const dir = tempProject({ 'pipeline.yaml': INVALID });

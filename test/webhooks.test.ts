@@ -22,7 +22,10 @@ describe('Webhooks', () => {
   it('keeps at most 4 posts in flight, even while new ones arrive as slots free up', async () => {
     const poster = heldPoster();
     const webhooks = new Webhooks(poster.post, () => undefined);
-    webhooks.send(Array.from({ length: 9 }, (_, i) => `http://127.0.0.1/${i}`), { event: 'summary' });
+    webhooks.send(
+      Array.from({ length: 9 }, (_, i) => `http://127.0.0.1/${i}`),
+      { event: 'summary' },
+    );
     await tick();
     expect(poster.held).toHaveLength(4);
     // A slot frees while another post is queued behind the five waiting ones.
@@ -43,8 +46,16 @@ describe('Webhooks', () => {
   it('posts 10 failures per webhook, then holds the rest for one digest per webhook; failed posts are warnings', async () => {
     const bodies: { url: string; body: { event: string; count?: number; posted?: number } }[] = [];
     const warnings: string[] = [];
-    const webhooks = new Webhooks(async (url, body) => (bodies.push({ url, body: body as { event: string } }), url.endsWith('b') ? 'HTTP 500' : undefined), (w) => warnings.push(w));
-    for (let day = 1; day <= 12; day++) webhooks.failure('http://127.0.0.1/a', { processor: 'P', date: `2021-11-${String(day).padStart(2, '0')}`, category: 'PROCESSOR_ERROR', message: 'boom' }, { run_id: 'r' });
+    const webhooks = new Webhooks(
+      async (url, body) => (bodies.push({ url, body: body as { event: string } }), url.endsWith('b') ? 'HTTP 500' : undefined),
+      (w) => warnings.push(w),
+    );
+    for (let day = 1; day <= 12; day++)
+      webhooks.failure(
+        'http://127.0.0.1/a',
+        { processor: 'P', date: `2021-11-${String(day).padStart(2, '0')}`, category: 'PROCESSOR_ERROR', message: 'boom' },
+        { run_id: 'r' },
+      );
     webhooks.failure('http://127.0.0.1/b', { processor: 'Q', date: '2021-11-01', category: 'TIMEOUT', message: 'slow' }, { run_id: 'r' });
     webhooks.sendDigests({ run_id: 'r' });
     await webhooks.settled();

@@ -22,12 +22,23 @@ export function selectionText(select: string | readonly string[] | undefined): s
 export function requireRefreshSelection(select: string | readonly string[] | undefined): string {
   const text = selectionText(select);
   if (text === undefined)
-    throw new UserError('--full-refresh needs --select: it drops the tables of the processors --select names, and rebuilds them', 2, 'name them, e.g. dag run --full-refresh --select PCF --range A..B');
+    throw new UserError(
+      '--full-refresh needs --select: it drops the tables of the processors --select names, and rebuilds them',
+      2,
+      'name them, e.g. dag run --full-refresh --select PCF --range A..B',
+    );
   return text;
 }
 
 /** `again(range)`: the command line that would be accepted, for the hint. */
-export async function fullRefresh(io: CliIO, loaded: Loaded, warehouse: Warehouse, range: DayRange, selection: string, again: (range: DayRange) => string): Promise<void> {
+export async function fullRefresh(
+  io: CliIO,
+  loaded: Loaded,
+  warehouse: Warehouse,
+  range: DayRange,
+  selection: string,
+  again: (range: DayRange) => string,
+): Promise<void> {
   const processors = refreshedProcessors(loaded.pipeline, selection);
   io.doing = 'reading the warehouse';
   const snapshot = await warehouse.readSnapshot(loaded.pipeline, loaded.readNodes);
@@ -39,6 +50,8 @@ export async function fullRefresh(io: CliIO, loaded: Loaded, warehouse: Warehous
   for (const processor of processors) {
     io.doing = `dropping table ${tableName(processor.table)} of ${processor.name}`;
     await warehouse.dropProcessorTable(processor);
-    io.stderr(`dag: --full-refresh: dropped table ${tableName(processor.table)} of ${processor.name} and its ledger rows; its partitions ${formatDay(range.start)}..${formatDay(range.end)} are rebuilt\n`);
+    io.stderr(
+      `dag: --full-refresh: dropped table ${tableName(processor.table)} of ${processor.name} and its ledger rows; its partitions ${formatDay(range.start)}..${formatDay(range.end)} are rebuilt\n`,
+    );
   }
 }

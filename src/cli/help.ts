@@ -91,7 +91,8 @@ export class DagCommand extends Command {
     const parsed = super.parseOptions(args);
     const first = parsed.unknown[0];
     const helpAsked = parsed.unknown.some((arg) => arg === '--help' || arg === '-h');
-    if (this.commands.length === 0 && first?.startsWith('-') && first !== '-' && !helpAsked) (this as unknown as { unknownOption(flag: string): never }).unknownOption(first);
+    if (this.commands.length === 0 && first?.startsWith('-') && first !== '-' && !helpAsked)
+      (this as unknown as { unknownOption(flag: string): never }).unknownOption(first);
     return parsed;
   }
 

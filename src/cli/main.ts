@@ -41,7 +41,7 @@ export async function buildProgram(io: CliIO, argv: readonly string[]): Promise<
     exitCodes: [
       [0, 'ok'],
       [1, 'something failed (run), work to do or blocked with --exit-code (plan), or an invalid file (validate)'],
-      [2, 'usage error, the pipeline cannot be read, or another run holds the target\'s lock'],
+      [2, "usage error, the pipeline cannot be read, or another run holds the target's lock"],
       [130, 'a run cancelled by Ctrl-C'],
     ],
   });

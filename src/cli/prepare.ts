@@ -121,19 +121,35 @@ export async function readAndPlan(io: CliIO, loaded: Loaded, warehouse: Warehous
     io.stderr(`dag: warning: ${warning.message}\n  hint: ${warning.hint}\n`);
     warnings.push(`${warning.message}; ${warning.hint}`);
   }
-  const input: PlanInput = { pipeline: loaded.pipeline, targetName: loaded.targetName, range, selection: loaded.selection, snapshot, today: invocationToday(io, loaded.pipeline.timeZone) };
+  const input: PlanInput = {
+    pipeline: loaded.pipeline,
+    targetName: loaded.targetName,
+    range,
+    selection: loaded.selection,
+    snapshot,
+    today: invocationToday(io, loaded.pipeline.timeZone),
+  };
   const state = planWithState(flags.force ? { ...input, force: true } : input);
   const gaps = gapsOfSelection(input);
   const elapsedMs = Math.round(performance.now() - started);
   const planned = { ...state.plan, stats: { ...state.plan.stats, elapsedMs } };
-  return { snapshot, plan: planned, state: { ...state, plan: planned }, warnings, upstreamGaps: gaps, ...(calendarWarning ? { calendarBehind: calendarWarning } : {}) };
+  return {
+    snapshot,
+    plan: planned,
+    state: { ...state, plan: planned },
+    warnings,
+    upstreamGaps: gaps,
+    ...(calendarWarning ? { calendarBehind: calendarWarning } : {}),
+  };
 }
 
 /** One warning per table the snapshot could not read, naming the selected processors that fail for it. */
 function unreadableWarnings(loaded: Loaded, snapshot: Snapshot): string[] {
   const failing = unbuildable(loaded.pipeline, snapshot.unreadable);
   return [...(snapshot.unreadable ?? new Map<string, string>())].map(([name, message]) => {
-    const readers = loaded.selection.filter((processor) => failing.has(processor) && (processor === name || readersOf(loaded.pipeline, name).some((r) => r.name === processor)));
+    const readers = loaded.selection.filter(
+      (processor) => failing.has(processor) && (processor === name || readersOf(loaded.pipeline, name).some((r) => r.name === processor)),
+    );
     return `${message}; this run fails what reads it (${readers.length > 0 ? readers.join(', ') : 'nothing selected'}) and builds everything that does not depend on it`;
   });
 }

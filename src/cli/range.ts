@@ -49,4 +49,5 @@ export function parseRange(text: string, today: () => Day): DayRange {
 }
 
 /** The `--range` option's help text, one wording for every verb. */
-export const RANGE_HELP = 'inclusive dates A..B, e.g. 2021-11-01..2021-11-30; a single date means that day; relative to today in the pipeline\'s timezone: today, yesterday, -7d, -7d..today, 2021-11-01.. (through today)';
+export const RANGE_HELP =
+  "inclusive dates A..B, e.g. 2021-11-01..2021-11-30; a single date means that day; relative to today in the pipeline's timezone: today, yesterday, -7d, -7d..today, 2021-11-01.. (through today)";

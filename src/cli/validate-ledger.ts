@@ -32,7 +32,17 @@ export async function ledgerDiagnostics(pipeline: Pipeline, shownFile: string, e
   } catch (error) {
     if (!(error instanceof UserError) && !(error instanceof WarehouseError)) throw error;
     const message = `could not check the ledger of target '${target.name}': ${error.message}`;
-    return [{ code: 'ledger-unreadable', severity: 'warning', message, file: shownFile, line: 0, column: 0, ...(error.hint !== undefined ? { hint: error.hint } : {}) }];
+    return [
+      {
+        code: 'ledger-unreadable',
+        severity: 'warning',
+        message,
+        file: shownFile,
+        line: 0,
+        column: 0,
+        ...(error.hint !== undefined ? { hint: error.hint } : {}),
+      },
+    ];
   } finally {
     await warehouse?.close();
   }

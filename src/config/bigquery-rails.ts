@@ -33,20 +33,47 @@ export function checkBigqueryLabels(top: Record<string, unknown>, report: Report
     for (const [key, value] of labels) {
       const path = ['targets', name, 'labels', key];
       if (DAG_LABELS.includes(key))
-        report.error(CODES.invalidLabel, path, 'key', `target ${name}: label ${key} is one dag sets on every job itself`, `rename it; dag's own labels are ${DAG_LABELS.join(', ')}`);
+        report.error(
+          CODES.invalidLabel,
+          path,
+          'key',
+          `target ${name}: label ${key} is one dag sets on every job itself`,
+          `rename it; dag's own labels are ${DAG_LABELS.join(', ')}`,
+        );
       else if (!LABEL_KEY.test(key))
-        report.error(CODES.invalidLabel, path, 'key', `target ${name}: label key '${key}' is not one BigQuery accepts; every job would fail`, `${RULE}, e.g. ${suggestion(key) || 'team'}`);
+        report.error(
+          CODES.invalidLabel,
+          path,
+          'key',
+          `target ${name}: label key '${key}' is not one BigQuery accepts; every job would fail`,
+          `${RULE}, e.g. ${suggestion(key) || 'team'}`,
+        );
       else if (typeof value === 'string' && !LABEL_VALUE.test(value))
-        report.error(CODES.invalidLabel, path, 'value', `target ${name}: label ${key} has the value '${value}', which BigQuery does not accept; every job would fail`, `${RULE}, e.g. ${suggestion(value)}`);
+        report.error(
+          CODES.invalidLabel,
+          path,
+          'value',
+          `target ${name}: label ${key} has the value '${value}', which BigQuery does not accept; every job would fail`,
+          `${RULE}, e.g. ${suggestion(value)}`,
+        );
     }
     if (labels.length + DAG_LABELS.length > MAX_LABELS)
-      report.error(CODES.invalidLabel, ['targets', name, 'labels'], 'key', `target ${name} has ${labels.length} labels; with dag's ${DAG_LABELS.length} a job would carry more than BigQuery's ${MAX_LABELS}`, `keep at most ${MAX_LABELS - DAG_LABELS.length} labels`);
+      report.error(
+        CODES.invalidLabel,
+        ['targets', name, 'labels'],
+        'key',
+        `target ${name} has ${labels.length} labels; with dag's ${DAG_LABELS.length} a job would carry more than BigQuery's ${MAX_LABELS}`,
+        `keep at most ${MAX_LABELS - DAG_LABELS.length} labels`,
+      );
   }
 }
 
 /** The text lowercased, other characters as `_`, cut to 63: what the user probably meant. */
 function suggestion(text: string): string {
-  return text.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]/gu, '_').slice(0, 63);
+  return text
+    .toLowerCase()
+    .replace(/[^\p{Ll}\p{Lo}\p{N}_-]/gu, '_')
+    .slice(0, 63);
 }
 
 export function checkBigqueryBatchSize(top: Record<string, unknown>, targets: ReadonlyMap<string, Target>, report: Reporter): void {
@@ -54,7 +81,8 @@ export function checkBigqueryBatchSize(top: Record<string, unknown>, targets: Re
   if (bigquery.length === 0) return;
   const which = `target${bigquery.length === 1 ? '' : 's'} ${bigquery.join(', ')}`;
   const places: { path: string[]; owner: string }[] = [{ path: ['defaults', 'batch_size'], owner: 'defaults' }];
-  if (isRecord(top.processors)) for (const name of Object.keys(top.processors)) places.push({ path: ['processors', name, 'batch_size'], owner: `processor ${name}` });
+  if (isRecord(top.processors))
+    for (const name of Object.keys(top.processors)) places.push({ path: ['processors', name, 'batch_size'], owner: `processor ${name}` });
   for (const { path, owner } of places) {
     const value = valueAt(top, path);
     if (typeof value !== 'number' || value <= BIGQUERY_PARTITIONS_PER_JOB) continue;

@@ -56,7 +56,13 @@ function addHashed(found: Map<string, CodeFile>, file: string, at: Path, process
   if (found.has(path)) return;
   const hash = hashCodeFile(file);
   if (hash === undefined) {
-    ctx.report.error(CODES.codeFileUnreadable, at, 'value', `processor ${processor}: ${path} cannot be read, so dag cannot tell when it changes`, 'make the file readable by the user running dag');
+    ctx.report.error(
+      CODES.codeFileUnreadable,
+      at,
+      'value',
+      `processor ${processor}: ${path} cannot be read, so dag cannot tell when it changes`,
+      'make the file readable by the user running dag',
+    );
     return;
   }
   found.set(path, { path, hash });
@@ -77,7 +83,13 @@ function argvFiles(processor: string, argv: readonly string[], found: Map<string
     // /usr/bin/jq is a program, not the project's code; ../shared/x.py is code dag cannot track.
     if (where === 'outside' && isAbsolute(candidate)) return;
     const how = where === 'outside' ? 'is outside the project folder' : 'is a link to a file outside the project folder';
-    ctx.report.warning(CODES.commandFileOutsideProject, at, 'value', `the command of ${processor} runs ${candidate}, which ${how}: dag does not track its edits, so its partitions stay fresh when it changes`, 'move the file into the project folder (the folder of the pipeline file)');
+    ctx.report.warning(
+      CODES.commandFileOutsideProject,
+      at,
+      'value',
+      `the command of ${processor} runs ${candidate}, which ${how}: dag does not track its edits, so its partitions stay fresh when it changes`,
+      'move the file into the project folder (the folder of the pipeline file)',
+    );
   });
 }
 
@@ -92,12 +104,24 @@ function globFiles(processor: string, globs: unknown, found: Map<string, CodeFil
     if (typeof glob !== 'string' || glob === '') return;
     const at = ['processors', processor, 'code', j];
     if (escapes(glob)) {
-      ctx.report.error(CODES.pathOutsideProject, at, 'value', `processor ${processor}: code glob ${glob} reaches outside the project folder`, 'write globs relative to the folder of the pipeline file, without .. (e.g. jobs/lib/**/*.py); keep the code inside the project');
+      ctx.report.error(
+        CODES.pathOutsideProject,
+        at,
+        'value',
+        `processor ${processor}: code glob ${glob} reaches outside the project folder`,
+        'write globs relative to the folder of the pipeline file, without .. (e.g. jobs/lib/**/*.py); keep the code inside the project',
+      );
       return;
     }
     const matches = ctx.globFiles(glob, ctx.project.dir).sort();
     if (matches.length === 0) {
-      ctx.report.warning(CODES.codeGlobEmpty, at, 'value', `processor ${processor}: code glob ${glob} matches no file, so it tracks nothing`, 'fix the glob (relative to the folder of the pipeline file), or remove it');
+      ctx.report.warning(
+        CODES.codeGlobEmpty,
+        at,
+        'value',
+        `processor ${processor}: code glob ${glob} matches no file, so it tracks nothing`,
+        'fix the glob (relative to the folder of the pipeline file), or remove it',
+      );
       return;
     }
     const files = matches.map((match) => resolve(ctx.project.dir, match));
@@ -105,7 +129,13 @@ function globFiles(processor: string, globs: unknown, found: Map<string, CodeFil
     if (linked.length > 0) {
       const first = projectPath(ctx.project, linked[0]!);
       const more = linked.length > 1 ? ` (and ${linked.length - 1} more)` : '';
-      ctx.report.error(CODES.pathOutsideProject, at, 'value', `processor ${processor}: code glob ${glob} matches ${first}${more}, a link to a file outside the project folder`, 'keep the code inside the project folder: copy the file in, or narrow the glob');
+      ctx.report.error(
+        CODES.pathOutsideProject,
+        at,
+        'value',
+        `processor ${processor}: code glob ${glob} matches ${first}${more}, a link to a file outside the project folder`,
+        'keep the code inside the project folder: copy the file in, or narrow the glob',
+      );
       return;
     }
     for (const file of files) addHashed(found, file, at, processor, ctx);

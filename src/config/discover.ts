@@ -72,7 +72,16 @@ async function explorer() {
     searchStrategy: 'none',
     ignoreEmptySearchPlaces: false,
     cache: false,
-    loaders: { ...defaultLoaders, '.js': importJs, '.mjs': importJs, '.cjs': importJs, '.yaml': keepText, '.yml': keepText, '.json': packageJson, noExt: keepText },
+    loaders: {
+      ...defaultLoaders,
+      '.js': importJs,
+      '.mjs': importJs,
+      '.cjs': importJs,
+      '.yaml': keepText,
+      '.yml': keepText,
+      '.json': packageJson,
+      noExt: keepText,
+    },
   });
 }
 

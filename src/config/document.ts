@@ -72,7 +72,14 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
   const anchored = anchorsOfAliases(doc);
   const aliasProblem = aliasProblems(doc, anchored)[0];
   if (aliasProblem) {
-    diagnostics.push({ code: CODES.yamlSyntax, severity: 'error', message: `YAML syntax: ${aliasProblem.message}`, file: displayFile, ...at(aliasProblem.offset), hint: aliasProblem.hint });
+    diagnostics.push({
+      code: CODES.yamlSyntax,
+      severity: 'error',
+      message: `YAML syntax: ${aliasProblem.message}`,
+      file: displayFile,
+      ...at(aliasProblem.offset),
+      hint: aliasProblem.hint,
+    });
     return { ok: false, diagnostics };
   }
   for (const key of duplicateKeys(doc)) {
@@ -150,10 +157,14 @@ export function parseYamlDocument(file: string, displayFile: string, text: strin
     diagnostics.push({
       code: CODES.yamlSyntax,
       severity: 'error',
-      message: bomb ? `YAML syntax: aliases expand to more than ${MAX_ALIAS_EXPANSION.toLocaleString('en-US')} values` : `YAML syntax: ${firstLine(error instanceof Error ? error.message : String(error))}`,
+      message: bomb
+        ? `YAML syntax: aliases expand to more than ${MAX_ALIAS_EXPANSION.toLocaleString('en-US')} values`
+        : `YAML syntax: ${firstLine(error instanceof Error ? error.message : String(error))}`,
       file: displayFile,
       ...at(firstAlias ?? 0),
-      hint: bomb ? 'write the repeated values out, or nest fewer aliases inside anchors' : 'check the anchors (&name), aliases (*name) and merge keys (<<) of the file',
+      hint: bomb
+        ? 'write the repeated values out, or nest fewer aliases inside anchors'
+        : 'check the anchors (&name), aliases (*name) and merge keys (<<) of the file',
     });
     return { ok: false, diagnostics };
   }
@@ -202,13 +213,20 @@ function followAliases(node: unknown, anchored: ReadonlyMap<Alias, Node | undefi
 }
 
 /** Aliases to no anchor, and merge keys whose value is not a mapping (or a list of them). */
-function aliasProblems(doc: ReturnType<typeof parseDocument>, anchored: ReadonlyMap<Alias, Node | undefined>): { message: string; offset: number; hint: string }[] {
+function aliasProblems(
+  doc: ReturnType<typeof parseDocument>,
+  anchored: ReadonlyMap<Alias, Node | undefined>,
+): { message: string; offset: number; hint: string }[] {
   const problems: { message: string; offset: number; hint: string }[] = [];
   const resolveAlias = (node: unknown): unknown => followAliases(node, anchored);
   visit(doc, {
     Alias(_, alias) {
       if (!anchored.get(alias)) {
-        problems.push({ message: `alias *${alias.source} names no anchor defined before it`, offset: alias.range?.[0] ?? 0, hint: `define &${alias.source} on a value above this line, or fix the name` });
+        problems.push({
+          message: `alias *${alias.source} names no anchor defined before it`,
+          offset: alias.range?.[0] ?? 0,
+          hint: `define &${alias.source} on a value above this line, or fix the name`,
+        });
       }
     },
     Pair(_, pair) {
@@ -220,7 +238,11 @@ function aliasProblems(doc: ReturnType<typeof parseDocument>, anchored: Readonly
       const sources = isSeq(value) ? value.items.map(resolveAlias) : [value];
       if (sources.every((source) => isMap(source))) return;
       const offset = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0;
-      problems.push({ message: 'a merge key (<<) takes a mapping, an alias of one, or a list of them', offset, hint: 'write <<: *defaults where &defaults marks a mapping' });
+      problems.push({
+        message: 'a merge key (<<) takes a mapping, an alias of one, or a list of them',
+        offset,
+        hint: 'write <<: *defaults where &defaults marks a mapping',
+      });
     },
   });
   return problems.sort((a, b) => a.offset - b.offset);

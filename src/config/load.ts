@@ -47,7 +47,7 @@ export function sortDiagnostics(diagnostics: readonly Diagnostic[], mainFile: st
 export async function loadPipeline(options: LoadOptions): Promise<LoadOutcome> {
   const found = await findPipelineFile(options.cwd, options.file);
   if (!found.ok) {
-    const shown = found.file === undefined ? options.file ?? 'pipeline.yaml' : displayPath(options.cwd, found.file);
+    const shown = found.file === undefined ? (options.file ?? 'pipeline.yaml') : displayPath(options.cwd, found.file);
     const code = found.reason === 'not-found' ? CODES.pipelineNotFound : found.reason === 'unreadable' ? CODES.unreadableFile : CODES.configLoadFailed;
     const hint =
       found.reason === 'not-found'
@@ -55,7 +55,10 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadOutcome> {
           ? 'create pipeline.yaml (see docs/pipeline-yaml.md), run dag inside the project, or pass --pipeline FILE'
           : 'check the path given to --pipeline'
         : 'check that the file can be read and evaluated';
-    const message = found.reason === 'not-found' && options.file !== undefined ? `pipeline file ${shown} does not exist` : `${found.reason === 'not-found' ? '' : `cannot read ${shown}: `}${found.message}`;
+    const message =
+      found.reason === 'not-found' && options.file !== undefined
+        ? `pipeline file ${shown} does not exist`
+        : `${found.reason === 'not-found' ? '' : `cannot read ${shown}: `}${found.message}`;
     const diagnostic: Diagnostic = { code, severity: 'error', message, file: shown, line: 0, column: 0, hint };
     return { ok: false, file: found.file, diagnostics: [diagnostic], exitCode: 2 };
   }

@@ -28,7 +28,13 @@ interface Where {
 }
 
 /** The processor's checks, `defaults:` first; undefined entries (reported problems) are left out. */
-export function resolveChecks(name: string, raw: Record<string, unknown>, action: ProcessorAction, upstream: ReadonlySet<string>, ctx: ProcessorContext): Check[] {
+export function resolveChecks(
+  name: string,
+  raw: Record<string, unknown>,
+  action: ProcessorAction,
+  upstream: ReadonlySet<string>,
+  ctx: ProcessorContext,
+): Check[] {
   const seen = reportedOnce.get(ctx.report) ?? new Set<string>();
   reportedOnce.set(ctx.report, seen);
   const entries: { value: unknown; path: Path; once: boolean }[] = [];
@@ -55,7 +61,13 @@ export function resolveChecks(name: string, raw: Record<string, unknown>, action
     if (!check) continue;
     const first = names.get(check.name);
     if (first) {
-      where.report(CODES.duplicateCheckName, entry.path, 'value', `processor ${name} has two checks named '${check.name}'`, `give one a name: (name: ...); the first is at ${ctx.report.where(first, 'value')}`);
+      where.report(
+        CODES.duplicateCheckName,
+        entry.path,
+        'value',
+        `processor ${name} has two checks named '${check.name}'`,
+        `give one a name: (name: ...); the first is at ${ctx.report.where(first, 'value')}`,
+      );
       continue;
     }
     names.set(check.name, entry.path);
@@ -64,12 +76,24 @@ export function resolveChecks(name: string, raw: Record<string, unknown>, action
   return checks;
 }
 
-function resolveCheck(value: unknown, where: Where, upstream: ReadonlySet<string>, known: ReadonlySet<string> | undefined, ctx: ProcessorContext): Check | undefined {
+function resolveCheck(
+  value: unknown,
+  where: Where,
+  upstream: ReadonlySet<string>,
+  known: ReadonlySet<string> | undefined,
+  ctx: ProcessorContext,
+): Check | undefined {
   if (!isRecord(value)) return undefined; // the schema reported the wrong type
   const kinds = KINDS.filter((kind) => value[kind] !== undefined);
   if (kinds.length !== 1) {
     const what = kinds.length === 0 ? 'says no check' : `has ${kinds.join(' and ')}`;
-    where.report(CODES.invalidCheck, where.path, 'value', `a check of ${where.processor} ${what}`, `each list item is one check: ${KINDS.join(', ')} (with optional severity and name)`);
+    where.report(
+      CODES.invalidCheck,
+      where.path,
+      'value',
+      `a check of ${where.processor} ${what}`,
+      `each list item is one check: ${KINDS.join(', ')} (with optional severity and name)`,
+    );
     return undefined;
   }
   const kind = kinds[0] as Kind;
@@ -100,7 +124,14 @@ export function defaultName(rule: CheckRule): string {
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 const optionalInt = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) ? value : undefined);
 
-function resolveRule(kind: Kind, value: unknown, where: Where, upstream: ReadonlySet<string>, known: ReadonlySet<string> | undefined, ctx: ProcessorContext): CheckRule | undefined {
+function resolveRule(
+  kind: Kind,
+  value: unknown,
+  where: Where,
+  upstream: ReadonlySet<string>,
+  known: ReadonlySet<string> | undefined,
+  ctx: ProcessorContext,
+): CheckRule | undefined {
   const at = [...where.path, kind];
   const columnsExist = (columns: readonly string[], path: (i: number) => Path): boolean => {
     if (!known) return true;
@@ -108,7 +139,13 @@ function resolveRule(kind: Kind, value: unknown, where: Where, upstream: Readonl
     columns.forEach((column, i) => {
       if (known.has(column.toLowerCase())) return;
       ok = false;
-      where.report(CODES.checkUnknownColumn, path(i), 'value', `a check of ${where.processor} names column '${column}', which its SQL does not yield`, `its SELECT yields ${[...known].join(', ')}; fix the column name or the SELECT`);
+      where.report(
+        CODES.checkUnknownColumn,
+        path(i),
+        'value',
+        `a check of ${where.processor} names column '${column}', which its SQL does not yield`,
+        `its SELECT yields ${[...known].join(', ')}; fix the column name or the SELECT`,
+      );
     });
     return ok;
   };
@@ -125,7 +162,13 @@ function resolveRule(kind: Kind, value: unknown, where: Where, upstream: Readonl
       const max = optionalInt(value.max);
       if (min === undefined && max === undefined) return undefined;
       if (min !== undefined && max !== undefined && min > max) {
-        where.report(CODES.invalidCheck, at, 'value', `the row_count check of ${where.processor} has min ${min} above max ${max}`, 'no partition could pass: lower min or raise max');
+        where.report(
+          CODES.invalidCheck,
+          at,
+          'value',
+          `the row_count check of ${where.processor} has min ${min} above max ${max}`,
+          'no partition could pass: lower min or raise max',
+        );
         return undefined;
       }
       return { kind, min, max };
@@ -138,7 +181,13 @@ function resolveRule(kind: Kind, value: unknown, where: Where, upstream: Readonl
     case 'relationships': {
       if (!isRecord(value) || typeof value.column !== 'string' || typeof value.to !== 'string' || typeof value.field !== 'string') return undefined;
       if (!upstream.has(value.to) || value.to === where.processor) {
-        where.report(CODES.checkNotUpstream, [...at, 'to'], 'value', `the relationships check of ${where.processor} reads '${value.to}', which is not one of its upstreams`, `add ${value.to} to ${where.processor}'s upstream (so dag builds it first), or name one of: ${[...upstream].filter((u) => u !== where.processor).join(', ') || '(none declared)'}`);
+        where.report(
+          CODES.checkNotUpstream,
+          [...at, 'to'],
+          'value',
+          `the relationships check of ${where.processor} reads '${value.to}', which is not one of its upstreams`,
+          `add ${value.to} to ${where.processor}'s upstream (so dag builds it first), or name one of: ${[...upstream].filter((u) => u !== where.processor).join(', ') || '(none declared)'}`,
+        );
         return undefined;
       }
       return columnsExist([value.column], () => [...at, 'column']) ? { kind, column: value.column, to: value.to, field: value.field } : undefined;
@@ -153,17 +202,35 @@ function sqlRule(value: unknown, at: Path, where: Where, upstream: ReadonlySet<s
   if (typeof value !== 'string' || value === '') return undefined;
   const file = resolve(ctx.project.dir, value);
   if (placement(ctx.project, file) !== 'inside') {
-    where.report(CODES.pathOutsideProject, at, 'value', `a check of ${where.processor}: SQL file ${value} is outside the project folder`, `keep check files inside the folder of ${ctx.report.doc.displayFile}, e.g. checks/${where.processor.toLowerCase()}.sql`);
+    where.report(
+      CODES.pathOutsideProject,
+      at,
+      'value',
+      `a check of ${where.processor}: SQL file ${value} is outside the project folder`,
+      `keep check files inside the folder of ${ctx.report.doc.displayFile}, e.g. checks/${where.processor.toLowerCase()}.sql`,
+    );
     return undefined;
   }
   const read = ctx.readText(file);
   if (read === undefined) {
-    where.report(CODES.sqlFileMissing, at, 'value', `a check of ${where.processor}: SQL file ${value} cannot be read (or does not exist)`, `create it, or fix the path (relative to the folder of ${ctx.report.doc.displayFile})`);
+    where.report(
+      CODES.sqlFileMissing,
+      at,
+      'value',
+      `a check of ${where.processor}: SQL file ${value} cannot be read (or does not exist)`,
+      `create it, or fix the path (relative to the folder of ${ctx.report.doc.displayFile})`,
+    );
     return undefined;
   }
   const text = read.replace(/^\uFEFF/, '');
   if (text.trim() === '') {
-    where.report(CODES.sqlFileEmpty, at, 'value', `a check of ${where.processor}: SQL file ${value} is empty`, 'write a SELECT that returns the offending rows of {{ start_date }}..{{ end_date }} from {{ this }}');
+    where.report(
+      CODES.sqlFileEmpty,
+      at,
+      'value',
+      `a check of ${where.processor}: SQL file ${value} is empty`,
+      'write a SELECT that returns the offending rows of {{ start_date }}..{{ end_date }} from {{ this }}',
+    );
     return undefined;
   }
   const upstreamPaths = new Map([...upstream].map((u): [string, Path] => [u, at]));

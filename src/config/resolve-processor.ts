@@ -65,12 +65,24 @@ function resolveUpstream(name: string, raw: Record<string, unknown>, ctx: Proces
   const paths = new Map<string, Path>();
   for (const entry of declaredUpstream(raw.upstream, at)) {
     if (paths.has(entry.name)) {
-      report.error(CODES.duplicateUpstream, entry.path, entry.part, `processor ${name} lists upstream '${entry.name}' twice`, `remove one; the first is at ${report.where(paths.get(entry.name)!, 'value')}`);
+      report.error(
+        CODES.duplicateUpstream,
+        entry.path,
+        entry.part,
+        `processor ${name} lists upstream '${entry.name}' twice`,
+        `remove one; the first is at ${report.where(paths.get(entry.name)!, 'value')}`,
+      );
       continue;
     }
     paths.set(entry.name, entry.path);
     if (!ctx.names.has(entry.name)) {
-      report.error(CODES.unknownUpstream, entry.path, entry.part, `processor ${name} reads '${entry.name}', which is neither a source nor a processor${ctx.suggestName(entry.name, name)}`, 'declare it under sources: or processors:, or fix the name');
+      report.error(
+        CODES.unknownUpstream,
+        entry.path,
+        entry.part,
+        `processor ${name} reads '${entry.name}', which is neither a source nor a processor${ctx.suggestName(entry.name, name)}`,
+        'declare it under sources: or processors:, or fix the name',
+      );
     }
     const outcome = parseMapping(entry.mapping);
     if (!outcome.ok) {
@@ -84,26 +96,55 @@ function resolveUpstream(name: string, raw: Record<string, unknown>, ctx: Proces
     }
     const mapping = outcome.mapping;
     if (mapping.kind === 'lookback' && mapping.min !== undefined && mapping.min > windowCapacity(mapping)) {
-      report.error(CODES.minExceedsWindow, [...at, entry.name, 'min'], 'value', `min ${mapping.min} is larger than the lookback window of ${name}'s upstream '${entry.name}', which holds at most ${windowCapacity(mapping)} partitions`, `lower min to at most ${windowCapacity(mapping)}, or widen the lookback`);
+      report.error(
+        CODES.minExceedsWindow,
+        [...at, entry.name, 'min'],
+        'value',
+        `min ${mapping.min} is larger than the lookback window of ${name}'s upstream '${entry.name}', which holds at most ${windowCapacity(mapping)} partitions`,
+        `lower min to at most ${windowCapacity(mapping)}, or widen the lookback`,
+      );
     }
     const readsOwnPartition = mapping.kind === 'same' || (mapping.kind === 'lookback' && !mapping.excludeCurrent);
     if (entry.name === name && readsOwnPartition) {
-      report.error(CODES.selfDependency, entry.path, entry.part, `processor ${name} reads its own partition d, so it can never be built`, 'read earlier partitions only: { offset: -1 } or { lookback: n, exclude_current: true }');
+      report.error(
+        CODES.selfDependency,
+        entry.path,
+        entry.part,
+        `processor ${name} reads its own partition d, so it can never be built`,
+        'read earlier partitions only: { offset: -1 } or { lookback: n, exclude_current: true }',
+      );
     }
     upstream.push({ name: entry.name, mapping });
   }
   return { upstream, paths };
 }
 
-function resolveAction(name: string, raw: Record<string, unknown>, upstreamPaths: ReadonlyMap<string, Path>, ctx: ProcessorContext): ProcessorAction | undefined {
+function resolveAction(
+  name: string,
+  raw: Record<string, unknown>,
+  upstreamPaths: ReadonlyMap<string, Path>,
+  ctx: ProcessorContext,
+): ProcessorAction | undefined {
   const { report } = ctx;
   const at = ['processors', name];
   if (raw.sql !== undefined && raw.command !== undefined) {
-    report.error(CODES.sqlAndCommand, [...at, 'command'], 'key', `processor ${name} has both sql and command`, 'keep one: sql for a SELECT the warehouse runs, command for a program that writes the partitions itself');
+    report.error(
+      CODES.sqlAndCommand,
+      [...at, 'command'],
+      'key',
+      `processor ${name} has both sql and command`,
+      'keep one: sql for a SELECT the warehouse runs, command for a program that writes the partitions itself',
+    );
     return undefined;
   }
   if (raw.sql === undefined && raw.command === undefined) {
-    report.error(CODES.missingSqlOrCommand, at, 'key', `processor ${name} has neither sql nor command`, 'add sql: path/to/query.sql or command: [program, args...]');
+    report.error(
+      CODES.missingSqlOrCommand,
+      at,
+      'key',
+      `processor ${name} has neither sql nor command`,
+      'add sql: path/to/query.sql or command: [program, args...]',
+    );
     return undefined;
   }
   if (Array.isArray(raw.command)) return checkCommand(name, raw.command, ctx);
@@ -113,18 +154,36 @@ function resolveAction(name: string, raw: Record<string, unknown>, upstreamPaths
   if (where !== 'inside') {
     // Never read it: its first line would reach the terminal in a parser error.
     const how = where === 'outside' ? 'is outside the project folder' : 'is a link to a file outside the project folder';
-    report.error(CODES.pathOutsideProject, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} ${how}`, `keep SQL files inside the folder of ${report.doc.displayFile}, e.g. sql/${name.toLowerCase()}.sql`);
+    report.error(
+      CODES.pathOutsideProject,
+      [...at, 'sql'],
+      'value',
+      `processor ${name}: SQL file ${raw.sql} ${how}`,
+      `keep SQL files inside the folder of ${report.doc.displayFile}, e.g. sql/${name.toLowerCase()}.sql`,
+    );
     return undefined;
   }
   const read = ctx.readText(file);
   if (read === undefined) {
-    report.error(CODES.sqlFileMissing, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} ${whyUnreadable(file)}`, `create it, or fix the path (relative to the folder of ${report.doc.displayFile})`);
+    report.error(
+      CODES.sqlFileMissing,
+      [...at, 'sql'],
+      'value',
+      `processor ${name}: SQL file ${raw.sql} ${whyUnreadable(file)}`,
+      `create it, or fix the path (relative to the folder of ${report.doc.displayFile})`,
+    );
     return undefined;
   }
   // A byte-order mark is invisible in editors and not SQL: drop it, so positions and queries match what people see.
   const text = read.replace(/^\uFEFF/, '');
   if (text.trim() === '') {
-    report.error(CODES.sqlFileEmpty, [...at, 'sql'], 'value', `processor ${name}: SQL file ${raw.sql} is empty`, 'write the SELECT that yields the rows of {{ start_date }}..{{ end_date }} in it');
+    report.error(
+      CODES.sqlFileEmpty,
+      [...at, 'sql'],
+      'value',
+      `processor ${name}: SQL file ${raw.sql} is empty`,
+      'write the SELECT that yields the rows of {{ start_date }}..{{ end_date }} in it',
+    );
     return undefined;
   }
   checkSqlTemplate({ processor: name, file, text, upstreamPaths, names: ctx.names, report });
@@ -144,13 +203,25 @@ function checkCommand(name: string, command: unknown[], ctx: ProcessorContext): 
   const at = ['processors', name, 'command'];
   const argv = command.filter((a): a is string => typeof a === 'string');
   if (command[0] === '' || (typeof command[0] === 'string' && command[0].trim() === '')) {
-    ctx.report.error(CODES.invalidCommand, [...at, 0], 'value', `the command of ${name} has an empty program name`, 'the first item is the program to run, e.g. python or ./jobs/build.sh');
+    ctx.report.error(
+      CODES.invalidCommand,
+      [...at, 0],
+      'value',
+      `the command of ${name} has an empty program name`,
+      'the first item is the program to run, e.g. python or ./jobs/build.sh',
+    );
   }
   command.forEach((arg, i) => {
     if (typeof arg !== 'string') return;
     for (const placeholder of arg.match(/\{[A-Za-z_]+\}/g) ?? []) {
       if (PLACEHOLDERS.includes(placeholder)) continue;
-      ctx.report.warning(CODES.unknownPlaceholder, [...at, i], 'value', `${placeholder} in the command of ${name} is passed as is: dag substitutes only ${PLACEHOLDERS.join(', ')}${didYouMean(placeholder, PLACEHOLDERS)}`, `write one of ${PLACEHOLDERS.join(', ')}, or ignore this if the program expects the braces literally`);
+      ctx.report.warning(
+        CODES.unknownPlaceholder,
+        [...at, i],
+        'value',
+        `${placeholder} in the command of ${name} is passed as is: dag substitutes only ${PLACEHOLDERS.join(', ')}${didYouMean(placeholder, PLACEHOLDERS)}`,
+        `write one of ${PLACEHOLDERS.join(', ')}, or ignore this if the program expects the braces literally`,
+      );
     }
   });
   return { kind: 'command', argv };
@@ -174,7 +245,13 @@ export function resolveProcessor(name: string, rawValue: unknown, ctx: Processor
     start = parseIsoDate(raw.start);
     // A well-formed but impossible date (2021-02-30); malformed ones failed the schema pattern.
     if (start === undefined && /^\d{4}-\d{2}-\d{2}$/.test(raw.start)) {
-      ctx.report.error(CODES.invalidDate, ['processors', name, 'start'], 'value', `processor ${name}: start ${raw.start} is not a calendar date`, 'write an existing date as YYYY-MM-DD');
+      ctx.report.error(
+        CODES.invalidDate,
+        ['processors', name, 'start'],
+        'value',
+        `processor ${name}: start ${raw.start} is not a calendar date`,
+        'write an existing date as YYYY-MM-DD',
+      );
     }
   }
   if (!action) return undefined;

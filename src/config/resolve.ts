@@ -42,7 +42,13 @@ function checkTables(top: Record<string, unknown>, report: Reporter): void {
       if (!first) {
         seen.set(key, { section, name });
       } else if (section === 'processors') {
-        report.error(CODES.duplicateTable, [section, name, 'table'], 'value', `processor ${name} writes ${raw.table}, which ${first.section === 'sources' ? 'source' : 'processor'} ${first.name} already names`, `give each processor its own table; the other is at ${report.where([first.section, first.name, 'table'], 'value')}`);
+        report.error(
+          CODES.duplicateTable,
+          [section, name, 'table'],
+          'value',
+          `processor ${name} writes ${raw.table}, which ${first.section === 'sources' ? 'source' : 'processor'} ${first.name} already names`,
+          `give each processor its own table; the other is at ${report.where([first.section, first.name, 'table'], 'value')}`,
+        );
       }
     }
   }
@@ -59,7 +65,10 @@ function nameSuggester(names: ReadonlySet<string>): (word: string, exclude: stri
   return (word, exclude) => {
     if (comparisonsLeft <= 0) return '';
     comparisonsLeft -= names.size;
-    return didYouMean(word, [...names].filter((known) => known !== exclude));
+    return didYouMean(
+      word,
+      [...names].filter((known) => known !== exclude),
+    );
   };
 }
 
@@ -71,7 +80,14 @@ function checkDurations(top: Record<string, unknown>, report: Reporter): void {
   for (const path of places) {
     const value = valueAt(top, path);
     const problem = durationProblem(value);
-    if (problem !== undefined) report.error(CODES.invalidDuration, path, 'value', `${path.join('.')} ${String(value)} ${problem}`, 'write a duration from 1s up to a few hours, e.g. 30s, 10m or 2h');
+    if (problem !== undefined)
+      report.error(
+        CODES.invalidDuration,
+        path,
+        'value',
+        `${path.join('.')} ${String(value)} ${problem}`,
+        'write a duration from 1s up to a few hours, e.g. 30s, 10m or 2h',
+      );
   }
 }
 
@@ -80,7 +96,13 @@ function resolveTimeZone(top: Record<string, unknown>, report: Reporter): string
   const zone = top.timezone;
   if (typeof zone !== 'string') return 'UTC';
   if (!isTimeZone(zone))
-    report.error(CODES.unknownTimeZone, ['timezone'], 'value', `timezone '${zone}' is not a time zone this Node.js knows`, 'write an IANA name such as UTC, America/New_York or Europe/Paris (see `Intl.supportedValuesOf("timeZone")`)');
+    report.error(
+      CODES.unknownTimeZone,
+      ['timezone'],
+      'value',
+      `timezone '${zone}' is not a time zone this Node.js knows`,
+      'write an IANA name such as UTC, America/New_York or Europe/Paris (see `Intl.supportedValuesOf("timeZone")`)',
+    );
   return zone;
 }
 
@@ -97,8 +119,19 @@ function checkCycles(processors: readonly { name: string; reads: string[] }[], r
     const names = cycle.map((i) => processors[i]!.name);
     // `reads` edges run downstream -> upstream; people read data flow, upstream -> downstream.
     const flow = [...names].reverse();
-    const edges = names.slice(0, -1).map((reader, k) => `${report.where(['processors', reader, 'upstream', upstreamKey(report, reader, names[k + 1]!)], 'key')} (${reader} reads ${names[k + 1]})`);
-    report.error(CODES.cycle, ['processors', names[0]!, 'upstream', upstreamKey(report, names[0]!, names[1]!)], 'key', `cycle: ${flow.join(' -> ')}`, `no processor can be built first; remove one of these upstream edges: ${edges.join(', ')}`);
+    const edges = names
+      .slice(0, -1)
+      .map(
+        (reader, k) =>
+          `${report.where(['processors', reader, 'upstream', upstreamKey(report, reader, names[k + 1]!)], 'key')} (${reader} reads ${names[k + 1]})`,
+      );
+    report.error(
+      CODES.cycle,
+      ['processors', names[0]!, 'upstream', upstreamKey(report, names[0]!, names[1]!)],
+      'key',
+      `cycle: ${flow.join(' -> ')}`,
+      `no processor can be built first; remove one of these upstream edges: ${edges.join(', ')}`,
+    );
   }
 }
 
@@ -109,7 +142,11 @@ function upstreamKey(report: Reporter, reader: string, name: string): string | n
   return Array.isArray(upstream) ? upstream.indexOf(name) : name;
 }
 
-export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, report = new Reporter(doc, options.cwd)): { pipeline: Pipeline | undefined; reporter: Reporter } {
+export function resolvePipeline(
+  doc: ConfigDocument,
+  options: ResolveOptions,
+  report = new Reporter(doc, options.cwd),
+): { pipeline: Pipeline | undefined; reporter: Reporter } {
   const top = isRecord(doc.value) ? doc.value : {};
   const baseDir = dirname(doc.file);
   const name = typeof top.name === 'string' ? top.name : basename(baseDir);
@@ -133,7 +170,13 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   }
   for (const [processorName] of entries(top.processors)) {
     if (names.has(processorName)) {
-      report.error(CODES.duplicateName, ['processors', processorName], 'key', `'${processorName}' is both a source and a processor`, `rename one; the source is at ${report.where(['sources', processorName])}`);
+      report.error(
+        CODES.duplicateName,
+        ['processors', processorName],
+        'key',
+        `'${processorName}' is both a source and a processor`,
+        `rename one; the source is at ${report.where(['sources', processorName])}`,
+      );
     }
     names.add(processorName);
   }
@@ -145,7 +188,15 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   checkBigqueryBatchSize(top, targets, report);
 
   const declared: Processor[] = [];
-  const context = { report, project: projectFolder(baseDir), defaults, names, readText: options.readText, globFiles: options.globFiles, suggestName: nameSuggester(names) };
+  const context = {
+    report,
+    project: projectFolder(baseDir),
+    defaults,
+    names,
+    readText: options.readText,
+    globFiles: options.globFiles,
+    suggestName: nameSuggester(names),
+  };
   for (const [processorName, raw] of entries(top.processors)) {
     const processor = resolveProcessor(processorName, raw, context);
     if (processor) declared.push(processor);
@@ -153,11 +204,23 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
 
   const calendar = typeof top.calendar === 'string' ? top.calendar : undefined;
   if (calendar !== undefined && !names.has(calendar)) {
-    report.error(CODES.unknownCalendar, ['calendar'], 'value', `calendar '${calendar}' names no source or processor${didYouMean(calendar, names)}`, 'name the source (or processor) whose dates are the expected partitions, or omit calendar: for every calendar day');
+    report.error(
+      CODES.unknownCalendar,
+      ['calendar'],
+      'value',
+      `calendar '${calendar}' names no source or processor${didYouMean(calendar, names)}`,
+      'name the source (or processor) whose dates are the expected partitions, or omit calendar: for every calendar day',
+    );
   } else if (calendar !== undefined && declared.some((p) => p.name === calendar)) {
     // Expected partitions are the dates the calendar table already holds: a processor as calendar can
     // never be missing a partition, so dag would never build a new one of it (nor let the calendar grow).
-    report.warning(CODES.processorCalendar, ['calendar'], 'value', `calendar '${calendar}' is a processor: the expected partitions are the dates its table already holds, so dag never builds a new partition of it and the calendar only grows if something else writes it`, 'name a source (e.g. a schedule table) as the calendar, or declare this table under sources: if another tool builds it');
+    report.warning(
+      CODES.processorCalendar,
+      ['calendar'],
+      'value',
+      `calendar '${calendar}' is a processor: the expected partitions are the dates its table already holds, so dag never builds a new partition of it and the calendar only grows if something else writes it`,
+      'name a source (e.g. a schedule table) as the calendar, or declare this table under sources: if another tool builds it',
+    );
   }
 
   const timeZone = resolveTimeZone(top, report);
@@ -167,7 +230,13 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
   for (const source of sources) {
     // '' is `null:`, already an invalid name.
     if (read.has(source.name) || source.name === calendar || source.name === '') continue;
-    report.warning(CODES.unusedSource, ['sources', source.name], 'key', `source ${source.name} is read by no processor`, `list it in a processor's upstream, use it as the calendar, or remove it`);
+    report.warning(
+      CODES.unusedSource,
+      ['sources', source.name],
+      'key',
+      `source ${source.name} is read by no processor`,
+      `list it in a processor's upstream, use it as the calendar, or remove it`,
+    );
   }
 
   // With every calendar day expected, nothing says where a running total begins: its first partition
@@ -178,7 +247,13 @@ export function resolvePipeline(doc: ConfigDocument, options: ResolveOptions, re
         (u) => u.name === processor.name && (u.mapping.kind === 'offset' || (u.mapping.kind === 'lookback' && u.mapping.excludeCurrent)),
       );
       if (processor.start !== undefined || !readsEarlierSelf) continue;
-      report.warning(CODES.selfReadWithoutStart, ['processors', processor.name], 'key', `processor ${processor.name} reads its own earlier partitions but has no start, and the calendar is every day: its series has no first partition, so the first day of every range is blocked (OUT_OF_RANGE)`, `add start: YYYY-MM-DD (the first partition of the series), or set calendar:`);
+      report.warning(
+        CODES.selfReadWithoutStart,
+        ['processors', processor.name],
+        'key',
+        `processor ${processor.name} reads its own earlier partitions but has no start, and the calendar is every day: its series has no first partition, so the first day of every range is blocked (OUT_OF_RANGE)`,
+        `add start: YYYY-MM-DD (the first partition of the series), or set calendar:`,
+      );
     }
   }
 

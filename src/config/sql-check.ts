@@ -43,11 +43,32 @@ export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, 
       if (upstreamPaths.has(part.name)) continue;
       const at = positionInText(text, part.offset);
       if (part.name === processor) {
-        report.inFile('error', CODES.refNotUpstream, file, at, `${processor} refs itself but does not declare itself as an upstream`, `add ${processor}: { offset: -1 } (or a lookback with exclude_current) to its upstream, and prefer {{ this }}`);
+        report.inFile(
+          'error',
+          CODES.refNotUpstream,
+          file,
+          at,
+          `${processor} refs itself but does not declare itself as an upstream`,
+          `add ${processor}: { offset: -1 } (or a lookback with exclude_current) to its upstream, and prefer {{ this }}`,
+        );
       } else if (names.has(part.name)) {
-        report.inFile('error', CODES.refNotUpstream, file, at, `ref('${part.name}') in the SQL of ${processor} names no declared upstream`, `add ${part.name} to ${processor}'s upstream so dag builds it first and tracks its changes`);
+        report.inFile(
+          'error',
+          CODES.refNotUpstream,
+          file,
+          at,
+          `ref('${part.name}') in the SQL of ${processor} names no declared upstream`,
+          `add ${part.name} to ${processor}'s upstream so dag builds it first and tracks its changes`,
+        );
       } else {
-        report.inFile('error', CODES.refNotUpstream, file, at, `ref('${part.name}') in the SQL of ${processor} names nothing in the pipeline${didYouMean(part.name, upstreamPaths.keys())}`, `ref() takes an upstream name of ${processor}: ${[...upstreamPaths.keys()].join(', ') || '(none declared)'}`);
+        report.inFile(
+          'error',
+          CODES.refNotUpstream,
+          file,
+          at,
+          `ref('${part.name}') in the SQL of ${processor} names nothing in the pipeline${didYouMean(part.name, upstreamPaths.keys())}`,
+          `ref() takes an upstream name of ${processor}: ${[...upstreamPaths.keys()].join(', ') || '(none declared)'}`,
+        );
       }
     }
   }
@@ -57,8 +78,12 @@ export function checkSqlTemplate({ processor, file, text, upstreamPaths, names, 
       CODES.unusedUpstream,
       path,
       Number.isInteger(path[path.length - 1]) ? 'value' : 'key',
-      name === processor ? `${processor} declares itself as an upstream but its SQL never uses {{ this }}` : `${processor} declares upstream '${name}' but its SQL never uses {{ ref('${name}') }}`,
-      name === processor ? 'read the earlier partitions through {{ this }}, or drop the self-read' : `read it through {{ ref('${name}') }} (so dag can tell which table it is), or drop it from upstream`,
+      name === processor
+        ? `${processor} declares itself as an upstream but its SQL never uses {{ this }}`
+        : `${processor} declares upstream '${name}' but its SQL never uses {{ ref('${name}') }}`,
+      name === processor
+        ? 'read the earlier partitions through {{ this }}, or drop the self-read'
+        : `read it through {{ ref('${name}') }} (so dag can tell which table it is), or drop it from upstream`,
     );
   }
 }
@@ -75,6 +100,13 @@ function reportUnclosedTags(processor: string, file: string, text: string, parts
     const start = (next !== undefined && next.kind !== 'text' ? next.offset : text.length) - part.text.length;
     const open = part.text.indexOf('{{');
     if (open < 0) return;
-    report.inFile('error', CODES.unclosedTemplate, file, positionInText(text, start + open), `{{ without a closing }} in the SQL of ${processor}`, 'close the expression: {{ start_date }}, {{ end_date }}, {{ this }} or {{ ref(\'NAME\') }}');
+    report.inFile(
+      'error',
+      CODES.unclosedTemplate,
+      file,
+      positionInText(text, start + open),
+      `{{ without a closing }} in the SQL of ${processor}`,
+      "close the expression: {{ start_date }}, {{ end_date }}, {{ this }} or {{ ref('NAME') }}",
+    );
   });
 }

@@ -113,13 +113,22 @@ export function explainPartition(input: ExplainInput): Explanation {
     const subject = label(node.name, d);
     switch (classOf(node.name, d)) {
       case InputClass.Never:
-        return { subject, text: `can never exist: before ${node.name}'s start ${formatDay((node as Processor).start as Day)} (INSUFFICIENT_HISTORY)`, causes: [] };
+        return {
+          subject,
+          text: `can never exist: before ${node.name}'s start ${formatDay((node as Processor).start as Day)} (INSUFFICIENT_HISTORY)`,
+          causes: [],
+        };
       case InputClass.Expired:
         return { subject, text: expiredText(node), causes: [] };
       case InputClass.LackOutOfRange:
         return { subject, text: 'is absent and outside the range (OUT_OF_RANGE): widen the range to build it', causes: [] };
       case InputClass.LackMissing:
-        return { subject, text: node.kind === 'source' ? 'is absent: a gap in the source (MISSING_DEPENDENCIES)' : 'is absent and not selected for building (MISSING_DEPENDENCIES)', causes: [] };
+        return {
+          subject,
+          text:
+            node.kind === 'source' ? 'is absent: a gap in the source (MISSING_DEPENDENCIES)' : 'is absent and not selected for building (MISSING_DEPENDENCIES)',
+          causes: [],
+        };
       default:
         return { subject, text: `is present (changed ${formatTime(timeOf(node.name, d))})`, causes: [] };
     }
@@ -155,7 +164,9 @@ export function explainPartition(input: ExplainInput): Explanation {
         // An offset in days names one date; on a game-day calendar that date may simply not be a game day.
         parts.push(`${formatDay(offDay)} is not a calendar day (INSUFFICIENT_HISTORY)`);
       } else if (u.noPartition > 0) {
-        parts.push(`${u.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`);
+        parts.push(
+          `${u.noPartition} would lie before the calendar's first partition${calendar.first !== undefined ? ` ${formatDay(calendar.first)}` : ''} (INSUFFICIENT_HISTORY)`,
+        );
       }
       const children = u.needs.slice(0, MAX_CAUSES).map((e) => explainUpstreamPartition(node, e));
       if (u.needs.length > MAX_CAUSES) children.push({ subject: u.upstream, text: `... and ${u.needs.length - MAX_CAUSES} more`, causes: [] });
@@ -174,7 +185,8 @@ export function explainPartition(input: ExplainInput): Explanation {
   };
 
   const failed = input.lastFailure;
-  const failureText = (f: LastFailure): string => `${f.category} in run ${f.runId} ${formatTime(f.at)}: ${f.line}${f.log !== undefined && !f.line.includes(f.log) ? ` (log: ${f.log})` : ''}`;
+  const failureText = (f: LastFailure): string =>
+    `${f.category} in run ${f.runId} ${formatTime(f.at)}: ${f.line}${f.log !== undefined && !f.line.includes(f.log) ? ` (log: ${f.log})` : ''}`;
   /** The explained partition's last failure, first among its causes (the first line of explain follows it). */
   const failureCauses = (processor: Processor, d: Day, reasons: readonly StaleReason[]): Explanation[] => {
     if (!failed || processor.name !== input.processor || d !== input.day) return [];
@@ -189,12 +201,23 @@ export function explainPartition(input: ExplainInput): Explanation {
       if (r.kind === 'code_changed') {
         const run = unfinishedRun(r.was);
         if (run !== undefined && failed && failed.runId === run && processor.name === input.processor && d === input.day)
-          return { subject: processor.name, text: `its last build failed: ${failureText(failed)}; what its command wrote is not trusted, so it is rebuilt`, causes: [] };
-        const text = run !== undefined ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt` : `its code changed (SQL, command, the files it runs, or mapping): fingerprint ${r.was} then, ${r.now} now${renamed(processor)}`;
+          return {
+            subject: processor.name,
+            text: `its last build failed: ${failureText(failed)}; what its command wrote is not trusted, so it is rebuilt`,
+            causes: [],
+          };
+        const text =
+          run !== undefined
+            ? `its command did not finish in run ${run} (failed, timed out or killed): what it wrote is not trusted, so it is rebuilt`
+            : `its code changed (SQL, command, the files it runs, or mapping): fingerprint ${r.was} then, ${r.now} now${renamed(processor)}`;
         return { subject: processor.name, text, causes: [] };
       }
       if (r.kind === 'rows_changed')
-        return { subject: processor.name, text: `rows_changed: the table holds ${r.now} rows for it, the ledger recorded ${r.was}: rows were deleted or added outside dag, so it is rebuilt`, causes: [] };
+        return {
+          subject: processor.name,
+          text: `rows_changed: the table holds ${r.now} rows for it, the ledger recorded ${r.was}: rows were deleted or added outside dag, so it is rebuilt`,
+          causes: [],
+        };
       if (r.kind === 'forced') return { subject: processor.name, text: 'forced: --force rebuilds it whatever its state', causes: [] };
       const node = pipeline.nodes.get(r.upstream) as PipelineNode;
       const shown = r.days.slice(0, MAX_CAUSES);
@@ -202,9 +225,17 @@ export function explainPartition(input: ExplainInput): Explanation {
         blocked && (r.kind === 'upstream_stale' || r.kind === 'upstream_missing')
           ? []
           : r.kind === 'upstream_changed' || r.kind === 'external_older_than_upstream'
-          ? shown.map((e) => ({ subject: label(r.upstream, e), text: `changed ${formatTime(timeOf(r.upstream, e))}, after ${label(processor.name, d)} was ${r.kind === 'upstream_changed' ? 'built' : 'last modified'} ${formatTime(builtAt)}`, causes: [] }))
-          : shown.map((e) => explainUpstreamPartition(node, e));
-      return { subject: r.upstream, text: `${r.kind}: ${r.upstream} ${REASON_TEXT[r.kind]}${r.days.length > MAX_CAUSES ? ` (${r.days.length} partitions, first ${MAX_CAUSES} shown)` : ''}`, causes: children };
+            ? shown.map((e) => ({
+                subject: label(r.upstream, e),
+                text: `changed ${formatTime(timeOf(r.upstream, e))}, after ${label(processor.name, d)} was ${r.kind === 'upstream_changed' ? 'built' : 'last modified'} ${formatTime(builtAt)}`,
+                causes: [],
+              }))
+            : shown.map((e) => explainUpstreamPartition(node, e));
+      return {
+        subject: r.upstream,
+        text: `${r.kind}: ${r.upstream} ${REASON_TEXT[r.kind]}${r.days.length > MAX_CAUSES ? ` (${r.days.length} partitions, first ${MAX_CAUSES} shown)` : ''}`,
+        causes: children,
+      };
     });
   };
 
@@ -231,7 +262,12 @@ export function explainPartition(input: ExplainInput): Explanation {
     const text = `is ${partition.status} and blocked: ${partition.category}`;
     // Needs first: the root cause lies down the chain of what it lacks.
     const needs = needCauses(processor, d);
-    return { subject, text, partition, causes: [...needs, ...failureCauses(processor, d, partition.reasons ?? []), ...reasonCauses(processor, d, partition.reasons ?? [], true)] };
+    return {
+      subject,
+      text,
+      partition,
+      causes: [...needs, ...failureCauses(processor, d, partition.reasons ?? []), ...reasonCauses(processor, d, partition.reasons ?? [], true)],
+    };
   }
 
   const processor = pipeline.nodes.get(input.processor) as Processor;

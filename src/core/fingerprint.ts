@@ -61,7 +61,8 @@ export function normaliseSql(sql: string, options: { readonly backslashEscapes?:
       let end = i + 1;
       while (end < sql.length) {
         if (sql[end] === ch) {
-          if (sql[end + 1] === ch) end += 2; // doubled quote escapes itself
+          if (sql[end + 1] === ch)
+            end += 2; // doubled quote escapes itself
           else break;
         } else if (sql[end] === '\\' && backslashEscapes) end += 2;
         else end++;

@@ -42,7 +42,10 @@ function firstExpected(processor: Processor, calendar: Calendar, present: readon
   if (!calendar.everyDay) {
     const day = calendar.dayAt(calendar.lowerBound(processor.start ?? calendar.first ?? 0));
     if (day === undefined) return undefined;
-    return { day, why: processor.start === undefined ? "the calendar's first day" : `the calendar's first day on or after its start: ${formatDay(processor.start)}` };
+    return {
+      day,
+      why: processor.start === undefined ? "the calendar's first day" : `the calendar's first day on or after its start: ${formatDay(processor.start)}`,
+    };
   }
   if (processor.start !== undefined) return { day: processor.start, why: 'its start:' };
   const oldest = present[0];
@@ -57,7 +60,9 @@ export function checkFullRefresh(pipeline: Pipeline, processors: readonly Proces
   for (const processor of processors) {
     const table = tableName(processor.table);
     if (processor.name === pipeline.calendar) {
-      reasons.push(`${processor.name} is the pipeline's calendar: dropping table ${table} would leave no partition expected anywhere; refresh the processors that read it instead`);
+      reasons.push(
+        `${processor.name} is the pipeline's calendar: dropping table ${table} would leave no partition expected anywhere; refresh the processors that read it instead`,
+      );
       rangeWould = false;
       continue;
     }

@@ -33,7 +33,12 @@ function dotString(s: string): string {
 }
 
 export function toDot(graph: PipelineGraph): string {
-  const lines = [`digraph ${dotString(graph.graph().pipeline)} {`, '  rankdir=LR;', '  node [shape=box, fontname="Helvetica"];', '  edge [fontname="Helvetica", fontsize=10];'];
+  const lines = [
+    `digraph ${dotString(graph.graph().pipeline)} {`,
+    '  rankdir=LR;',
+    '  node [shape=box, fontname="Helvetica"];',
+    '  edge [fontname="Helvetica", fontsize=10];',
+  ];
   for (const name of graph.nodes()) {
     const node = graph.node(name);
     const attributes = [`label=${dotString(`${name}\n${node.table}`)}`];

@@ -16,7 +16,11 @@ export function indexGraphOf<T extends { readonly name: string }>(
   readsOf: (node: T) => readonly string[],
 ): { graph: IndexGraph; indexOf: ReadonlyMap<string, number> } {
   const indexOf = new Map(nodes.map((node, i) => [node.name, i]));
-  const reads = nodes.map((node) => readsOf(node).map((name) => indexOf.get(name)).filter((i): i is number => i !== undefined));
+  const reads = nodes.map((node) =>
+    readsOf(node)
+      .map((name) => indexOf.get(name))
+      .filter((i): i is number => i !== undefined),
+  );
   return { graph: { size: nodes.length, reads }, indexOf };
 }
 

@@ -19,7 +19,12 @@ export interface PlanJson {
   }[];
   readonly summary: Record<'expected' | 'fresh' | 'missing' | 'stale' | 'build' | 'blocked' | 'batches', number>;
   /** Unselected upstream processors that are not fresh where the selection reads them (docs/partition-states.md). */
-  readonly unselected_upstream?: readonly { readonly name: string; readonly read_by: readonly string[]; readonly include: string; readonly counts: UpstreamGapCounts }[];
+  readonly unselected_upstream?: readonly {
+    readonly name: string;
+    readonly read_by: readonly string[];
+    readonly include: string;
+    readonly counts: UpstreamGapCounts;
+  }[];
   /** Every warning the plan printed (the calendar behind the range, an absent source table, ledger rows under former names). */
   readonly warnings?: readonly string[];
   /** Non-fresh partitions whose last build failed a data check (docs/checks.md); only when there are some. */
@@ -93,11 +98,16 @@ export function planHeadToJson(plan: Plan): Pick<PlanJson, 'pipeline' | 'target'
 }
 
 /** The members after `processors`: summary, the extras given, stats. */
-export function planTailToJson(plan: Plan, extras: PlanJsonExtras = {}): Pick<PlanJson, 'summary' | 'unselected_upstream' | 'warnings' | 'check_failures' | 'stats'> {
+export function planTailToJson(
+  plan: Plan,
+  extras: PlanJsonExtras = {},
+): Pick<PlanJson, 'summary' | 'unselected_upstream' | 'warnings' | 'check_failures' | 'stats'> {
   const { expected, fresh, missing, stale, build, blocked, batches } = plan.summary;
   return {
     summary: { expected, fresh, missing, stale, build, blocked, batches },
-    ...(extras.unselectedUpstream ? { unselected_upstream: extras.unselectedUpstream.map((g) => ({ name: g.name, read_by: g.readBy, include: g.include, counts: g.counts })) } : {}),
+    ...(extras.unselectedUpstream
+      ? { unselected_upstream: extras.unselectedUpstream.map((g) => ({ name: g.name, read_by: g.readBy, include: g.include, counts: g.counts })) }
+      : {}),
     ...(extras.warnings ? { warnings: extras.warnings } : {}),
     ...(extras.checkFailures && extras.checkFailures.length > 0 ? { check_failures: extras.checkFailures } : {}),
     stats: { queries: plan.stats.queries, elapsed_ms: plan.stats.elapsedMs },

@@ -130,7 +130,12 @@ export function judgeProcessor(processor: Processor, fingerprint: string, firstP
       for (let q = scratch.first - lo; q <= scratch.last - lo; q++) {
         const c = cls[q];
         // A present partition whose required input is gone and will not be built: make stops there too.
-        if (c === InputClass.Rebuilt || c === InputClass.StaleBlocked || (time[q] as number) > threshold || (required && (c === InputClass.LackMissing || c === InputClass.LackOutOfRange))) {
+        if (
+          c === InputClass.Rebuilt ||
+          c === InputClass.StaleBlocked ||
+          (time[q] as number) > threshold ||
+          (required && (c === InputClass.LackMissing || c === InputClass.LackOutOfRange))
+        ) {
           trouble = true;
           break;
         }
@@ -209,7 +214,15 @@ export interface Detail {
  * The slow path for one non-fresh (or possibly non-fresh) partition: every day, reason and need. The
  * planner and `dag explain` both use it, so explain says exactly what the plan decided.
  */
-export function judgeInputs(readers: readonly Reader[], p: number, day: Day, ownFacts: OwnFacts, context: Pick<JudgeContext, 'calendar' | 'frame'>, scratch: Scratch, withUpstreams: boolean): Detail {
+export function judgeInputs(
+  readers: readonly Reader[],
+  p: number,
+  day: Day,
+  ownFacts: OwnFacts,
+  context: Pick<JudgeContext, 'calendar' | 'frame'>,
+  scratch: Scratch,
+  withUpstreams: boolean,
+): Detail {
   const { calendar, frame } = context;
   const { threshold, hasLedger, present } = ownFacts;
   const changed: StaleReason[] = [];
@@ -276,7 +289,17 @@ export function judgeInputs(readers: readonly Reader[], p: number, day: Day, own
     } else needDays = lackingDays;
     if (needDays.length > 0) needs.push({ upstream: name, days: needDays });
     if (blocks) worst = Math.min(worst, rank);
-    if (withUpstreams) upstreams.push({ upstream: name, self: reader.self, size: possible, usable, min, noPartition: reader.self ? 0 : scratch.noPartition, needs: needDays, blocks });
+    if (withUpstreams)
+      upstreams.push({
+        upstream: name,
+        self: reader.self,
+        size: possible,
+        usable,
+        min,
+        noPartition: reader.self ? 0 : scratch.noPartition,
+        needs: needDays,
+        blocks,
+      });
   }
   return { reasons: [...changed, ...rebuilt, ...stale, ...gone], needs, category: BLOCKED_CATEGORIES[worst], upstreams };
 }

@@ -75,7 +75,9 @@ export function planWithState(input: PlanInput): PlannedWithState {
     }
     const notes =
       judged.externalFresh > 0
-        ? [`${judged.externalFresh} present partition(s) have no ledger entry (built outside dag) and are taken as fresh: nothing they read is known to be newer`]
+        ? [
+            `${judged.externalFresh} present partition(s) have no ledger entry (built outside dag) and are taken as fresh: nothing they read is known to be newer`,
+          ]
         : undefined;
     processors.push({
       name: processor.name,

@@ -89,7 +89,12 @@ export class LedgerView extends ColumnView<LedgerEntry> {
   }
   protected valueAt(i: number): LedgerEntry {
     const c = this.columns;
-    return { runId: c.runs[c.run[i] as number] ?? '', builtAt: c.builtAt[i] as number, rows: c.ledgerRows[i] as number, codeFingerprint: c.codes[c.code[i] as number] ?? '' };
+    return {
+      runId: c.runs[c.run[i] as number] ?? '',
+      builtAt: c.builtAt[i] as number,
+      rows: c.ledgerRows[i] as number,
+      codeFingerprint: c.codes[c.code[i] as number] ?? '',
+    };
   }
 }
 
@@ -114,7 +119,15 @@ function interner(): { list: string[]; id: (text: string) => number } {
 export function columnsFromMaps(partitions: ReadonlyMap<Day, PartitionInfo> | undefined, ledger: ReadonlyMap<Day, LedgerEntry> | undefined): PartitionColumns {
   const days = [...new Set([...(partitions?.keys() ?? []), ...(ledger?.keys() ?? [])])].sort((a, b) => a - b);
   const n = days.length;
-  const columns = { days: Float64Array.from(days), rows: new Float64Array(n), changedAt: new Float64Array(n), builtAt: new Float64Array(n), ledgerRows: new Float64Array(n), code: new Float64Array(n), run: new Float64Array(n) };
+  const columns = {
+    days: Float64Array.from(days),
+    rows: new Float64Array(n),
+    changedAt: new Float64Array(n),
+    builtAt: new Float64Array(n),
+    ledgerRows: new Float64Array(n),
+    code: new Float64Array(n),
+    run: new Float64Array(n),
+  };
   const codes = interner();
   const runs = interner();
   const versions: string[] = [];

@@ -22,8 +22,7 @@ export function parseTemplate(text: string): TemplatePart[] {
     const expression = match[1] ?? '';
     const ref = REF.exec(expression);
     if (ref) parts.push({ kind: 'ref', name: ref[2] ?? '', offset });
-    else if (expression === 'start_date' || expression === 'end_date' || expression === 'this')
-      parts.push({ kind: expression, offset });
+    else if (expression === 'start_date' || expression === 'end_date' || expression === 'this') parts.push({ kind: expression, offset });
     else parts.push({ kind: 'unknown', expression, offset });
     last = offset + match[0].length;
   }

@@ -38,7 +38,9 @@ export function checkFailureLines(notes: readonly CheckFailureNote[]): string[] 
 
 /** The plan text's section (empty when no partition failed a check). */
 export function checkFailureText(notes: readonly CheckFailureNote[]): string {
-  return notes.length === 0 ? '' : `\nFailed checks (CHECK_FAILED: not committed; fix the data or the check, then run again)\n${checkFailureLines(notes).join('\n')}\n`;
+  return notes.length === 0
+    ? ''
+    : `\nFailed checks (CHECK_FAILED: not committed; fix the data or the check, then run again)\n${checkFailureLines(notes).join('\n')}\n`;
 }
 
 /** For `plan --json`: `check_failures`. */

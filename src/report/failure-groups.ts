@@ -55,6 +55,20 @@ export function withoutLabel(processor: string, message: string): string {
   return rest ? message.slice(label.length + rest[0].length) : message;
 }
 
-export function groupJson(group: FailureGroup): { processor: string; category: FailureCategory; count: number; dates: string[]; line: string; message: string } {
-  return { processor: group.processor, category: group.category, count: group.days.length, dates: group.days.map(formatDay), line: groupLine(group), message: group.message };
+export function groupJson(group: FailureGroup): {
+  processor: string;
+  category: FailureCategory;
+  count: number;
+  dates: string[];
+  line: string;
+  message: string;
+} {
+  return {
+    processor: group.processor,
+    category: group.category,
+    count: group.days.length,
+    dates: group.days.map(formatDay),
+    line: groupLine(group),
+    message: group.message,
+  };
 }

@@ -110,8 +110,7 @@ function axis(columns: readonly (readonly [Day, Day])[], unit: Unit): [string, s
     const withYear = months.length === 0 || date.getUTCMonth() === 0;
     const name = MONTHS[date.getUTCMonth()] ?? '';
     // Weeks leave 4-5 columns a month: room for the name only (the title line carries the years).
-    const text =
-      unit === 'month' ? (withYear ? `${date.getUTCFullYear()}` : '') : unit === 'week' || !withYear ? name : `${name} ${date.getUTCFullYear()}`;
+    const text = unit === 'month' ? (withYear ? `${date.getUTCFullYear()}` : '') : unit === 'week' || !withYear ? name : `${name} ${date.getUTCFullYear()}`;
     months.push({ at, text, year: date.getUTCFullYear() });
   });
   // A partial first month too short for its label: label the next month instead, with the year.
@@ -127,7 +126,13 @@ function axis(columns: readonly (readonly [Day, Day])[], unit: Unit): [string, s
     if (unit === 'week' && at % 4 === 0) fine.push({ at, text: String(utc(mondayOf(day)).getUTCDate()) });
     if (unit === 'month') fine.push({ at, text: (MONTHS[date.getUTCMonth()] ?? ' ').charAt(0) });
   });
-  return [placeLabels(columns.length, months.filter((m) => m.text !== '')), placeLabels(columns.length, fine)];
+  return [
+    placeLabels(
+      columns.length,
+      months.filter((m) => m.text !== ''),
+    ),
+    placeLabels(columns.length, fine),
+  ];
 }
 
 function worst(states: Iterable<CellState>): CellState {
@@ -182,18 +187,15 @@ export function renderGrid(plan: Plan, snapshot: Snapshot, options: GridOptions)
   });
   const summaryWidth = Math.max(0, ...rows.map((r) => r.summary.length)) + 2;
   const width = options.width ?? DEFAULT_WIDTH;
-  const { unit, counts } =
-    LAYOUTS.find((l) => labelWidth + columnsOf(start, end, l.unit).length + (l.counts ? summaryWidth : 0) <= width) ??
-    { unit: 'month' as const, counts: true };
+  const { unit, counts } = LAYOUTS.find((l) => labelWidth + columnsOf(start, end, l.unit).length + (l.counts ? summaryWidth : 0) <= width) ?? {
+    unit: 'month' as const,
+    counts: true,
+  };
   const columns = columnsOf(start, end, unit);
   const pad = ' '.repeat(labelWidth);
   const [months, fine] = axis(columns, unit);
   const per = unit === 'day' ? 'one column per day' : `one column per ${unit}, showing its worst partition`;
-  const lines = [
-    chalk.bold(`Coverage ${formatDay(start)}..${formatDay(end)} (${per})`),
-    chalk.dim(pad + months),
-    chalk.dim(pad + fine),
-  ];
+  const lines = [chalk.bold(`Coverage ${formatDay(start)}..${formatDay(end)} (${per})`), chalk.dim(pad + months), chalk.dim(pad + fine)];
   for (const row of rows) {
     let cells = '';
     for (const [first, last] of columns) {

@@ -6,7 +6,15 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Calendar } from '../core/calendar.js';
 import { formatDay, type Day } from '../core/dates.js';
-import { BLOCKED_CATEGORIES, isUpstreamReason, type BlockedCategory, type PartitionPlan, type Plan, type ProcessorPlan, type StaleReason } from '../core/plan.js';
+import {
+  BLOCKED_CATEGORIES,
+  isUpstreamReason,
+  type BlockedCategory,
+  type PartitionPlan,
+  type Plan,
+  type ProcessorPlan,
+  type StaleReason,
+} from '../core/plan.js';
 import { compactDays } from './ranges.js';
 import { unfinishedRun } from '../core/snapshot.js';
 import { unselectedCountText, upstreamGapMessage, type UpstreamGap } from '../core/upstream-gaps.js';
@@ -58,7 +66,13 @@ function addDays(groups: Map<string, Set<Day>>, key: string, days: Iterable<Day>
 
 /** `key days` per group, days ascending and compacted. */
 function groupTexts(groups: ReadonlyMap<string, ReadonlySet<Day>>, maxRanges: number, calendar: Calendar | undefined): string[] {
-  return [...groups].map(([key, set]) => `${key} ${compactDays([...set].sort((a, b) => a - b), { maxRanges, calendar })}`);
+  return [...groups].map(
+    ([key, set]) =>
+      `${key} ${compactDays(
+        [...set].sort((a, b) => a - b),
+        { maxRanges, calendar },
+      )}`,
+  );
 }
 
 function needsText(partitions: readonly PartitionPlan[], calendar: Calendar | undefined): string {
@@ -75,7 +89,10 @@ function blockedSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undef
     for (const p of plan.processors) {
       const blocked = p.partitions.filter((x) => x.category === category);
       if (blocked.length === 0) continue;
-      const days = compactDays(blocked.map((x) => x.day), { maxRanges: 6, calendar });
+      const days = compactDays(
+        blocked.map((x) => x.day),
+        { maxRanges: 6, calendar },
+      );
       rows.push(`    ${p.name} ${days} (${blocked.length}): ${needsText(blocked, calendar)}`);
     }
     if (rows.length > 0) lines.push(`  ${c.red(category)}: ${CATEGORY_TEXT[category]}`, ...rows);
@@ -86,7 +103,7 @@ function blockedSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undef
 function reasonKey(r: StaleReason): string {
   if (isUpstreamReason(r)) return `${r.kind} ${r.upstream}`;
   if (r.kind === 'forced') return 'forced (--force)';
-  if (r.kind === 'rows_changed') return 'rows_changed (the table\'s row count differs from the ledger\'s: rows deleted or added outside dag)';
+  if (r.kind === 'rows_changed') return "rows_changed (the table's row count differs from the ledger's: rows deleted or added outside dag)";
   const run = unfinishedRun(r.was);
   return run !== undefined ? `code_changed (its command did not finish in run ${run}: rebuilt, not trusted)` : 'code_changed (SQL, command or mapping changed)';
 }
@@ -99,14 +116,22 @@ function staleSection(plan: Plan, c: ChalkInstance, calendar: Calendar | undefin
     const byReason = new Map<string, Set<Day>>();
     for (const s of stale) for (const r of s.reasons ?? []) addDays(byReason, reasonKey(r), isUpstreamReason(r) ? r.days : [s.day]);
     const reasons = groupTexts(byReason, 4, calendar);
-    lines.push(`  ${p.name} ${compactDays(stale.map((x) => x.day), { maxRanges: 6, calendar })} (${stale.length}): ${reasons.join('; ')}`);
+    lines.push(
+      `  ${p.name} ${compactDays(
+        stale.map((x) => x.day),
+        { maxRanges: 6, calendar },
+      )} (${stale.length}): ${reasons.join('; ')}`,
+    );
   }
   return lines.length > 0 ? [c.bold('Stale'), ...lines] : [];
 }
 
 function upstreamSection(plan: Plan, gaps: readonly UpstreamGap[], c: ChalkInstance): string[] {
   if (gaps.length === 0) return [];
-  return [c.bold('Unselected upstream (not judged in this plan, but read by it)'), ...gaps.map((g) => `  note: ${c.yellow(upstreamGapMessage(g, plan.range))}`)];
+  return [
+    c.bold('Unselected upstream (not judged in this plan, but read by it)'),
+    ...gaps.map((g) => `  note: ${c.yellow(upstreamGapMessage(g, plan.range))}`),
+  ];
 }
 
 /** What the totals line says when nothing is to be built: "everything is fresh" only when it is true. */
@@ -132,7 +157,12 @@ export function* planTextChunks(plan: Plan, options: PlanTextOptions): Generator
   yield `${c.bold('dag plan')} ${plan.pipeline} · target ${plan.target} · ${formatDay(plan.range.start)}..${formatDay(plan.range.end)}\n\n`;
   for (const line of table(plan, c, calendar)) yield `${line}\n`;
   const gaps = options.upstreamGaps ?? [];
-  const sections = [() => blockedSection(plan, c, calendar), () => staleSection(plan, c, calendar), () => upstreamSection(plan, gaps, c), () => notesSection(plan.processors)];
+  const sections = [
+    () => blockedSection(plan, c, calendar),
+    () => staleSection(plan, c, calendar),
+    () => upstreamSection(plan, gaps, c),
+    () => notesSection(plan.processors),
+  ];
   for (const section of sections) {
     const lines = section();
     if (lines.length === 0) continue;

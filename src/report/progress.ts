@@ -33,7 +33,11 @@ export interface ProgressOptions {
 }
 
 function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+  return ms < 10_000
+    ? `${(ms / 1000).toFixed(1)}s`
+    : ms < 120_000
+      ? `${Math.round(ms / 1000)}s`
+      : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
 /** A failure's headline: its first line, without the '; last lines:' that leads into the log tail (the summary shows it). */
@@ -119,14 +123,17 @@ export function lineProgress(options: ProgressOptions): ProgressView {
           return;
         case 'built': {
           const built = [...status.rows.keys()].filter((day) => !status.noOutput?.days.includes(day) && !status.rejected?.some((r) => r.day === day)).length;
-          if (built > 0) options.write(`${green('built')}  ${taskLabel(event)} (${built} partition${built === 1 ? '' : 's'}, ${seconds(times.of(event) ?? 0)})\n`);
+          if (built > 0)
+            options.write(`${green('built')}  ${taskLabel(event)} (${built} partition${built === 1 ? '' : 's'}, ${seconds(times.of(event) ?? 0)})\n`);
           if (status.noOutput) failedLine(event, 'failed', status.noOutput.failure);
           // A day a check rejected is its own line: its finding (check, offending rows) is particular to it.
-          for (const { day, failure } of status.rejected ?? []) options.write(`${red('failed')} ${event.task.processor.name} ${dayRangeText(day, day)} ${failure.category}: ${headline(failure.message)}\n`);
+          for (const { day, failure } of status.rejected ?? [])
+            options.write(`${red('failed')} ${event.task.processor.name} ${dayRangeText(day, day)} ${failure.category}: ${headline(failure.message)}\n`);
           return;
         }
         case 'failed':
-          if (interrupted(status.failure)) return options.write(`${yellow('cancelled')} ${taskLabel(event)}: interrupted${took(event)}; nothing of it was written\n`);
+          if (interrupted(status.failure))
+            return options.write(`${yellow('cancelled')} ${taskLabel(event)}: interrupted${took(event)}; nothing of it was written\n`);
           return failedLine(event, 'failed', status.failure);
         case 'abandoned':
           return failedLine(event, 'abandoned', status.failure);
@@ -141,7 +148,8 @@ export function lineProgress(options: ProgressOptions): ProgressView {
             );
           return;
         case 'split':
-          if (status.failure) options.write(`${yellow('split')}  ${taskLabel(event)} failed as a batch${took(event)} (${status.failure.category}); retrying it in halves\n`);
+          if (status.failure)
+            options.write(`${yellow('split')}  ${taskLabel(event)} failed as a batch${took(event)} (${status.failure.category}); retrying it in halves\n`);
           return;
         case 'pending':
         case 'waiting-inputs':
@@ -189,10 +197,14 @@ export function liveProgress(options: LiveProgressOptions): ProgressView {
   const red = paint(options.color, 31);
   const yellow = paint(options.color, 33);
   const dim = paint(options.color, 2);
-  const stream = { isTTY: true, columns: options.columns ?? 100, write: (text: string) => {
+  const stream = {
+    isTTY: true,
+    columns: options.columns ?? 100,
+    write: (text: string) => {
       options.write(text);
       return true;
-    } };
+    },
+  };
   const failures = new FailureGroups();
   const failureBars = new Map<FailureGroup, SingleBar>();
   let width = 4;
@@ -231,7 +243,16 @@ export function liveProgress(options: LiveProgressOptions): ProgressView {
   };
   // forceRedraw: every frame redraws every line, so anything that reached the terminal between frames
   // (the ^C a terminal echoes) is painted over rather than left beside an unchanged line.
-  const bars = new MultiBar({ stream: stream as unknown as NodeJS.WritableStream, format, fps: 10, hideCursor: true, clearOnComplete: false, stopOnComplete: false, linewrap: false, forceRedraw: true });
+  const bars = new MultiBar({
+    stream: stream as unknown as NodeJS.WritableStream,
+    format,
+    fps: 10,
+    hideCursor: true,
+    clearOnComplete: false,
+    stopOnComplete: false,
+    linewrap: false,
+    forceRedraw: true,
+  });
   let footer: SingleBar | undefined;
   const changed = (row: Row | undefined) => {
     if (!row) return;

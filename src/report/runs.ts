@@ -13,7 +13,11 @@ export function durationText(ms: number | undefined): string {
   if (ms === undefined) return '—';
   if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
-  return seconds < 60 ? `${seconds}s` : seconds < 3600 ? `${Math.floor(seconds / 60)}m ${seconds % 60}s` : `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return seconds < 60
+    ? `${seconds}s`
+    : seconds < 3600
+      ? `${Math.floor(seconds / 60)}m ${seconds % 60}s`
+      : `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
 }
 
 export function runDurationMs(run: RunRecord): number | undefined {
@@ -61,7 +65,11 @@ export function runsListText(runs: readonly RunRecord[]): string {
       run.commandLine,
     ];
   });
-  return textTable(['RUN', 'STARTED (UTC)', 'TOOK', 'TARGET', 'RANGE', 'OUTCOME', 'BUILT', 'FAILED', 'UPSTREAM-FAILED', 'BLOCKED', 'COMMAND'], rows, new Set([2, 6, 7, 8, 9]));
+  return textTable(
+    ['RUN', 'STARTED (UTC)', 'TOOK', 'TARGET', 'RANGE', 'OUTCOME', 'BUILT', 'FAILED', 'UPSTREAM-FAILED', 'BLOCKED', 'COMMAND'],
+    rows,
+    new Set([2, 6, 7, 8, 9]),
+  );
 }
 
 export function runJson(run: RunRecord) {
@@ -99,7 +107,12 @@ export function failureJson(f: PartitionFailure) {
 export function messageLine(processor: string, message: string): string {
   const head = withoutLabel(processor, firstLine(message));
   if (!head.endsWith(':')) return head;
-  const last = message.split('\n').slice(1).map((l) => l.trim()).filter((l) => l !== '').pop();
+  const last = message
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .pop();
   return last === undefined ? head : `${head} ${last}`;
 }
 
@@ -107,7 +120,16 @@ const builtSinceText = (f: PartitionFailure): string => (f.builtSince ? `yes (${
 
 export function failuresText(failures: readonly PartitionFailure[], truncated: boolean): string {
   if (failures.length === 0) return 'No failed partition in these runs.\n';
-  const rows = failures.map((f) => [f.runId, f.processor, formatDay(f.day), utcText(f.at), f.category, String(f.attempts), builtSinceText(f), messageLine(f.processor, f.message)]);
+  const rows = failures.map((f) => [
+    f.runId,
+    f.processor,
+    formatDay(f.day),
+    utcText(f.at),
+    f.category,
+    String(f.attempts),
+    builtSinceText(f),
+    messageLine(f.processor, f.message),
+  ]);
   const table = textTable(['RUN', 'PROCESSOR', 'DATE', 'FAILED AT (UTC)', 'CATEGORY', 'ATTEMPTS', 'BUILT SINCE', 'MESSAGE'], rows, new Set([5]));
   const still = failures.filter((f) => !f.builtSince).length;
   return `${table}\n${failures.length} failed partition${failures.length === 1 ? '' : 's'}, ${still} not built since${truncated ? ' (more exist: narrow with RUN_ID or --limit)' : ''}\n`;
@@ -136,7 +158,8 @@ export interface RunView {
   readonly logs: readonly { readonly processor: string; readonly range: string; readonly path: string }[];
 }
 
-const batchDuration = (b: BatchRecord): number | undefined => (b.startedAt !== undefined && b.endedAt !== undefined ? Math.max(0, b.endedAt - b.startedAt) : undefined);
+const batchDuration = (b: BatchRecord): number | undefined =>
+  b.startedAt !== undefined && b.endedAt !== undefined ? Math.max(0, b.endedAt - b.startedAt) : undefined;
 
 /** Batches listed in text; `--json` lists them all. */
 const TEXT_BATCHES = 200;
@@ -147,14 +170,24 @@ export function runText(view: RunView): string {
   const out: string[] = [
     `run ${run.runId} on ${run.target}: ${outcomeOf(run)}`,
     `  started ${utcText(run.startedAt)} UTC, took ${durationText(runDurationMs(run))}${s ? `; range ${dayRangeText(s.range.start, s.range.end)}` : ''}`,
-    s ? `  built ${s.built}, failed ${s.failed}, upstream-failed ${s.upstreamFailed}, blocked ${s.blocked}` : '  no range or counts recorded (a run still going, killed, or recorded before ledger version 3)',
+    s
+      ? `  built ${s.built}, failed ${s.failed}, upstream-failed ${s.upstreamFailed}, blocked ${s.blocked}`
+      : '  no range or counts recorded (a run still going, killed, or recorded before ledger version 3)',
     `  command: ${run.commandLine}`,
     '',
   ];
   if (view.batches.length === 0) out.push('Batches: none recorded', '');
   else {
     const shown = view.batches.slice(0, TEXT_BATCHES);
-    const rows = shown.map((b) => [b.processor, dayRangeText(b.start, b.end), b.outcome, b.category ?? '', String(b.attempts), b.rows === undefined ? '' : String(b.rows), durationText(batchDuration(b))]);
+    const rows = shown.map((b) => [
+      b.processor,
+      dayRangeText(b.start, b.end),
+      b.outcome,
+      b.category ?? '',
+      String(b.attempts),
+      b.rows === undefined ? '' : String(b.rows),
+      durationText(batchDuration(b)),
+    ]);
     out.push('Batches:', textTable(['PROCESSOR', 'DATES', 'OUTCOME', 'CATEGORY', 'ATTEMPTS', 'ROWS', 'TOOK'], rows, new Set([4, 5, 6])).trimEnd());
     if (view.batches.length > shown.length) out.push(`(+${view.batches.length - shown.length} more batches; --json lists all)`);
     out.push('');
@@ -163,7 +196,8 @@ export function runText(view: RunView): string {
   if (groups.length === 0) out.push('Failures: none', '');
   else {
     out.push('Failures:');
-    for (const { group, builtSince } of groups) out.push(`  ${group.processor}  ${groupLine(group)}${builtSince > 0 ? ` (built since: ${builtSince} of ${group.days.length})` : ''}`);
+    for (const { group, builtSince } of groups)
+      out.push(`  ${group.processor}  ${groupLine(group)}${builtSince > 0 ? ` (built since: ${builtSince} of ${group.days.length})` : ''}`);
     if (view.truncated) out.push('  (more failed partitions exist: dag runs --failures lists them)');
     out.push('');
   }

@@ -88,20 +88,24 @@ function table(rows: readonly (readonly string[])[]): string {
     row.forEach((cell, i) => {
       widths[i] = Math.max(widths[i] ?? 0, cell.length);
     });
-  return rows.map((row) => row.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function renderRunSummary(result: RunResult): string {
   const rows: string[][] = [['processor', 'built', 'failed', 'blocked', 'upstream failed']];
-  for (const p of result.processors) rows.push([p.name, String(p.built.length), byCategory(p.failed), String(p.blocked.length), String(p.upstreamFailed.length)]);
+  for (const p of result.processors)
+    rows.push([p.name, String(p.built.length), byCategory(p.failed), String(p.blocked.length), String(p.upstreamFailed.length)]);
   const t = result.totals;
   const allFailed = result.processors.flatMap((p) => p.failed);
   rows.push(['total', String(t.built), byCategory(allFailed), String(t.blocked), String(t.upstreamFailed)]);
-  const lines = [
-    '',
-    `run ${result.runId} on target ${result.target}, ${dayRangeText(result.range.start, result.range.end)}: ${result.outcome}`,
-    table(rows),
-  ];
+  const lines = ['', `run ${result.runId} on target ${result.target}, ${dayRangeText(result.range.start, result.range.end)}: ${result.outcome}`, table(rows)];
   const failures = failureLines(result);
   if (failures.length > 0) lines.push('', 'failures:', ...failures);
   const upstream = result.processors.filter((p) => p.upstreamFailed.length > 0).map((p) => `  ${p.name} ${fullDateRuns(p.upstreamFailed)}`);

@@ -121,7 +121,10 @@ export class AttemptControl {
       case 'timeout':
         return { category: 'TIMEOUT', message: `timed out after ${formatMs(this.timeoutMs)} and was cancelled (${firstLine(failure.message)})` };
       case 'inputs':
-        return { category: 'TIMEOUT', message: `waited ${formatMs(this.timeoutMs)} (its timeout) for the versions of the sources it reads; nothing was committed` };
+        return {
+          category: 'TIMEOUT',
+          message: `waited ${formatMs(this.timeoutMs)} (its timeout) for the versions of the sources it reads; nothing was committed`,
+        };
       case 'cancel':
         return { category: 'CANCELLED', message: 'interrupted: the run was cancelled' };
       case undefined:
@@ -182,7 +185,14 @@ export function jobOf(context: RunContext, task: Task, attempt: number): BatchJo
  * An attempt once its job has access: its clock runs, the SQL or command steps, then the access is
  * given back (or, abandoned, let go of for good) and what it built joins the run's live view.
  */
-export async function attemptSteps(context: RunContext, task: Task, job: BatchJob, access: JobAccess, control: AttemptControl, move: Move): Promise<AttemptEnd> {
+export async function attemptSteps(
+  context: RunContext,
+  task: Task,
+  job: BatchJob,
+  access: JobAccess,
+  control: AttemptControl,
+  move: Move,
+): Promise<AttemptEnd> {
   control.resume();
   const end =
     task.processor.action.kind === 'sql'
@@ -191,7 +201,8 @@ export async function attemptSteps(context: RunContext, task: Task, job: BatchJo
   if (end.kind === 'abandoned') access.abandon();
   else access.release();
   if (end.kind === 'built')
-    for (const [day, rows] of end.rows) recordBuilt(context.live, task.processor.name, day, { runId: job.runId, builtAt: end.builtAt, rows, codeFingerprint: job.codeFingerprint });
+    for (const [day, rows] of end.rows)
+      recordBuilt(context.live, task.processor.name, day, { runId: job.runId, builtAt: end.builtAt, rows, codeFingerprint: job.codeFingerprint });
   return end;
 }
 
@@ -243,7 +254,8 @@ export async function waitForInputs(context: RunContext, task: Task, control: At
   const wasRunning = control.clockRunning;
   control.pause(task.processor.timeoutMs);
   const failure = await control.untilAborted(sourceVersionsRecorded(context, task.processor));
-  if (failure === ABANDONED) return { kind: 'failed', failure: control.failureOf({ category: 'CANCELLED', message: 'stopped while waiting for source versions' }) };
+  if (failure === ABANDONED)
+    return { kind: 'failed', failure: control.failureOf({ category: 'CANCELLED', message: 'stopped while waiting for source versions' }) };
   if (failure) return { kind: 'failed', failure };
   if (wasRunning) control.resume();
   else control.pause();

@@ -30,7 +30,10 @@ export function rejectedDays(findings: readonly CheckFinding[]): Rejected[] {
     .sort(([a], [b]) => a - b)
     .map(([day, list]) => ({
       day,
-      failure: { category: 'CHECK_FAILED', message: `${list.map(describe).join('; ')}; nothing of this partition was committed (the table and the ledger keep what they held)` },
+      failure: {
+        category: 'CHECK_FAILED',
+        message: `${list.map(describe).join('; ')}; nothing of this partition was committed (the table and the ledger keep what they held)`,
+      },
     }));
 }
 

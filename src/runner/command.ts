@@ -11,7 +11,18 @@
  */
 import type { Day } from '../core/dates.js';
 import { tableName, type Processor } from '../core/model.js';
-import { done, type BatchJob, type CheckFinding, type InputFingerprints, type JobFailure, type LockOwner, type ProcessGroup, type RowCounts, type Step, type Warehouse } from '../warehouse/port.js';
+import {
+  done,
+  type BatchJob,
+  type CheckFinding,
+  type InputFingerprints,
+  type JobFailure,
+  type LockOwner,
+  type ProcessGroup,
+  type RowCounts,
+  type Step,
+  type Warehouse,
+} from '../warehouse/port.js';
 import { commandBatchRows, firstLine } from '../warehouse/shared.js';
 import { ABANDONED, warnFindings, type AttemptControl, type AttemptEnd, type Move } from './attempt.js';
 import { rejectedDays, withoutRejected, type Rejected } from './checks.js';
@@ -26,7 +37,13 @@ export interface StepHooks {
 }
 
 export type ProtocolEnd =
-  | { readonly kind: 'built'; readonly rows: RowCounts; readonly absent: readonly Day[]; readonly rejected: readonly Rejected[]; readonly findings: readonly CheckFinding[] }
+  | {
+      readonly kind: 'built';
+      readonly rows: RowCounts;
+      readonly absent: readonly Day[];
+      readonly rejected: readonly Rejected[];
+      readonly findings: readonly CheckFinding[];
+    }
   | { readonly kind: 'failed'; readonly failure: JobFailure }
   | { readonly kind: 'abandoned'; readonly phase: 'running' | 'committing' };
 
@@ -78,7 +95,13 @@ export async function commandProtocol(
 }
 
 /** The protocol as one attempt of a task: timeouts and cancels from its control, groups into the lock. */
-export async function commandAttempt(context: RunContext, job: BatchJob, fingerprints: InputFingerprints, control: AttemptControl, move: Move): Promise<AttemptEnd> {
+export async function commandAttempt(
+  context: RunContext,
+  job: BatchJob,
+  fingerprints: InputFingerprints,
+  control: AttemptControl,
+  move: Move,
+): Promise<AttemptEnd> {
   const spawn = (env: Readonly<Record<string, string>>) => context.options.commands(job, env, control.signal, context.groups.onGroup);
   const end = await commandProtocol(context.options.warehouse, job, fingerprints, spawn, {
     signal: control.signal,
@@ -123,7 +146,9 @@ export class CommandGroups {
     if (!owner) return;
     const groups = [...this.running.values()];
     this.chain = this.chain.then(() =>
-      this.warehouse.recordCommandGroups(owner, groups).catch((error: unknown) => this.warn(`could not record a command's process group in the lock: ${firstLine(error)}`)),
+      this.warehouse
+        .recordCommandGroups(owner, groups)
+        .catch((error: unknown) => this.warn(`could not record a command's process group in the lock: ${firstLine(error)}`)),
     );
   };
 

@@ -65,7 +65,12 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
       // Looked at after the run (below); until then a failure must not count as unhandled.
       recorded.catch(() => undefined);
     } else await recorded;
-    options.onEvent({ kind: 'run-started', runId: options.runId, totals: graph.totals, blocked: new Map(options.plan.processors.map((p) => [p.name, p.counts.blocked])) });
+    options.onEvent({
+      kind: 'run-started',
+      runId: options.runId,
+      totals: graph.totals,
+      blocked: new Map(options.plan.processors.map((p) => [p.name, p.counts.blocked])),
+    });
     const loop = new RunLoop(context, (event) => {
       recorder.onEvent(event);
       batches.onEvent(event);
@@ -90,7 +95,10 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     return result;
   } finally {
     // The batches first: a run whose end row is there has its batches too (`dag runs RUN_ID`).
-    const recorded = batches.batches.length === 0 ? Promise.resolve() : warehouse.recordBatches(batches.batches).catch((error: unknown) => warn(`could not record the run's batches in the ledger: ${firstLine(error)}`));
+    const recorded =
+      batches.batches.length === 0
+        ? Promise.resolve()
+        : warehouse.recordBatches(batches.batches).catch((error: unknown) => warn(`could not record the run's batches in the ledger: ${firstLine(error)}`));
     const totals = result?.totals;
     const end = recorded.then(() =>
       warehouse.recordRun({
@@ -100,7 +108,17 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
         startedAt: runStart,
         endedAt: clock.next(),
         outcome: result?.outcome ?? 'failed',
-        ...(totals ? { summary: { range: options.plan.range, built: totals.built, failed: totals.failed, upstreamFailed: totals.upstreamFailed, blocked: totals.blocked } } : {}),
+        ...(totals
+          ? {
+              summary: {
+                range: options.plan.range,
+                built: totals.built,
+                failed: totals.failed,
+                upstreamFailed: totals.upstreamFailed,
+                blocked: totals.blocked,
+              },
+            }
+          : {}),
       }),
     );
     await settledWithin(end, 10_000, timers).then(

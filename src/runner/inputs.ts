@@ -43,10 +43,16 @@ export async function sourceVersionsRecorded(context: RunContext, processor: Pro
   try {
     const failed = await pending.recorded;
     const broken = processor.upstream.find((upstream) => failed.has(upstream.name));
-    if (broken) return { category: 'PROCESSOR_ERROR', message: `could not record the versions of source '${broken.name}', which it reads: ${failed.get(broken.name)}`, dataIndependent: true };
+    if (broken)
+      return {
+        category: 'PROCESSOR_ERROR',
+        message: `could not record the versions of source '${broken.name}', which it reads: ${failed.get(broken.name)}`,
+        dataIndependent: true,
+      };
     return undefined;
   } catch (error) {
-    if (context.options.signal.aborted) return { category: 'CANCELLED', message: 'the run was cancelled while the versions of the sources it reads were being recorded' };
+    if (context.options.signal.aborted)
+      return { category: 'CANCELLED', message: 'the run was cancelled while the versions of the sources it reads were being recorded' };
     return { category: 'PROCESSOR_ERROR', message: `could not record the versions of the sources it reads: ${firstLine(error)}`, dataIndependent: true };
   }
 }

@@ -121,9 +121,18 @@ export class Lifecycle {
   }
 
   /** Hands the task's days to new tasks: the split first, then each child's creation. */
-  split(task: Task, parts: readonly { readonly fields: (self: () => readonly Task[]) => Omit<Task, 'id'>; readonly status?: TaskStatus }[], failure?: JobFailure): Task[] {
+  split(
+    task: Task,
+    parts: readonly { readonly fields: (self: () => readonly Task[]) => Omit<Task, 'id'>; readonly status?: TaskStatus }[],
+    failure?: JobFailure,
+  ): Task[] {
     const children: Task[] = [];
-    const made = parts.map((part) => this.make(part.fields(() => children), part.status ?? { status: 'pending' }));
+    const made = parts.map((part) =>
+      this.make(
+        part.fields(() => children),
+        part.status ?? { status: 'pending' },
+      ),
+    );
     children.push(...made);
     this.move(task, failure ? { status: 'split', children, failure } : { status: 'split', children });
     for (const child of children) this.emit({ kind: 'task', task: child, status: this.statusOf(child), from: undefined, at: this.now() });

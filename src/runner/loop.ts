@@ -75,8 +75,15 @@ export class RunLoop {
     };
     const cap = (name: string): number => (this.proven.has(name) ? concurrencyOf(name) : 1);
     // A table the snapshot could not read fails its readers before any job (core/unreadable.ts).
-    for (const [name, message] of unbuildable(options.pipeline, options.snapshot.unreadable)) this.broken.set(name, { category: 'PROCESSOR_ERROR', message, dataIndependent: true });
-    this.queue = new ReadyQueue(options.concurrency, cap, (task) => this.execute(task), () => options.signal.aborted, () => this.checkIdle());
+    for (const [name, message] of unbuildable(options.pipeline, options.snapshot.unreadable))
+      this.broken.set(name, { category: 'PROCESSOR_ERROR', message, dataIndependent: true });
+    this.queue = new ReadyQueue(
+      options.concurrency,
+      cap,
+      (task) => this.execute(task),
+      () => options.signal.aborted,
+      () => this.checkIdle(),
+    );
   }
 
   run(graph: JobGraph): Promise<void> {
@@ -144,7 +151,10 @@ export class RunLoop {
       return;
     }
     if (parts.length > 1) {
-      const children = this.split(task, parts.map((part) => ({ days: part.days, ...(part.status ? { status: part.status } : {}) })));
+      const children = this.split(
+        task,
+        parts.map((part) => ({ days: part.days, ...(part.status ? { status: part.status } : {}) })),
+      );
       for (const child of children) if (!isFinal(this.status(child))) this.whenReady(child);
       return;
     }
@@ -188,7 +198,8 @@ export class RunLoop {
           if (delayMs === undefined) return;
           await sleep(this.context.timers, delayMs, this.context.options.signal);
           const status = this.status(task);
-          if (this.context.options.signal.aborted && status.status === 'queued' && status.retry) return this.move(task, { status: 'failed', failure: status.retry.after });
+          if (this.context.options.signal.aborted && status.status === 'queued' && status.retry)
+            return this.move(task, { status: 'failed', failure: status.retry.after });
         } finally {
           control.end();
         }
@@ -296,7 +307,14 @@ export class RunLoop {
 
   private splitInHalves(task: Task, failure: JobFailure): void {
     const [first, second] = halves(task.days);
-    const [a, b] = this.split(task, [{ days: first, half: 1 }, { days: second, half: 0 }], failure);
+    const [a, b] = this.split(
+      task,
+      [
+        { days: first, half: 1 },
+        { days: second, half: 0 },
+      ],
+      failure,
+    );
     if (a) this.whenReady(a);
     if (b) this.whenReady(b);
   }
@@ -342,7 +360,11 @@ export class RunLoop {
     for (const task of this.tasks) {
       const status = this.status(task);
       if (status.status === 'pending' && status.after) this.move(task, { status: 'failed', failure: status.after });
-      else if (status.status === 'pending' || (status.status === 'queued' && !status.retry) || (status.status === 'waiting-inputs' && task.processor.action.kind === 'command'))
+      else if (
+        status.status === 'pending' ||
+        (status.status === 'queued' && !status.retry) ||
+        (status.status === 'waiting-inputs' && task.processor.action.kind === 'command')
+      )
         this.notStarted(task);
     }
     queueMicrotask(() => this.checkIdle());

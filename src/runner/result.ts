@@ -33,5 +33,15 @@ export function buildResult(plan: Plan, book: PartitionBook, run: { runId: strin
     processors.push(result);
   }
   const outcome: RunOutcome = run.cancelled ? 'cancelled' : totals.failed + totals.upstreamFailed + totals.cancelled > 0 ? 'failed' : 'success';
-  return { runId: run.runId, pipeline: plan.pipeline, target: plan.target, range: plan.range, processors, totals, lingering: run.lingering, elapsedMs: run.elapsedMs, outcome };
+  return {
+    runId: run.runId,
+    pipeline: plan.pipeline,
+    target: plan.target,
+    range: plan.range,
+    processors,
+    totals,
+    lingering: run.lingering,
+    elapsedMs: run.elapsedMs,
+    outcome,
+  };
 }

@@ -132,7 +132,9 @@ function runCommand(
 
 function tailOf(file: string, lines: number): string {
   try {
-    const text = readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0 && !line.startsWith('# dag '));
+    const text = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0 && !line.startsWith('# dag '));
     const tail = text.slice(-lines);
     return tail.length === 0 ? '; it printed nothing' : `; last lines:\n${tail.map((line) => `  | ${line}`).join('\n')}`;
   } catch {

@@ -99,5 +99,11 @@ export function digestGroups(notes: readonly FailureNote[]): DigestGroup[] {
     if (group) group.dates.push(note.date);
     else groups.set(key, { processor: note.processor, category: note.category, message: note.message, dates: [note.date] });
   }
-  return [...groups.values()].map((g) => ({ processor: g.processor, category: g.category, count: g.dates.length, dates: [...g.dates].sort(), message: g.message }));
+  return [...groups.values()].map((g) => ({
+    processor: g.processor,
+    category: g.category,
+    count: g.dates.length,
+    dates: [...g.dates].sort(),
+    message: g.message,
+  }));
 }

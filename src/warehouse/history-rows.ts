@@ -19,7 +19,15 @@ export function runSummaryOf(values: readonly unknown[]): RunSummary | undefined
 }
 
 /** A `runs` row: ended and outcome stay absent for a run still going (or killed before its end). */
-export function runRecordOf(runId: unknown, commandLine: unknown, target: unknown, startedMs: unknown, endedMs: unknown, outcome: unknown, summary?: RunSummary): RunRecord {
+export function runRecordOf(
+  runId: unknown,
+  commandLine: unknown,
+  target: unknown,
+  startedMs: unknown,
+  endedMs: unknown,
+  outcome: unknown,
+  summary?: RunSummary,
+): RunRecord {
   const endedAt = optionalNumber(endedMs);
   const said = String(outcome ?? '');
   return {
@@ -36,7 +44,18 @@ export function runRecordOf(runId: unknown, commandLine: unknown, target: unknow
 const BATCH_OUTCOMES = new Set(['built', 'failed', 'abandoned', 'upstream_failed']);
 
 /** A `batches` row (dates as Day numbers). */
-export function batchRecordOf(runId: unknown, processor: unknown, start: Day, end: Day, outcome: unknown, category: unknown, attempts: unknown, rows: unknown, startedMs: unknown, endedMs: unknown): BatchRecord {
+export function batchRecordOf(
+  runId: unknown,
+  processor: unknown,
+  start: Day,
+  end: Day,
+  outcome: unknown,
+  category: unknown,
+  attempts: unknown,
+  rows: unknown,
+  startedMs: unknown,
+  endedMs: unknown,
+): BatchRecord {
   const said = String(outcome);
   const [rowCount, startedAt, endedAt] = [rows, startedMs, endedMs].map(optionalNumber);
   return {
@@ -56,10 +75,22 @@ export function batchRecordOf(runId: unknown, processor: unknown, start: Day, en
 /** A failed partition with its attempt count and the later build that holds now, if any. */
 export function partitionFailureOf(failure: FailureRecord, attempts: unknown, builtBy: unknown, builtAtMs: unknown): PartitionFailure {
   const at = optionalNumber(builtAtMs);
-  return { ...failure, attempts: Number(attempts ?? 1), ...(builtBy !== null && builtBy !== undefined && at !== undefined ? { builtSince: { runId: String(builtBy), at } } : {}) };
+  return {
+    ...failure,
+    attempts: Number(attempts ?? 1),
+    ...(builtBy !== null && builtBy !== undefined && at !== undefined ? { builtSince: { runId: String(builtBy), at } } : {}),
+  };
 }
 
-export function failureRecordOf(runId: unknown, processor: unknown, day: Day, category: unknown, message: unknown, attempt: unknown, atMs: unknown): FailureRecord {
+export function failureRecordOf(
+  runId: unknown,
+  processor: unknown,
+  day: Day,
+  category: unknown,
+  message: unknown,
+  attempt: unknown,
+  atMs: unknown,
+): FailureRecord {
   return {
     runId: String(runId),
     processor: String(processor),

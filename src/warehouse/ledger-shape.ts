@@ -121,14 +121,24 @@ export function judgeLedger(spec: LedgerSpec, found: FoundLedger, place: LedgerP
 function ledgerVersion(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace): number {
   const meta = found.columns.get('meta');
   const damaged = (what: string, fix: string): WarehouseError =>
-    new WarehouseError('bad-ledger', `${place.describe} is damaged: ${what}`, `${fix}, or restore the ledger from a backup, or start it over: ${place.startOver}`);
+    new WarehouseError(
+      'bad-ledger',
+      `${place.describe} is damaged: ${what}`,
+      `${fix}, or restore the ledger from a backup, or start it over: ${place.startOver}`,
+    );
   if (!meta) {
     if (spec.noMetaMeansV1) return 1;
-    throw damaged(`table ${place.table('meta')} is missing`, `recreate it (key VARCHAR, value VARCHAR) with the row ('schema_version', '${LEDGER_SCHEMA_VERSION}') if the ledger has table_name`);
+    throw damaged(
+      `table ${place.table('meta')} is missing`,
+      `recreate it (key VARCHAR, value VARCHAR) with the row ('schema_version', '${LEDGER_SCHEMA_VERSION}') if the ledger has table_name`,
+    );
   }
   const lower = meta.map((c) => c.toLowerCase());
   if (!lower.includes('key') || !lower.includes('value'))
-    throw damaged(`table ${place.table('meta')} has no column ${['key', 'value'].filter((c) => !lower.includes(c)).join(', ')} (it has ${meta.join(', ')})`, 'restore the column');
+    throw damaged(
+      `table ${place.table('meta')} has no column ${['key', 'value'].filter((c) => !lower.includes(c)).join(', ')} (it has ${meta.join(', ')})`,
+      'restore the column',
+    );
   const distinct = [...new Set(found.versions)];
   if (distinct.length === 0) {
     if (spec.noMetaMeansV1) return 1;
@@ -136,7 +146,10 @@ function ledgerVersion(spec: LedgerSpec, found: FoundLedger, place: LedgerPlace)
   }
   const texts = distinct.map((v) => v.trim());
   if (distinct.length > 1 || !/^\d+$/.test(texts[0] ?? ''))
-    throw damaged(`${place.table('meta')} schema_version is ${distinct.map((v) => `'${v}'`).join(' and ')}, not one whole number`, 'keep exactly one schema_version row holding the version');
+    throw damaged(
+      `${place.table('meta')} schema_version is ${distinct.map((v) => `'${v}'`).join(' and ')}, not one whole number`,
+      'keep exactly one schema_version row holding the version',
+    );
   const version = Number(texts[0]);
   if (version < 1) throw damaged(`${place.table('meta')} schema_version is ${version}`, 'set it to the version the ledger was written with');
   return version;

@@ -138,7 +138,13 @@ export interface CommandSteps {
    * Ledger rows for the partitions the command left present, replacing the markers of those days, and
    * the checks' findings; a day absent from `rows` (failed a check) keeps its marker.
    */
-  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal, findings?: readonly CheckFinding[]): Promise<Step<void>>;
+  recordPartitions(
+    job: BatchJob,
+    rows: RowCounts,
+    fingerprints: InputFingerprints,
+    signal: AbortSignal,
+    findings?: readonly CheckFinding[],
+  ): Promise<Step<void>>;
 }
 
 /**

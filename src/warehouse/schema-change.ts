@@ -54,7 +54,8 @@ export function partitionColumnProblem(processor: Processor, selected: readonly 
   const column = processor.partitionColumn;
   const found = selected.find((c) => c.name.toLowerCase() === column.toLowerCase());
   if (!found) return schemaFailure(`the SELECT yields no column '${column}' (the partition column); it yields: ${selected.map((c) => c.name).join(', ')}`);
-  if (found.type.toUpperCase() !== rules.dateType) return schemaFailure(`the SELECT's '${column}' is ${found.type}, not ${rules.dateType}; cast it (${rules.cast(column, rules.dateType)})`);
+  if (found.type.toUpperCase() !== rules.dateType)
+    return schemaFailure(`the SELECT's '${column}' is ${found.type}, not ${rules.dateType}; cast it (${rules.cast(column, rules.dateType)})`);
   return undefined;
 }
 
@@ -87,7 +88,8 @@ export function decideSchemaChange(processor: Processor, existing: readonly Colu
   if (refused.length > 0) {
     const castBack = selected.flatMap((c) => {
       const old = have.get(c.name.toLowerCase());
-      const refusedHere = old !== undefined && old.type.toUpperCase() !== c.type.toUpperCase() && !fitsAsIs(c.type, old.type, rules) && !rules.widens(old.type, c.type);
+      const refusedHere =
+        old !== undefined && old.type.toUpperCase() !== c.type.toUpperCase() && !fitsAsIs(c.type, old.type, rules) && !rules.widens(old.type, c.type);
       return refusedHere ? [rules.cast(c.name, old.type)] : [];
     });
     return {

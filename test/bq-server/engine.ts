@@ -150,7 +150,11 @@ export class Engine {
           continue;
         }
         if (inTransaction && isPermanentDdl(statement))
-          throw new BigqueryLikeError(400, 'invalidQuery', 'Transactions cannot use DDL statements that affect permanent entities (only temporary tables and functions)');
+          throw new BigqueryLikeError(
+            400,
+            'invalidQuery',
+            'Transactions cannot use DDL statements that affect permanent entities (only temporary tables and functions)',
+          );
         control.onConnection?.(connection);
         last = await this.runStatement(connection, statement, parameters, state);
         control.onConnection?.(undefined);
@@ -187,7 +191,10 @@ export class Engine {
       partitionColumn = ddl.partitionColumn;
       granularity = ddl.partitioning?.granularity ?? 'DAY';
     }
-    sql = translateUnnest(await withUnpartitionedRows(connection, translateNames(sql))).replace(/\bCURRENT_TIMESTAMP\s*\(\s*\)/gi, 'CAST(current_timestamp AS TIMESTAMP)');
+    sql = translateUnnest(await withUnpartitionedRows(connection, translateNames(sql))).replace(
+      /\bCURRENT_TIMESTAMP\s*\(\s*\)/gi,
+      'CAST(current_timestamp AS TIMESTAMP)',
+    );
     if (assertion) {
       const condition = translateUnnest(translateNames(substituteParameters(assertion[1] ?? 'TRUE', parameters)));
       const reader = await connection.runAndReadAll(`SELECT (${condition}) AS ok`);
@@ -211,13 +218,15 @@ export class Engine {
     const implicit = dml && state.transaction === undefined;
     if (implicit) await connection.run('BEGIN TRANSACTION');
     try {
-      return await this.writeStatement(connection, statement, sql, state, { dml, dmlTarget, dropped, target, partitionColumn, granularity, options }).then(async (result) => {
-        if (implicit) {
-          await connection.run('COMMIT');
-          for (const update of state.afterCommit.splice(0)) await this.serially(update);
-        }
-        return result;
-      });
+      return await this.writeStatement(connection, statement, sql, state, { dml, dmlTarget, dropped, target, partitionColumn, granularity, options }).then(
+        async (result) => {
+          if (implicit) {
+            await connection.run('COMMIT');
+            for (const update of state.afterCommit.splice(0)) await this.serially(update);
+          }
+          return result;
+        },
+      );
     } catch (error) {
       if (implicit) {
         await connection.run('ROLLBACK').catch(() => undefined);
@@ -295,7 +304,9 @@ export class Engine {
   private async alterStatement(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
     const named = /^\s*ALTER\s+TABLE\s+"([^"]+)"\."([^"]+)"/i.exec(sql);
     const partitioning = named
-      ? await connection.runAndReadAll(`SELECT partition_column FROM __bq.partitioning WHERE table_schema = ${q(named[1] ?? '')} AND table_name = ${q(named[2] ?? '')}`)
+      ? await connection.runAndReadAll(
+          `SELECT partition_column FROM __bq.partitioning WHERE table_schema = ${q(named[1] ?? '')} AND table_name = ${q(named[2] ?? '')}`,
+        )
       : undefined;
     const column = partitioning?.getRows()[0]?.[0];
     const target = await alterTable(connection, sql, typeof column === 'string' ? column : undefined);
@@ -304,9 +315,7 @@ export class Engine {
   }
 
   private async schemaStatement(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
-    const duck = sql
-      .replace(/`([^`]+)`/, (_w, name: string) => `"${name.split('.').pop() ?? name}"`)
-      .replace(/\bOPTIONS\s*\([^)]*\)/i, '');
+    const duck = sql.replace(/`([^`]+)`/, (_w, name: string) => `"${name.split('.').pop() ?? name}"`).replace(/\bOPTIONS\s*\([^)]*\)/i, '');
     await connection.run(duck);
     return { fields: [], rows: [], statementType: 'SCHEMA' };
   }
@@ -327,7 +336,13 @@ export class Engine {
    * transactions writing different partitions of one table do not collide in DuckDB (conflicts.ts
    * judges them at COMMIT, by table, as BigQuery does).
    */
-  private async refreshPartitions(connection: DuckDBConnection, dataset: string, table: string, keepTimes = false, touched?: ReadonlySet<string>): Promise<void> {
+  private async refreshPartitions(
+    connection: DuckDBConnection,
+    dataset: string,
+    table: string,
+    keepTimes = false,
+    touched?: ReadonlySet<string>,
+  ): Promise<void> {
     const exists = await connection.runAndReadAll(
       `SELECT count(*) FROM information_schema.tables WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)}`,
     );
@@ -370,7 +385,11 @@ export class Engine {
     const connection = await this.instance.connect();
     try {
       const partitioning = await this.partitioningOf(connection, dataset, table);
-      const columns = (await connection.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)} ORDER BY ordinal_position`))
+      const columns = (
+        await connection.runAndReadAll(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)} ORDER BY ordinal_position`,
+        )
+      )
         .getRows()
         .map((r) => String(r[0]));
       if (columns.length === 0) throw new BigqueryLikeError(404, 'notFound', `Not found: Table test-project:${dataset}.${table}`);
@@ -385,7 +404,8 @@ export class Engine {
       const counts = new Map<string, number>();
       for (const r of written.getRows()) counts.set(String(r[0]), (counts.get(String(r[0])) ?? 0) + 1);
       const now = this.now();
-      for (const [id, n] of counts) await connection.run(`INSERT INTO __bq.stream_buffer VALUES (${q(dataset)}, ${q(table)}, ${q(id)}, ${n}, epoch_ms(${now}))`);
+      for (const [id, n] of counts)
+        await connection.run(`INSERT INTO __bq.stream_buffer VALUES (${q(dataset)}, ${q(table)}, ${q(id)}, ${n}, epoch_ms(${now}))`);
       await this.refreshPartitions(connection, dataset, table, true);
     } catch (error) {
       throw toBigqueryError(error);
@@ -472,7 +492,17 @@ export class Engine {
   async tableInfo(
     dataset: string,
     table: string,
-  ): Promise<{ fields: Field[]; partitionColumn: string | undefined; granularity: string; rows: number; expirationMs: number | undefined; streamingBuffer: { rows: number; oldestMs: number } | undefined } | undefined> {
+  ): Promise<
+    | {
+        fields: Field[];
+        partitionColumn: string | undefined;
+        granularity: string;
+        rows: number;
+        expirationMs: number | undefined;
+        streamingBuffer: { rows: number; oldestMs: number } | undefined;
+      }
+    | undefined
+  > {
     const connection = await this.instance.connect();
     try {
       const columns = await connection.runAndReadAll(
@@ -552,8 +582,7 @@ function restValue(value: DuckDBValue, typeId: DuckDBTypeId | undefined): string
 export function toBigqueryError(error: unknown): BigqueryLikeError {
   if (error instanceof BigqueryLikeError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (/conflict/i.test(message))
-    return new BigqueryLikeError(400, 'invalidQuery', `Transaction is aborted due to concurrent update against table. ${message}`);
+  if (/conflict/i.test(message)) return new BigqueryLikeError(400, 'invalidQuery', `Transaction is aborted due to concurrent update against table. ${message}`);
   if (/interrupted/i.test(message)) return new BigqueryLikeError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
   // A misspelt column: BigQuery says "Unrecognized name" (a compile error, like DuckDB's Binder Error).
   const column = /Binder Error: Referenced column "([^"]+)" not found/.exec(message);

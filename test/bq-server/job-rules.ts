@@ -19,7 +19,8 @@ export function checkLabels(labels: unknown): void {
   if (labels === undefined || labels === null) return;
   for (const [key, value] of Object.entries(labels as Record<string, unknown>)) {
     if (!LABEL_KEY.test(key)) throw new BigqueryLikeError(400, 'invalid', `Invalid label key: ${key}`);
-    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) throw new BigqueryLikeError(400, 'invalid', `Invalid label value: ${String(value)} for key ${key}`);
+    if (typeof value !== 'string' || !LABEL_VALUE.test(value))
+      throw new BigqueryLikeError(400, 'invalid', `Invalid label value: ${String(value)} for key ${key}`);
   }
 }
 

@@ -136,7 +136,8 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
         const between = takeFault('failBetween', (f) => f.sql.test(sql));
         job.result = await engine.runScript(sql, parameters, {
           beforeStatement: (index) => {
-            if (between && index === between.beforeStatement) throw new BigqueryLikeError(500, between.reason, `injected ${between.reason} before statement ${index}`);
+            if (between && index === between.beforeStatement)
+              throw new BigqueryLikeError(500, between.reason, `injected ${between.reason} before statement ${index}`);
           },
           isCancelled: () => job.cancelled,
           onConnection: (connection) => (job.connection = connection),
@@ -195,8 +196,15 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
   }
 
   async function route(method: string, path: string, query: Record<string, string>, body: unknown): Promise<[number, unknown]> {
-    const bodyQuery = JSON.stringify((body as { configuration?: { query?: { query?: string } } } | undefined)?.configuration?.query?.query ?? (body as { query?: string } | undefined)?.query ?? '');
-    const fault = takeFault('http', (f) => (f.method === undefined || f.method === method) && f.path.test(path) && (f.sql === undefined || f.sql.test(bodyQuery)));
+    const bodyQuery = JSON.stringify(
+      (body as { configuration?: { query?: { query?: string } } } | undefined)?.configuration?.query?.query ??
+        (body as { query?: string } | undefined)?.query ??
+        '',
+    );
+    const fault = takeFault(
+      'http',
+      (f) => (f.method === undefined || f.method === method) && f.path.test(path) && (f.sql === undefined || f.sql.test(bodyQuery)),
+    );
     if (fault) throw new BigqueryLikeError(fault.status, fault.reason, `injected ${fault.reason}`);
     let m: RegExpExecArray | null;
     if (method === 'POST' && (m = /^\/projects\/([^/]+)\/jobs$/.exec(path))) {
@@ -252,7 +260,13 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
           numRows: String(info.rows),
           location,
           ...(info.partitionColumn
-            ? { timePartitioning: { type: info.granularity, field: info.partitionColumn, ...(info.expirationMs !== undefined ? { expirationMs: String(info.expirationMs) } : {}) } }
+            ? {
+                timePartitioning: {
+                  type: info.granularity,
+                  field: info.partitionColumn,
+                  ...(info.expirationMs !== undefined ? { expirationMs: String(info.expirationMs) } : {}),
+                },
+              }
             : {}),
           ...(info.streamingBuffer
             ? { streamingBuffer: { estimatedRows: String(info.streamingBuffer.rows), oldestEntryTime: String(info.streamingBuffer.oldestMs) } }
@@ -295,13 +309,18 @@ export async function startBqServer(options: BqServerOptions = {}): Promise<BqSe
         let status: number;
         let payload: unknown;
         const method = request.method ?? 'GET';
-        const drop = takeFault('drop', (f) => (f.method === undefined || f.method === method) && f.path.test(path) && (f.sql === undefined || f.sql.test(JSON.stringify(body ?? ''))));
+        const drop = takeFault(
+          'drop',
+          (f) => (f.method === undefined || f.method === method) && f.path.test(path) && (f.sql === undefined || f.sql.test(JSON.stringify(body ?? ''))),
+        );
         try {
           [status, payload] = await route(request.method ?? 'GET', path, Object.fromEntries(url.searchParams), body);
         } catch (error) {
           const e = error instanceof BigqueryLikeError ? error : new BigqueryLikeError(500, 'internalError', String(error));
           status = e.code;
-          payload = { error: { code: e.code, message: e.message, errors: [{ reason: e.reason, message: e.message, domain: 'global' }], status: statusName(e.code) } };
+          payload = {
+            error: { code: e.code, message: e.message, errors: [{ reason: e.reason, message: e.message, domain: 'global' }], status: statusName(e.code) },
+          };
         }
         if (drop) {
           request.socket.destroy();

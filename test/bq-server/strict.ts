@@ -43,7 +43,19 @@ export function legacyName(type: string): string {
 /** A BigQuery DDL type as DuckDB's. */
 function duckType(type: string): string {
   const upper = type.trim().toUpperCase();
-  const mapped = ({ INT64: 'BIGINT', FLOAT64: 'DOUBLE', NUMERIC: 'DECIMAL(38,9)', BIGNUMERIC: 'DECIMAL(38,18)', STRING: 'VARCHAR', BOOL: 'BOOLEAN', BYTES: 'BLOB', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP' } as Record<string, string>)[upper];
+  const mapped = (
+    {
+      INT64: 'BIGINT',
+      FLOAT64: 'DOUBLE',
+      NUMERIC: 'DECIMAL(38,9)',
+      BIGNUMERIC: 'DECIMAL(38,18)',
+      STRING: 'VARCHAR',
+      BOOL: 'BOOLEAN',
+      BYTES: 'BLOB',
+      DATE: 'DATE',
+      TIMESTAMP: 'TIMESTAMP',
+    } as Record<string, string>
+  )[upper];
   if (!mapped) throw new BigqueryLikeError(400, 'invalidQuery', `the test server does not serve the column type ${type} in ALTER TABLE`);
   return mapped;
 }
@@ -61,7 +73,10 @@ async function rows(connection: DuckDBConnection, sql: string): Promise<NamedTyp
 const q = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 function tableColumns(connection: DuckDBConnection, dataset: string, table: string): Promise<NamedType[]> {
-  return rows(connection, `SELECT column_name, bq_type(data_type) FROM information_schema.columns WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)} ORDER BY ordinal_position`);
+  return rows(
+    connection,
+    `SELECT column_name, bq_type(data_type) FROM information_schema.columns WHERE table_schema = ${q(dataset)} AND table_name = ${q(table)} ORDER BY ordinal_position`,
+  );
 }
 
 /** A query's columns in BigQuery's types, bound and not run. */
@@ -101,17 +116,27 @@ export async function checkInsert(connection: DuckDBConnection, sql: string): Pr
   const query = match?.[3] ?? '';
   if (!match || !target || !/^\(?\s*(SELECT|WITH)\b/i.test(query)) return;
   const table = await tableColumns(connection, target.dataset, target.table);
-  const listed = match[2] === undefined ? table : topLevelItems(match[2]).map(unquote).map((name) => {
-    const column = table.find((c) => c.name.toLowerCase() === name.toLowerCase());
-    if (!column) throw new BigqueryLikeError(400, 'invalidQuery', `Column ${name} is not present in table ${target.dataset}.${target.table} at [1:1]`);
-    return column;
-  });
+  const listed =
+    match[2] === undefined
+      ? table
+      : topLevelItems(match[2])
+          .map(unquote)
+          .map((name) => {
+            const column = table.find((c) => c.name.toLowerCase() === name.toLowerCase());
+            if (!column) throw new BigqueryLikeError(400, 'invalidQuery', `Column ${name} is not present in table ${target.dataset}.${target.table} at [1:1]`);
+            return column;
+          });
   const yielded = await describeQuery(connection, query);
-  if (yielded.length !== listed.length) throw new BigqueryLikeError(400, 'invalidQuery', `Inserted row has wrong column count; Has ${yielded.length}, ${listed.length} are required at [1:1]`);
+  if (yielded.length !== listed.length)
+    throw new BigqueryLikeError(400, 'invalidQuery', `Inserted row has wrong column count; Has ${yielded.length}, ${listed.length} are required at [1:1]`);
   yielded.forEach((column, i) => {
     const into = listed[i];
     if (into && !coercible(column.type, into.type))
-      throw new BigqueryLikeError(400, 'invalidQuery', `Query column ${i + 1} has type ${column.type} which cannot be inserted into column ${into.name}, which has type ${into.type} at [1:1]`);
+      throw new BigqueryLikeError(
+        400,
+        'invalidQuery',
+        `Query column ${i + 1} has type ${column.type} which cannot be inserted into column ${into.name}, which has type ${into.type} at [1:1]`,
+      );
   });
 }
 
@@ -156,7 +181,11 @@ export async function alterTable(connection: DuckDBConnection, sql: string, part
       if (partitionColumn !== undefined && column.toLowerCase() === partitionColumn.toLowerCase())
         throw new BigqueryLikeError(400, 'invalidQuery', `ALTER TABLE ALTER COLUMN SET DATA TYPE cannot change the partitioning column ${column}`);
       if (!coercible(existing.type, type))
-        throw new BigqueryLikeError(400, 'invalidQuery', `ALTER TABLE ALTER COLUMN SET DATA TYPE requires that the existing column type (${existing.type}) is assignable to the new type (${type})`);
+        throw new BigqueryLikeError(
+          400,
+          'invalidQuery',
+          `ALTER TABLE ALTER COLUMN SET DATA TYPE requires that the existing column type (${existing.type}) is assignable to the new type (${type})`,
+        );
       if (existing.type !== type) await connection.run(`ALTER TABLE ${name} ALTER COLUMN "${column}" SET DATA TYPE ${duckType(type)}`);
     } else throw new BigqueryLikeError(400, 'invalidQuery', `the test server does not serve ALTER TABLE ${action}`);
   }

@@ -47,7 +47,13 @@ export function alterOptionsTarget(statement: string): { dataset: string; table:
 const q = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 /** Records options of a table; `replace` (CREATE TABLE) forgets the ones it had. */
-export async function recordTableOptions(connection: DuckDBConnection, dataset: string, table: string, options: readonly TableOption[], replace: boolean): Promise<void> {
+export async function recordTableOptions(
+  connection: DuckDBConnection,
+  dataset: string,
+  table: string,
+  options: readonly TableOption[],
+  replace: boolean,
+): Promise<void> {
   const where = `table_schema = ${q(dataset)} AND table_name = ${q(table)}`;
   if (replace) await connection.run(`DELETE FROM __bq.table_option_state WHERE ${where}`);
   for (const option of options) {

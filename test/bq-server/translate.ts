@@ -163,8 +163,7 @@ export function translateUnnest(sql: string): string {
     const close = closingParen(out, open);
     const inner = out.slice(open + 1, close);
     const keyword = match[1] ?? '';
-    const replacement =
-      keyword.toUpperCase() === 'IN' ? `${keyword} (SELECT unnest(${inner}))` : `${keyword} (SELECT unnest(${inner}, recursive := true))`;
+    const replacement = keyword.toUpperCase() === 'IN' ? `${keyword} (SELECT unnest(${inner}))` : `${keyword} (SELECT unnest(${inner}, recursive := true))`;
     out = out.slice(0, match.index) + replacement + out.slice(close + 1);
   }
 }

@@ -9,7 +9,9 @@ import type { BatchJob, InputFingerprints, JobFailure, Warehouse } from '../../s
 /** A job with the input fingerprints its ledger rows get. */
 export type TestJob = BatchJob & { readonly inputFingerprints: InputFingerprints };
 
-export type BatchOutcome = { readonly ok: true; readonly rows: ReadonlyMap<Day, number>; readonly absent: readonly Day[] } | { readonly ok: false; readonly failure: JobFailure };
+export type BatchOutcome =
+  | { readonly ok: true; readonly rows: ReadonlyMap<Day, number>; readonly absent: readonly Day[] }
+  | { readonly ok: false; readonly failure: JobFailure };
 
 export type TestSpawner = (env: Readonly<Record<string, string>>, signal: AbortSignal) => Promise<JobFailure | undefined>;
 
@@ -30,7 +32,11 @@ export async function commandBatch(warehouse: Warehouse, job: TestJob, spawn: Te
   const access = await warehouse.access(job);
   if (!access.ok) return access;
   try {
-    const end = await commandProtocol(warehouse, job, job.inputFingerprints, (env) => spawn(env, signal), { signal, step: (work) => work(), committing: () => {} });
+    const end = await commandProtocol(warehouse, job, job.inputFingerprints, (env) => spawn(env, signal), {
+      signal,
+      step: (work) => work(),
+      committing: () => {},
+    });
     if (end.kind === 'built') return { ok: true, rows: end.rows, absent: end.absent };
     if (end.kind === 'failed') return { ok: false, failure: end.failure };
     throw new Error('abandoned without a grace period');

@@ -93,5 +93,8 @@ export async function deletePartition(dbPath: string, table: string, column: str
  */
 export async function updatePartitionContent(dbPath: string, table: string, column: string, day: string, set?: string): Promise<void> {
   const where = `"${column}" = DATE '${day}'`;
-  await execSql(dbPath, set ? `UPDATE ${quoted(table)} SET ${set} WHERE ${where}` : `INSERT INTO ${quoted(table)} SELECT * FROM ${quoted(table)} WHERE ${where} LIMIT 1`);
+  await execSql(
+    dbPath,
+    set ? `UPDATE ${quoted(table)} SET ${set} WHERE ${where}` : `INSERT INTO ${quoted(table)} SELECT * FROM ${quoted(table)} WHERE ${where} LIMIT 1`,
+  );
 }

@@ -65,7 +65,10 @@ export function shownCommands(file: string, markdown: string): ShownCommand[] {
   for (const block of fencedBlocks(markdown)) {
     block.lines.forEach((raw, i) => inBlocks.add(block.line + i));
     // A shell block's `\` continuations join the next line.
-    const lines = block.lines.join('\n').replace(/\\\n\s*/g, ' ').split('\n');
+    const lines = block.lines
+      .join('\n')
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n');
     lines.forEach((text, i) => {
       const line = block.line + i;
       const prompt = /^\s*\$\s+(.*)$/.exec(text);

@@ -9,7 +9,22 @@ import type { Plan, ProcessorPlan } from '../../src/core/plan.js';
 import type { RecordedVersions, Snapshot } from '../../src/core/snapshot.js';
 import { createBuildClock, type Timers } from '../../src/runner/clock.js';
 import type { RunEvent, RunnerOptions } from '../../src/runner/types.js';
-import { done, failed, type BatchJob, type BatchRecord, type PartitionFailures, type RunDetail, type FailureRecord, type JobAccess, type JobFailure, type RowCounts, type RunHistory, type RunRecord, type Step, type Warehouse } from '../../src/warehouse/port.js';
+import {
+  done,
+  failed,
+  type BatchJob,
+  type BatchRecord,
+  type PartitionFailures,
+  type RunDetail,
+  type FailureRecord,
+  type JobAccess,
+  type JobFailure,
+  type RowCounts,
+  type RunHistory,
+  type RunRecord,
+  type Step,
+  type Warehouse,
+} from '../../src/warehouse/port.js';
 
 export function processor(name: string, upstream: string[] = [], extra: Partial<Processor> = {}): Processor {
   return {
@@ -115,7 +130,12 @@ export class MemoryWarehouse implements Warehouse {
     return done({ release: () => {}, abandon: () => {} });
   }
 
-  async stageSqlBatch(job: BatchJob, signal: AbortSignal): Promise<Step<{ findings: readonly never[]; commit: (f: ReadonlyMap<Day, string>, s: AbortSignal) => Promise<Step<RowCounts>>; discard: () => Promise<void> }>> {
+  async stageSqlBatch(
+    job: BatchJob,
+    signal: AbortSignal,
+  ): Promise<
+    Step<{ findings: readonly never[]; commit: (f: ReadonlyMap<Day, string>, s: AbortSignal) => Promise<Step<RowCounts>>; discard: () => Promise<void> }>
+  > {
     const key = `${job.processor.name}:${job.batch.start}-${job.batch.end}`;
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
@@ -255,7 +275,12 @@ export class FakeTimers implements Timers {
 }
 
 /** Runner options on `warehouse` with a stepping build clock; the events it emitted are in `events`. */
-export function runnerOptions(pipeline: Pipeline, plan: Plan, warehouse: Warehouse, extra: Partial<RunnerOptions> = {}): RunnerOptions & { events: RunEvent[] } {
+export function runnerOptions(
+  pipeline: Pipeline,
+  plan: Plan,
+  warehouse: Warehouse,
+  extra: Partial<RunnerOptions> = {},
+): RunnerOptions & { events: RunEvent[] } {
   const events: RunEvent[] = [];
   let now = 1_000;
   return {

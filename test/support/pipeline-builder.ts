@@ -63,7 +63,14 @@ export interface PipelineSpec {
 }
 
 export function buildPipeline(spec: PipelineSpec): Pipeline {
-  const sources: Source[] = spec.sources.map((name) => ({ kind: 'source', name, table: { schema: 'raw', name }, partitionColumn: 'date', description: undefined, retentionDays: spec.sourceRetention?.[name] }));
+  const sources: Source[] = spec.sources.map((name) => ({
+    kind: 'source',
+    name,
+    table: { schema: 'raw', name },
+    partitionColumn: 'date',
+    description: undefined,
+    retentionDays: spec.sourceRetention?.[name],
+  }));
   const processors: Processor[] = Object.entries(spec.processors).map(([name, p]) => {
     const upstream: Upstream[] = Array.isArray(p.upstream)
       ? (p.upstream as readonly string[]).map((u) => ({ name: u, mapping: same() }))
@@ -142,7 +149,13 @@ export class SnapshotBuilder {
     if (!ledger) this.ledgers.set(name, (ledger = new Map()));
     const rows = entry.rows ?? 1;
     for (const d of list) {
-      ledger.set(d, { runId: `r${entry.builtAt}`, builtAt: entry.builtAt, rows, codeFingerprint: entry.fingerprint ?? codeFingerprint(processor), inputFingerprint: 'x' });
+      ledger.set(d, {
+        runId: `r${entry.builtAt}`,
+        builtAt: entry.builtAt,
+        rows,
+        codeFingerprint: entry.fingerprint ?? codeFingerprint(processor),
+        inputFingerprint: 'x',
+      });
       const tableRows = entry.tableRows ?? rows;
       if (tableRows > 0 && entry.dataGone !== true) this.table(name).set(d, { rows: tableRows, version: `b${entry.builtAt}`, changedAt: undefined });
       else this.table(name).delete(d);
@@ -264,7 +277,13 @@ export function randomCase(rnd: Random, options: RandomOptions = {}): RandomCase
         const zero = rnd() < 0.1;
         const gone = !zero && rnd() < 0.05;
         const touched = !options.makeComparable && !gone && rnd() < 0.05;
-        builder.built(p.name, [d], { builtAt: int(rnd, 1, 100), rows: zero ? 0 : 1, ...(old ? { fingerprint: 'old' } : {}), dataGone: gone, ...(touched ? { tableRows: zero ? 3 : 2 } : {}) });
+        builder.built(p.name, [d], {
+          builtAt: int(rnd, 1, 100),
+          rows: zero ? 0 : 1,
+          ...(old ? { fingerprint: 'old' } : {}),
+          dataGone: gone,
+          ...(touched ? { tableRows: zero ? 3 : 2 } : {}),
+        });
       } else {
         const changedAt = time();
         builder.present(p.name, [d], changedAt === undefined ? {} : { changedAt });

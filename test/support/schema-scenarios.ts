@@ -71,7 +71,8 @@ const processor = (json: RunJson, name: string) => json.processors.find((p) => p
 
 export function schemaChangeScenarios(target: SchemaTarget): void {
   const { int, float, text } = target.types;
-  const sql = (...columns: string[]) => `SELECT ${columns.join(', ')}\nFROM {{ ref('src') }}\nWHERE d BETWEEN {{ start_date }} AND {{ end_date }}\nGROUP BY d\n`;
+  const sql = (...columns: string[]) =>
+    `SELECT ${columns.join(', ')}\nFROM {{ ref('src') }}\nWHERE d BETWEEN {{ start_date }} AND {{ end_date }}\nGROUP BY d\n`;
   const N = `CAST(COUNT(*) AS ${int}) AS n`;
   const N_FLOAT = `CAST(COUNT(*) AS ${float}) / 3 AS n`;
   const TAG = `CAST('a' AS ${text}) AS tag`;
@@ -94,12 +95,21 @@ export function schemaChangeScenarios(target: SchemaTarget): void {
       };
 
       await run(['--range', range(1, 2)]);
-      expect(await project.columns('p.p')).toEqual([['d', 'DATE'], ['n', int], ['tag', text]]);
+      expect(await project.columns('p.p')).toEqual([
+        ['d', 'DATE'],
+        ['n', int],
+        ['tag', text],
+      ]);
 
       // A new column is added; the partitions built before hold NULL in it.
       setSql(sql('d', N, TAG, EXTRA));
       await run(['--select', 'P', '--range', range(3)]);
-      expect(await project.columns('p.p')).toEqual([['d', 'DATE'], ['n', int], ['tag', text], ['extra', int]]);
+      expect(await project.columns('p.p')).toEqual([
+        ['d', 'DATE'],
+        ['n', int],
+        ['tag', text],
+        ['extra', int],
+      ]);
 
       // Two columns of one type swapped in the SELECT: each value lands in its own column.
       setSql(sql('d', EXTRA, N, TAG));
@@ -122,7 +132,12 @@ export function schemaChangeScenarios(target: SchemaTarget): void {
       const widened = sql('d', EXTRA, N_FLOAT);
       setSql(widened);
       await run(['--select', 'P', '--range', range(4)]);
-      expect(await project.columns('p.p')).toEqual([['d', 'DATE'], ['n', float], ['tag', text], ['extra', int]]);
+      expect(await project.columns('p.p')).toEqual([
+        ['d', 'DATE'],
+        ['n', float],
+        ['tag', text],
+        ['extra', int],
+      ]);
       const afterWidening = await project.values('p.p', ['n']);
       expect(Number(afterWidening.get(day(4))?.[0])).toBeCloseTo(1 / 3, 10);
       expect(Number(afterWidening.get(day(3))?.[0])).toBe(3);
@@ -137,7 +152,12 @@ export function schemaChangeScenarios(target: SchemaTarget): void {
       expect(failure?.message).toContain(`column n of table p.p is ${float}, but the SELECT now yields ${int}`);
       expect(failure?.message).toContain('nothing was written');
       expect(failure?.message).toContain('dag run --full-refresh --select P --range A..B');
-      expect(await project.columns('p.p')).toEqual([['d', 'DATE'], ['n', float], ['tag', text], ['extra', int]]);
+      expect(await project.columns('p.p')).toEqual([
+        ['d', 'DATE'],
+        ['n', float],
+        ['tag', text],
+        ['extra', int],
+      ]);
       expect([...(await project.values('p.p', ['n'])).keys()]).not.toContain(day(7));
       expect(await project.ledgerDays('P')).toEqual(ledgerBefore);
 
@@ -164,7 +184,12 @@ export function schemaChangeScenarios(target: SchemaTarget): void {
       setSql(`SELECT d, CAST(1 AS ${int}) AS more, ${N_FLOAT}, ${EXTRA} FROM {{ ref('src') }} GROUP BY d\n`);
       const leaky = processor(await run(['--select', 'P', '--range', range(8)], 1), 'P').failed[0];
       expect(leaky?.category).toBe('OUT_OF_RANGE_ROWS');
-      expect(await project.columns('p.p')).toEqual([['d', 'DATE'], ['n', float], ['tag', text], ['extra', int]]);
+      expect(await project.columns('p.p')).toEqual([
+        ['d', 'DATE'],
+        ['n', float],
+        ['tag', text],
+        ['extra', int],
+      ]);
 
       // DATE → TIMESTAMP: widened on DuckDB; BigQuery has no such coercion, so it is a refused type change.
       setSql(sql('d', N_FLOAT, `MIN(d) AS seen`));
@@ -181,7 +206,9 @@ export function schemaChangeScenarios(target: SchemaTarget): void {
       expect(noSelect.stderr).toContain('--full-refresh needs --select');
       const late = await dag(['run', '--full-refresh', '--select', 'P', '--range', range(3, 10)]);
       expect(late.code).toBe(2);
-      expect(late.stderr).toContain(`dag: --full-refresh: the range ${range(3, 10)} does not cover P's partitions: its first expected partition is ${day(1)} (the oldest partition its table holds)`);
+      expect(late.stderr).toContain(
+        `dag: --full-refresh: the range ${range(3, 10)} does not cover P's partitions: its first expected partition is ${day(1)} (the oldest partition its table holds)`,
+      );
       expect(late.stderr).toContain('Nothing was dropped.');
       expect(late.stderr).toContain(`hint: run dag run --full-refresh --select P --range ${range(1, 10)}`);
       const early = await dag(['run', '--full-refresh', '--select', 'P', '--range', range(1, 5)]);
@@ -191,7 +218,11 @@ export function schemaChangeScenarios(target: SchemaTarget): void {
 
       const refreshed = await run(['--full-refresh', '--select', 'P', '--range', range(1, 10)]);
       expect(processor(refreshed, 'P').built).toHaveLength(10);
-      expect(await project.columns('p.p')).toEqual([['d', 'DATE'], ['n', int], ['extra', text]]);
+      expect(await project.columns('p.p')).toEqual([
+        ['d', 'DATE'],
+        ['n', int],
+        ['extra', text],
+      ]);
       expect((await project.values('p.p', ['n', 'extra'])).get(day(4))).toEqual(['1', '10']);
       // Q, not selected, read the partitions P had before: stale now, because they were rebuilt.
       const q = JSON.parse((await dag(['plan', '--select', 'Q', '--range', range(1, 2), '--json'])).stdout) as {

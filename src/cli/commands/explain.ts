@@ -93,7 +93,14 @@ async function lastFailureOf(io: CliIO, warehouse: Warehouse, pipeline: Pipeline
   const [latest] = (await warehouse.readFailures({ processor, day, limit: 1 })).failures;
   if (!latest || latest.builtSince) return undefined;
   const log = logCovering(runLogs(logRootOf(pipeline), latest.runId, io.cwd), processor, day);
-  return { runId: latest.runId, category: latest.category, message: latest.message, line: messageLine(processor, latest.message), at: latest.at, ...(log ? { log: log.path } : {}) };
+  return {
+    runId: latest.runId,
+    category: latest.category,
+    message: latest.message,
+    line: messageLine(processor, latest.message),
+    at: latest.at,
+    ...(log ? { log: log.path } : {}),
+  };
 }
 
 export function registerExplain(program: Command, io: CliIO): void {
@@ -108,53 +115,78 @@ export function registerExplain(program: Command, io: CliIO): void {
   verbHelp(command, {
     examples: ['dag explain PDC 2021-11-10', 'dag explain MLFS 2021-10-28 --json', 'dag explain PCF 2021-11-03 --target prod'],
     exitCodes: [
-      [0, 'explained (whatever the partition\'s status)'],
+      [0, "explained (whatever the partition's status)"],
       [2, 'usage error, an unknown processor, a date that is not a partition, or the pipeline or warehouse cannot be read'],
     ],
   });
   command.action(async (name: string, date: string, flags: ExplainFlags) => {
-      io.doing = 'explain';
-      const day = parseIsoDate(date);
-      if (day === undefined) {
-        const shaped = /^\d{4}-\d{2}-\d{2}$/.test(date);
-        throw new UserError(shaped ? `${date} is not a valid date` : `cannot read '${date}' as a date`, 2, 'write DATE as YYYY-MM-DD, e.g. 2021-11-03');
-      }
-      const loadedPipeline = await loadPipelineAndTarget(io, flags);
-      const processor = processorNamed(loadedPipeline.pipeline, name, 'explain');
-      const loaded = withSelection(loadedPipeline, `+${name}`);
-      printWarnings(io, loaded.warnings);
-      const warehouse = await openTarget(io, loaded, true);
-      let result;
-      let lastFailure: LastFailure | undefined;
-      try {
-        result = await readAndPlan(io, loaded, warehouse, (_, snapshot) => {
-          checkDay(processor, loaded.pipeline, snapshot, day);
-          // From the calendar's first day, not the processor's start: its upstream partitions before
-          // that start must be judged too, or they would look OUT_OF_RANGE (widen the range) when the
-          // real cause lies further down (e.g. history that can never exist).
-          const start = snapshot.calendar?.[0];
-          return { start: start !== undefined ? Math.min(start, day) : earliestKnownDay(snapshot, day), end: day };
-        });
-        // Missing or stale: was its last build a failure nothing has built over since? (One query.)
-        const judged = result.plan.processors.find((p) => p.name === name)?.partitions.some((p) => p.day === day);
-        if (judged) lastFailure = await lastFailureOf(io, warehouse, loaded.pipeline, name, day);
-      } finally {
-        await warehouse.close();
-      }
-      const explanation = explainPartition({ pipeline: loaded.pipeline, planned: result.state, snapshot: result.snapshot, processor: name, day, ...(lastFailure ? { lastFailure } : {}) });
-      if (flags.json) {
-        const checkFailures = checkFailuresJson(inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day));
-        const failure = lastFailure
-          ? { last_failure: { run_id: lastFailure.runId, category: lastFailure.category, message: lastFailure.message, failed_at: new Date(lastFailure.at).toISOString(), log: lastFailure.log ?? null } }
-          : {};
-        io.stdout(`${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, ...failure, explanation: toJson(explanation), ...(checkFailures.length > 0 ? { check_failures: checkFailures } : {}) }, null, 2)}\n`);
-        return;
-      }
-      const lines = [rootChain(explanation), ''];
-      renderTree(explanation, 0, lines);
-      const failedChecks = inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day);
-      if (failedChecks.length > 0) lines.push('', `${name} ${formatDay(day)} reads partitions whose last build failed a check (CHECK_FAILED: not committed):`, ...checkFailureLines(failedChecks));
-      lines.push('', `(planned ${formatDay(result.plan.range.start)}..${formatDay(result.plan.range.end)} with ${name}'s upstream processors; ${result.plan.stats.queries} warehouse queries)`);
-      io.stdout(`${lines.join('\n')}\n`);
+    io.doing = 'explain';
+    const day = parseIsoDate(date);
+    if (day === undefined) {
+      const shaped = /^\d{4}-\d{2}-\d{2}$/.test(date);
+      throw new UserError(shaped ? `${date} is not a valid date` : `cannot read '${date}' as a date`, 2, 'write DATE as YYYY-MM-DD, e.g. 2021-11-03');
+    }
+    const loadedPipeline = await loadPipelineAndTarget(io, flags);
+    const processor = processorNamed(loadedPipeline.pipeline, name, 'explain');
+    const loaded = withSelection(loadedPipeline, `+${name}`);
+    printWarnings(io, loaded.warnings);
+    const warehouse = await openTarget(io, loaded, true);
+    let result;
+    let lastFailure: LastFailure | undefined;
+    try {
+      result = await readAndPlan(io, loaded, warehouse, (_, snapshot) => {
+        checkDay(processor, loaded.pipeline, snapshot, day);
+        // From the calendar's first day, not the processor's start: its upstream partitions before
+        // that start must be judged too, or they would look OUT_OF_RANGE (widen the range) when the
+        // real cause lies further down (e.g. history that can never exist).
+        const start = snapshot.calendar?.[0];
+        return { start: start !== undefined ? Math.min(start, day) : earliestKnownDay(snapshot, day), end: day };
+      });
+      // Missing or stale: was its last build a failure nothing has built over since? (One query.)
+      const judged = result.plan.processors.find((p) => p.name === name)?.partitions.some((p) => p.day === day);
+      if (judged) lastFailure = await lastFailureOf(io, warehouse, loaded.pipeline, name, day);
+    } finally {
+      await warehouse.close();
+    }
+    const explanation = explainPartition({
+      pipeline: loaded.pipeline,
+      planned: result.state,
+      snapshot: result.snapshot,
+      processor: name,
+      day,
+      ...(lastFailure ? { lastFailure } : {}),
     });
+    if (flags.json) {
+      const checkFailures = checkFailuresJson(inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day));
+      const failure = lastFailure
+        ? {
+            last_failure: {
+              run_id: lastFailure.runId,
+              category: lastFailure.category,
+              message: lastFailure.message,
+              failed_at: new Date(lastFailure.at).toISOString(),
+              log: lastFailure.log ?? null,
+            },
+          }
+        : {};
+      io.stdout(
+        `${JSON.stringify({ processor: name, date: formatDay(day), range: { start: formatDay(result.plan.range.start), end: formatDay(result.plan.range.end) }, ...failure, explanation: toJson(explanation), ...(checkFailures.length > 0 ? { check_failures: checkFailures } : {}) }, null, 2)}\n`,
+      );
+      return;
+    }
+    const lines = [rootChain(explanation), ''];
+    renderTree(explanation, 0, lines);
+    const failedChecks = inChain(checkFailureNotes(result.plan, result.snapshot), loaded.pipeline, result.snapshot, name, day);
+    if (failedChecks.length > 0)
+      lines.push(
+        '',
+        `${name} ${formatDay(day)} reads partitions whose last build failed a check (CHECK_FAILED: not committed):`,
+        ...checkFailureLines(failedChecks),
+      );
+    lines.push(
+      '',
+      `(planned ${formatDay(result.plan.range.start)}..${formatDay(result.plan.range.end)} with ${name}'s upstream processors; ${result.plan.stats.queries} warehouse queries)`,
+    );
+    io.stdout(`${lines.join('\n')}\n`);
+  });
 }

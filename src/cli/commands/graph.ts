@@ -26,20 +26,24 @@ function parseFormat(text: string): GraphFormat {
 export function registerGraph(program: Command, io: CliIO): void {
   const command = program
     .command('graph')
-    .description('print the pipeline\'s DAG: sources and processors, edges labelled by mapping (same, offset -1, lookback 14 min 10)')
+    .description("print the pipeline's DAG: sources and processors, edges labelled by mapping (same, offset -1, lookback 14 min 10)")
     .option('--select <SEL>', `${SELECT_HELP}; what they read is shown too`, addUp, [])
-    .option('--format <FORMAT>', 'mermaid (GitHub renders it), dot (Graphviz: dag graph --format dot | dot -Tsvg > dag.svg) or json (graphlib\'s JSON)', 'mermaid')
+    .option(
+      '--format <FORMAT>',
+      "mermaid (GitHub renders it), dot (Graphviz: dag graph --format dot | dot -Tsvg > dag.svg) or json (graphlib's JSON)",
+      'mermaid',
+    )
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)');
   verbHelp(command, {
     examples: ['dag graph', 'dag graph --select +PCF --format dot | dot -Tsvg > pcf.svg', 'dag graph --format json > dag.json'],
     exitCodes: [[0, 'printed'], USAGE_EXIT],
   });
   command.action(async (flags: GraphFlags) => {
-      io.doing = 'graph';
-      const format = parseFormat(flags.format);
-      const loaded = await loadPipelineAndTarget(io, flags);
-      printWarnings(io, loaded.warnings);
-      const selection = flags.select.length === 0 ? undefined : selectProcessors(loaded.pipeline, flags.select);
-      io.stdout(formatGraph(pipelineGraph(loaded.pipeline, selection), format));
-    });
+    io.doing = 'graph';
+    const format = parseFormat(flags.format);
+    const loaded = await loadPipelineAndTarget(io, flags);
+    printWarnings(io, loaded.warnings);
+    const selection = flags.select.length === 0 ? undefined : selectProcessors(loaded.pipeline, flags.select);
+    io.stdout(formatGraph(pipelineGraph(loaded.pipeline, selection), format));
+  });
 }

@@ -42,7 +42,14 @@ export function registerLedger(program: Command, io: CliIO): void {
           return;
         }
         const processStart = processStartTime(process.pid);
-        const owner: LockOwner = { runId: newRunId(Date.now(), Math.random), pid: process.pid, host: hostname(), since: Date.now(), commandLine: io.argv.join(' '), ...(processStart ? { processStart } : {}) };
+        const owner: LockOwner = {
+          runId: newRunId(Date.now(), Math.random),
+          pid: process.pid,
+          host: hostname(),
+          since: Date.now(),
+          commandLine: io.argv.join(' '),
+          ...(processStart ? { processStart } : {}),
+        };
         io.doing = `waiting for the lock of target '${loaded.targetName}'`;
         await acquireRunLock(warehouse, owner, waitMs);
         try {

@@ -39,7 +39,10 @@ export function registerPlan(program: Command, io: CliIO): void {
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
     .option('--json', 'print the plan as one JSON object (its shape: docs/partition-states.md)')
-    .option('--exit-code', 'exit 1 when anything would be built or is blocked, an unselected upstream processor is not fresh, or the plan warns (e.g. the calendar is behind the range)')
+    .option(
+      '--exit-code',
+      'exit 1 when anything would be built or is blocked, an unselected upstream processor is not fresh, or the plan warns (e.g. the calendar is behind the range)',
+    )
     .option('--grid', 'draw coverage as processors × dates')
     .option('--cost', 'add BigQuery dry-run bytes per processor')
     .option('--force', FORCE_HELP);
@@ -52,34 +55,37 @@ export function registerPlan(program: Command, io: CliIO): void {
     ],
   });
   command.action(async (flags: PlanFlags) => {
-      io.doing = 'plan';
-      const loaded = await loadAndSelect(io, flags);
-      const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
-      printWarnings(io, loaded.warnings);
-      const warehouse = await openTarget(io, loaded, true);
-      let workToDo = false;
-      try {
-        const { plan, snapshot, warnings, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
-        workToDo = plan.summary.build + plan.summary.blocked > 0 || upstreamGaps.length > 0 || warnings.length > 0;
-        io.doing = 'printing the plan';
-        const checkFailures = checkFailureNotes(plan, snapshot);
-        if (flags.json) {
-          await writeChunks(io, planJsonChunks(plan, { unselectedUpstream: upstreamGaps, warnings, checkFailures: checkFailuresJson(checkFailures) }));
-        } else {
-          await writeChunks(io, planTextChunks(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }));
-          io.stdout(checkFailureText(checkFailures));
-          if (flags.grid) {
-            const { renderGrid } = await import('../../report/grid.js');
-            const width = io.isTTY ? process.stdout.columns : undefined;
-            io.stdout(`\n${renderGrid(plan, snapshot, { color: useColor(io), ...(width ? { width } : {}) })}`);
-          }
-          if (flags.cost) io.stdout(`\n${await costText(loaded.pipeline, loaded.targetName, plan, warehouse)}`);
+    io.doing = 'plan';
+    const loaded = await loadAndSelect(io, flags);
+    const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
+    printWarnings(io, loaded.warnings);
+    const warehouse = await openTarget(io, loaded, true);
+    let workToDo = false;
+    try {
+      const { plan, snapshot, warnings, upstreamGaps } = await readAndPlan(io, loaded, warehouse, range, { force: flags.force === true });
+      workToDo = plan.summary.build + plan.summary.blocked > 0 || upstreamGaps.length > 0 || warnings.length > 0;
+      io.doing = 'printing the plan';
+      const checkFailures = checkFailureNotes(plan, snapshot);
+      if (flags.json) {
+        await writeChunks(io, planJsonChunks(plan, { unselectedUpstream: upstreamGaps, warnings, checkFailures: checkFailuresJson(checkFailures) }));
+      } else {
+        await writeChunks(
+          io,
+          planTextChunks(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }),
+        );
+        io.stdout(checkFailureText(checkFailures));
+        if (flags.grid) {
+          const { renderGrid } = await import('../../report/grid.js');
+          const width = io.isTTY ? process.stdout.columns : undefined;
+          io.stdout(`\n${renderGrid(plan, snapshot, { color: useColor(io), ...(width ? { width } : {}) })}`);
         }
-      } finally {
-        await warehouse.close();
+        if (flags.cost) io.stdout(`\n${await costText(loaded.pipeline, loaded.targetName, plan, warehouse)}`);
       }
-      io.exitCode = flags.exitCode && workToDo ? 1 : 0;
-    });
+    } finally {
+      await warehouse.close();
+    }
+    io.exitCode = flags.exitCode && workToDo ? 1 : 0;
+  });
 }
 
 function formatBytes(bytes: number): string {
@@ -117,6 +123,8 @@ async function costText(pipeline: Pipeline, targetName: string, plan: Plan, ware
     lines.push(`  ${p.name.padEnd(12)} ${(bytes === undefined ? 'unknown' : formatBytes(bytes)).padStart(10)}  ${price}`);
   }
   const totalPrice = `$${((total / 2 ** 40) * target.pricePerTib).toFixed(2)}`;
-  lines.push(`  ${'total'.padEnd(12)} ${formatBytes(total).padStart(10)}  ${totalPrice}${unknown ? ' (plus batches that could not be estimated)' : ''} at $${target.pricePerTib}/TiB`);
+  lines.push(
+    `  ${'total'.padEnd(12)} ${formatBytes(total).padStart(10)}  ${totalPrice}${unknown ? ' (plus batches that could not be estimated)' : ''} at $${target.pricePerTib}/TiB`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -54,7 +54,11 @@ export async function renderBatch(pipeline: Pipeline, target: Target, processor:
 /** `--all`: every expected partition in the range, cut into batches as a run would cut them. */
 function allBatches(processor: Processor, planned: ProcessorPlan, calendarDays: readonly number[] | undefined): Batch[] {
   const calendar = makeCalendar(calendarDays);
-  return makeBatches(planned.expected.map((day) => calendar.position(day)), readsItself(processor) ? 1 : processor.batchSize, calendar);
+  return makeBatches(
+    planned.expected.map((day) => calendar.position(day)),
+    readsItself(processor) ? 1 : processor.batchSize,
+    calendar,
+  );
 }
 
 /** A shell word: bare when safe, else single-quoted. */
@@ -72,48 +76,61 @@ function blockText(rendered: RenderedBatch, partitions: number): string {
 export function registerRender(program: Command, io: CliIO): void {
   const command = program
     .command('render')
-    .description('print what run would execute for each batch of a processor: the SQL (dates as typed literals, ref() resolved) or a command\'s argv and DAG_* environment')
+    .description(
+      "print what run would execute for each batch of a processor: the SQL (dates as typed literals, ref() resolved) or a command's argv and DAG_* environment",
+    )
     .argument('<PROCESSOR>', 'processor name')
     .requiredOption('--range <A..B>', RANGE_HELP)
-    .option('--all', 'every expected partition\'s batch, fresh ones too (default: only the batches the plan would build)')
+    .option('--all', "every expected partition's batch, fresh ones too (default: only the batches the plan would build)")
     .option('--target <T>', 'target from pipeline.yaml (default_target otherwise)')
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)')
     .option('--json', 'print { processor, batches: [{ start, end, sql } | { start, end, argv, env, cwd }] }');
   verbHelp(command, {
     examples: ['dag render PCF --range 2021-11-01..2021-11-30', 'dag render PCF --range 2021-11-03 --all > pcf.sql', 'dag render MLFS --range yesterday --all'],
-    exitCodes: [[0, 'printed (also when nothing would be built)'], [2, 'usage error, an unknown processor, or the pipeline or warehouse cannot be read']],
+    exitCodes: [
+      [0, 'printed (also when nothing would be built)'],
+      [2, 'usage error, an unknown processor, or the pipeline or warehouse cannot be read'],
+    ],
   });
   command.action(async (name: string, flags: RenderFlags) => {
-      io.doing = 'render';
-      const loadedPipeline = await loadPipelineAndTarget(io, flags);
-      const { pipeline } = loadedPipeline;
-      const processor = processorNamed(pipeline, name, 'render');
-      const range = parseRange(flags.range, () => invocationToday(io, pipeline.timeZone));
-      const loaded = withSelection(loadedPipeline, `+${name}`);
-      printWarnings(io, loaded.warnings);
-      const target = pipeline.targets.get(loaded.targetName) as Target;
-      const warehouse = await openTarget(io, loaded, true);
-      let planned;
-      try {
-        planned = await readAndPlan(io, loaded, warehouse, range);
-      } finally {
-        await warehouse.close();
-      }
-      const processorPlan = planned.plan.processors.find((p) => p.name === name) as ProcessorPlan;
-      const batches = flags.all ? allBatches(processor, processorPlan, planned.snapshot.calendar) : processorPlan.batches;
-      io.doing = 'rendering';
-      const rendered: RenderedBatch[] = [];
-      for (const batch of batches) rendered.push(await renderBatch(pipeline, target, processor, batch, processorPlan.codeFingerprint));
-      if (flags.json) {
-        io.stdout(`${JSON.stringify({ processor: name, target: loaded.targetName, range: { start: formatDay(range.start), end: formatDay(range.end) }, batches: rendered }, null, 2)}\n`);
-        return;
-      }
-      const { counts } = processorPlan;
-      const what = flags.all ? `all ${counts.expected} expected partitions` : `${counts.build} partition(s) to build`;
-      const lines = [`-- dag render ${name} · target ${loaded.targetName} · ${formatDay(range.start)}..${formatDay(range.end)}: ${batches.length} batch(es), ${what}`];
-      if (!flags.all && counts.blocked > 0) lines.push(`-- ${counts.blocked} blocked partition(s) are not rendered: dag plan --range ${formatDay(range.start)}..${formatDay(range.end)} --select ${name} says why`);
-      if (processor.action.kind === 'command') lines.push('-- the target\'s connection settings are added at run time (docs/running.md, command processors)');
-      if (batches.length === 0) lines.push(flags.all ? '-- no partition is expected in the range' : '-- nothing to build; --all renders every expected partition\'s batch');
-      io.stdout(`${lines.join('\n')}\n${rendered.map((r, i) => `\n${blockText(r, batches[i]!.days.length)}`).join('')}`);
-    });
+    io.doing = 'render';
+    const loadedPipeline = await loadPipelineAndTarget(io, flags);
+    const { pipeline } = loadedPipeline;
+    const processor = processorNamed(pipeline, name, 'render');
+    const range = parseRange(flags.range, () => invocationToday(io, pipeline.timeZone));
+    const loaded = withSelection(loadedPipeline, `+${name}`);
+    printWarnings(io, loaded.warnings);
+    const target = pipeline.targets.get(loaded.targetName) as Target;
+    const warehouse = await openTarget(io, loaded, true);
+    let planned;
+    try {
+      planned = await readAndPlan(io, loaded, warehouse, range);
+    } finally {
+      await warehouse.close();
+    }
+    const processorPlan = planned.plan.processors.find((p) => p.name === name) as ProcessorPlan;
+    const batches = flags.all ? allBatches(processor, processorPlan, planned.snapshot.calendar) : processorPlan.batches;
+    io.doing = 'rendering';
+    const rendered: RenderedBatch[] = [];
+    for (const batch of batches) rendered.push(await renderBatch(pipeline, target, processor, batch, processorPlan.codeFingerprint));
+    if (flags.json) {
+      io.stdout(
+        `${JSON.stringify({ processor: name, target: loaded.targetName, range: { start: formatDay(range.start), end: formatDay(range.end) }, batches: rendered }, null, 2)}\n`,
+      );
+      return;
+    }
+    const { counts } = processorPlan;
+    const what = flags.all ? `all ${counts.expected} expected partitions` : `${counts.build} partition(s) to build`;
+    const lines = [
+      `-- dag render ${name} · target ${loaded.targetName} · ${formatDay(range.start)}..${formatDay(range.end)}: ${batches.length} batch(es), ${what}`,
+    ];
+    if (!flags.all && counts.blocked > 0)
+      lines.push(
+        `-- ${counts.blocked} blocked partition(s) are not rendered: dag plan --range ${formatDay(range.start)}..${formatDay(range.end)} --select ${name} says why`,
+      );
+    if (processor.action.kind === 'command') lines.push("-- the target's connection settings are added at run time (docs/running.md, command processors)");
+    if (batches.length === 0)
+      lines.push(flags.all ? '-- no partition is expected in the range' : "-- nothing to build; --all renders every expected partition's batch");
+    io.stdout(`${lines.join('\n')}\n${rendered.map((r, i) => `\n${blockText(r, batches[i]!.days.length)}`).join('')}`);
+  });
 }

@@ -45,40 +45,49 @@ export function registerReport(program: Command, io: CliIO): void {
     .option('--runs <N>', 'how many recent runs to list', parseRuns, 20)
     .option('--pipeline <FILE>', 'pipeline file (found from the working directory up otherwise)');
   verbHelp(command, {
-    examples: ['dag report --range 2021-11-01..2021-11-30', 'dag report --range -30d..today --out artifacts/dag.html', 'dag report --range 2012-01-01.. --select +MLFS'],
-    exitCodes: [[0, 'written (whatever the coverage)'], [2, 'usage error, the pipeline or warehouse cannot be read, or FILE cannot be written']],
+    examples: [
+      'dag report --range 2021-11-01..2021-11-30',
+      'dag report --range -30d..today --out artifacts/dag.html',
+      'dag report --range 2012-01-01.. --select +MLFS',
+    ],
+    exitCodes: [
+      [0, 'written (whatever the coverage)'],
+      [2, 'usage error, the pipeline or warehouse cannot be read, or FILE cannot be written'],
+    ],
   });
   command.action(async (flags: ReportFlags) => {
-      io.doing = 'report';
-      const { runs } = flags;
-      const loaded = await loadAndSelect(io, flags);
-      const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
-      printWarnings(io, loaded.warnings);
-      const warehouse = await openTarget(io, loaded, true);
-      let planned;
-      let history;
-      try {
-        planned = await readAndPlan(io, loaded, warehouse, range);
-        io.doing = 'reading the run history';
-        history = await warehouse.readRecentRuns({ runs, failures: FAILURE_ROWS });
-      } finally {
-        await warehouse.close();
-      }
-      io.doing = 'writing the report';
-      const html = renderReport({
-        plan: planned.plan,
-        snapshot: planned.snapshot,
-        calendar: makeCalendar(planned.snapshot.calendar),
-        graph: pipelineGraph(loaded.pipeline, flags.select.length === 0 ? undefined : loaded.selection),
-        history,
-        generatedAt: invocationNow(io),
-        timeZone: loaded.pipeline.timeZone,
-      });
-      const out = flags.out !== undefined ? resolve(io.cwd, flags.out) : join(dirname(loaded.pipeline.file), '.dag', 'report.html');
-      writeAtomically(out, html);
-      const shown = relative(io.cwd, out) || out;
-      io.stdout(`dag: wrote ${shown.startsWith('..') ? out : shown} (${Math.ceil(Buffer.byteLength(html) / 1024)} KiB): ${planned.plan.processors.length} processors × ${range.end - range.start + 1} days, ${history.runs.length} recent runs\n`);
+    io.doing = 'report';
+    const { runs } = flags;
+    const loaded = await loadAndSelect(io, flags);
+    const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
+    printWarnings(io, loaded.warnings);
+    const warehouse = await openTarget(io, loaded, true);
+    let planned;
+    let history;
+    try {
+      planned = await readAndPlan(io, loaded, warehouse, range);
+      io.doing = 'reading the run history';
+      history = await warehouse.readRecentRuns({ runs, failures: FAILURE_ROWS });
+    } finally {
+      await warehouse.close();
+    }
+    io.doing = 'writing the report';
+    const html = renderReport({
+      plan: planned.plan,
+      snapshot: planned.snapshot,
+      calendar: makeCalendar(planned.snapshot.calendar),
+      graph: pipelineGraph(loaded.pipeline, flags.select.length === 0 ? undefined : loaded.selection),
+      history,
+      generatedAt: invocationNow(io),
+      timeZone: loaded.pipeline.timeZone,
     });
+    const out = flags.out !== undefined ? resolve(io.cwd, flags.out) : join(dirname(loaded.pipeline.file), '.dag', 'report.html');
+    writeAtomically(out, html);
+    const shown = relative(io.cwd, out) || out;
+    io.stdout(
+      `dag: wrote ${shown.startsWith('..') ? out : shown} (${Math.ceil(Buffer.byteLength(html) / 1024)} KiB): ${planned.plan.processors.length} processors × ${range.end - range.start + 1} days, ${history.runs.length} recent runs\n`,
+    );
+  });
 }
 
 /** Written beside the target and renamed over it: a reader (a CI upload) never sees half a page. */

@@ -43,7 +43,7 @@ const HELP = {
 export function registerRuns(program: Command, io: CliIO): void {
   const command = program
     .command('runs')
-    .description('show the run history: recent runs, one run\'s batches, failures and logs, or the failed partitions and whether they were built since')
+    .description("show the run history: recent runs, one run's batches, failures and logs, or the failed partitions and whether they were built since")
     .argument('[RUN_ID]', 'one run: its batches, failures by processor and category, and its command logs')
     .option('--limit <N>', 'how many recent runs to list (or, with --failures, whose failures to list)', parseLimit, 20)
     .option('--failures', 'list failed partitions: when, category, message, and whether a later run built them since')
@@ -52,24 +52,24 @@ export function registerRuns(program: Command, io: CliIO): void {
     .option('--json', 'print JSON (schema/runs-output.schema.json)');
   verbHelp(command, HELP);
   command.action(async (runId: string | undefined, flags: RunsFlags) => {
-      io.doing = 'runs';
-      const loadedPipeline = await loadPipelineAndTarget(io, flags);
-      const loaded = withSelection(loadedPipeline, undefined);
-      printWarnings(io, loaded.warnings);
-      const warehouse = await openTarget(io, loaded, true);
-      const logRoot = logRootOf(loaded.pipeline);
-      try {
-        io.doing = 'reading the run history';
-        if (flags.failures) await printFailures(io, warehouse, runId, flags);
-        else if (runId !== undefined) await printRun(io, warehouse, runId, logRoot, flags);
-        else {
-          const { runs } = await warehouse.readRecentRuns({ runs: flags.limit, failures: 0 });
-          io.stdout(flags.json ? `${JSON.stringify({ target: loaded.targetName, runs: runs.map(runJson) }, null, 2)}\n` : runsListText(runs));
-        }
-      } finally {
-        await warehouse.close();
+    io.doing = 'runs';
+    const loadedPipeline = await loadPipelineAndTarget(io, flags);
+    const loaded = withSelection(loadedPipeline, undefined);
+    printWarnings(io, loaded.warnings);
+    const warehouse = await openTarget(io, loaded, true);
+    const logRoot = logRootOf(loaded.pipeline);
+    try {
+      io.doing = 'reading the run history';
+      if (flags.failures) await printFailures(io, warehouse, runId, flags);
+      else if (runId !== undefined) await printRun(io, warehouse, runId, logRoot, flags);
+      else {
+        const { runs } = await warehouse.readRecentRuns({ runs: flags.limit, failures: 0 });
+        io.stdout(flags.json ? `${JSON.stringify({ target: loaded.targetName, runs: runs.map(runJson) }, null, 2)}\n` : runsListText(runs));
       }
-    });
+    } finally {
+      await warehouse.close();
+    }
+  });
 }
 
 async function requireRun(warehouse: Warehouse, runId: string) {
@@ -80,8 +80,14 @@ async function requireRun(warehouse: Warehouse, runId: string) {
 
 async function printFailures(io: CliIO, warehouse: Warehouse, runId: string | undefined, flags: RunsFlags): Promise<void> {
   if (runId !== undefined) await requireRun(warehouse, runId);
-  const { failures, truncated } = await warehouse.readFailures(runId !== undefined ? { runId, limit: FAILURE_ROWS } : { runs: flags.limit, limit: FAILURE_ROWS });
-  io.stdout(flags.json ? `${JSON.stringify({ target: warehouse.targetName, failures: failures.map(failureJson), truncated }, null, 2)}\n` : failuresText(failures, truncated));
+  const { failures, truncated } = await warehouse.readFailures(
+    runId !== undefined ? { runId, limit: FAILURE_ROWS } : { runs: flags.limit, limit: FAILURE_ROWS },
+  );
+  io.stdout(
+    flags.json
+      ? `${JSON.stringify({ target: warehouse.targetName, failures: failures.map(failureJson), truncated }, null, 2)}\n`
+      : failuresText(failures, truncated),
+  );
 }
 
 async function printRun(io: CliIO, warehouse: Warehouse, runId: string, logRoot: string, flags: RunsFlags): Promise<void> {

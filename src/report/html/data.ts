@@ -69,7 +69,8 @@ function partitionNote(p: PartitionPlan, calendar: Calendar, failure: FailureRec
     lines.push(p.status === 'stale' ? 'stale: will be rebuilt' : 'missing: will be built');
   }
   for (const reason of p.reasons ?? []) lines.push(reasonText(reason, calendar));
-  if (failure) lines.push(`last failure: ${failure.category} in run ${failure.runId} (${new Date(failure.at).toISOString()}): ${failure.message.split('\n')[0] ?? ''}`);
+  if (failure)
+    lines.push(`last failure: ${failure.category} in run ${failure.runId} (${new Date(failure.at).toISOString()}): ${failure.message.split('\n')[0] ?? ''}`);
   else if (failedCategory !== undefined) lines.push(`last failure: ${failedCategory}`);
   return lines.join('\n');
 }
@@ -118,5 +119,15 @@ export function reportData(plan: Plan, snapshot: Snapshot, calendar: Calendar, h
       }
     });
   }
-  return { pipeline: plan.pipeline, target: plan.target, start: formatDay(start), end: formatDay(end), startDay: start, days, unit: columnUnit(days), rows, notesCapped };
+  return {
+    pipeline: plan.pipeline,
+    target: plan.target,
+    start: formatDay(start),
+    end: formatDay(end),
+    startDay: start,
+    days,
+    unit: columnUnit(days),
+    rows,
+    notesCapped,
+  };
 }

@@ -39,7 +39,8 @@ export function renderReport(input: ReportInput): string {
   const { plan } = input;
   // Failures of processors the snapshot read: for those the ledger tells what was built since.
   const history = { ...input.history, failures: input.history.failures.filter((f) => input.snapshot.tables.has(f.processor)) };
-  const scoped = history.failures.length < input.history.failures.length ? '<p class="note">Failures of processors outside this report\'s selection are left out.</p>' : '';
+  const scoped =
+    history.failures.length < input.history.failures.length ? '<p class="note">Failures of processors outside this report\'s selection are left out.</p>' : '';
   const data = reportData(plan, input.snapshot, input.calendar, history);
   const rebuilt = rebuiltFrom(input.snapshot);
   const range = `${formatDay(plan.range.start)}..${formatDay(plan.range.end)}`;

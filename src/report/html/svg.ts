@@ -30,7 +30,11 @@ function healthOf(plan: Plan, name: string, kind: 'source' | 'processor', contex
 }
 
 /** Where edges attach: spread along a box's side, ordered by the other end's height, so labels part. */
-function ports(edges: readonly { v: string; w: string }[], end: 'v' | 'w', other: (e: { v: string; w: string }) => number): Map<{ v: string; w: string }, number> {
+function ports(
+  edges: readonly { v: string; w: string }[],
+  end: 'v' | 'w',
+  other: (e: { v: string; w: string }) => number,
+): Map<{ v: string; w: string }, number> {
   const groups = new Map<string, { v: string; w: string }[]>();
   for (const e of edges) {
     const key = e[end];
@@ -97,7 +101,9 @@ export function dagSvg(graph: PipelineGraph, plan: Plan): string {
     if (edge.v === edge.w) {
       // A processor reading its own earlier partitions: a loop over its box.
       const cx = from.x + from.w / 2;
-      parts.push(`<g class="edge self">${title}<path d="M${cx - 12},${from.y} C${cx - 24},${from.y - 22} ${cx + 24},${from.y - 22} ${cx + 12},${from.y}" marker-end="url(#arrow)"/>${labelled ? `<text x="${cx}" y="${from.y - 18}" text-anchor="middle">${mapping}</text>` : ''}</g>`);
+      parts.push(
+        `<g class="edge self">${title}<path d="M${cx - 12},${from.y} C${cx - 24},${from.y - 22} ${cx + 24},${from.y - 22} ${cx + 12},${from.y}" marker-end="url(#arrow)"/>${labelled ? `<text x="${cx}" y="${from.y - 18}" text-anchor="middle">${mapping}</text>` : ''}</g>`,
+      );
       continue;
     }
     const x1 = from.x + from.w;

@@ -11,7 +11,18 @@ import { tableName, type BigqueryTarget, type Processor, type TableRef } from '.
 import { unfinishedFingerprint } from '../../core/snapshot.js';
 import { CheckedSelects } from '../checked-selects.js';
 import { batchChecksSql, findingsOf, findingsSelect } from './checks.js';
-import { done, failed, type BatchJob, type CheckFinding, type InputFingerprints, type JobAccess, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
+import {
+  done,
+  failed,
+  type BatchJob,
+  type CheckFinding,
+  type InputFingerprints,
+  type JobAccess,
+  type JobFailure,
+  type RowCounts,
+  type StagedBatch,
+  type Step,
+} from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, renderBatchTemplate } from '../shared.js';
 import { isNotFound, toFailure } from './errors.js';
@@ -108,7 +119,13 @@ export interface BatchState {
  * server-side on `signal`). The caller holds the table's writer access, so a schema change another
  * batch made is seen here.
  */
-export async function stageSqlBatch(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, signal: AbortSignal): Promise<Step<StagedBatch>> {
+export async function stageSqlBatch(
+  client: BigQuery,
+  target: BigqueryTarget,
+  state: BatchState,
+  job: BatchJob,
+  signal: AbortSignal,
+): Promise<Step<StagedBatch>> {
   const { processor, batch } = job;
   const { known, checked } = state;
   if (processor.action.kind !== 'sql') throw new Error(`stageSqlBatch called for command processor ${processor.name}`);
@@ -206,13 +223,22 @@ export async function markUnfinished(client: BigQuery, target: BigqueryTarget, j
   }
 }
 
-type SchemaFit = { readonly ok: true; readonly columns: readonly string[]; readonly changes: readonly SchemaChange[] } | { readonly ok: false; readonly failure: JobFailure };
+type SchemaFit =
+  | { readonly ok: true; readonly columns: readonly string[]; readonly changes: readonly SchemaChange[] }
+  | { readonly ok: false; readonly failure: JobFailure };
 
 /**
  * The SELECT's columns against the table's (schema.ts), before anything is sent that writes. A SELECT
  * that does not compile, or a schema on_schema_change does not allow, fails every batch alike.
  */
-async function checkSchema(client: BigQuery, target: BigqueryTarget, state: BatchState, job: BatchJob, select: string, context: JobContext): Promise<SchemaFit> {
+async function checkSchema(
+  client: BigQuery,
+  target: BigqueryTarget,
+  state: BatchState,
+  job: BatchJob,
+  select: string,
+  context: JobContext,
+): Promise<SchemaFit> {
   const where = batchLabel(job);
   const refuse = (failure: JobFailure): SchemaFit => ({ ok: false, failure: { ...failure, message: `${where}: ${failure.message}` } });
   let selected: Column[];
@@ -238,7 +264,12 @@ export async function dropProcessorTable(client: BigQuery, target: BigqueryTarge
   const context: JobContext = { target, labels: { dag_run_id: 'full_refresh', dag_processor: processor.name } };
   const access = await state.writers.acquire(`${processor.table.schema}.${processor.table.name}`);
   try {
-    await runJob(client, dropProcessorSql(target.project, target.ledgerSchema, processor.table), { processor: processor.name, table_name: tableName(processor.table) }, context);
+    await runJob(
+      client,
+      dropProcessorSql(target.project, target.ledgerSchema, processor.table),
+      { processor: processor.name, table_name: tableName(processor.table) },
+      context,
+    );
     state.known.forget(processor.table);
     state.checked.forget(processor.name);
   } finally {
@@ -261,13 +292,24 @@ export const STREAMING_WAIT: StreamingWait = { totalMs: 60_000, everyMs: 2_000 }
  * would look absent. So while the table's buffer holds rows, the read is repeated (up to
  * `wait.totalMs`); if it still does, the batch fails naming the table, never recording days as absent.
  */
-export async function readPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, signal: AbortSignal, wait: StreamingWait = STREAMING_WAIT): Promise<Step<RowCounts>> {
+export async function readPartitions(
+  client: BigQuery,
+  target: BigqueryTarget,
+  job: BatchJob,
+  signal: AbortSignal,
+  wait: StreamingWait = STREAMING_WAIT,
+): Promise<Step<RowCounts>> {
   const { processor, batch } = job;
   const started = Date.now();
   try {
     // Each read is its own job (its own deterministic id: a repeated id would re-attach to the first).
     for (let reads = 0; ; ) {
-      const listed = await runJob(client, partitionsOfTableSql(target.project, processor.table, batch.start, batch.end), { table: processor.table.name }, batchContext(target, job, signal, reads === 0 ? 'read' : `read_${reads + 1}`));
+      const listed = await runJob(
+        client,
+        partitionsOfTableSql(target.project, processor.table, batch.start, batch.end),
+        { table: processor.table.name },
+        batchContext(target, job, signal, reads === 0 ? 'read' : `read_${reads + 1}`),
+      );
       const present = new Map<Day, number>();
       let buffered = 0;
       for (const row of listed) {
@@ -327,19 +369,38 @@ export async function checkPartitions(client: BigQuery, target: BigqueryTarget, 
  * The present partitions' ledger rows, appended in one job (they win over the markers: later built_at),
  * and the checks' findings; a day an error check failed gets no row, so its marker stays the latest.
  */
-export async function recordPartitions(client: BigQuery, target: BigqueryTarget, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, signal: AbortSignal, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
+export async function recordPartitions(
+  client: BigQuery,
+  target: BigqueryTarget,
+  job: BatchJob,
+  rows: RowCounts,
+  fingerprints: InputFingerprints,
+  signal: AbortSignal,
+  findings: readonly CheckFinding[] = [],
+): Promise<Step<void>> {
   try {
     if (findings.length > 0) {
       const params = {
         run_id: job.runId,
         processor: job.processor.name,
         built_at: job.builtAt,
-        findings: findings.map((f) => ({ partition_date: BigQuery.date(formatDay(f.day)), check_name: f.check, severity: f.severity, offending_rows: f.offending, samples: `[${f.samples.join(', ')}]` })),
+        findings: findings.map((f) => ({
+          partition_date: BigQuery.date(formatDay(f.day)),
+          check_name: f.check,
+          severity: f.severity,
+          offending_rows: f.offending,
+          samples: `[${f.samples.join(', ')}]`,
+        })),
       };
       await runJob(client, commandFindingsSql(target.project, target.ledgerSchema), params, batchContext(target, job, signal, 'findings'));
     }
     if (rows.size === 0) return done(undefined);
-    await runJob(client, commandLedgerSql(target.project, target.ledgerSchema), ledgerParams(job, fingerprints, rows), batchContext(target, job, signal, 'ledger'));
+    await runJob(
+      client,
+      commandLedgerSql(target.project, target.ledgerSchema),
+      ledgerParams(job, fingerprints, rows),
+      batchContext(target, job, signal, 'ledger'),
+    );
     return done(undefined);
   } catch (error) {
     return failed(jobFailure(error, signal));

@@ -32,7 +32,9 @@ function offendingRows(target: BigqueryTarget, job: BatchJob, rule: CheckRule, r
       return `SELECT ${keys.join(', ')}, COUNT(*) AS copies FROM ${rows} GROUP BY ${keys.join(', ')} HAVING COUNT(*) > 1`;
     }
     case 'row_count': {
-      const bounds = [rule.min === undefined ? '' : `COUNT(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `COUNT(r.${pc}) > ${rule.max}`].filter(Boolean);
+      const bounds = [rule.min === undefined ? '' : `COUNT(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `COUNT(r.${pc}) > ${rule.max}`].filter(
+        Boolean,
+      );
       const days = job.batch.days.map((day) => `SELECT ${dateLiteral(day)} AS day`).join(' UNION ALL ');
       return `SELECT d.day AS ${pc}, COUNT(r.${pc}) AS \`rows\` FROM (${days}) AS d LEFT JOIN ${rows} AS r ON r.${pc} = d.day GROUP BY d.day HAVING ${bounds.join(' OR ')}`;
     }

@@ -14,7 +14,6 @@ import { isNotFound } from './errors.js';
 import { runJob, type JobContext, type Row } from './jobs.js';
 import { ledgerTable } from './sql.js';
 
-
 /** The `runs` columns read, summary columns as NULL where the ledger predates them (dates as strings). */
 function runColumns(withSummary: boolean): string {
   const summary = RUN_SUMMARY_COLUMNS.map((c) => (withSummary ? (c.startsWith('range_') ? `CAST(${c} AS STRING) AS ${c}` : c) : `NULL AS ${c}`));
@@ -62,7 +61,12 @@ export function runBatchesSql(project: string, ledgerDataset: string): string {
  * a built batch of that run covers it (`withBatches`: ledger version 3; a NO_OUTPUT day is the one
  * failure a built batch holds), or its latest ledger row is that run's.
  */
-export function failedPartitionsSql(project: string, ledgerDataset: string, filters: { runs: boolean; runId: boolean; processor: boolean; day: boolean }, withBatches = true): string {
+export function failedPartitionsSql(
+  project: string,
+  ledgerDataset: string,
+  filters: { runs: boolean; runId: boolean; processor: boolean; day: boolean },
+  withBatches = true,
+): string {
   const where = [
     ...(filters.runs ? [`run_id IN (SELECT run_id FROM (${recentRunsSql(project, ledgerDataset, false)}))`] : []),
     ...(filters.runId ? ['run_id = @run_id'] : []),
@@ -119,15 +123,35 @@ async function rows(client: BigQuery, sql: string, params: Record<string, unknow
 const dayOf = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : parseIsoDate(String(value)));
 
 function runOf(row: Row) {
-  return runRecordOf(row.run_id, row.command_line, row.target, row.started_ms, row.ended_ms, row.outcome, runSummaryOf(RUN_SUMMARY_COLUMNS.map((c) => (c.startsWith('range_') ? dayOf(row[c]) : row[c]))));
+  return runRecordOf(
+    row.run_id,
+    row.command_line,
+    row.target,
+    row.started_ms,
+    row.ended_ms,
+    row.outcome,
+    runSummaryOf(RUN_SUMMARY_COLUMNS.map((c) => (c.startsWith('range_') ? dayOf(row[c]) : row[c]))),
+  );
 }
 
-export async function readBigqueryHistory(client: BigQuery, target: BigqueryTarget, limits: HistoryLimits, labels: Readonly<Record<string, string>>, withSummary: boolean): Promise<RunHistory> {
+export async function readBigqueryHistory(
+  client: BigQuery,
+  target: BigqueryTarget,
+  limits: HistoryLimits,
+  labels: Readonly<Record<string, string>>,
+  withSummary: boolean,
+): Promise<RunHistory> {
   const context = { target, labels };
   const runRows = await rows(client, recentRunsSql(target.project, target.ledgerSchema, withSummary), { runs: Math.trunc(limits.runs) }, context);
   if (!runRows || runRows.length === 0) return EMPTY_HISTORY;
   const runs = runRows.map(runOf);
-  const failureRows = (await rows(client, recentFailuresSql(target.project, target.ledgerSchema), { run_ids: runs.map((r) => r.runId), limit: Math.trunc(limits.failures) + 1 }, context)) ?? [];
+  const failureRows =
+    (await rows(
+      client,
+      recentFailuresSql(target.project, target.ledgerSchema),
+      { run_ids: runs.map((r) => r.runId), limit: Math.trunc(limits.failures) + 1 },
+      context,
+    )) ?? [];
   const failures: FailureRecord[] = [];
   for (const row of failureRows.slice(0, limits.failures)) {
     const day = parseIsoDate(String(row.partition_date));
@@ -137,7 +161,13 @@ export async function readBigqueryHistory(client: BigQuery, target: BigqueryTarg
   return { runs, failures, failuresTruncated: failureRows.length > limits.failures };
 }
 
-export async function readBigqueryRun(client: BigQuery, target: BigqueryTarget, runId: string, labels: Readonly<Record<string, string>>, withSummary: boolean): Promise<RunDetail | undefined> {
+export async function readBigqueryRun(
+  client: BigQuery,
+  target: BigqueryTarget,
+  runId: string,
+  labels: Readonly<Record<string, string>>,
+  withSummary: boolean,
+): Promise<RunDetail | undefined> {
   const context = { target, labels };
   const [row] = (await rows(client, runSql(target.project, target.ledgerSchema, withSummary), { run_id: runId }, context)) ?? [];
   if (!row) return undefined;
@@ -153,7 +183,13 @@ export async function readBigqueryRun(client: BigQuery, target: BigqueryTarget, 
   return { run, batches };
 }
 
-export async function readBigqueryFailures(client: BigQuery, target: BigqueryTarget, query: FailureQuery, labels: Readonly<Record<string, string>>, withBatches: boolean): Promise<PartitionFailures> {
+export async function readBigqueryFailures(
+  client: BigQuery,
+  target: BigqueryTarget,
+  query: FailureQuery,
+  labels: Readonly<Record<string, string>>,
+  withBatches: boolean,
+): Promise<PartitionFailures> {
   const filters = { runs: query.runs !== undefined, runId: query.runId !== undefined, processor: query.processor !== undefined, day: query.day !== undefined };
   const params: Record<string, unknown> = { limit: Math.trunc(query.limit) + 1 };
   if (query.runs !== undefined) params.runs = Math.trunc(query.runs);
@@ -165,7 +201,14 @@ export async function readBigqueryFailures(client: BigQuery, target: BigqueryTar
   for (const row of found.slice(0, query.limit)) {
     const day = dayOf(row.partition_date);
     if (day === undefined) continue;
-    failures.push(partitionFailureOf(failureRecordOf(row.run_id, row.processor, day, row.category, row.message, row.attempt, row.failed_ms), row.attempts, row.built_by, row.built_ms));
+    failures.push(
+      partitionFailureOf(
+        failureRecordOf(row.run_id, row.processor, day, row.category, row.message, row.attempt, row.failed_ms),
+        row.attempts,
+        row.built_by,
+        row.built_ms,
+      ),
+    );
   }
   return { failures, truncated: found.length > query.limit };
 }

@@ -9,7 +9,19 @@ import type { BigqueryTarget, Pipeline } from '../../core/model.js';
 import type { OpenOptions } from '../open.js';
 import { done, failed, WarehouseError, type Step, type Warehouse } from '../port.js';
 import { CheckedSelects } from '../checked-selects.js';
-import { checkPartitions, commandEnv, dropProcessorTable, KeyedMutex, KnownTables, markUnfinished, readPartitions, recordPartitions, renderSelect, stageSqlBatch, type BatchState } from './batch.js';
+import {
+  checkPartitions,
+  commandEnv,
+  dropProcessorTable,
+  KeyedMutex,
+  KnownTables,
+  markUnfinished,
+  readPartitions,
+  recordPartitions,
+  renderSelect,
+  stageSqlBatch,
+  type BatchState,
+} from './batch.js';
 import { batchBill, PartitionBytes } from './cost.js';
 import { toFailure } from './errors.js';
 import { dryRunBytes } from './jobs.js';
@@ -73,7 +85,12 @@ export async function openBigquery(target: BigqueryTarget, options: OpenOptions)
       return snapshot;
     },
     // SQL batches write one table at a time each; a command needs no hold (it writes with its own credentials).
-    access: async (job) => done(job.processor.action.kind === 'sql' ? await state.writers.acquire(`${job.processor.table.schema}.${job.processor.table.name}`) : { release: () => {}, abandon: () => {} }),
+    access: async (job) =>
+      done(
+        job.processor.action.kind === 'sql'
+          ? await state.writers.acquire(`${job.processor.table.schema}.${job.processor.table.name}`)
+          : { release: () => {}, abandon: () => {} },
+      ),
     stageSqlBatch: (job, signal) => withLedger(job.pipeline, () => stageSqlBatch(jobClient, target, state, job, signal)),
     markUnfinished: (job, signal) => withLedger(job.pipeline, () => markUnfinished(jobClient, target, job, signal)),
     handOver: async (job) => done(commandEnv(target, job)),
@@ -144,7 +161,7 @@ function layoutNotes(target: BigqueryTarget, relaid: 'old' | 'interrupted' | 'un
   return [
     {
       message: `${relaid === 'old' ? 're-laid out' : 'finished re-laying out'} the ledger table ${table} of target '${target.name}': partitioned by month of partition_date, clustered by table_name, processor (every row kept)`,
-      hint: '`dag ledger compact` keeps only each partition\'s latest row, when plans read too much history (docs/bigquery.md#the-ledger-dataset)',
+      hint: "`dag ledger compact` keeps only each partition's latest row, when plans read too much history (docs/bigquery.md#the-ledger-dataset)",
     },
   ];
 }

@@ -162,7 +162,10 @@ async function waitForJob(job: Job, context: JobContext): Promise<Row[]> {
   const aborted = new Promise<[Row[]]>((resolve, reject) => {
     onAbort = () => {
       // Cancel the job server-side; one that finished first is reported as done (it committed).
-      afterCancel(job).then((rows) => resolve([rows]), () => reject(new JobCancelled(job.id)));
+      afterCancel(job).then(
+        (rows) => resolve([rows]),
+        () => reject(new JobCancelled(job.id)),
+      );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -125,12 +125,16 @@ export class LedgerWriter {
     if (interrupted) columns.set('partitions', copy);
     const hasMeta = ['key', 'value'].every((c) => columns.get('meta')?.includes(c));
     const versions = hasMeta ? (await runJob(this.client, ledgerVersionSql(project, ledgerSchema), undefined, context)).map((row) => String(row.value)) : [];
-    const state = judgeLedger(LEDGER_SPEC, { columns, versions }, {
-      describe: `the ledger of target '${this.target.name}' (dataset ${project}.${ledgerSchema})`,
-      table: (name) => `${ledgerSchema}.${name}`,
-      startOver: `bq rm -r -d ${project}:${ledgerSchema}`,
-      key: 'ledger_dataset',
-    });
+    const state = judgeLedger(
+      LEDGER_SPEC,
+      { columns, versions },
+      {
+        describe: `the ledger of target '${this.target.name}' (dataset ${project}.${ledgerSchema})`,
+        table: (name) => `${ledgerSchema}.${name}`,
+        startOver: `bq rm -r -d ${project}:${ledgerSchema}`,
+        key: 'ledger_dataset',
+      },
+    );
     const lockGroups = LOCK_GROUP_COLUMNS.every((c) => columns.get('locks')?.includes(c));
     const layout = interrupted ? 'interrupted' : partitioned || state === 'absent' ? 'partitioned' : 'old';
     return { state, queries: hasMeta ? 2 : 1, lockGroups, layout };
@@ -146,7 +150,8 @@ export class LedgerWriter {
       const context = { target: this.target, labels: this.labels() };
       if (state !== 'current') await runJob(this.client, ledgerDdl(this.target.project, this.target.ledgerSchema, state === 'absent'), undefined, context);
       // A ledger from before the lock recorded command groups: add the columns (additive, idempotent).
-      if (state !== 'absent' && lockGroups === false) await runJob(this.client, lockColumnsDdl(this.target.project, this.target.ledgerSchema), undefined, context);
+      if (state !== 'absent' && lockGroups === false)
+        await runJob(this.client, lockColumnsDdl(this.target.project, this.target.ledgerSchema), undefined, context);
       if (state === 'absent') this.current = true;
     })().catch((error: unknown) => {
       this.ready = undefined;
@@ -189,7 +194,10 @@ export class LedgerWriter {
   async compact(pipeline: Pipeline): Promise<Compaction> {
     await this.ensure();
     await this.migrate(pipeline);
-    const [row] = await runJob(this.client, compactLedgerScript(this.target.project, this.target.ledgerSchema), undefined, { target: this.target, labels: this.labels() });
+    const [row] = await runJob(this.client, compactLedgerScript(this.target.project, this.target.ledgerSchema), undefined, {
+      target: this.target,
+      labels: this.labels(),
+    });
     return { before: Number(row?.before_rows ?? 0), after: Number(row?.after_rows ?? 0) };
   }
 
@@ -209,7 +217,10 @@ export class LedgerWriter {
       upstream_failed: run.summary?.upstreamFailed ?? -1,
       blocked: run.summary?.blocked ?? -1,
     };
-    await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: this.labels(BOOKKEEPING, run.runId) });
+    await runJob(this.client, recordRunSql(this.target.project, this.target.ledgerSchema), params, {
+      target: this.target,
+      labels: this.labels(BOOKKEEPING, run.runId),
+    });
   }
 
   /** One INSERT job per FAILURE_ROWS_PER_JOB rows (a year of failing days is one job, not 365). */
@@ -229,11 +240,16 @@ export class LedgerWriter {
       }));
       const processors = new Set(chunk.map((failure) => failure.processor));
       const first = chunk[0] as FailureRecord;
-      await runJob(this.client, recordFailuresSql(this.target.project, this.target.ledgerSchema), { failures: rows }, {
-        target: this.target,
-        // Billing groups jobs by processor: a job writing rows of several is bookkeeping.
-        labels: this.labels(processors.size === 1 ? first.processor : BOOKKEEPING, first.runId),
-      });
+      await runJob(
+        this.client,
+        recordFailuresSql(this.target.project, this.target.ledgerSchema),
+        { failures: rows },
+        {
+          target: this.target,
+          // Billing groups jobs by processor: a job writing rows of several is bookkeeping.
+          labels: this.labels(processors.size === 1 ? first.processor : BOOKKEEPING, first.runId),
+        },
+      );
     }
   }
 
@@ -254,7 +270,12 @@ export class LedgerWriter {
         started_ms: b.startedAt ?? -1,
         ended_ms: b.endedAt ?? -1,
       }));
-      await runJob(this.client, recordBatchesSql(this.target.project, this.target.ledgerSchema), { batches: rows }, { target: this.target, labels: this.labels(BOOKKEEPING, batches[0]?.runId) });
+      await runJob(
+        this.client,
+        recordBatchesSql(this.target.project, this.target.ledgerSchema),
+        { batches: rows },
+        { target: this.target, labels: this.labels(BOOKKEEPING, batches[0]?.runId) },
+      );
     }
   }
 
@@ -344,7 +365,10 @@ export class LedgerWriter {
     const params = { target: this.target.name, run_id: owner.runId, command_groups: JSON.stringify(groups) };
     for (let attempt = 0; ; attempt++) {
       try {
-        await runJob(this.client, recordLockGroupsSql(this.target.project, this.target.ledgerSchema), params, { target: this.target, labels: this.labels(BOOKKEEPING, owner.runId) });
+        await runJob(this.client, recordLockGroupsSql(this.target.project, this.target.ledgerSchema), params, {
+          target: this.target,
+          labels: this.labels(BOOKKEEPING, owner.runId),
+        });
         return;
       } catch (error) {
         // An UPDATE of the locks table may meet another run's lock script: retry, it is quick.
@@ -356,10 +380,15 @@ export class LedgerWriter {
 
   async releaseLock(owner: LockOwner): Promise<void> {
     await this.ensure();
-    await runJob(this.client, releaseLockSql(this.target.project, this.target.ledgerSchema), { target: this.target.name, run_id: owner.runId }, {
-      target: this.target,
-      labels: this.labels(BOOKKEEPING, owner.runId),
-    });
+    await runJob(
+      this.client,
+      releaseLockSql(this.target.project, this.target.ledgerSchema),
+      { target: this.target.name, run_id: owner.runId },
+      {
+        target: this.target,
+        labels: this.labels(BOOKKEEPING, owner.runId),
+      },
+    );
   }
 }
 

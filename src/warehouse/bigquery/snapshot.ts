@@ -105,7 +105,8 @@ export async function readBigquerySnapshot(
 
 async function readInventory(client: BigQuery, context: JobContext, dataset: string, tables: string[], facts: Map<string, TableFacts>): Promise<void> {
   const { target } = context;
-  for (const table of tables) facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map(), expirationDays: undefined, ddl: '', partitionIds: [] });
+  for (const table of tables)
+    facts.set(`${dataset}.${table}`, { exists: false, partitioning: undefined, partitions: new Map(), expirationDays: undefined, ddl: '', partitionIds: [] });
   let rows: Row[];
   try {
     rows = await runJob(client, inventorySql(target.project, dataset), { tables }, context);
@@ -120,12 +121,10 @@ async function readInventory(client: BigQuery, context: JobContext, dataset: str
     if (row.kind === 'table') {
       fact.exists = true;
       fact.ddl = item;
-    }
-    else if (row.kind === 'expiration') {
+    } else if (row.kind === 'expiration') {
       const days = Number(item);
       if (Number.isFinite(days) && days > 0) fact.expirationDays = days;
-    }
-    else if (row.kind === 'column') {
+    } else if (row.kind === 'column') {
       const at = item.lastIndexOf(':');
       fact.partitioning = { column: item.slice(0, at), type: item.slice(at + 1).toUpperCase() };
     } else if (row.kind === 'partition') {
@@ -207,7 +206,12 @@ async function ledgerRows(client: BigQuery, context: JobContext, sql: string, pa
   }
 }
 
-async function readLedger(client: BigQuery, context: JobContext, processors: readonly PipelineNode[], byTable: boolean): Promise<Map<string, Map<Day, LedgerEntry>>> {
+async function readLedger(
+  client: BigQuery,
+  context: JobContext,
+  processors: readonly PipelineNode[],
+  byTable: boolean,
+): Promise<Map<string, Map<Day, LedgerEntry>>> {
   const { target } = context;
   const owners = new Map(processors.map((node) => [ledgerKeyOf(node, byTable), node.name]));
   const ledger = new Map<string, Map<Day, LedgerEntry>>();
@@ -238,7 +242,12 @@ async function readLedgerNames(client: BigQuery, context: JobContext, byTable: b
   }));
 }
 
-async function readFailures(client: BigQuery, context: JobContext, processors: readonly PipelineNode[], byTable: boolean): Promise<Map<string, Map<Day, string>>> {
+async function readFailures(
+  client: BigQuery,
+  context: JobContext,
+  processors: readonly PipelineNode[],
+  byTable: boolean,
+): Promise<Map<string, Map<Day, string>>> {
   const { target } = context;
   const names = processors.map((node) => ({ processor: node.name, ledger_key: ledgerKeyOf(node, byTable) }));
   const failures = new Map<string, Map<Day, string>>();

@@ -135,7 +135,6 @@ function latestPerPartition(byTable: boolean): string {
   return `QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key}, partition_date ORDER BY built_at DESC, run_id DESC) = 1`;
 }
 
-
 /**
  * The latest ledger row of each partition of the given tables (params: @keys: `dataset.table` names,
  * or processor names for a version-1 ledger), whatever processor name recorded it.
@@ -184,7 +183,14 @@ export function failuresSql(project: string, ledgerDataset: string, byTable = tr
 }
 
 /** The columns version 3 added to `runs`: the run's range and its counts, written with its end row. */
-const RUN_SUMMARY_TYPES: Readonly<Record<(typeof RUN_SUMMARY_COLUMNS)[number], string>> = { range_start: 'DATE', range_end: 'DATE', built: 'INT64', failed: 'INT64', upstream_failed: 'INT64', blocked: 'INT64' };
+const RUN_SUMMARY_TYPES: Readonly<Record<(typeof RUN_SUMMARY_COLUMNS)[number], string>> = {
+  range_start: 'DATE',
+  range_end: 'DATE',
+  built: 'INT64',
+  failed: 'INT64',
+  upstream_failed: 'INT64',
+  blocked: 'INT64',
+};
 const RUN_SUMMARY_SQL = RUN_SUMMARY_COLUMNS.map((c) => `${c} ${RUN_SUMMARY_TYPES[c]}`).join(', ');
 
 /**
@@ -240,7 +246,10 @@ export function migrateScript(project: string, ledgerDataset: string, from: 1 | 
       : [
           `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} STRING;`,
           ...(withMapping
-            ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM UNNEST(@mapping) AS m`, `WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL;`]
+            ? [
+                `UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM UNNEST(@mapping) AS m`,
+                `WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL;`,
+              ]
             : []),
         ];
   return [
@@ -249,7 +258,6 @@ export function migrateScript(project: string, ledgerDataset: string, from: 1 | 
     ...recordVersion(project, ledgerDataset, from > 1),
   ].join('\n');
 }
-
 
 /** The days an error check failed, as the batch script's `_dag_findings` holds them. */
 const FAILED_DAYS = `(SELECT partition_date FROM _dag_findings WHERE severity = 'error')`;
@@ -455,7 +463,9 @@ export function acquireLockScript(project: string, ledgerDataset: string, takeov
     `WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE target = @target);`,
   ];
   return [
-    ...(takeover ? [`BEGIN TRANSACTION;`, `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`, ...insert, `COMMIT TRANSACTION;`] : insert),
+    ...(takeover
+      ? [`BEGIN TRANSACTION;`, `DELETE FROM ${locks} WHERE target = @target AND run_id = @takeover_run_id;`, ...insert, `COMMIT TRANSACTION;`]
+      : insert),
     `SELECT run_id, pid, host, UNIX_MILLIS(since) AS since_ms, command_line, process_start, command_groups FROM ${locks} WHERE target = @target ORDER BY since, run_id;`,
   ].join('\n');
 }

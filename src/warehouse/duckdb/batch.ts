@@ -10,7 +10,18 @@ import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
 import { CheckedSelects } from '../checked-selects.js';
 import { KeyedQueue } from '../keyed-queue.js';
-import { done, failed, type BatchJob, type CheckFinding, type FailureCategory, type InputFingerprints, type JobFailure, type RowCounts, type StagedBatch, type Step } from '../port.js';
+import {
+  done,
+  failed,
+  type BatchJob,
+  type CheckFinding,
+  type FailureCategory,
+  type InputFingerprints,
+  type JobFailure,
+  type RowCounts,
+  type StagedBatch,
+  type Step,
+} from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
 import { checkedWriteStatements, findingStatements, runChecks, stagedCountStatement, stageStatements, stagingTable } from './checks.js';
@@ -61,7 +72,9 @@ export function writeStatements(job: BatchJob, select: string, tableExists: bool
   return [
     'BEGIN TRANSACTION',
     ...alterStatements(job, changes),
-    ...(tableExists ? [`DELETE FROM ${table} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)}`, `INSERT INTO ${table} BY NAME ${select}`] : [`CREATE TABLE ${table} AS ${select}`]),
+    ...(tableExists
+      ? [`DELETE FROM ${table} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)}`, `INSERT INTO ${table} BY NAME ${select}`]
+      : [`CREATE TABLE ${table} AS ${select}`]),
   ];
 }
 
@@ -81,7 +94,13 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
  * The batch's ledger rows (every day of the batch, 0 rows for days without any) and its check
  * findings, then COMMIT. Days an error check failed (`findings`) keep their old ledger rows.
  */
-export function commitStatements(job: BatchJob, rowsByDay: RowCounts, fingerprints: InputFingerprints, ledgerSchema: string, findings: readonly CheckFinding[] = []): string[] {
+export function commitStatements(
+  job: BatchJob,
+  rowsByDay: RowCounts,
+  fingerprints: InputFingerprints,
+  ledgerSchema: string,
+  findings: readonly CheckFinding[] = [],
+): string[] {
   const failed = failedDays(findings);
   const days = job.batch.days.filter((day) => !failed.includes(day));
   const ledgerRows = days.map((day) => partitionRow(job, day, rowsByDay.get(day) ?? 0, fingerprints.get(day) ?? ''));
@@ -151,7 +170,13 @@ const changesTable = (plan: TablePlan): boolean => !plan.exists || plan.changes.
  * committed or discarded; a batch that creates or alters its table also holds the table's turn in
  * `checks.queue` until then (nobody else writes the table beside its uncommitted ALTER).
  */
-export async function stageSqlBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, signal: AbortSignal, checks: CheckedColumns): Promise<Step<StagedBatch>> {
+export async function stageSqlBatch(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  job: BatchJob,
+  signal: AbortSignal,
+  checks: CheckedColumns,
+): Promise<Step<StagedBatch>> {
   const { action } = job.processor;
   if (action.kind !== 'sql') throw new Error(`${job.processor.name} is not a SQL processor`);
   const key = CheckedSelects.key(job.processor.name, action.text);
@@ -249,7 +274,8 @@ async function stageOnce(
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` });
-    if (error instanceof BatchError) return failed({ category: error.category, message: `${where}: ${error.message}`, ...(error.dataIndependent ? { dataIndependent: true } : {}) });
+    if (error instanceof BatchError)
+      return failed({ category: error.category, message: `${where}: ${error.message}`, ...(error.dataIndependent ? { dataIndependent: true } : {}) });
     return failed(duckdbFailure(error, `${where}: ${duckdbMessage(error)}${selfReadHint(job, error)}`));
   } finally {
     // Nothing may interrupt the connection once the rows are staged: the COMMIT is not to be cut.
@@ -292,7 +318,14 @@ async function stageChecked(
 }
 
 /** The ledger rows go in with the COMMIT; a COMMIT that fails leaves the old partitions and ledger. */
-function stagedBatch(connection: SerialConnection, ledgerSchema: string, job: BatchJob, rows: RowCounts, onCommitted: () => void, findings: readonly CheckFinding[] = []): StagedBatch {
+function stagedBatch(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  job: BatchJob,
+  rows: RowCounts,
+  onCommitted: () => void,
+  findings: readonly CheckFinding[] = [],
+): StagedBatch {
   let open = true;
   return {
     findings,
@@ -375,7 +408,10 @@ function outOfRange(job: BatchJob, days: readonly (number | null)[], counts: rea
   ].filter(Boolean);
   // The SELECT ran twice; should the second run disagree with the first, the count still stands.
   if (parts.length === 0) parts.push('rows dated outside the batch');
-  return new BatchError('OUT_OF_RANGE_ROWS', `${parts.join(' and ')}; the SELECT must yield only rows for {{ start_date }}..{{ end_date }}; nothing was written`);
+  return new BatchError(
+    'OUT_OF_RANGE_ROWS',
+    `${parts.join(' and ')}; the SELECT must yield only rows for {{ start_date }}..{{ end_date }}; nothing was written`,
+  );
 }
 
 /** DuckDB's message, without the caret diagram after the first few lines. */

@@ -30,7 +30,9 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
       return `SELECT ${keys.join(', ')}, count(*) AS copies FROM ${rows} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
     }
     case 'row_count': {
-      const bounds = [rule.min === undefined ? '' : `count(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `count(r.${pc}) > ${rule.max}`].filter(Boolean);
+      const bounds = [rule.min === undefined ? '' : `count(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `count(r.${pc}) > ${rule.max}`].filter(
+        Boolean,
+      );
       const days = job.batch.days.map(dateLiteral).join(', ');
       return `SELECT d.day AS ${pc}, count(r.${pc}) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN ${rows} AS r ON r.${pc} = d.day GROUP BY d.day HAVING ${bounds.join(' OR ')}`;
     }
@@ -118,7 +120,10 @@ export function checkedWriteStatements(job: BatchJob, stage: string, tableExists
   const clean = failed.length === 0 ? '' : ` WHERE ${pc} NOT IN (${failed.map(dateLiteral).join(', ')})`;
   return [
     ...(tableExists
-      ? [`DELETE FROM ${table} WHERE ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}${kept}`, `INSERT INTO ${table} BY NAME SELECT * FROM ${stage}${clean}`]
+      ? [
+          `DELETE FROM ${table} WHERE ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}${kept}`,
+          `INSERT INTO ${table} BY NAME SELECT * FROM ${stage}${clean}`,
+        ]
       : [`CREATE TABLE ${table} AS SELECT * FROM ${stage}${clean}`]),
     `DROP TABLE ${stage}`,
   ];
@@ -137,7 +142,9 @@ export function findingStatements(ledgerSchema: string, job: BatchJob, findings:
     (f) =>
       `(${quoteString(job.runId)}, ${quoteString(job.processor.name)}, ${dateLiteral(f.day)}, ${quoteString(f.check)}, ${quoteString(f.severity)}, ${Math.trunc(f.offending)}, ${quoteString(`[${f.samples.join(', ')}]`)}, ${timestampLiteral(job.builtAt)})`,
   );
-  return [`INSERT INTO ${ledgerTable(ledgerSchema, 'checks')} (run_id, processor, partition_date, check_name, severity, offending_rows, samples, checked_at) VALUES ${values.join(', ')}`];
+  return [
+    `INSERT INTO ${ledgerTable(ledgerSchema, 'checks')} (run_id, processor, partition_date, check_name, severity, offending_rows, samples, checked_at) VALUES ${values.join(', ')}`,
+  ];
 }
 
 /** DuckDB's message, with what to do when a sql check does not yield the partition column. */

@@ -63,9 +63,17 @@ export async function readPartitions(db: OpenDatabase, job: BatchJob): Promise<S
     );
     const typeIndex = columns.indexOf(processor.partitionColumn);
     if (columns.length > 0 && typeIndex < 0)
-      return failed({ category: 'PROCESSOR_ERROR', message: `${where}: table ${tableName(processor.table)} has no partition column '${processor.partitionColumn}'`, dataIndependent: true });
+      return failed({
+        category: 'PROCESSOR_ERROR',
+        message: `${where}: table ${tableName(processor.table)} has no partition column '${processor.partitionColumn}'`,
+        dataIndependent: true,
+      });
     if (typeIndex >= 0 && types[typeIndex] !== 'DATE')
-      return failed({ category: 'PROCESSOR_ERROR', message: `${where}: ${tableName(processor.table)}.${processor.partitionColumn} is ${String(types[typeIndex])}, not DATE`, dataIndependent: true });
+      return failed({
+        category: 'PROCESSOR_ERROR',
+        message: `${where}: ${tableName(processor.table)}.${processor.partitionColumn} is ${String(types[typeIndex])}, not DATE`,
+        dataIndependent: true,
+      });
     const rowsByDay = new Map<Day, number>();
     if (columns.length > 0) {
       const [days = [], counts = []] = await db.main.columns(countStatement(job, true));
@@ -92,7 +100,14 @@ export async function checkPartitions(db: OpenDatabase, job: BatchJob): Promise<
 }
 
 /** The ledger rows and check findings in one transaction; days an error check failed keep their markers. */
-export async function recordPartitions(db: OpenDatabase, ledgerSchema: string, job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
+export async function recordPartitions(
+  db: OpenDatabase,
+  ledgerSchema: string,
+  job: BatchJob,
+  rows: RowCounts,
+  fingerprints: InputFingerprints,
+  findings: readonly CheckFinding[] = [],
+): Promise<Step<void>> {
   const values = [...rows].map(([day, count]) => partitionRow(job, day, count, fingerprints.get(day) ?? ''));
   const failedChecks = failedDays(findings);
   const days = job.batch.days.filter((day) => !failedChecks.includes(day));

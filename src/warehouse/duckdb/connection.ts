@@ -140,7 +140,11 @@ export class OpenDatabase {
       try {
         mkdirSync(dirname(path), { recursive: true });
       } catch (error) {
-        throw new WarehouseError('unreadable-target', `cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`, 'check the target path in pipeline.yaml and its permissions');
+        throw new WarehouseError(
+          'unreadable-target',
+          `cannot create the folder of the DuckDB file ${path}: ${(error as Error).message}`,
+          'check the target path in pipeline.yaml and its permissions',
+        );
       }
     }
     const instance = await nodeApi.DuckDBInstance.create(':memory:', readOnly ? READ_ONLY_CONFIG : {});
@@ -198,8 +202,13 @@ export function openError(path: string, error: unknown): WarehouseError {
       'wait for that process (another dag run, a notebook, the duckdb CLI) to finish or close the file, then retry',
     );
   }
-  if (!existsSync(path)) return new WarehouseError('unreadable-target', `cannot open the DuckDB file ${path}: ${message}`, 'check the target path in pipeline.yaml');
-  return new WarehouseError('unreadable-target', `cannot open the DuckDB file ${path}: ${message}`, 'check that the file is a DuckDB database you may read and write');
+  if (!existsSync(path))
+    return new WarehouseError('unreadable-target', `cannot open the DuckDB file ${path}: ${message}`, 'check the target path in pipeline.yaml');
+  return new WarehouseError(
+    'unreadable-target',
+    `cannot open the DuckDB file ${path}: ${message}`,
+    'check that the file is a DuckDB database you may read and write',
+  );
 }
 
 /**
@@ -207,7 +216,8 @@ export function openError(path: string, error: unknown): WarehouseError {
  * or permission is missing, the disk is full. Retrying or splitting the batch cannot help.
  */
 const DATA_INDEPENDENT_CLASS = /^(Parser|Binder|Catalog|Permission|Dependency|Not implemented) Error/;
-const MISSING_FILE_OR_ROOM = /No files found that match|No such file or directory|Permission denied|No space left on device|Read-only file system|Disk quota exceeded/i;
+const MISSING_FILE_OR_ROOM =
+  /No files found that match|No such file or directory|Permission denied|No space left on device|Read-only file system|Disk quota exceeded/i;
 
 /** DuckDB errors start with their class ("Binder Error: ..."); lock conflicts, other I/O and memory may pass on retry. */
 export function classifyDuckdbError(error: unknown): FailureCategory {

@@ -77,8 +77,12 @@ export async function readDuckdbHistory(connection: SerialConnection, ledgerSche
   if (!(await ledgerHas(connection, ledgerSchema, ['runs', 'failures']))) return EMPTY_HISTORY;
   const runs = runsOf(await connection.columns(recentRunsSql(ledgerSchema, limits.runs, withSummary)));
   if (runs.length === 0) return EMPTY_HISTORY;
-  const [runIds = [], processors = [], days = [], categories = [], messages = [], attempts = [], at = []] = await connection.columns(recentFailuresSql(ledgerSchema, limits));
-  const failures = runIds.slice(0, limits.failures).map((runId, i) => failureRecordOf(runId, processors[i], Number(days[i]), categories[i], messages[i], attempts[i], at[i]));
+  const [runIds = [], processors = [], days = [], categories = [], messages = [], attempts = [], at = []] = await connection.columns(
+    recentFailuresSql(ledgerSchema, limits),
+  );
+  const failures = runIds
+    .slice(0, limits.failures)
+    .map((runId, i) => failureRecordOf(runId, processors[i], Number(days[i]), categories[i], messages[i], attempts[i], at[i]));
   return { runs, failures, failuresTruncated: runIds.length > limits.failures };
 }
 
@@ -87,16 +91,32 @@ export async function readDuckdbRun(connection: SerialConnection, ledgerSchema: 
   const [run] = runsOf(await connection.columns(runSql(ledgerSchema, runId, withSummary)));
   if (!run) return undefined;
   if (!withSummary) return { run, batches: [] };
-  const [ids = [], processors = [], starts = [], ends = [], outcomes = [], categories = [], attempts = [], rows = [], started = [], ended = []] = await connection.columns(runBatchesSql(ledgerSchema, runId));
-  const batches = ids.map((id, i) => batchRecordOf(id, processors[i], Number(starts[i]), Number(ends[i]), outcomes[i], categories[i], attempts[i], rows[i], started[i], ended[i]));
+  const [ids = [], processors = [], starts = [], ends = [], outcomes = [], categories = [], attempts = [], rows = [], started = [], ended = []] =
+    await connection.columns(runBatchesSql(ledgerSchema, runId));
+  const batches = ids.map((id, i) =>
+    batchRecordOf(id, processors[i], Number(starts[i]), Number(ends[i]), outcomes[i], categories[i], attempts[i], rows[i], started[i], ended[i]),
+  );
   return { run, batches };
 }
 
-export async function readDuckdbFailures(connection: SerialConnection, ledgerSchema: string, query: FailureQuery, withBatches: boolean): Promise<PartitionFailures> {
+export async function readDuckdbFailures(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  query: FailureQuery,
+  withBatches: boolean,
+): Promise<PartitionFailures> {
   if (!(await ledgerHas(connection, ledgerSchema, ['runs', 'failures', 'partitions']))) return { failures: [], truncated: false };
-  const [runIds = [], processors = [], days = [], categories = [], messages = [], attempt = [], at = [], attempts = [], builtBy = [], builtAt = []] = await connection.columns(failedPartitionsSql(ledgerSchema, query, withBatches));
+  const [runIds = [], processors = [], days = [], categories = [], messages = [], attempt = [], at = [], attempts = [], builtBy = [], builtAt = []] =
+    await connection.columns(failedPartitionsSql(ledgerSchema, query, withBatches));
   const failures = runIds
     .slice(0, query.limit)
-    .map((runId, i) => partitionFailureOf(failureRecordOf(runId, processors[i], Number(days[i]), categories[i], messages[i], attempt[i], at[i]), attempts[i], builtBy[i], builtAt[i]));
+    .map((runId, i) =>
+      partitionFailureOf(
+        failureRecordOf(runId, processors[i], Number(days[i]), categories[i], messages[i], attempt[i], at[i]),
+        attempts[i],
+        builtBy[i],
+        builtAt[i],
+      ),
+    );
   return { failures, truncated: runIds.length > query.limit };
 }

@@ -37,7 +37,15 @@ import { checkPartitions, commandEnv, markUnfinished, readPartitions, recordPart
 import { OpenDatabase, type SerialConnection, type StatementHook } from './connection.js';
 import { ExclusiveGate } from './gate.js';
 import { hasRunSummaries, isOlderLedger, type LedgerState } from '../ledger-shape.js';
-import { createLedger, inspectLedger, migrateLedger, recordBatchesStatements, recordFailuresStatement, recordRunStatements, recordSourceVersions } from './ledger.js';
+import {
+  createLedger,
+  inspectLedger,
+  migrateLedger,
+  recordBatchesStatements,
+  recordFailuresStatement,
+  recordRunStatements,
+  recordSourceVersions,
+} from './ledger.js';
 import { EMPTY_HISTORY } from '../history-rows.js';
 import { readDuckdbFailures, readDuckdbHistory, readDuckdbRun } from './history.js';
 import { acquireFileLock, recordLockGroups, releaseFileLock } from './lock.js';
@@ -59,7 +67,8 @@ export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): 
   const logged = options.onStatement === undefined ? statementLog(options.env) : undefined;
   if (logged) return openDuckdb(target, { ...options, onStatement: logged });
   // `dag run`: take dag's lock before opening the file (see lock-first.ts).
-  if (options.lockFirst && !options.readOnly) return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
+  if (options.lockFirst && !options.readOnly)
+    return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
   const db = await OpenDatabase.open(target.path, options.readOnly, options.onStatement);
   let ledger: LedgerState;
@@ -105,7 +114,14 @@ class DuckdbWarehouse implements Warehouse {
       const pool: SerialConnection[] = [];
       try {
         for (let i = 0; i < SNAPSHOT_PARALLELISM; i++) pool.push(await db.connect());
-        const reader = { main: db.main, pool, ledgerSchema: this.target.ledgerSchema, targetName: this.target.name, byTable: this.ledger !== 'v1', unreadable: options.unreadable ?? 'throw' };
+        const reader = {
+          main: db.main,
+          pool,
+          ledgerSchema: this.target.ledgerSchema,
+          targetName: this.target.name,
+          byTable: this.ledger !== 'v1',
+          unreadable: options.unreadable ?? 'throw',
+        };
         return await readDuckdbSnapshot(reader, pipeline, nodes);
       } finally {
         for (const connection of pool) connection.close();
@@ -216,7 +232,13 @@ class DuckdbWarehouse implements Warehouse {
     return checkPartitions(this.writable(), job);
   }
 
-  recordPartitions(job: BatchJob, rows: RowCounts, fingerprints: InputFingerprints, _signal?: AbortSignal, findings: readonly CheckFinding[] = []): Promise<Step<void>> {
+  recordPartitions(
+    job: BatchJob,
+    rows: RowCounts,
+    fingerprints: InputFingerprints,
+    _signal?: AbortSignal,
+    findings: readonly CheckFinding[] = [],
+  ): Promise<Step<void>> {
     return recordPartitions(this.writable(), this.target.ledgerSchema, job, rows, fingerprints, findings);
   }
 
@@ -269,7 +291,9 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   readRecentRuns(limits: HistoryLimits): Promise<RunHistory> {
-    return this.gate.shared(async () => (this.db ? readDuckdbHistory(this.db.main, this.target.ledgerSchema, limits, hasRunSummaries(this.ledger)) : EMPTY_HISTORY));
+    return this.gate.shared(async () =>
+      this.db ? readDuckdbHistory(this.db.main, this.target.ledgerSchema, limits, hasRunSummaries(this.ledger)) : EMPTY_HISTORY,
+    );
   }
 
   readRun(runId: string): Promise<RunDetail | undefined> {
@@ -277,7 +301,9 @@ class DuckdbWarehouse implements Warehouse {
   }
 
   readFailures(query: FailureQuery): Promise<PartitionFailures> {
-    return this.gate.shared(async () => (this.db ? readDuckdbFailures(this.db.main, this.target.ledgerSchema, query, hasRunSummaries(this.ledger)) : { failures: [], truncated: false }));
+    return this.gate.shared(async () =>
+      this.db ? readDuckdbFailures(this.db.main, this.target.ledgerSchema, query, hasRunSummaries(this.ledger)) : { failures: [], truncated: false },
+    );
   }
 
   async estimateBytes(): Promise<number | undefined> {

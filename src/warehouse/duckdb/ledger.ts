@@ -35,12 +35,16 @@ export async function inspectLedger(main: SerialConnection, target: DuckdbTarget
     const [values = []] = await main.columns(`SELECT value FROM ${ledgerTable(schema, 'meta')} WHERE key = 'schema_version'`);
     versions = values.map(String);
   }
-  return judgeLedger(LEDGER_SPEC, { columns, versions }, {
-    describe: `the ledger of target '${target.name}' (schema ${schema} in ${target.path})`,
-    table: (name) => `${schema}.${name}`,
-    startOver: `DROP SCHEMA ${schema} CASCADE`,
-    key: 'ledger_schema',
-  });
+  return judgeLedger(
+    LEDGER_SPEC,
+    { columns, versions },
+    {
+      describe: `the ledger of target '${target.name}' (schema ${schema} in ${target.path})`,
+      table: (name) => `${schema}.${name}`,
+      startOver: `DROP SCHEMA ${schema} CASCADE`,
+      key: 'ledger_schema',
+    },
+  );
 }
 
 /** Creates an absent ledger (one transaction); a present one is left alone. */
@@ -78,7 +82,13 @@ export function replacePartitionRows(ledgerSchema: string, table: TableRef, date
  * (a first run may record millions); versions it left pending are computed and recorded by DuckDB in
  * one round trip per source and returned, for the input fingerprints.
  */
-export async function recordSourceVersions(connection: SerialConnection, ledgerSchema: string, pipeline: Pipeline, snapshot: Snapshot, at: number): Promise<RecordedVersions> {
+export async function recordSourceVersions(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  pipeline: Pipeline,
+  snapshot: Snapshot,
+  at: number,
+): Promise<RecordedVersions> {
   const pending = snapshot.pendingVersions ?? new Set<string>();
   const micros = BigInt(Math.round(at)) * 1000n;
   await connection.append(CATALOG, ledgerSchema, 'source_versions', (appender) => {
@@ -132,7 +142,9 @@ const intOrNull = (value: number | undefined): string => (value === undefined ? 
 export function recordRunStatements(ledgerSchema: string, run: RunRecord): string[] {
   const runs = ledgerTable(ledgerSchema, 'runs');
   const s = run.summary;
-  const summary = s ? [dateLiteral(s.range.start), dateLiteral(s.range.end), ...[s.built, s.failed, s.upstreamFailed, s.blocked].map(intOrNull)] : RUN_SUMMARY_COLUMNS.map(() => 'NULL');
+  const summary = s
+    ? [dateLiteral(s.range.start), dateLiteral(s.range.end), ...[s.built, s.failed, s.upstreamFailed, s.blocked].map(intOrNull)]
+    : RUN_SUMMARY_COLUMNS.map(() => 'NULL');
   return [
     'BEGIN TRANSACTION',
     `DELETE FROM ${runs} WHERE run_id = ${quoteString(run.runId)}`,
@@ -159,13 +171,17 @@ export function recordBatchesStatements(ledgerSchema: string, batches: readonly 
   const table = ledgerTable(ledgerSchema, 'batches');
   const statements: string[] = [];
   for (let i = 0; i < batches.length; i += BATCH_ROWS_PER_INSERT) {
-    const rows = batches.slice(i, i + BATCH_ROWS_PER_INSERT).map(
-      (b) =>
-        `(${quoteString(b.runId)}, ${quoteString(b.processor)}, ${dateLiteral(b.start)}, ${dateLiteral(b.end)}, ${quoteString(b.outcome)}, ${nullable(b.category === undefined ? undefined : quoteString(b.category))}, ${Math.trunc(b.attempts)}, ${intOrNull(b.rows)}, ${nullable(
-          b.startedAt === undefined ? undefined : timestampLiteral(b.startedAt),
-        )}, ${nullable(b.endedAt === undefined ? undefined : timestampLiteral(b.endedAt))})`,
+    const rows = batches
+      .slice(i, i + BATCH_ROWS_PER_INSERT)
+      .map(
+        (b) =>
+          `(${quoteString(b.runId)}, ${quoteString(b.processor)}, ${dateLiteral(b.start)}, ${dateLiteral(b.end)}, ${quoteString(b.outcome)}, ${nullable(b.category === undefined ? undefined : quoteString(b.category))}, ${Math.trunc(b.attempts)}, ${intOrNull(b.rows)}, ${nullable(
+            b.startedAt === undefined ? undefined : timestampLiteral(b.startedAt),
+          )}, ${nullable(b.endedAt === undefined ? undefined : timestampLiteral(b.endedAt))})`,
+      );
+    statements.push(
+      `INSERT INTO ${table} (run_id, processor, start_date, end_date, outcome, category, attempts, "rows", started_at, ended_at) VALUES ${rows.join(', ')}`,
     );
-    statements.push(`INSERT INTO ${table} (run_id, processor, start_date, end_date, outcome, category, attempts, "rows", started_at, ended_at) VALUES ${rows.join(', ')}`);
   }
   return statements.length > 0 ? ['BEGIN TRANSACTION', ...statements, 'COMMIT'] : [];
 }

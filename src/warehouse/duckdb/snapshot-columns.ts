@@ -55,9 +55,7 @@ export function inventoryGroupSql(requests: readonly InventoryRequest[], recorde
   const hashed = requests.map((r, i) => [r, i] as const).filter(([r]) => r.kind === 'hashed');
   const version = `v.hi::VARCHAR || '.' || v.lo::VARCHAR || ':' || v.n::VARCHAR`;
   const compare =
-    recordedTable !== undefined && hashed.length > 0
-      ? `coalesce(CASE WHEN r.version = ${version} THEN r.at END, 'infinity'::DOUBLE)`
-      : `'infinity'::DOUBLE`;
+    recordedTable !== undefined && hashed.length > 0 ? `coalesce(CASE WHEN r.version = ${version} THEN r.at END, 'infinity'::DOUBLE)` : `'infinity'::DOUBLE`;
   const changed = `CASE v.k WHEN 0 THEN 'nan'::DOUBLE WHEN 1 THEN 'infinity'::DOUBLE ELSE ${compare} END`;
   const join =
     recordedTable !== undefined && hashed.length > 0
@@ -88,7 +86,13 @@ export function sliceByTable(columns: readonly Float64Array[], count: number): I
   for (let i = 0; i < count; i++) {
     let end = start;
     while (end < t.length && t[end] === i) end++;
-    slices.push({ days: days.subarray(start, end), rows: rows.subarray(start, end), changedAt: changedAt.subarray(start, end), high: high.subarray(start, end), low: low.subarray(start, end) });
+    slices.push({
+      days: days.subarray(start, end),
+      rows: rows.subarray(start, end),
+      changedAt: changedAt.subarray(start, end),
+      high: high.subarray(start, end),
+      low: low.subarray(start, end),
+    });
     start = end;
   }
   return slices;
@@ -163,8 +167,20 @@ export function ownerRanges(ledger: LedgerColumns, count: number): [number, numb
  * is `versionOf` its inventory row (sources), else the run id of its ledger entry (processors: the
  * version is the entry; the run id is a label).
  */
-export function mergeColumns(inventory: InventorySlice | undefined, ledger: LedgerColumns, from: number, to: number, versionOf?: (slice: InventorySlice, index: number) => string): PartitionColumns {
-  const inv = inventory ?? { days: new Float64Array(), rows: new Float64Array(), changedAt: new Float64Array(), high: new Float64Array(), low: new Float64Array() };
+export function mergeColumns(
+  inventory: InventorySlice | undefined,
+  ledger: LedgerColumns,
+  from: number,
+  to: number,
+  versionOf?: (slice: InventorySlice, index: number) => string,
+): PartitionColumns {
+  const inv = inventory ?? {
+    days: new Float64Array(),
+    rows: new Float64Array(),
+    changedAt: new Float64Array(),
+    high: new Float64Array(),
+    low: new Float64Array(),
+  };
   if (from === to) return inventoryOnly(inv, ledger, versionOf);
   if (sameDays(inv.days, ledger.days, from, to)) return alongside(inv, ledger, from, to, versionOf);
   const capacity = inv.days.length + (to - from);
@@ -210,8 +226,21 @@ export function mergeColumns(inventory: InventorySlice | undefined, ledger: Ledg
     n++;
   }
   const trim = <T extends Float64Array>(a: T): T => a.subarray(0, n) as T;
-  const merged = { days: trim(out.days), rows: trim(out.rows), changedAt: trim(out.changedAt), builtAt: trim(out.builtAt), ledgerRows: trim(out.ledgerRows), code: trim(out.code), run: trim(out.run) };
-  return { ...merged, codes: ledger.codes, runs: ledger.runs, versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(merged.rows, merged.run, ledger.runs) };
+  const merged = {
+    days: trim(out.days),
+    rows: trim(out.rows),
+    changedAt: trim(out.changedAt),
+    builtAt: trim(out.builtAt),
+    ledgerRows: trim(out.ledgerRows),
+    code: trim(out.code),
+    run: trim(out.run),
+  };
+  return {
+    ...merged,
+    codes: ledger.codes,
+    runs: ledger.runs,
+    versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(merged.rows, merged.run, ledger.runs),
+  };
 }
 
 /**
@@ -238,15 +267,38 @@ function sameDays(days: Float64Array, ledgerDays: Float64Array, from: number, to
 }
 
 /** Inventory and ledger row by row on the same days: both results' arrays as they are, no copy. */
-function alongside(inv: InventorySlice, ledger: LedgerColumns, from: number, to: number, versionOf: ((slice: InventorySlice, index: number) => string) | undefined): PartitionColumns {
+function alongside(
+  inv: InventorySlice,
+  ledger: LedgerColumns,
+  from: number,
+  to: number,
+  versionOf: ((slice: InventorySlice, index: number) => string) | undefined,
+): PartitionColumns {
   const run = ledger.run.subarray(from, to);
-  const columns = { days: inv.days, rows: inv.rows, changedAt: inv.changedAt, builtAt: ledger.builtAt.subarray(from, to), ledgerRows: ledger.rows.subarray(from, to), code: ledger.code.subarray(from, to), run };
+  const columns = {
+    days: inv.days,
+    rows: inv.rows,
+    changedAt: inv.changedAt,
+    builtAt: ledger.builtAt.subarray(from, to),
+    ledgerRows: ledger.rows.subarray(from, to),
+    code: ledger.code.subarray(from, to),
+    run,
+  };
   const source = versionOf ? Int32Array.from(inv.days, (_, i) => i) : new Int32Array();
-  return { ...columns, codes: ledger.codes, runs: ledger.runs, versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(inv.rows, run, ledger.runs) };
+  return {
+    ...columns,
+    codes: ledger.codes,
+    runs: ledger.runs,
+    versionAt: versionOf ? rowVersion(inv, source, versionOf) : runVersion(inv.rows, run, ledger.runs),
+  };
 }
 
 /** A node without ledger rows (every source, a processor never built): the inventory's own arrays, no copy. */
-function inventoryOnly(inv: InventorySlice, ledger: LedgerColumns, versionOf: ((slice: InventorySlice, index: number) => string) | undefined): PartitionColumns {
+function inventoryOnly(
+  inv: InventorySlice,
+  ledger: LedgerColumns,
+  versionOf: ((slice: InventorySlice, index: number) => string) | undefined,
+): PartitionColumns {
   const none = new Float64Array(inv.days.length).fill(NaN);
   return {
     days: inv.days,

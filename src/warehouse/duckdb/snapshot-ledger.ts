@@ -25,7 +25,9 @@ export interface LedgerReader {
  */
 export async function readLedgerNames(connection: SerialConnection, ledgerSchema: string, byTable: boolean): Promise<LedgerNames[]> {
   const table = byTable ? 'table_name' : 'NULL::VARCHAR';
-  const [names = [], tables = [], counts = []] = await connection.columns(`SELECT processor, ${table}, count(*)::DOUBLE FROM ${ledgerTable(ledgerSchema, 'partitions')} GROUP BY ALL`);
+  const [names = [], tables = [], counts = []] = await connection.columns(
+    `SELECT processor, ${table}, count(*)::DOUBLE FROM ${ledgerTable(ledgerSchema, 'partitions')} GROUP BY ALL`,
+  );
   return names.map((name, i) => ({ processor: String(name), table: tables[i] === null ? undefined : String(tables[i]), partitions: Number(counts[i]) }));
 }
 
@@ -50,7 +52,17 @@ export async function readLedgerColumns(connection: SerialConnection, reader: Le
     if (Number(kind) === 2) count = Number(texts[i]);
     else (Number(kind) === 0 ? codes : runs).push(String(texts[i]));
   });
-  if (codes.length === 0) return { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes, runs };
+  if (codes.length === 0)
+    return {
+      owner: new Float64Array(),
+      days: new Float64Array(),
+      builtAt: new Float64Array(),
+      rows: new Float64Array(),
+      code: new Float64Array(),
+      run: new Float64Array(),
+      codes,
+      runs,
+    };
   const values = (list: readonly string[]): string => list.map((text, i) => `(${quoteString(text)}, ${i})`).join(', ');
   const [owner = new Float64Array(), days = owner, builtAt = owner, rows = owner, code = owner, run = owner] = await connection.numbers(
     `SELECT o.i::DOUBLE, ${dayExpression('p.partition_date')}::DOUBLE, epoch_ms(p.built_at)::DOUBLE, p."rows"::DOUBLE, c.i::DOUBLE, r.i::DOUBLE FROM ${partitionsTable} AS p JOIN (VALUES ${values(keys)}) AS o(k, i) ON p.${quoteIdent(keyColumn)} = o.k JOIN (VALUES ${values(codes)}) AS c(f, i) ON p.code_fingerprint = c.f JOIN (VALUES ${values(runs)}) AS r(id, i) ON p.run_id = r.id ORDER BY 1, 2`,

@@ -14,7 +14,17 @@ import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, read
 import { WarehouseError } from '../port.js';
 import type { SerialConnection } from './connection.js';
 import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
-import { hashHalves, mergeColumns, ownerRanges, readInventoryGroup, TABLES_PER_QUERY, TableReadError, type InventoryRequest, type InventorySlice, type LedgerColumns } from './snapshot-columns.js';
+import {
+  hashHalves,
+  mergeColumns,
+  ownerRanges,
+  readInventoryGroup,
+  TABLES_PER_QUERY,
+  TableReadError,
+  type InventoryRequest,
+  type InventorySlice,
+  type LedgerColumns,
+} from './snapshot-columns.js';
 import { readFailures, readLedgerColumns, readLedgerNames, type LedgerReader } from './snapshot-ledger.js';
 import { CATALOG, ledgerTable, qualifiedTable, quoteIdent, quoteString, stringList } from './sql.js';
 
@@ -77,9 +87,15 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       run: async (connection) => void (ledger = await readLedgerColumns(connection, reader, processors)),
     });
   if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
-    tasks.push({ reads: `the ledger table ${reader.ledgerSchema}.failures`, run: async (connection) => void ({ failures, checkFailures } = await readFailures(connection, reader, processors)) });
+    tasks.push({
+      reads: `the ledger table ${reader.ledgerSchema}.failures`,
+      run: async (connection) => void ({ failures, checkFailures } = await readFailures(connection, reader, processors)),
+    });
   const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
-  const requests: InventoryRequest[] = existing.map((node) => ({ node, kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed' }));
+  const requests: InventoryRequest[] = existing.map((node) => ({
+    node,
+    kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed',
+  }));
   // Processors and sources in separate groups: a processors-only query returns half the columns.
   const inventoryGroups = [requests.filter((r) => r.kind === 'processor'), requests.filter((r) => r.kind !== 'processor')].flatMap((list) =>
     Array.from({ length: Math.ceil(list.length / TABLES_PER_QUERY) }, (_, k) => list.slice(k * TABLES_PER_QUERY, (k + 1) * TABLES_PER_QUERY)),
@@ -140,7 +156,16 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   };
 }
 
-const EMPTY_LEDGER: LedgerColumns = { owner: new Float64Array(), days: new Float64Array(), builtAt: new Float64Array(), rows: new Float64Array(), code: new Float64Array(), run: new Float64Array(), codes: [], runs: [] };
+const EMPTY_LEDGER: LedgerColumns = {
+  owner: new Float64Array(),
+  days: new Float64Array(),
+  builtAt: new Float64Array(),
+  rows: new Float64Array(),
+  code: new Float64Array(),
+  run: new Float64Array(),
+  codes: [],
+  runs: [],
+};
 
 /** What an inventory query of one table reads, as a failure names it. */
 function tableReads(node: PipelineNode): string {
@@ -248,7 +273,7 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
     throw new WarehouseError(
       'bad-table',
       `${where} has no partition column '${node.partitionColumn}'; it has: ${[...columns.keys()].join(', ')}`,
-      'set partition_column in pipeline.yaml to the table\'s DATE column',
+      "set partition_column in pipeline.yaml to the table's DATE column",
     );
   if (type !== 'DATE')
     throw new WarehouseError(
@@ -259,7 +284,6 @@ function checkPartitionColumn(node: PipelineNode, columns: Map<string, string> |
   return true;
 }
 
-
 /**
  * The same versions as text computed by DuckDB (sourceVersion's format: integers print alike in both),
  * for recording versions without reading them into JS first: columns day, version.
@@ -269,4 +293,3 @@ export function sourceVersionsSql(node: PipelineNode): string {
   const [high, low] = hashHalves('sum(hash(t))');
   return `SELECT ${column} AS partition_date, (${high})::VARCHAR || '.' || (${low})::VARCHAR || ':' || count(*)::VARCHAR AS version FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 1`;
 }
-

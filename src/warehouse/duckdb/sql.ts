@@ -95,7 +95,14 @@ export function ledgerDdl(ledgerSchema: string): string[] {
 }
 
 /** The columns of `runs` version 3 added: the run's range and its counts, written with its end row. */
-const RUN_SUMMARY_TYPES: Readonly<Record<(typeof RUN_SUMMARY_COLUMNS)[number], string>> = { range_start: 'DATE', range_end: 'DATE', built: 'BIGINT', failed: 'BIGINT', upstream_failed: 'BIGINT', blocked: 'BIGINT' };
+const RUN_SUMMARY_TYPES: Readonly<Record<(typeof RUN_SUMMARY_COLUMNS)[number], string>> = {
+  range_start: 'DATE',
+  range_end: 'DATE',
+  built: 'BIGINT',
+  failed: 'BIGINT',
+  upstream_failed: 'BIGINT',
+  blocked: 'BIGINT',
+};
 const RUN_SUMMARY_SQL = RUN_SUMMARY_COLUMNS.map((c) => `${c} ${RUN_SUMMARY_TYPES[c]}`).join(', ');
 
 /**
@@ -113,7 +120,9 @@ export function migrateStatements(ledgerSchema: string, from: 1 | 2, tables: Rea
       : [
           `ALTER TABLE ${partitions} ADD COLUMN IF NOT EXISTS ${TABLE_NAME_COLUMN} VARCHAR`,
           ...(mapping.length > 0
-            ? [`UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM (VALUES ${mapping.join(', ')}) AS m(processor, table_name) WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL`]
+            ? [
+                `UPDATE ${partitions} AS p SET ${TABLE_NAME_COLUMN} = m.table_name FROM (VALUES ${mapping.join(', ')}) AS m(processor, table_name) WHERE p.processor = m.processor AND p.${TABLE_NAME_COLUMN} IS NULL`,
+              ]
             : []),
         ];
   return [
