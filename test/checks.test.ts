@@ -320,7 +320,10 @@ await db.run(\`insert into p.cmd select d, case when d = DATE '${isoDay(4)}' the
       await new Promise<void>((resolve) => {
         const child = spawn(process.execPath, [dagBin, 'run', '--range', RANGE], { cwd: project.dir, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
         const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-        child.on('close', () => (clearTimeout(timer), resolve()));
+        child.on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
       const exists =
         (await queryRows(project.db, `select count(*)::INTEGER as n from duckdb_tables() where schema_name = 'p' and table_name = 'p'`))[0]?.n === 1;

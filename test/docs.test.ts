@@ -158,7 +158,10 @@ function normalize(text: string): string {
 function sortBatchLines(lines: readonly string[]): string[] {
   const out: string[] = [];
   let run: string[] = [];
-  const flush = () => (out.push(...run.sort()), (run = []));
+  const flush = () => {
+    out.push(...run.sort());
+    run = [];
+  };
   for (const line of lines) {
     if (/^(built|failed|skipped|split|retry) /.test(line)) run.push(line);
     else {

@@ -67,7 +67,7 @@ describe('judgeLedger', () => {
     expect(() =>
       judgeLedger(
         DUCKDB,
-        found(DUCKDB, ['2'], (c) => (asVersion2(c), withoutTableName(c))),
+        found(DUCKDB, ['2'], (c) => withoutTableName(asVersion2(c))),
         place,
       ),
     ).toThrow('table _dag.partitions has no column table_name');

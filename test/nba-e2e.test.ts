@@ -192,7 +192,7 @@ describe('nba example with a planted bad day (generate.mjs --bad-day)', () => {
     expect(run.stdout).toMatch(
       /^failed PDC 2021-11-17 CHECK_FAILED: check unique\(player_id,game_date\) found 1 offending row, e\.g\. \{"game_date":"2021-11-17","player_id":"[A-Z]{3}-\d\d","copies":2\}/m,
     );
-    expect(run.stdout).toMatch(/not built because an upstream partition failed[^]*PCF 2021-11-17\n\s+MLFS 2021-11-17/);
+    expect(run.stdout).toMatch(/not built because an upstream partition failed[\s\S]*PCF 2021-11-17\n\s+MLFS 2021-11-17/);
     const built = await ledger(db);
     expect(built.PDC).not.toContain('2021-11-17');
     expect(built.PDC).toContain('2021-11-16');

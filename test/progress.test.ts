@@ -59,8 +59,8 @@ describe('run progress', () => {
     view.onEvent({ kind: 'warning', message: 'webhook unreachable' });
     view.finish();
     const [pdc, mlfs, total, failure] = screenOf(out).slice(-4);
-    expect(pdc).toMatch(/^PDC\s+█+░+\s+5\/10  1 running$/);
-    expect(mlfs).toMatch(/^MLFS\s+█+░+\s+3\/4  3 failed$/);
+    expect(pdc).toMatch(/^PDC\s+█+░+\s+5\/10 {2}1 running$/);
+    expect(mlfs).toMatch(/^MLFS\s+█+░+\s+3\/4 {2}3 failed$/);
     // 8 of 14 in 2 s: 6 left, 1.5 s.
     expect(total).toBe('8/14 partitions, 2.0s elapsed, ETA 1.5s');
     expect(failure).toBe('  MLFS PROCESSOR_ERROR ×3 1970-01-02..04: Binder Error: no column x');
@@ -77,7 +77,7 @@ describe('run progress', () => {
       view.onEvent(event);
     view.finish();
     const [pdc, total] = screenOf(out).slice(-2);
-    expect(pdc).toMatch(/^PDC\s+░{20}\s+0\/6  6 cancelled$/);
+    expect(pdc).toMatch(/^PDC\s+░{20}\s+0\/6 {2}6 cancelled$/);
     // No ETA for a run that is stopping, and the interrupted jobs are not listed as failures.
     expect(total).toBe('0/6 partitions, 6 cancelled, 0.0s elapsed');
   });
@@ -103,8 +103,8 @@ describe('run progress', () => {
     for (const event of through(task('PCF', [1, 2]), [pending, 0], [{ status: 'upstream-failed', failure: upstream }, 0])) view.onEvent(event);
     view.finish();
     const [pdc, pcf, total, failure] = screenOf(out).slice(-4);
-    expect(pdc).toMatch(/^PDC\s+█{20}\s+2\/2  2 failed  1 blocked$/);
-    expect(pcf).toMatch(/^PCF\s+█{20}\s+2\/2  2 upstream failed  3 blocked$/);
+    expect(pdc).toMatch(/^PDC\s+█{20}\s+2\/2 {2}2 failed {2}1 blocked$/);
+    expect(pcf).toMatch(/^PCF\s+█{20}\s+2\/2 {2}2 upstream failed {2}3 blocked$/);
     expect(total).toBe('4/4 partitions, 4 blocked, 0.0s elapsed');
     expect(failure).toBe('  PDC PROCESSOR_ERROR ×2 1970-01-02..03: Conversion Error: x');
   });
@@ -132,8 +132,8 @@ describe('run progress', () => {
     const screen = screenOf(out);
     expect(screen).toEqual([
       'dag: SIGINT: cancelling run r: interrupting running jobs',
-      expect.stringMatching(/^PDC\s+█{10}░{10}\s+2\/4  2 cancelled$/),
-      expect.stringMatching(/^PCF\s+░{20}\s+0\/4  4 cancelled$/),
+      expect.stringMatching(/^PDC\s+█{10}░{10}\s+2\/4 {2}2 cancelled$/),
+      expect.stringMatching(/^PCF\s+░{20}\s+0\/4 {2}4 cancelled$/),
       '2/8 partitions, 6 cancelled, 0.0s elapsed',
     ]);
     // The cursor is shown again.

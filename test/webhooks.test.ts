@@ -11,7 +11,14 @@ function heldPoster() {
     new Promise<string | undefined>((resolve) => {
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      held.push({ url, body, answer: (error) => (inFlight--, resolve(error)) });
+      held.push({
+        url,
+        body,
+        answer: (error) => {
+          inFlight--;
+          resolve(error);
+        },
+      });
     });
   return { post, held, max: () => maxInFlight };
 }
@@ -36,7 +43,12 @@ describe('Webhooks', () => {
     // Answer everything until all ten posts went out (each answer lets one waiting post in).
     let answered = 1;
     while (answered < 10) {
-      for (const h of poster.held.splice(0)) if (!h.answered) (h.answered = true), h.answer(), answered++;
+      for (const h of poster.held.splice(0)) {
+        if (h.answered) continue;
+        h.answered = true;
+        h.answer();
+        answered++;
+      }
       await tick();
     }
     await webhooks.settled();
@@ -47,7 +59,10 @@ describe('Webhooks', () => {
     const bodies: { url: string; body: { event: string; count?: number; posted?: number } }[] = [];
     const warnings: string[] = [];
     const webhooks = new Webhooks(
-      async (url, body) => (bodies.push({ url, body: body as { event: string } }), url.endsWith('b') ? 'HTTP 500' : undefined),
+      async (url, body) => {
+        bodies.push({ url, body: body as { event: string } });
+        return url.endsWith('b') ? 'HTTP 500' : undefined;
+      },
       (w) => warnings.push(w),
     );
     for (let day = 1; day <= 12; day++)

@@ -39,7 +39,7 @@ export function resolveChecks(
   reportedOnce.set(ctx.report, seen);
   const entries: { value: unknown; path: Path; once: boolean }[] = [];
   const add = (list: unknown, path: Path, once: boolean): void => {
-    if (Array.isArray(list)) list.forEach((value, i) => entries.push({ value, path: [...path, i], once }));
+    if (Array.isArray(list)) for (const [i, value] of list.entries()) entries.push({ value, path: [...path, i], once });
   };
   add(ctx.defaults.checks, ['defaults', 'checks'], true);
   add(raw.checks, ['processors', name, 'checks'], false);

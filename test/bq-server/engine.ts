@@ -263,7 +263,11 @@ export class Engine {
     let touched: Set<string> | undefined;
     // An INSERT (in a transaction, or in its own implicit one) updates the metadata after COMMIT (Engine.metadata says why).
     const deferred = dml && !isMutation(statement);
-    const metadata = (update: () => Promise<void>): Promise<void> => (deferred ? (state.afterCommit.push(update), Promise.resolve()) : update());
+    const metadata = (update: () => Promise<void>): Promise<void> => {
+      if (!deferred) return update();
+      state.afterCommit.push(update);
+      return Promise.resolve();
+    };
     if (dml && target?.dataset) {
       const name = `${target.dataset}.${target.table}`;
       if (state.transaction && isMutation(statement)) state.transaction.mutated.add(name);

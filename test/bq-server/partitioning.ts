@@ -23,7 +23,7 @@ export function partitionClause(head: string): { head: string; partitioning: Par
   if (!match) return { head, partitioning: undefined };
   const column = match[1] ?? match[3] ?? match[4] ?? '';
   const granularity = (match[2]?.toUpperCase() ?? 'DAY') as Granularity;
-  return { head: head.slice(0, match.index) + ' ' + head.slice(match.index + match[0].length), partitioning: { column, granularity } };
+  return { head: `${head.slice(0, match.index)} ${head.slice(match.index + match[0].length)}`, partitioning: { column, granularity } };
 }
 
 const FORMATS: Readonly<Record<Granularity, string>> = { HOUR: '%Y%m%d%H', DAY: '%Y%m%d', MONTH: '%Y%m', YEAR: '%Y' };

@@ -63,7 +63,7 @@ export function shownCommands(file: string, markdown: string): ShownCommand[] {
     shown.push({ file, line, text: `dag ${text}`.trim(), args: shellWords(text), runnable, ...(fails ? { fails } : {}) });
   const inBlocks = new Set<number>();
   for (const block of fencedBlocks(markdown)) {
-    block.lines.forEach((raw, i) => inBlocks.add(block.line + i));
+    for (let i = 0; i < block.lines.length; i++) inBlocks.add(block.line + i);
     // A shell block's `\` continuations join the next line.
     const lines = block.lines
       .join('\n')

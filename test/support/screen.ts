@@ -11,6 +11,7 @@ export function screenOf(raw: string): string[] {
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!;
     if (ch === '\u001b') {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the escape sequences this replays
       const csi = /^\u001b\[([?0-9;]*)([A-Za-z])/.exec(raw.slice(i));
       if (!csi) {
         i += 1; // ESC 7 / ESC 8 and the like: no effect on what is shown here

@@ -12,7 +12,7 @@ import type { Pipeline, Processor } from '../../core/model.js';
 import { checkFailureNotes, checkFailuresJson, checkFailureText } from '../../report/check-notes.js';
 import { planTextChunks } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
-import { USAGE_EXIT, verbHelp } from '../help.js';
+import { verbHelp } from '../help.js';
 import { useColor, writeChunks, type CliIO } from '../io.js';
 import { addUp, FORCE_HELP, loadAndSelect, openTarget, printWarnings, readAndPlan, SELECT_HELP } from '../prepare.js';
 import { parseRange, RANGE_HELP } from '../range.js';

@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { loadPipeline } from '../../config/load.js';
 import { displayPath } from '../../config/report.js';
-import { USAGE_EXIT, verbHelp } from '../help.js';
+import { verbHelp } from '../help.js';
 import { useColor, type CliIO } from '../io.js';
 import { ledgerDiagnostics } from '../validate-ledger.js';
 import { DIAGNOSTIC_FORMATS, renderGithub, renderJson, renderText, verdict, type DiagnosticFormat } from '../render-diagnostics.js';

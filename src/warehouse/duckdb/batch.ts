@@ -303,7 +303,10 @@ async function stageChecked(
   const [days = [], counts = []] = await checked(() => connection.columns(stagedCountStatement(job, stage)));
   const rowsByDay = new Map<Day, number>();
   const outside: number[] = [];
-  days.forEach((day, i) => (day === null ? outside.push(Number(counts[i] ?? 0)) : rowsByDay.set(day as number, Number(counts[i] ?? 0))));
+  for (const [i, day] of days.entries()) {
+    if (day === null) outside.push(Number(counts[i] ?? 0));
+    else rowsByDay.set(day as number, Number(counts[i] ?? 0));
+  }
   if (outside.length > 0) {
     await connection.run('ROLLBACK');
     const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));

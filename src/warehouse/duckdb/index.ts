@@ -53,7 +53,7 @@ import { openAfterLock } from './lock-first.js';
 import { dropProcessorStatements } from './refresh.js';
 import { emptySnapshot, readDuckdbSnapshot } from './snapshot.js';
 import { statementLog } from './sql-log.js';
-import { LEDGER_SCHEMA_VERSION, qualifiedSchema } from './sql.js';
+import { qualifiedSchema } from './sql.js';
 
 export interface DuckdbOptions extends OpenOptions {
   /** Sees every SQL statement the adapter issues, in order (golden tests, debugging). */

@@ -106,13 +106,16 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       reads: group.map(({ node }) => tableReads(node)).join(', '),
       run: async (connection) => {
         const slices = await readInventoryGroup(connection, group, recordedTable, tableReads);
-        group.forEach((request, i) => {
+        for (const [i, request] of group.entries()) {
           const slice = slices[i] as InventorySlice | TableReadError;
-          if (!(slice instanceof TableReadError)) return void inventories.set(request.node.name, slice);
+          if (!(slice instanceof TableReadError)) {
+            inventories.set(request.node.name, slice);
+            continue;
+          }
           // The calendar decides every expected partition: without it there is nothing to plan.
           if (reader.unreadable === 'throw' || request.node.name === pipeline.calendar) throw slice;
           unreadable.set(request.node.name, snapshotError(reader, slice.reads, slice.cause).message);
-        });
+        }
       },
     });
   }
