@@ -3,10 +3,10 @@
  * the JSON described by schema/runs-output.schema.json. Pure: the CLI reads the ledger and the logs.
  */
 import { formatDay } from '../core/dates.js';
-import type { BatchRecord, PartitionFailure, RunRecord } from '../warehouse/port.js';
+import type { BatchRecord, PartitionFailure, RecordedFinding, RunRecord } from '../warehouse/port.js';
 import { firstLine } from '../warehouse/shared.js';
 import { FailureGroups, groupJson, groupLine, withoutLabel, type FailureGroup } from './failure-groups.js';
-import { dayRangeText } from './ranges.js';
+import { compactDays, dayRangeText } from './ranges.js';
 
 /** `41s`, `3m 5s`, `2h 10m`; `—` when unknown. */
 export function durationText(ms: number | undefined): string {
@@ -147,11 +147,51 @@ export function groupFailures(failures: readonly PartitionFailure[]): { group: F
   return groups.all().map((group) => ({ group, builtSince: built.get(group) ?? 0 }));
 }
 
+/** A run's findings of one check of one processor at one severity, over the dates it found rows on. */
+export interface FindingGroup {
+  readonly processor: string;
+  readonly check: string;
+  readonly severity: RecordedFinding['severity'];
+  readonly days: number[];
+  offending: number;
+  /** The first sample of the earliest date that has one. */
+  sample: unknown;
+}
+
+/** Findings grouped by processor, check and severity, in the order read (processor, check, date). */
+export function groupFindings(findings: readonly RecordedFinding[]): FindingGroup[] {
+  const groups = new Map<string, FindingGroup>();
+  for (const f of findings) {
+    const key = JSON.stringify([f.processor, f.check, f.severity]);
+    let group = groups.get(key);
+    if (!group) {
+      group = { processor: f.processor, check: f.check, severity: f.severity, days: [], offending: 0, sample: undefined };
+      groups.set(key, group);
+    }
+    group.days.push(f.day);
+    group.offending += f.offending;
+    if (group.sample === undefined) group.sample = f.samples[0];
+  }
+  return [...groups.values()];
+}
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** `warn  row_count ×2 2021-11-06..07: 2 offending rows, e.g. {"rows":0}` (the sample cut to a line's worth). */
+export function findingLine(group: FindingGroup): string {
+  const count = group.days.length > 1 ? ` ×${group.days.length}` : '';
+  const json = group.sample === undefined ? undefined : JSON.stringify(group.sample);
+  const sample = json === undefined ? '' : `, e.g. ${json.length > 200 ? `${json.slice(0, 197)}...` : json}`;
+  return `${group.severity.padEnd(5)} ${group.check}${count} ${compactDays(group.days)}: ${plural(group.offending, 'offending row')}${sample}`;
+}
+
 export interface RunView {
   readonly run: RunRecord;
   readonly batches: readonly BatchRecord[];
   readonly failures: readonly PartitionFailure[];
   readonly truncated: boolean;
+  readonly checks: readonly RecordedFinding[];
+  readonly checksTruncated: boolean;
   /** A batch's log file, when it is on this machine. */
   readonly logOf: (batch: BatchRecord) => string | undefined;
   /** Every log file of the run found here. */
@@ -201,6 +241,14 @@ export function runText(view: RunView): string {
     if (view.truncated) out.push('  (more failed partitions exist: dag runs --failures lists them)');
     out.push('');
   }
+  const findings = groupFindings(view.checks);
+  if (findings.length > 0) {
+    out.push('Checks:');
+    const width = Math.max(...findings.map((g) => g.processor.length));
+    for (const group of findings) out.push(`  ${group.processor.padEnd(width)}  ${findingLine(group)}`);
+    if (view.checksTruncated) out.push('  (more findings exist: --json lists the first 10000, _dag.checks holds them all)');
+    out.push('');
+  }
   if (view.logs.length > 0) {
     out.push('Logs:');
     for (const log of view.logs) out.push(`  ${log.processor} ${log.range}  ${log.path}`);
@@ -227,6 +275,16 @@ export function runDetailJson(target: string, view: RunView) {
     failures: view.failures.map(failureJson),
     failure_groups: groupFailures(view.failures).map(({ group, builtSince }) => ({ ...groupJson(group), built_since: builtSince })),
     truncated: view.truncated,
+    checks: groupFindings(view.checks).map((g) => ({
+      processor: g.processor,
+      check: g.check,
+      severity: g.severity,
+      count: g.days.length,
+      dates: g.days.map(formatDay),
+      offending_rows: g.offending,
+      sample: g.sample ?? null,
+    })),
+    checks_truncated: view.checksTruncated,
     logs: view.logs.map((log) => log.path),
   };
 }

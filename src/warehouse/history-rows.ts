@@ -1,6 +1,6 @@
 /** Run-history rows as both adapters read them, made into the port's records the same way. */
 import type { Day } from '../core/dates.js';
-import type { BatchRecord, FailureCategory, FailureRecord, PartitionFailure, RunHistory, RunRecord, RunSummary } from './port.js';
+import type { BatchRecord, FailureCategory, FailureRecord, PartitionFailure, RecordedFinding, RunHistory, RunRecord, RunSummary } from './port.js';
 
 export const EMPTY_HISTORY: RunHistory = { runs: [], failures: [], failuresTruncated: false };
 
@@ -99,5 +99,28 @@ export function failureRecordOf(
     message: String(message ?? ''),
     attempt: Number(attempt ?? 0),
     at: Number(atMs ?? 0),
+  };
+}
+
+/** `samples` as recorded: a JSON array of rows; text that is not one is kept as a single sample. */
+function samplesOf(text: unknown): unknown[] {
+  if (text === null || text === undefined || text === '') return [];
+  try {
+    const parsed: unknown = JSON.parse(String(text));
+    return Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    return [String(text)];
+  }
+}
+
+/** A `checks` row (the date as a Day number). */
+export function findingRecordOf(processor: unknown, check: unknown, severity: unknown, day: Day, offending: unknown, samples: unknown): RecordedFinding {
+  return {
+    processor: String(processor),
+    check: String(check),
+    severity: String(severity) === 'error' ? 'error' : 'warn',
+    day,
+    offending: Number(offending ?? 0),
+    samples: samplesOf(samples),
   };
 }

@@ -248,12 +248,29 @@ export interface PartitionFailures {
   readonly truncated: boolean;
 }
 
+/** A data-check finding as `_dag.checks` recorded it (samples parsed from their JSON array). */
+export interface RecordedFinding {
+  readonly processor: string;
+  readonly check: string;
+  readonly severity: CheckSeverity;
+  readonly day: Day;
+  readonly offending: number;
+  readonly samples: readonly unknown[];
+}
+
 /** One run as `dag runs RUN_ID` shows it. */
 export interface RunDetail {
   readonly run: RunRecord;
   /** Ordered by processor, then start date; empty for runs recorded before ledger version 3. */
   readonly batches: readonly BatchRecord[];
+  /** The run's check findings (both severities) by processor, check, date; at most RUN_FINDINGS. */
+  readonly checks: readonly RecordedFinding[];
+  /** More findings exist than `checks` holds. */
+  readonly checksTruncated: boolean;
 }
+
+/** Check findings `readRun` returns at most (one more is read to tell truncation). */
+export const RUN_FINDINGS = 10_000;
 
 /** A running command's process group, as the lock records it (so a takeover can end an orphan). */
 export interface ProcessGroup {

@@ -91,13 +91,15 @@ async function printFailures(io: CliIO, warehouse: Warehouse, runId: string | un
 }
 
 async function printRun(io: CliIO, warehouse: Warehouse, runId: string, logRoot: string, flags: RunsFlags): Promise<void> {
-  const { run, batches } = await requireRun(warehouse, runId);
+  const { run, batches, checks, checksTruncated } = await requireRun(warehouse, runId);
   const { failures, truncated } = await warehouse.readFailures({ runId, limit: FAILURE_ROWS });
   const view: RunView = {
     run,
     batches,
     failures,
     truncated,
+    checks,
+    checksTruncated,
     logOf: (b) => {
       const file = logFileOf(logRoot, runId, b.processor, b.start, b.end);
       return existsSync(file) ? shownPath(io.cwd, file) : undefined;

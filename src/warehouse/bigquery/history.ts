@@ -7,9 +7,20 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { formatDay, parseIsoDate } from '../../core/dates.js';
 import type { BigqueryTarget } from '../../core/model.js';
-import { EMPTY_HISTORY, batchRecordOf, failureRecordOf, partitionFailureOf, runRecordOf, runSummaryOf } from '../history-rows.js';
+import { EMPTY_HISTORY, batchRecordOf, failureRecordOf, findingRecordOf, partitionFailureOf, runRecordOf, runSummaryOf } from '../history-rows.js';
 import { RUN_SUMMARY_COLUMNS } from '../ledger-shape.js';
-import type { BatchRecord, FailureQuery, FailureRecord, HistoryLimits, PartitionFailure, PartitionFailures, RunDetail, RunHistory } from '../port.js';
+import {
+  RUN_FINDINGS,
+  type BatchRecord,
+  type FailureQuery,
+  type FailureRecord,
+  type HistoryLimits,
+  type PartitionFailure,
+  type PartitionFailures,
+  type RecordedFinding,
+  type RunDetail,
+  type RunHistory,
+} from '../port.js';
 import { isNotFound } from './errors.js';
 import { runJob, type JobContext, type Row } from './jobs.js';
 import { ledgerTable } from './sql.js';
@@ -50,6 +61,17 @@ export function runBatchesSql(project: string, ledgerDataset: string): string {
     `FROM ${ledgerTable(project, ledgerDataset, 'batches')}`,
     `WHERE run_id = @run_id`,
     `ORDER BY processor, start_date`,
+  ].join('\n');
+}
+
+/** One run's check findings (params: @run_id, @limit: one more than wanted, to tell truncation). */
+export function runFindingsSql(project: string, ledgerDataset: string): string {
+  return [
+    `SELECT processor, check_name, severity, CAST(partition_date AS STRING) AS partition_date, offending_rows, samples`,
+    `FROM ${ledgerTable(project, ledgerDataset, 'checks')}`,
+    `WHERE run_id = @run_id`,
+    `ORDER BY processor, check_name, severity, partition_date`,
+    `LIMIT @limit`,
   ].join('\n');
 }
 
@@ -172,7 +194,7 @@ export async function readBigqueryRun(
   const [row] = (await rows(client, runSql(target.project, target.ledgerSchema, withSummary), { run_id: runId }, context)) ?? [];
   if (!row) return undefined;
   const run = runOf(row);
-  if (!withSummary) return { run, batches: [] };
+  if (!withSummary) return { run, batches: [], checks: [], checksTruncated: false };
   const batches: BatchRecord[] = [];
   for (const b of (await rows(client, runBatchesSql(target.project, target.ledgerSchema), { run_id: runId }, context)) ?? []) {
     const start = dayOf(b.start_date);
@@ -180,7 +202,13 @@ export async function readBigqueryRun(
     if (start === undefined || end === undefined) continue;
     batches.push(batchRecordOf(b.run_id, b.processor, start, end, b.outcome, b.category, b.attempts, b.row_count, b.started_ms, b.ended_ms));
   }
-  return { run, batches };
+  const found = (await rows(client, runFindingsSql(target.project, target.ledgerSchema), { run_id: runId, limit: RUN_FINDINGS + 1 }, context)) ?? [];
+  const checks: RecordedFinding[] = [];
+  for (const f of found.slice(0, RUN_FINDINGS)) {
+    const day = dayOf(f.partition_date);
+    if (day !== undefined) checks.push(findingRecordOf(f.processor, f.check_name, f.severity, day, f.offending_rows, f.samples));
+  }
+  return { run, batches, checks, checksTruncated: found.length > RUN_FINDINGS };
 }
 
 export async function readBigqueryFailures(

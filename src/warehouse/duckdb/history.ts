@@ -4,9 +4,9 @@
  * read-only open must not create it). A ledger older than version 3 is read without the run summaries
  * and batches it lacks (a read-only open never migrates).
  */
-import { EMPTY_HISTORY, batchRecordOf, failureRecordOf, partitionFailureOf, runRecordOf, runSummaryOf } from '../history-rows.js';
+import { EMPTY_HISTORY, batchRecordOf, failureRecordOf, findingRecordOf, partitionFailureOf, runRecordOf, runSummaryOf } from '../history-rows.js';
 import { RUN_SUMMARY_COLUMNS } from '../ledger-shape.js';
-import type { FailureQuery, HistoryLimits, PartitionFailures, RunDetail, RunHistory, RunRecord } from '../port.js';
+import { RUN_FINDINGS, type FailureQuery, type HistoryLimits, type PartitionFailures, type RunDetail, type RunHistory, type RunRecord } from '../port.js';
 import type { SerialConnection } from './connection.js';
 import { CATALOG, dateLiteral, dayExpression, ledgerTable, msExpression, quoteString } from './sql.js';
 
@@ -61,6 +61,11 @@ export function failedPartitionsSql(ledgerSchema: string, query: FailureQuery, w
   ].join('\n');
 }
 
+/** One run's check findings, one row more than RUN_FINDINGS to tell truncation. */
+export function runFindingsSql(ledgerSchema: string, runId: string): string {
+  return `SELECT processor, check_name, severity, ${dayExpression('partition_date')}, offending_rows, samples FROM ${ledgerTable(ledgerSchema, 'checks')} WHERE run_id = ${quoteString(runId)} ORDER BY processor, check_name, severity, partition_date LIMIT ${RUN_FINDINGS + 1}`;
+}
+
 async function ledgerHas(connection: SerialConnection, ledgerSchema: string, tables: readonly string[]): Promise<boolean> {
   const [present = []] = await connection.columns(
     `SELECT count(*) FROM duckdb_tables() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(ledgerSchema)} AND table_name IN (${tables.map(quoteString).join(', ')})`,
@@ -90,13 +95,17 @@ export async function readDuckdbRun(connection: SerialConnection, ledgerSchema: 
   if (!(await ledgerHas(connection, ledgerSchema, ['runs']))) return undefined;
   const [run] = runsOf(await connection.columns(runSql(ledgerSchema, runId, withSummary)));
   if (!run) return undefined;
-  if (!withSummary) return { run, batches: [] };
+  if (!withSummary) return { run, batches: [], checks: [], checksTruncated: false };
   const [ids = [], processors = [], starts = [], ends = [], outcomes = [], categories = [], attempts = [], rows = [], started = [], ended = []] =
     await connection.columns(runBatchesSql(ledgerSchema, runId));
   const batches = ids.map((id, i) =>
     batchRecordOf(id, processors[i], Number(starts[i]), Number(ends[i]), outcomes[i], categories[i], attempts[i], rows[i], started[i], ended[i]),
   );
-  return { run, batches };
+  const [fp = [], names = [], severities = [], fdays = [], offending = [], samples = []] = (await ledgerHas(connection, ledgerSchema, ['checks']))
+    ? await connection.columns(runFindingsSql(ledgerSchema, runId))
+    : [];
+  const checks = fp.slice(0, RUN_FINDINGS).map((p, i) => findingRecordOf(p, names[i], severities[i], Number(fdays[i]), offending[i], samples[i]));
+  return { run, batches, checks, checksTruncated: fp.length > RUN_FINDINGS };
 }
 
 export async function readDuckdbFailures(
