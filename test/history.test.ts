@@ -69,7 +69,7 @@ async function expectHistory(warehouse: Warehouse, target: string): Promise<void
   expect(cut.failuresTruncated).toBe(true);
 }
 
-const EMPTY = { runs: [], failures: [], failuresTruncated: false };
+const EMPTY = { runs: [], failures: [], failuresTruncated: false, checks: [], checksTruncated: false };
 
 describe('readRecentRuns on DuckDB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dag-history-'));

@@ -2,7 +2,7 @@
  * `dag runs RUN_ID` lists the run's data-check findings (docs/running.md, docs/checks.md): through
  * the real CLI on a DuckDB file, a run with an error finding and a warn finding shows both, in text
  * grouped by processor and check with compacted dates, and in `--json` (validated against
- * schema/runs-output.schema.json) as `checks`.
+ * schema/runs-output.schema.json) as `checks`; the report page lists them in its "Check findings".
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,5 +82,20 @@ describe('dag runs RUN_ID shows check findings (DuckDB)', () => {
       },
     ]);
     expect(parsed.checks_truncated).toBe(false);
+
+    // The report page lists the recent runs' findings, errors first, next to the failures by category.
+    const report = await project.dag(['report', '--range', RANGE, '--out', 'report.html']);
+    expect(report.code, report.stderr).toBe(0);
+    const html = readFileSync(join(project.dir, 'report.html'), 'utf8');
+    const checks = html.slice(html.indexOf('<section id="checks">'));
+    expect(checks).toContain('<h2>Check findings</h2>');
+    expect(checks).toMatch(
+      /<td class="severity error">error<\/td><td>P<\/td><td><code>not_null\(id\)<\/code><\/td><td class="num">1<\/td><td>[^<]*<\/td><td class="num">3<\/td>/,
+    );
+    expect(checks).toMatch(
+      /<td class="severity warn">warn<\/td><td>Q<\/td><td><code>low_ids<\/code><\/td><td class="num">2<\/td><td>[^<]*<\/td><td class="num">2<\/td>/,
+    );
+    expect(checks.indexOf('severity error')).toBeLessThan(checks.indexOf('severity warn'));
+    expect(checks).toContain(runId);
   });
 });

@@ -153,6 +153,8 @@ export interface FindingGroup {
   readonly check: string;
   readonly severity: RecordedFinding['severity'];
   readonly days: number[];
+  /** The runs that found them (the report groups several runs' findings). */
+  readonly runs: Set<string>;
   offending: number;
   /** The first sample of the earliest date that has one. */
   sample: unknown;
@@ -165,10 +167,11 @@ export function groupFindings(findings: readonly RecordedFinding[]): FindingGrou
     const key = JSON.stringify([f.processor, f.check, f.severity]);
     let group = groups.get(key);
     if (!group) {
-      group = { processor: f.processor, check: f.check, severity: f.severity, days: [], offending: 0, sample: undefined };
+      group = { processor: f.processor, check: f.check, severity: f.severity, days: [], runs: new Set(), offending: 0, sample: undefined };
       groups.set(key, group);
     }
     group.days.push(f.day);
+    group.runs.add(f.runId);
     group.offending += f.offending;
     if (group.sample === undefined) group.sample = f.samples[0];
   }

@@ -2,7 +2,7 @@
 import type { Day } from '../core/dates.js';
 import type { BatchRecord, FailureCategory, FailureRecord, PartitionFailure, RecordedFinding, RunHistory, RunRecord, RunSummary } from './port.js';
 
-export const EMPTY_HISTORY: RunHistory = { runs: [], failures: [], failuresTruncated: false };
+export const EMPTY_HISTORY: RunHistory = { runs: [], failures: [], failuresTruncated: false, checks: [], checksTruncated: false };
 
 const OUTCOMES = new Set(['success', 'failed', 'cancelled']);
 
@@ -114,8 +114,17 @@ function samplesOf(text: unknown): unknown[] {
 }
 
 /** A `checks` row (the date as a Day number). */
-export function findingRecordOf(processor: unknown, check: unknown, severity: unknown, day: Day, offending: unknown, samples: unknown): RecordedFinding {
+export function findingRecordOf(
+  runId: unknown,
+  processor: unknown,
+  check: unknown,
+  severity: unknown,
+  day: Day,
+  offending: unknown,
+  samples: unknown,
+): RecordedFinding {
   return {
+    runId: String(runId),
     processor: String(processor),
     check: String(check),
     severity: String(severity) === 'error' ? 'error' : 'warn',

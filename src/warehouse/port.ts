@@ -219,6 +219,9 @@ export interface RunHistory {
   readonly failures: readonly FailureRecord[];
   /** True when the limit cut failure rows off. */
   readonly failuresTruncated: boolean;
+  /** The check findings of those runs (both severities), newest run first, up to the failures limit. */
+  readonly checks: readonly RecordedFinding[];
+  readonly checksTruncated: boolean;
 }
 
 /**
@@ -250,6 +253,7 @@ export interface PartitionFailures {
 
 /** A data-check finding as `_dag.checks` recorded it (samples parsed from their JSON array). */
 export interface RecordedFinding {
+  readonly runId: string;
   readonly processor: string;
   readonly check: string;
   readonly severity: CheckSeverity;

@@ -207,11 +207,11 @@ export class MemoryWarehouse implements Warehouse {
     this.batches.push(...batches);
   }
   async readRecentRuns(): Promise<RunHistory> {
-    return { runs: this.runs, failures: this.failures, failuresTruncated: false };
+    return { runs: this.runs, failures: this.failures, failuresTruncated: false, checks: [], checksTruncated: false };
   }
   async readRun(runId: string): Promise<RunDetail | undefined> {
     const run = [...this.runs].reverse().find((r) => r.runId === runId);
-    return run ? { run, batches: this.batches.filter((b) => b.runId === runId) } : undefined;
+    return run ? { run, batches: this.batches.filter((b) => b.runId === runId), checks: [], checksTruncated: false } : undefined;
   }
   async readFailures(): Promise<PartitionFailures> {
     return { failures: [], truncated: false };

@@ -1,7 +1,7 @@
 /**
  * `dag report --range A..B [--select SEL] [--target T] [--out FILE]`: one self-contained HTML page
  * (DESIGN §10) with the DAG, the coverage heatmap, the recent runs and the failures by category.
- * Reads like `dag plan` (plus two history queries) and never writes to the warehouse.
+ * Reads like `dag plan` (plus three history queries) and never writes to the warehouse.
  */
 import type { Command } from 'commander';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';

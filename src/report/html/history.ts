@@ -8,7 +8,7 @@ import type { Day } from '../../core/dates.js';
 import { unfinishedRun, type Snapshot } from '../../core/snapshot.js';
 import type { FailureRecord, RunHistory } from '../../warehouse/port.js';
 import { compactDays } from '../ranges.js';
-import { durationText, runDurationMs } from '../runs.js';
+import { durationText, groupFindings, runDurationMs } from '../runs.js';
 import { escapeHtml } from './escape.js';
 
 /** Whether a failed partition was built after the failure: by the same run, by a later one, or not. */
@@ -78,4 +78,17 @@ export function failuresByCategory(history: RunHistory, rebuilt: Rebuilt): strin
   });
   const truncated = history.failuresTruncated ? '<p class="note">Only the newest failure rows were read; older ones of these runs are left out.</p>' : '';
   return `${sections.join('\n')}${truncated}<p class="note">Counted once per run, processor and date (its latest attempt); <code>dag explain PROCESSOR DATE</code> walks one partition down to its cause.</p>`;
+}
+
+/** The recent runs' data-check findings: errors first, per processor and check, with dates, rows, runs and a sample. */
+export function checkFindings(history: RunHistory): string {
+  if (history.checks.length === 0) return '<p class="empty">No check finding in the recent runs.</p>';
+  const groups = groupFindings(history.checks).sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  const rows = groups.map((g) => {
+    const days = [...new Set(g.days)].sort((a, b) => a - b);
+    const sample = g.sample === undefined ? '' : JSON.stringify(g.sample);
+    return `<tr><td class="severity ${g.severity}">${g.severity}</td><td>${escapeHtml(g.processor)}</td><td><code>${escapeHtml(g.check)}</code></td><td class="num">${days.length}</td><td>${escapeHtml(compactDays(days, { maxRanges: 6 }))}</td><td class="num">${g.offending}</td><td>${[...g.runs].map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}</td><td class="message"><code>${escapeHtml(sample.length > 300 ? `${sample.slice(0, 297)}...` : sample)}</code></td></tr>`;
+  });
+  const truncated = history.checksTruncated ? '<p class="note">Only the newest findings were read; older ones of these runs are left out.</p>' : '';
+  return `<table class="checks"><thead><tr><th>severity</th><th>processor</th><th>check</th><th>dates</th><th>which</th><th>offending rows</th><th>runs</th><th>sample (newest)</th></tr></thead><tbody>${rows.join('')}</tbody></table>${truncated}<p class="note">An <code>error</code> finding left its partitions uncommitted (CHECK_FAILED above); a <code>warn</code> finding was committed and recorded. <code>dag runs RUN_ID</code> lists one run's findings.</p>`;
 }

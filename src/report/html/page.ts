@@ -11,7 +11,7 @@ import type { Snapshot } from '../../core/snapshot.js';
 import type { RunHistory } from '../../warehouse/port.js';
 import { reportData } from './data.js';
 import { escapeHtml, scriptJson } from './escape.js';
-import { failuresByCategory, rebuiltFrom, runsTable } from './history.js';
+import { checkFindings, failuresByCategory, rebuiltFrom, runsTable } from './history.js';
 import { HEATMAP_SCRIPT } from './script.js';
 import { dagSvg } from './svg.js';
 import { REPORT_STYLE } from './style.js';
@@ -38,7 +38,11 @@ const LEGEND: readonly [string, string, string][] = [
 export function renderReport(input: ReportInput): string {
   const { plan } = input;
   // Failures of processors the snapshot read: for those the ledger tells what was built since.
-  const history = { ...input.history, failures: input.history.failures.filter((f) => input.snapshot.tables.has(f.processor)) };
+  const history = {
+    ...input.history,
+    failures: input.history.failures.filter((f) => input.snapshot.tables.has(f.processor)),
+    checks: input.history.checks.filter((f) => input.snapshot.tables.has(f.processor)),
+  };
   const scoped =
     history.failures.length < input.history.failures.length ? '<p class="note">Failures of processors outside this report\'s selection are left out.</p>' : '';
   const data = reportData(plan, input.snapshot, input.calendar, history);
@@ -80,6 +84,10 @@ ${runsTable(history, rebuilt)}${scoped}
 <section id="failures">
 <h2>Failures by category</h2>
 ${failuresByCategory(history, rebuilt)}
+</section>
+<section id="checks">
+<h2>Check findings</h2>
+${checkFindings(history)}
 </section>
 <script type="application/json" id="dag-data">${scriptJson(data)}</script>
 <script>${HEATMAP_SCRIPT}</script>

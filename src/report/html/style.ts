@@ -40,5 +40,6 @@ td.message { max-width: 520px; }
 tr.failed td.outcome { color: var(--failed); font-weight: 600; } tr.success td.outcome { color: var(--fresh); font-weight: 600; }
 tr.cancelled td.outcome { color: var(--muted); font-weight: 600; }
 .category { font-family: ui-monospace, monospace; color: var(--failed); }
+td.severity { font-weight: 600; } td.severity.error { color: var(--failed); } td.severity.warn { color: #b38a12; }
 code { font-size: 12px; }
 `;

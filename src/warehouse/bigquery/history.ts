@@ -64,15 +64,28 @@ export function runBatchesSql(project: string, ledgerDataset: string): string {
   ].join('\n');
 }
 
-/** One run's check findings (params: @run_id, @limit: one more than wanted, to tell truncation). */
-export function runFindingsSql(project: string, ledgerDataset: string): string {
+/**
+ * Check findings (params: @limit, one more than wanted to tell truncation, and @run_id or @run_ids):
+ * one run's by processor, check and date, or the given runs' newest first.
+ */
+export function findingsSql(project: string, ledgerDataset: string, oneRun: boolean): string {
   return [
-    `SELECT processor, check_name, severity, CAST(partition_date AS STRING) AS partition_date, offending_rows, samples`,
+    `SELECT run_id, processor, check_name, severity, CAST(partition_date AS STRING) AS partition_date, offending_rows, samples`,
     `FROM ${ledgerTable(project, ledgerDataset, 'checks')}`,
-    `WHERE run_id = @run_id`,
-    `ORDER BY processor, check_name, severity, partition_date`,
+    oneRun ? `WHERE run_id = @run_id` : `WHERE run_id IN UNNEST(@run_ids)`,
+    oneRun ? `ORDER BY processor, check_name, severity, partition_date` : `ORDER BY checked_at DESC, processor, check_name, partition_date`,
     `LIMIT @limit`,
   ].join('\n');
+}
+
+/** `checks` rows as findings, the first `limit` of them, and whether there were more. */
+function findingsOf(found: readonly Row[], limit: number): { checks: RecordedFinding[]; checksTruncated: boolean } {
+  const checks: RecordedFinding[] = [];
+  for (const f of found.slice(0, limit)) {
+    const day = dayOf(f.partition_date);
+    if (day !== undefined) checks.push(findingRecordOf(f.run_id, f.processor, f.check_name, f.severity, day, f.offending_rows, f.samples));
+  }
+  return { checks, checksTruncated: found.length > limit };
 }
 
 /**
@@ -180,7 +193,15 @@ export async function readBigqueryHistory(
     if (day === undefined) continue;
     failures.push(failureRecordOf(row.run_id, row.processor, day, row.category, row.message, row.attempt, row.failed_ms));
   }
-  return { runs, failures, failuresTruncated: failureRows.length > limits.failures };
+  const findings = withSummary
+    ? ((await rows(
+        client,
+        findingsSql(target.project, target.ledgerSchema, false),
+        { run_ids: runs.map((r) => r.runId), limit: Math.trunc(limits.failures) + 1 },
+        context,
+      )) ?? [])
+    : [];
+  return { runs, failures, failuresTruncated: failureRows.length > limits.failures, ...findingsOf(findings, limits.failures) };
 }
 
 export async function readBigqueryRun(
@@ -202,13 +223,8 @@ export async function readBigqueryRun(
     if (start === undefined || end === undefined) continue;
     batches.push(batchRecordOf(b.run_id, b.processor, start, end, b.outcome, b.category, b.attempts, b.row_count, b.started_ms, b.ended_ms));
   }
-  const found = (await rows(client, runFindingsSql(target.project, target.ledgerSchema), { run_id: runId, limit: RUN_FINDINGS + 1 }, context)) ?? [];
-  const checks: RecordedFinding[] = [];
-  for (const f of found.slice(0, RUN_FINDINGS)) {
-    const day = dayOf(f.partition_date);
-    if (day !== undefined) checks.push(findingRecordOf(f.processor, f.check_name, f.severity, day, f.offending_rows, f.samples));
-  }
-  return { run, batches, checks, checksTruncated: found.length > RUN_FINDINGS };
+  const found = (await rows(client, findingsSql(target.project, target.ledgerSchema, true), { run_id: runId, limit: RUN_FINDINGS + 1 }, context)) ?? [];
+  return { run, batches, ...findingsOf(found, RUN_FINDINGS) };
 }
 
 export async function readBigqueryFailures(

@@ -6,7 +6,16 @@
  */
 import { EMPTY_HISTORY, batchRecordOf, failureRecordOf, findingRecordOf, partitionFailureOf, runRecordOf, runSummaryOf } from '../history-rows.js';
 import { RUN_SUMMARY_COLUMNS } from '../ledger-shape.js';
-import { RUN_FINDINGS, type FailureQuery, type HistoryLimits, type PartitionFailures, type RunDetail, type RunHistory, type RunRecord } from '../port.js';
+import {
+  RUN_FINDINGS,
+  type FailureQuery,
+  type HistoryLimits,
+  type PartitionFailures,
+  type RecordedFinding,
+  type RunDetail,
+  type RunHistory,
+  type RunRecord,
+} from '../port.js';
 import type { SerialConnection } from './connection.js';
 import { CATALOG, dateLiteral, dayExpression, ledgerTable, msExpression, quoteString } from './sql.js';
 
@@ -61,9 +70,29 @@ export function failedPartitionsSql(ledgerSchema: string, query: FailureQuery, w
   ].join('\n');
 }
 
+const FINDING_COLUMNS = `run_id, processor, check_name, severity, ${dayExpression('partition_date')}, offending_rows, samples`;
+
 /** One run's check findings, one row more than RUN_FINDINGS to tell truncation. */
 export function runFindingsSql(ledgerSchema: string, runId: string): string {
-  return `SELECT processor, check_name, severity, ${dayExpression('partition_date')}, offending_rows, samples FROM ${ledgerTable(ledgerSchema, 'checks')} WHERE run_id = ${quoteString(runId)} ORDER BY processor, check_name, severity, partition_date LIMIT ${RUN_FINDINGS + 1}`;
+  return `SELECT ${FINDING_COLUMNS} FROM ${ledgerTable(ledgerSchema, 'checks')} WHERE run_id = ${quoteString(runId)} ORDER BY processor, check_name, severity, partition_date LIMIT ${RUN_FINDINGS + 1}`;
+}
+
+/** The findings of the runs recentRunsSql lists, newest first; one row more than the limit tells truncation. */
+export function recentFindingsSql(ledgerSchema: string, limits: HistoryLimits): string {
+  return `SELECT ${FINDING_COLUMNS} FROM ${ledgerTable(ledgerSchema, 'checks')} WHERE run_id IN (SELECT run_id FROM (${recentRunsSql(ledgerSchema, limits.runs, false)})) ORDER BY checked_at DESC, processor, check_name, partition_date LIMIT ${Math.trunc(limits.failures) + 1}`;
+}
+
+/** `checks` rows as findings, the first `limit` of them, and whether there were more. */
+async function findingsOf(
+  connection: SerialConnection,
+  ledgerSchema: string,
+  sql: string,
+  limit: number,
+): Promise<{ checks: RecordedFinding[]; checksTruncated: boolean }> {
+  if (!(await ledgerHas(connection, ledgerSchema, ['checks']))) return { checks: [], checksTruncated: false };
+  const [runIds = [], processors = [], names = [], severities = [], days = [], offending = [], samples = []] = await connection.columns(sql);
+  const checks = runIds.slice(0, limit).map((id, i) => findingRecordOf(id, processors[i], names[i], severities[i], Number(days[i]), offending[i], samples[i]));
+  return { checks, checksTruncated: runIds.length > limit };
 }
 
 async function ledgerHas(connection: SerialConnection, ledgerSchema: string, tables: readonly string[]): Promise<boolean> {
@@ -88,7 +117,8 @@ export async function readDuckdbHistory(connection: SerialConnection, ledgerSche
   const failures = runIds
     .slice(0, limits.failures)
     .map((runId, i) => failureRecordOf(runId, processors[i], Number(days[i]), categories[i], messages[i], attempts[i], at[i]));
-  return { runs, failures, failuresTruncated: runIds.length > limits.failures };
+  const findings = await findingsOf(connection, ledgerSchema, recentFindingsSql(ledgerSchema, limits), limits.failures);
+  return { runs, failures, failuresTruncated: runIds.length > limits.failures, ...findings };
 }
 
 export async function readDuckdbRun(connection: SerialConnection, ledgerSchema: string, runId: string, withSummary: boolean): Promise<RunDetail | undefined> {
@@ -101,11 +131,7 @@ export async function readDuckdbRun(connection: SerialConnection, ledgerSchema: 
   const batches = ids.map((id, i) =>
     batchRecordOf(id, processors[i], Number(starts[i]), Number(ends[i]), outcomes[i], categories[i], attempts[i], rows[i], started[i], ended[i]),
   );
-  const [fp = [], names = [], severities = [], fdays = [], offending = [], samples = []] = (await ledgerHas(connection, ledgerSchema, ['checks']))
-    ? await connection.columns(runFindingsSql(ledgerSchema, runId))
-    : [];
-  const checks = fp.slice(0, RUN_FINDINGS).map((p, i) => findingRecordOf(p, names[i], severities[i], Number(fdays[i]), offending[i], samples[i]));
-  return { run, batches, checks, checksTruncated: fp.length > RUN_FINDINGS };
+  return { run, batches, ...(await findingsOf(connection, ledgerSchema, runFindingsSql(ledgerSchema, runId), RUN_FINDINGS)) };
 }
 
 export async function readDuckdbFailures(
