@@ -2,12 +2,11 @@
  * Logic both adapters need in the same form, kept here so the DuckDB and BigQuery adapters cannot
  * drift apart on it. No SQL of its own: where SQL is written, the adapter passes its dialect in.
  */
-import { hostname } from 'node:os';
 import { formatDay, type Day } from '../core/dates.js';
 import { tableName, type Pipeline, type PipelineNode, type Processor, type TableRef } from '../core/model.js';
 import type { OrphanedLedger, Snapshot, TableInventory } from '../core/snapshot.js';
 import { parseTemplate, renderTemplate, withoutStatementEnd } from '../core/template.js';
-import type { BatchJob, LockOwner } from './port.js';
+import type { BatchJob } from './port.js';
 
 /** The nodes a snapshot reads: the requested ones plus the calendar node, each once, in pipeline order. */
 export function nodesToRead(pipeline: Pipeline, names: readonly string[]): PipelineNode[] {
@@ -76,21 +75,6 @@ export function commandBatchRows(processor: Processor, days: readonly Day[], fou
     else absent.push(day);
   }
   return { rows, absent };
-}
-
-/**
- * Whether a lock holder's process is known to be dead. Only a process on this host can be judged; a
- * holder on another host is always respected. EPERM means alive (another user's process); only ESRCH
- * (no such process) proves it gone.
- */
-export function holderIsDeadHere(holder: Pick<LockOwner, 'host' | 'pid'>): boolean {
-  if (holder.host !== hostname()) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 /** An error's first line: drivers append query carets, stack-like context and hints below it. */
