@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Day } from '../src/core/dates.js';
 import type { Snapshot } from '../src/core/snapshot.js';
+import { createBuildClock } from '../src/runner/clock.js';
 import { runPlan } from '../src/runner/index.js';
 import { emptySnapshot, fail, MemoryWarehouse, ok, pipelineOf, planOf, processor, runnerOptions } from './support/memory-warehouse.js';
 
@@ -103,6 +104,23 @@ describe('runner scheduling', () => {
     expect(warehouse.jobs.filter((j) => j.processor.name === 'B').map((j) => j.batch.days)).toEqual([[1], [3]]);
     // Day 2 failed three times (in 1..3, in 1..2, alone); the ledger has every attempt.
     expect(warehouse.failures.filter((f) => f.processor === 'A' && f.day === 2).map((f) => f.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('stamps a failure before the split half that rebuilds it, even when the wall clock stands still', async () => {
+    const a = processor('A');
+    // The wall clock moves only while a failing job runs, then stands still: the failure of 1..3 and
+    // the start of its half 1..2 fall in the same millisecond.
+    let now = 1_000;
+    const warehouse = new MemoryWarehouse(async (job) => {
+      if (!job.batch.days.includes(3)) return ok(job);
+      now += 1_000;
+      return fail({ category: 'PROCESSOR_ERROR', message: 'bad day 3' });
+    });
+    await runPlan(options(pipelineOf([a]), planOf([a], 3), warehouse, { clock: createBuildClock({ now: () => now }) }));
+    expect(warehouse.jobs.map((j) => j.batch.days)).toEqual([[1, 2, 3], [1, 2], [3]]);
+    const [, half] = warehouse.jobs;
+    // History counts days 1 and 2 as rebuilt in-run only when their build is strictly after their failure.
+    for (const day of [1, 2]) expect(half!.builtAt).toBeGreaterThan(warehouse.failures.findLast((f) => f.day === day)!.at);
   });
 
   it('starts a downstream batch while other days of its upstream are still being split and retried', async () => {

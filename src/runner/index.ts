@@ -46,7 +46,9 @@ export async function runPlan(options: RunnerOptions): Promise<RunResult> {
     lingering: new Set(),
     groups: new CommandGroups(warehouse, options.lockOwner, warn),
   };
-  const recorder = new FailureRecorder(warehouse, options.runId, () => clock.wall(), warn);
+  // Failure times come from the build clock, like builtAt: a split half or retry built in the same
+  // millisecond as the failure is still strictly later, so history never counts it as failed.
+  const recorder = new FailureRecorder(warehouse, options.runId, () => clock.next(), warn);
   const batches = new BatchRecorder(options.runId);
   let result: RunResult | undefined;
   try {
