@@ -17,9 +17,15 @@ export default class CountReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     const skippedNames: string[] = [];
+    const flaky: string[] = [];
     for (const module of modules) {
       for (const test of module.children.allTests()) {
-        const state = test.result().state;
+        const result = test.result();
+        const state = result.state;
+        if (state === 'passed' && test.diagnostic()?.flaky) {
+          const first = result.errors?.[0]?.message?.split('\n')[0];
+          flaky.push(`${module.moduleId.replace(/.*\/test\//, 'test/')}: ${test.name}${first ? ` (first attempt: ${first})` : ''}`);
+        }
         if (state === 'passed') passed++;
         else if (state === 'failed') failed++;
         else {
@@ -36,6 +42,8 @@ export default class CountReporter implements Reporter {
       process.exitCode = 1;
       process.stdout.write(`\nfailed: tests left temp folders behind (make them with tempProject, test/support/cli.ts): ${left.join(', ')}`);
     }
+    // A test that passed only on its retry (vitest.config.ts) is counted passed, and named here.
+    for (const name of flaky) process.stdout.write(`\nflaky (passed on retry): ${name}`);
     // Skipped tests say why in their names (e.g. live BigQuery without credentials): show them.
     for (const name of skippedNames) process.stdout.write(`\nskipped: ${name}`);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
