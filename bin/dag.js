@@ -6,14 +6,15 @@
 // The cache lives in dist/bundle/.v8-cache/, one file per bundle content, Node version, V8 flags and
 // verb; it is written after a run that had none (or one V8 rejected) and ended 0 or 1, and skipped
 // silently where it cannot be read or written.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+// CommonJS (bin/package.json): an ES module entry would start Node's ESM loader, ~20 ms of every run.
+'use strict';
+const { createHash } = require('node:crypto');
+const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { createRequire, Module } = require('node:module');
+const { dirname, join } = require('node:path');
+const { Script } = require('node:vm');
 
-const bundle = fileURLToPath(new URL('../dist/bundle/dag.cjs', import.meta.url));
+const bundle = join(__dirname, '..', 'dist', 'bundle', 'dag.cjs');
 let source;
 try {
   source = readFileSync(bundle, 'utf8');
@@ -58,9 +59,9 @@ if (cachedData === undefined || script.cachedDataRejected) {
 }
 // A vm.Script has no module loader for import(): a dag.config.mjs is imported through this module.
 globalThis[Symbol.for('dag-partitions.import')] = (url) => import(url);
-const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
+const bundleModule = { exports: {}, filename: bundle, id: bundle, loaded: false };
 try {
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  script.runInThisContext()(bundleModule.exports, createRequire(bundle), bundleModule, bundle, dirname(bundle));
 } catch (error) {
   process.stderr.write(`dag: could not start: ${error?.message ? error.message : error}. This is a bug in dag.\n`);
   if (process.env.DAG_DEBUG && error?.stack) process.stderr.write(`${error.stack}\n`);

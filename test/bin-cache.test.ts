@@ -26,7 +26,7 @@ function privatePackage(): string {
   const root = tempProject({}, 'dag-bin-cache-');
   mkdirSync(join(root, 'bin'));
   mkdirSync(join(root, 'dist', 'bundle'), { recursive: true });
-  copyFileSync(join(projectRoot, 'bin', 'dag.js'), join(root, 'bin', 'dag.js'));
+  for (const file of ['dag.js', 'package.json']) copyFileSync(join(projectRoot, 'bin', file), join(root, 'bin', file));
   for (const file of ['dag.cjs', 'pipeline-validator.cjs']) copyFileSync(join(projectRoot, 'dist', 'bundle', file), join(root, 'dist', 'bundle', file));
   writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(join(projectRoot, 'schema'), join(root, 'schema'));

@@ -95,6 +95,14 @@ describe('now, fixed once per invocation', () => {
     }
   });
 
+  it('today in UTC (computed without Intl) is the day Intl gives, on both sides of midnight and before 1970', () => {
+    for (const now of ['2021-11-30T23:59:59.999Z', '2021-12-01T00:00:00Z', '2024-02-29T12:00:00Z', '1969-12-31T23:59:59Z', '1900-03-01T00:00:00.001Z']) {
+      const pinned = io({ DAG_NOW: now });
+      expect(invocationToday(pinned), now).toBe(dayInTimeZone(Date.parse(now), 'UTC'));
+      expect(formatDay(invocationToday(pinned)), now).toBe(now.slice(0, 10));
+    }
+  });
+
   it('DAG_NOW pins it; a DAG_NOW that is no date is a usage error', () => {
     expect(formatDay(invocationToday(io({ DAG_NOW: '2021-11-02T03:30:00Z' }), 'America/New_York'))).toBe('2021-11-01');
     expect(() => invocationNow(io({ DAG_NOW: 'last tuesday' }))).toThrow("DAG_NOW 'last tuesday' is not an ISO date or time");

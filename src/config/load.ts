@@ -37,10 +37,12 @@ export function sortDiagnostics(diagnostics: readonly Diagnostic[], mainFile: st
   return [...diagnostics].sort(
     (a, b) =>
       Number(a.file !== mainFile) - Number(b.file !== mainFile) ||
-      a.file.localeCompare(b.file) ||
+      // Equal strings compare 0 without localeCompare, whose first call loads ICU's collator (~15 ms of a
+      // start-up): a pipeline's warnings are usually all in one file, and rarely share a position.
+      (a.file === b.file ? 0 : a.file.localeCompare(b.file)) ||
       a.line - b.line ||
       a.column - b.column ||
-      a.code.localeCompare(b.code),
+      (a.code === b.code ? 0 : a.code.localeCompare(b.code)),
   );
 }
 

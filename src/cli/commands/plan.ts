@@ -10,7 +10,6 @@ import { planJsonChunks } from '../../core/plan-json-stream.js';
 import type { Plan } from '../../core/plan.js';
 import type { Pipeline, Processor } from '../../core/model.js';
 import { checkFailureNotes, checkFailuresJson, checkFailureText } from '../../report/check-notes.js';
-import { planTextChunks } from '../../report/plan-text.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { verbHelp } from '../help.js';
 import { useColor, writeChunks, type CliIO } from '../io.js';
@@ -69,6 +68,8 @@ export function registerPlan(program: Command, io: CliIO): void {
       if (flags.json) {
         await writeChunks(io, planJsonChunks(plan, { unselectedUpstream: upstreamGaps, warnings, checkFailures: checkFailuresJson(checkFailures) }));
       } else {
+        // Only the text plan needs its renderer and chalk (~10 ms to load): --json never loads them.
+        const { planTextChunks } = await import('../../report/plan-text.js');
         await writeChunks(
           io,
           planTextChunks(plan, { color: useColor(io), calendar: makeCalendar(snapshot.calendar), upstreamGaps, warnings: warnings.length }),
