@@ -5,6 +5,9 @@
  * are written with the COMMIT. A crash, an error or an interrupt before COMMIT leaves the old partitions,
  * the old columns and the old ledger untouched (DuckDB's ALTER TABLE is transactional). Four round trips
  * per batch: statements that need no answer in between travel together, and the rows are written once.
+ * A batch with checks (DESIGN §9) is written the same way and its checks run with the count, over the
+ * rows just written, before the COMMIT; only when an error check fails (or a check cannot run) is the
+ * transaction rolled back and the batch re-written the careful way, without its failing days.
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
@@ -24,7 +27,18 @@ import {
 } from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
-import { checkedWriteStatements, findingStatements, runChecks, stagedCountStatement, stageStatements, stagingTable } from './checks.js';
+import {
+  CHECK_COLUMNS,
+  CHECK_ORDER,
+  checkedWriteStatements,
+  checksUnion,
+  findingStatements,
+  readFindings,
+  runEachCheck,
+  stagedCountStatement,
+  stageStatements,
+  stagingTable,
+} from './checks.js';
 import { classifyDuckdbError, duckdbFailure, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
@@ -88,6 +102,19 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
   const column = quoteIdent(job.processor.partitionColumn);
   const inside = `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM ${table} WHERE ${column} ${inBatch(job)} GROUP BY 1`;
   return tableExists ? inside : `${inside} UNION ALL SELECT NULL, count(*)::DOUBLE FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
+}
+
+/**
+ * The count (countStatement) and every check over the batch's rows as the write left them, in one
+ * query: the count's rows come with a NULL dag_check, the checks' offending partitions after them
+ * (checks.ts readFindings). Inside the transaction, so the rows checked are the rows the COMMIT makes
+ * visible, and a clean batch's checks add no rows to the answer.
+ */
+export function checkedCountStatement(job: BatchJob, tableExists: boolean): string {
+  const table = qualifiedTable(job.processor.table);
+  const rows = `(SELECT * FROM ${table} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
+  const counts = `SELECT NULL::INTEGER AS dag_check, day, n AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${countStatement(job, tableExists)}) AS dag_counts(day, n)`;
+  return `SELECT ${CHECK_COLUMNS} FROM (${counts}\nUNION ALL\n${checksUnion(job, rows)})\n${CHECK_ORDER}`;
 }
 
 /**
@@ -248,13 +275,27 @@ async function stageOnce(
       checks.set(key, true);
       if (changesTable(plan)) checks.changed(tableName(job.processor.table));
     };
-    if (job.processor.checks.length > 0) return done(await stageChecked(connection, ledgerSchema, job, select, { exists, changes }, checked, onCommitted));
+    const withChecks = job.processor.checks.length > 0;
+    const careful = async (): Promise<Step<StagedBatch>> => {
+      await connection.run('ROLLBACK');
+      return done(await stageChecked(connection, ledgerSchema, job, select, { exists, changes }, checked, onCommitted));
+    };
     const written = await checked(() => connection.changes(writeStatements(job, select, exists, changes).join(';\n')));
-    const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
+    let answer: unknown[][];
+    try {
+      answer = await checked(() => connection.columns(withChecks ? checkedCountStatement(job, exists) : countStatement(job, exists)));
+    } catch (error) {
+      // A check that cannot run: the careful way runs the checks one by one and names it.
+      if (!withChecks || signal.aborted) throw error;
+      return await careful();
+    }
+    const [days = [], counts = []] = withChecks ? answer.slice(1) : answer;
+    const findings = withChecks ? readFindings(job, answer) : [];
     const rowsByDay = new Map<Day, number>();
     let inside = 0;
     let outside = 0;
     days.forEach((day, i) => {
+      if (withChecks && answer[0]?.[i] !== null) return;
       const count = Number(counts[i] ?? 0);
       if (day === null) outside += count;
       else {
@@ -269,8 +310,10 @@ async function stageOnce(
       const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
+    // An error check failed: its days' old rows are gone from this transaction, so it starts again.
+    if (failedDays(findings).length > 0) return await careful();
     const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
-    return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted));
+    return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted, findings));
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` });
@@ -284,10 +327,12 @@ async function stageOnce(
 }
 
 /**
- * A batch with checks (DESIGN §9), inside its transaction: the SELECT's rows go to a temporary table
- * once, rows outside start..end are refused as usual, each check runs once over the staged rows, and
- * only the partitions no error check failed replace the table's. A check that cannot run throws (the
- * caller rolls back): nothing is written.
+ * The careful way for a batch whose checks failed or could not run in place (DESIGN §9), in a new
+ * transaction: the SELECT's rows go to a temporary table once, rows outside start..end are refused as
+ * usual, each check runs once over the staged rows (one query each, so that a check that cannot run
+ * is named), and only the partitions no error check failed replace the table's. A check that cannot
+ * run throws (the caller rolls back): nothing is written. The findings are these checks', over the
+ * rows this transaction commits.
  */
 async function stageChecked(
   connection: SerialConnection,
@@ -312,7 +357,7 @@ async function stageChecked(
     const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
     throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
   }
-  const found = await checked(() => runChecks(connection, job, stage));
+  const found = await checked(() => runEachCheck(connection, job, stage));
   if (!found.ok) throw BatchError.of(found.failure);
   const failed = failedDays(found.value);
   await checked(() => connection.run(checkedWriteStatements(job, stage, plan.exists, failed).join(';\n')));

@@ -1,8 +1,10 @@
 /**
- * Data checks on DuckDB (DESIGN §9): one query per check per batch, over a relation holding the
- * batch's rows (the staged rows of a SQL batch inside its transaction, or the table's batch range
- * after a command). Each query answers, per partition with offending rows, their count and up to
- * five of them as JSON, so the cost is one scan per check whatever the batch's length.
+ * Data checks on DuckDB (DESIGN §9): every check of a batch in one query, over a relation holding the
+ * batch's rows (the table's batch range inside a SQL batch's transaction, the staged rows of a batch
+ * being re-written without its failing days, or the table's batch range after a command). Each check
+ * answers, per partition with offending rows, their count and up to five of them as JSON; the checks
+ * travel as one UNION ALL, so a batch pays one round trip for its checks whatever their number or the
+ * batch's length, and a clean batch's checks yield no rows at all.
  */
 import type { Day } from '../../core/dates.js';
 import type { Check, CheckRule } from '../../core/model.js';
@@ -56,35 +58,74 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
   }
 }
 
-/** Per offending partition: its day, the count, and up to five sample rows (JSON), in one query. */
-export function checkQuery(job: BatchJob, check: Check, rows: string): string {
+/**
+ * One check's offending partitions: per partition its day, the count, and up to five sample rows (JSON),
+ * as rows (dag_check, day, offending, dag_rank, sample) where dag_check is the check's index.
+ */
+function checkRows(job: BatchJob, check: Check, index: number, rows: string): string {
   const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
   const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
-  return `SELECT day, offending, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS} ORDER BY day, dag_rank`;
+  return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
+}
+
+/** The columns of every check's rows (checkRows), for a query that puts other rows beside them. */
+export const CHECK_COLUMNS = 'dag_check, day, offending, dag_rank, sample';
+/** Findings in check order, then day, then sample. */
+export const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
+
+/** Every check of the processor over `rows`, as one UNION ALL (no ORDER BY: see CHECK_ORDER). */
+export function checksUnion(job: BatchJob, rows: string): string {
+  return job.processor.checks.map((check, i) => checkRows(job, check, i, rows)).join('\nUNION ALL\n');
 }
 
 /**
- * Runs every check of the processor over `rows`; the findings, or the failure of the first check that
- * could not run (a binder error — unknown column, bad SQL — is data-independent, as duckdbFailure says).
+ * The findings in an answer's columns (dag_check, day, offending, dag_rank, sample; CHECK_ORDER),
+ * skipping rows whose dag_check is NULL (rows of another kind the query put beside them).
+ */
+export function readFindings(job: BatchJob, answer: readonly (readonly unknown[])[]): CheckFinding[] {
+  const [indices = [], days = [], counts = [], , samples = []] = answer;
+  const findings: (CheckFinding & { samples: string[] })[] = [];
+  indices.forEach((index, i) => {
+    if (index === null) return;
+    const check = job.processor.checks[Number(index)];
+    if (!check) throw new Error(`check #${String(index)} is not one of ${job.processor.name}'s`);
+    const day = days[i] as Day;
+    let finding = findings.at(-1);
+    if (!finding || finding.check !== check.name || finding.day !== day) {
+      finding = { check: check.name, severity: check.severity, day, offending: Number(counts[i] ?? 0), samples: [] };
+      findings.push(finding);
+    }
+    finding.samples.push(shortSample(String(samples[i])));
+  });
+  return findings;
+}
+
+/**
+ * Runs every check of the processor over `rows` in one query and returns the findings. When that query
+ * fails, the checks run one by one (runEachCheck) to name the check at fault: so only outside a
+ * transaction, or where the failure has not aborted it (see stageChecked in batch.ts).
  */
 export async function runChecks(connection: SerialConnection, job: BatchJob, rows: string): Promise<Step<CheckFinding[]>> {
+  if (job.processor.checks.length === 0) return done([]);
+  try {
+    return done(readFindings(job, await connection.columns(`${checksUnion(job, rows)}\n${CHECK_ORDER}`)));
+  } catch {
+    return runEachCheck(connection, job, rows);
+  }
+}
+
+/**
+ * Runs the checks one query each; the findings, or the failure of the first check that could not run
+ * (a binder error — unknown column, bad SQL — is data-independent, as duckdbFailure says).
+ */
+export async function runEachCheck(connection: SerialConnection, job: BatchJob, rows: string): Promise<Step<CheckFinding[]>> {
   const findings: CheckFinding[] = [];
-  for (const check of job.processor.checks) {
-    let answer: unknown[][];
+  for (const [i, check] of job.processor.checks.entries()) {
     try {
-      answer = await connection.columns(checkQuery(job, check, rows));
+      findings.push(...readFindings(job, await connection.columns(`${checkRows(job, check, i, rows)}\n${CHECK_ORDER}`)));
     } catch (error) {
       return failed(duckdbFailure(error, `check ${check.name} could not run: ${checkProblem(job, check, error)}`));
     }
-    const [days = [], counts = [], samples = []] = answer;
-    const byDay = new Map<Day, CheckFinding & { samples: string[] }>();
-    days.forEach((day, i) => {
-      const key = day as Day;
-      let finding = byDay.get(key);
-      if (!finding) byDay.set(key, (finding = { check: check.name, severity: check.severity, day: key, offending: Number(counts[i] ?? 0), samples: [] }));
-      finding.samples.push(shortSample(String(samples[i])));
-    });
-    findings.push(...byDay.values());
   }
   return done(findings);
 }
