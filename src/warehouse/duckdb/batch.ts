@@ -35,6 +35,7 @@ import {
   findingStatements,
   readFindings,
   runEachCheck,
+  samplesQuery,
   stagedCountStatement,
   stageStatements,
   stagingTable,
@@ -106,16 +107,18 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 
 /**
  * The count (countStatement) and every check over the batch's rows as the write left them, in one
- * query: the count's rows come with a NULL dag_check, the checks' offending partitions after them
- * (checks.ts readFindings). Inside the transaction, so the rows checked are the rows the COMMIT makes
- * visible, and a clean batch's checks add no rows to the answer.
+ * query: the count's rows come with a NULL dag_check, the checks' offending partitions after them,
+ * counted, without samples (checks.ts readFindings). Inside the transaction, so the rows checked are
+ * the rows the COMMIT makes visible, and a clean batch's checks add no rows to the answer.
  */
 export function checkedCountStatement(job: BatchJob, tableExists: boolean): string {
-  const table = qualifiedTable(job.processor.table);
-  const rows = `(SELECT * FROM ${table} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
   const counts = `SELECT NULL::INTEGER AS dag_check, day, n AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${countStatement(job, tableExists)}) AS dag_counts(day, n)`;
-  return `SELECT ${CHECK_COLUMNS} FROM (${counts}\nUNION ALL\n${checksUnion(job, rows)})\n${CHECK_ORDER}`;
+  return `SELECT ${CHECK_COLUMNS} FROM (${counts}\nUNION ALL\n${checksUnion(job, batchRows(job), true)})\n${CHECK_ORDER}`;
 }
+
+/** The table's rows in start..end: inside the batch's transaction, the rows just written. */
+const batchRows = (job: BatchJob): string =>
+  `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
 
 /**
  * The batch's ledger rows (every day of the batch, 0 rows for days without any) and its check
@@ -290,7 +293,7 @@ async function stageOnce(
       return await careful();
     }
     const [days = [], counts = []] = withChecks ? answer.slice(1) : answer;
-    const findings = withChecks ? readFindings(job, answer) : [];
+    const counted = withChecks ? readFindings(job, answer) : [];
     const rowsByDay = new Map<Day, number>();
     let inside = 0;
     let outside = 0;
@@ -311,7 +314,9 @@ async function stageOnce(
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
     // An error check failed: its days' old rows are gone from this transaction, so it starts again.
-    if (failedDays(findings).length > 0) return await careful();
+    if (failedDays(counted).length > 0) return await careful();
+    // Warnings only: their samples, from the same rows in the same transaction.
+    const findings = counted.length === 0 ? counted : readFindings(job, await checked(() => connection.columns(samplesQuery(job, batchRows(job), counted))));
     const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
     return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted, findings));
   } catch (error) {

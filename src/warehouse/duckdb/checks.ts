@@ -32,11 +32,12 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
       return `SELECT ${keys.join(', ')}, count(*) AS copies FROM ${rows} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
     }
     case 'row_count': {
-      const bounds = [rule.min === undefined ? '' : `count(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `count(r.${pc}) > ${rule.max}`].filter(
+      const bounds = [rule.min === undefined ? '' : `coalesce(c.n, 0) < ${rule.min}`, rule.max === undefined ? '' : `coalesce(c.n, 0) > ${rule.max}`].filter(
         Boolean,
       );
       const days = job.batch.days.map(dateLiteral).join(', ');
-      return `SELECT d.day AS ${pc}, count(r.${pc}) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN ${rows} AS r ON r.${pc} = d.day GROUP BY d.day HAVING ${bounds.join(' OR ')}`;
+      // Counted per day first, then joined with the batch's days: a join of a few dozen rows.
+      return `SELECT d.day AS ${pc}, coalesce(c.n, 0) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN (SELECT ${pc}, count(*) AS n FROM ${rows} GROUP BY ${pc}) AS c ON c.${pc} = d.day WHERE ${bounds.join(' OR ')}`;
     }
     case 'accepted_values':
       return `SELECT * FROM ${rows} WHERE ${quoteIdent(rule.column)} IS NOT NULL AND ${quoteIdent(rule.column)} NOT IN (${rule.values.map(literal).join(', ')})`;
@@ -44,7 +45,9 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
       const to = job.pipeline.nodes.get(rule.to);
       if (!to) throw new Error(`${rule.to} is not in the pipeline`); // validate refuses it
       const upc = quoteIdent(to.partitionColumn);
-      return `SELECT r.* FROM ${rows} AS r WHERE r.${quoteIdent(rule.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${qualifiedTable(to.table)} AS u WHERE u.${upc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)} AND u.${upc} = r.${pc} AND u.${quoteIdent(rule.field)} = r.${quoteIdent(rule.column)})`;
+      // An anti join with the upstream's batch range (NOT EXISTS with the same equalities, planned cheaper).
+      const upstream = `(SELECT * FROM ${qualifiedTable(to.table)} WHERE ${upc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)})`;
+      return `SELECT r.* FROM ${rows} AS r ANTI JOIN ${upstream} AS u ON u.${upc} = r.${pc} AND u.${quoteIdent(rule.field)} = r.${quoteIdent(rule.column)} WHERE r.${quoteIdent(rule.column)} IS NOT NULL`;
     }
     case 'sql':
       return renderBatchTemplate(job, rule.text, {
@@ -68,14 +71,28 @@ function checkRows(job: BatchJob, check: Check, index: number, rows: string): st
   return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
 }
 
-/** The columns of every check's rows (checkRows), for a query that puts other rows beside them. */
+/** One check's offending partitions with their counts only (no samples, NULL dag_rank and sample): cheaper. */
+function checkCounts(job: BatchJob, check: Check, index: number, rows: string): string {
+  const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
+  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+  return `SELECT ${index}::INTEGER AS dag_check, ${dayExpression(pc)} AS day, count(*)::DOUBLE AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch} GROUP BY ${pc}`;
+}
+
+/** The columns of every check's rows (checkRows, checkCounts), for a query that puts other rows beside them. */
 export const CHECK_COLUMNS = 'dag_check, day, offending, dag_rank, sample';
 /** Findings in check order, then day, then sample. */
 export const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
 
-/** Every check of the processor over `rows`, as one UNION ALL (no ORDER BY: see CHECK_ORDER). */
-export function checksUnion(job: BatchJob, rows: string): string {
-  return job.processor.checks.map((check, i) => checkRows(job, check, i, rows)).join('\nUNION ALL\n');
+/** Every check of the processor over `rows` as one UNION ALL (no ORDER BY: see CHECK_ORDER), with samples or `counts` only. */
+export function checksUnion(job: BatchJob, rows: string, counts = false): string {
+  return job.processor.checks.map((check, i) => (counts ? checkCounts : checkRows)(job, check, i, rows)).join('\nUNION ALL\n');
+}
+
+/** The findings of `found` (from counts only) again, with their samples: one query over the checks that found rows. */
+export function samplesQuery(job: BatchJob, rows: string, found: readonly CheckFinding[]): string {
+  const names = new Set(found.map((f) => f.check));
+  const branches = job.processor.checks.flatMap((check, i) => (names.has(check.name) ? [checkRows(job, check, i, rows)] : []));
+  return `${branches.join('\nUNION ALL\n')}\n${CHECK_ORDER}`;
 }
 
 /**
@@ -95,7 +112,7 @@ export function readFindings(job: BatchJob, answer: readonly (readonly unknown[]
       finding = { check: check.name, severity: check.severity, day, offending: Number(counts[i] ?? 0), samples: [] };
       findings.push(finding);
     }
-    finding.samples.push(shortSample(String(samples[i])));
+    if (samples[i] !== null && samples[i] !== undefined) finding.samples.push(shortSample(String(samples[i])));
   });
   return findings;
 }
