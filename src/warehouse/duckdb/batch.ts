@@ -28,12 +28,11 @@ import {
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
 import {
-  CHECK_COLUMNS,
-  CHECK_ORDER,
   checkedWriteStatements,
-  checksUnion,
+  countedChecksQuery,
   findingStatements,
   readFindings,
+  rowCountFindings,
   runEachCheck,
   samplesQuery,
   stagedCountStatement,
@@ -106,14 +105,16 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 }
 
 /**
- * The count (countStatement) and every check over the batch's rows as the write left them, in one
- * query: the count's rows come with a NULL dag_check, the checks' offending partitions after them,
- * counted, without samples (checks.ts readFindings). Inside the transaction, so the rows checked are
- * the rows the COMMIT makes visible, and a clean batch's checks add no rows to the answer.
+ * countStatement with every check's offending count, in one query over the rows just written
+ * (checks.ts countedChecksQuery): the counts' rows have a NULL dag_check, a new table's rows outside
+ * start..end come as one more with a NULL day. Inside the transaction, so the rows checked are the
+ * rows the COMMIT makes visible; a clean batch's checks add no rows to the answer.
  */
 export function checkedCountStatement(job: BatchJob, tableExists: boolean): string {
-  const counts = `SELECT NULL::INTEGER AS dag_check, day, n AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${countStatement(job, tableExists)}) AS dag_counts(day, n)`;
-  return `SELECT ${CHECK_COLUMNS} FROM (${counts}\nUNION ALL\n${checksUnion(job, batchRows(job), true)})\n${CHECK_ORDER}`;
+  const table = qualifiedTable(job.processor.table);
+  const column = quoteIdent(job.processor.partitionColumn);
+  const outside = `SELECT NULL::INTEGER, NULL::INTEGER, count(*)::DOUBLE, NULL::BIGINT, NULL::VARCHAR FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
+  return countedChecksQuery(job, table, tableExists ? undefined : outside);
 }
 
 /** The table's rows in start..end: inside the batch's transaction, the rows just written. */
@@ -293,7 +294,6 @@ async function stageOnce(
       return await careful();
     }
     const [days = [], counts = []] = withChecks ? answer.slice(1) : answer;
-    const counted = withChecks ? readFindings(job, answer) : [];
     const rowsByDay = new Map<Day, number>();
     let inside = 0;
     let outside = 0;
@@ -313,6 +313,7 @@ async function stageOnce(
       const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
+    const counted = withChecks ? [...readFindings(job, answer), ...rowCountFindings(job, rowsByDay)] : [];
     // An error check failed: its days' old rows are gone from this transaction, so it starts again.
     if (failedDays(counted).length > 0) return await careful();
     // Warnings only: their samples, from the same rows in the same transaction.

@@ -21,12 +21,21 @@ function literal(value: string | number | boolean): string {
   return String(value);
 }
 
+/** A rule that looks at one row at a time (not_null, accepted_values): the condition of an offending row. */
+function rowCondition(rule: CheckRule): string | undefined {
+  if (rule.kind === 'not_null') return rule.columns.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ');
+  if (rule.kind === 'accepted_values')
+    return `${quoteIdent(rule.column)} IS NOT NULL AND ${quoteIdent(rule.column)} NOT IN (${rule.values.map(literal).join(', ')})`;
+  return undefined;
+}
+
 /** The offending rows of one rule, as a SELECT over `rows` that yields the partition column. */
 function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
   const pc = quoteIdent(job.processor.partitionColumn);
   switch (rule.kind) {
     case 'not_null':
-      return `SELECT * FROM ${rows} WHERE ${rule.columns.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ')}`;
+    case 'accepted_values':
+      return `SELECT * FROM ${rows} WHERE ${rowCondition(rule)}`;
     case 'unique': {
       const keys = [job.processor.partitionColumn, ...rule.columns.filter((c) => c !== job.processor.partitionColumn)].map(quoteIdent);
       return `SELECT ${keys.join(', ')}, count(*) AS copies FROM ${rows} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
@@ -39,8 +48,6 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
       // Counted per day first, then joined with the batch's days: a join of a few dozen rows.
       return `SELECT d.day AS ${pc}, coalesce(c.n, 0) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN (SELECT ${pc}, count(*) AS n FROM ${rows} GROUP BY ${pc}) AS c ON c.${pc} = d.day WHERE ${bounds.join(' OR ')}`;
     }
-    case 'accepted_values':
-      return `SELECT * FROM ${rows} WHERE ${quoteIdent(rule.column)} IS NOT NULL AND ${quoteIdent(rule.column)} NOT IN (${rule.values.map(literal).join(', ')})`;
     case 'relationships': {
       const to = job.pipeline.nodes.get(rule.to);
       if (!to) throw new Error(`${rule.to} is not in the pipeline`); // validate refuses it
@@ -79,13 +86,47 @@ function checkCounts(job: BatchJob, check: Check, index: number, rows: string): 
 }
 
 /** The columns of every check's rows (checkRows, checkCounts), for a query that puts other rows beside them. */
-export const CHECK_COLUMNS = 'dag_check, day, offending, dag_rank, sample';
+const CHECK_COLUMNS = 'dag_check, day, offending, dag_rank, sample';
 /** Findings in check order, then day, then sample. */
-export const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
+const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
 
-/** Every check of the processor over `rows` as one UNION ALL (no ORDER BY: see CHECK_ORDER), with samples or `counts` only. */
-export function checksUnion(job: BatchJob, rows: string, counts = false): string {
-  return job.processor.checks.map((check, i) => (counts ? checkCounts : checkRows)(job, check, i, rows)).join('\nUNION ALL\n');
+/**
+ * The batch's rows per day and every check's offending rows per day, counted (no samples), in one
+ * query over `table`, whose rows in start..end are the batch's: the checks that look at one row at a
+ * time are counted by the scan that counts the rows, row_count is decided from those counts
+ * (rowCountFindings), and the others (unique, relationships, sql) are one branch each. The answer
+ * (CHECK_COLUMNS, CHECK_ORDER): (NULL, day, rows) per day with rows, (check index, day, offending)
+ * per offending day, and the rows of `extra`, a branch of the caller's in the same columns.
+ */
+export function countedChecksQuery(job: BatchJob, table: string, extra?: string): string {
+  const pc = quoteIdent(job.processor.partitionColumn);
+  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+  const perRow = job.processor.checks.flatMap((check, index) => {
+    const condition = rowCondition(check.rule);
+    return condition === undefined ? [] : [{ index, condition }];
+  });
+  const counts = ['count(*)::DOUBLE', ...perRow.map(({ condition }) => `count_if(${condition})::DOUBLE`)].map((count, k) => `${count} AS dag_${k}`);
+  // One row per day and count, unnested side by side: the rows (dag_check NULL), then each check's.
+  const perDay = `SELECT unnest([NULL::INTEGER${perRow.map(({ index }) => `, ${index}`).join('')}]) AS dag_check, day, unnest([${counts.map((_, k) => `dag_${k}`).join(', ')}]) AS offending FROM (SELECT ${dayExpression(pc)} AS day, ${counts.join(', ')} FROM ${table} WHERE ${inBatch} GROUP BY 1)`;
+  const counted = `SELECT dag_check, day, offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${perDay}) WHERE dag_check IS NULL OR offending > 0`;
+  const rows = `(SELECT * FROM ${table} WHERE ${inBatch})`;
+  const others = job.processor.checks.flatMap((check, i) =>
+    rowCondition(check.rule) !== undefined || check.rule.kind === 'row_count' ? [] : [checkCounts(job, check, i, rows)],
+  );
+  return `SELECT ${CHECK_COLUMNS} FROM (${[counted, ...others, ...(extra === undefined ? [] : [extra])].join('\nUNION ALL\n')})\n${CHECK_ORDER}`;
+}
+
+/** The row_count checks' findings from the batch's rows per day (a day without rows has 0), as their query finds them. */
+export function rowCountFindings(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>): CheckFinding[] {
+  return job.processor.checks.flatMap((check) => {
+    const { rule } = check;
+    if (rule.kind !== 'row_count') return [];
+    return job.batch.days.flatMap((day) => {
+      const rows = rowsByDay.get(day) ?? 0;
+      const offends = (rule.min !== undefined && rows < rule.min) || (rule.max !== undefined && rows > rule.max);
+      return offends ? [{ check: check.name, severity: check.severity, day, offending: 1, samples: [] }] : [];
+    });
+  });
 }
 
 /** The findings of `found` (from counts only) again, with their samples: one query over the checks that found rows. */
@@ -125,7 +166,8 @@ export function readFindings(job: BatchJob, answer: readonly (readonly unknown[]
 export async function runChecks(connection: SerialConnection, job: BatchJob, rows: string): Promise<Step<CheckFinding[]>> {
   if (job.processor.checks.length === 0) return done([]);
   try {
-    return done(readFindings(job, await connection.columns(`${checksUnion(job, rows)}\n${CHECK_ORDER}`)));
+    const union = job.processor.checks.map((check, i) => checkRows(job, check, i, rows)).join('\nUNION ALL\n');
+    return done(readFindings(job, await connection.columns(`${union}\n${CHECK_ORDER}`)));
   } catch {
     return runEachCheck(connection, job, rows);
   }
