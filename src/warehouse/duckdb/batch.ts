@@ -318,6 +318,8 @@ async function stageOnce(
     if (failedDays(counted).length > 0) return await careful();
     // Warnings only: their samples, from the same rows in the same transaction.
     const findings = counted.length === 0 ? counted : readFindings(job, await checked(() => connection.columns(samplesQuery(job, batchRows(job), counted))));
+    // The same rows, so no error finding can appear here; should one, the written rows must not commit.
+    if (failedDays(findings).length > 0) return await careful();
     const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
     return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted, findings));
   } catch (error) {

@@ -4,7 +4,8 @@
  * being re-written without its failing days, or the table's batch range after a command). Each check
  * answers, per partition with offending rows, their count and up to five of them as JSON; the checks
  * travel as one UNION ALL, so a batch pays one round trip for its checks whatever their number or the
- * batch's length, and a clean batch's checks yield no rows at all.
+ * batch's length, and a clean batch's checks yield no rows at all. In place (countedChecksQuery) the
+ * checks first only count, in the query that counts the batch's rows; samples are read when needed.
  */
 import type { Day } from '../../core/dates.js';
 import type { Check, CheckRule } from '../../core/model.js';
