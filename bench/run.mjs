@@ -2,12 +2,14 @@
 // bench/run: a 5-processor × 60-day backfill on DuckDB, `dag run` (a whole CLI process) against the
 // same SELECTs executed directly through @duckdb/node-api in one script (also a whole process, one
 // transaction per batch, no ledger). Prints both wall times, their ratio and the number of jobs.
-// Usage: npm run build && node bench/run.mjs [--rows-per-day 40000] [--repeat 3] [--checks]
+// Usage: npm run build && node bench/run.mjs [--rows-per-day 40000] [--repeat 3] [--checks] [--baseline DIR]
 // --checks also times `dag run` with data checks on every processor (docs/checks.md) against the same
-// run without them: what checks cost.
+// run without them: what checks cost. --baseline DIR (a built dag checkout) times that checkout's
+// `dag run` too, on the same files, interleaved run by run (with --checks: with and without checks), so
+// a busy moment of this shared machine hits both alike.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -19,6 +21,10 @@ const arg = (name, fallback) => {
 };
 const ROWS_PER_DAY = arg('--rows-per-day', 40_000);
 const WITH_CHECKS = process.argv.includes('--checks');
+// --no-direct skips the direct script (for a --checks or --baseline comparison that does not need it).
+const DIRECT = !process.argv.includes('--no-direct');
+const baselineAt = process.argv.indexOf('--baseline');
+const BASELINE = baselineAt > 0 ? resolve(process.argv[baselineAt + 1]) : undefined;
 const REPEAT = arg('--repeat', 3);
 const DAYS = 60;
 const BATCH = 31;
@@ -124,12 +130,21 @@ db.disconnectSync();
 instance.closeSync();
 `;
 
+// CPU time of the children this process waited for (user + system, every thread), from /proc: less
+// sensitive than wall time to the other work of a shared machine. Clock ticks of 10 ms.
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+function childCpuMs() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+}
+
 function timeProcess(args, cwd) {
+  const cpuBefore = childCpuMs();
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}${result.stdout.slice(0, 2000)}`);
-  return { ms, stdout: result.stdout };
+  return { ms, cpuMs: childCpuMs() - cpuBefore, stdout: result.stdout };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -148,10 +163,27 @@ cpSync(pristine, coldDir, { recursive: true });
 timeProcess([join(root, 'bin', 'dag.js'), 'plan', '--range', `${START}..${END}`], coldDir);
 const coldMs = timeProcess([join(root, 'bin', 'dag.js'), 'run', '--range', `${START}..${END}`, '--json'], coldDir).ms;
 const dagTimes = [];
+const dagCpu = [];
 const planTimes = [];
 const directTimes = [];
 const requireTimes = [];
 const checkTimes = [];
+const baseTimes = [];
+const baseCheckTimes = [];
+const loadBefore = loadavg()[0];
+// The baseline's first run leaves its code cache, so its timed runs pay what dag's do.
+if (BASELINE) {
+  const warm = join(work, 'base-warm');
+  cpSync(pristine, warm, { recursive: true });
+  timeProcess([join(BASELINE, 'bin', 'dag.js'), 'run', '--range', `${START}..${END}`, '--json'], warm);
+}
+/** One `dag run` of `bin` (a checkout) on a fresh copy of `from`; its JSON result and wall time. */
+const dagRun = (bin, from, name) => {
+  const dir = join(work, name);
+  cpSync(from, dir, { recursive: true });
+  const run = timeProcess([join(bin, 'bin', 'dag.js'), 'run', '--range', `${START}..${END}`, '--json'], dir);
+  return { ms: run.ms, cpuMs: run.cpuMs, json: JSON.parse(run.stdout) };
+};
 let jobs = 0;
 let built = 0;
 for (let i = 0; i < REPEAT; i++) {
@@ -164,14 +196,17 @@ for (let i = 0; i < REPEAT; i++) {
   jobs = json.totals.jobs;
   built = json.totals.built;
   dagTimes.push(dag.ms);
+  dagCpu.push(dag.cpuMs);
   if (WITH_CHECKS) {
-    const c = join(work, `checks-${i}`);
-    cpSync(pristineChecks, c, { recursive: true });
-    const checked = timeProcess([join(root, 'bin', 'dag.js'), 'run', '--range', `${START}..${END}`, '--json'], c);
-    const result = JSON.parse(checked.stdout);
-    if (result.totals.built !== json.totals.built) throw new Error(`with checks: built ${result.totals.built}, without: ${json.totals.built}`);
-    checkTimes.push(checked.ms);
+    const checked = dagRun(root, pristineChecks, `checks-${i}`);
+    if (checked.json.totals.built !== json.totals.built) throw new Error(`with checks: built ${checked.json.totals.built}, without: ${json.totals.built}`);
+    checkTimes.push(checked);
   }
+  if (BASELINE) {
+    baseTimes.push(dagRun(BASELINE, pristine, `base-${i}`));
+    if (WITH_CHECKS) baseCheckTimes.push(dagRun(BASELINE, pristineChecks, `base-checks-${i}`));
+  }
+  if (!DIRECT) continue;
   for (const [viaRequire, times] of [
     [false, directTimes],
     [true, requireTimes],
@@ -196,21 +231,49 @@ console.log(
 );
 console.log(`  dag run (whole CLI process): ${dagMs.toFixed(0)} ms  [${dagTimes.map((t) => t.toFixed(0)).join(', ')}]`);
 console.log(`  dag run, first after a build (no code cache yet): ${coldMs.toFixed(0)} ms`);
-console.log(`  direct @duckdb/node-api:      ${directMs.toFixed(0)} ms  [${directTimes.map((t) => t.toFixed(0)).join(', ')}]`);
-const requireMs = median(requireTimes);
-console.log(`  direct, package via require(): ${requireMs.toFixed(0)} ms  [${requireTimes.map((t) => t.toFixed(0)).join(', ')}]`);
 const planMs = median(planTimes);
 console.log(`  dag plan alone (load + snapshot + plan, paid by every run): ${planMs.toFixed(0)} ms`);
-console.log(`  ratio dag/direct: ${(dagMs / directMs).toFixed(2)} (target <= 1.15); dag/direct via require(): ${(dagMs / requireMs).toFixed(2)}`);
-console.log(`  building only, (dag run - dag plan) / direct: ${((dagMs - planMs) / directMs).toFixed(2)}`);
-if (WITH_CHECKS) {
-  const checksMs = median(checkTimes);
-  const count = processors.reduce((n, p) => n + p.checks.length, 0);
-  console.log(
-    `  dag run with ${count} checks on the ${processors.length} processors: ${checksMs.toFixed(0)} ms  [${checkTimes.map((t) => t.toFixed(0)).join(', ')}]`,
-  );
-  console.log(`  checks cost: ${(((checksMs - dagMs) / dagMs) * 100).toFixed(1)}% over the same run without checks (target < 15%)`);
+if (DIRECT) {
+  console.log(`  direct @duckdb/node-api:      ${directMs.toFixed(0)} ms  [${directTimes.map((t) => t.toFixed(0)).join(', ')}]`);
+  const requireMs = median(requireTimes);
+  console.log(`  direct, package via require(): ${requireMs.toFixed(0)} ms  [${requireTimes.map((t) => t.toFixed(0)).join(', ')}]`);
+  console.log(`  ratio dag/direct: ${(dagMs / directMs).toFixed(2)} (target <= 1.15); dag/direct via require(): ${(dagMs / requireMs).toFixed(2)}`);
+  console.log(`  building only, (dag run - dag plan) / direct: ${((dagMs - planMs) / directMs).toFixed(2)}`);
 }
+const ms = (runs) => runs.map((r) => r.ms);
+const cpuMs = (runs) => runs.map((r) => r.cpuMs);
+const list = (xs) => `[${xs.map((t) => t.toFixed(0)).join(', ')}]`;
+const pct = (a, b) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+/** What the checks cost in `plain` → `checked` runs: of the median wall and CPU times, and the median of each pair's own difference. */
+function checksCost(label, plain, checked) {
+  const paired = median(checked.map((r, i) => (r.ms - plain[i].ms) / plain[i].ms));
+  console.log(
+    `  ${label} dag run with checks: ${median(ms(checked)).toFixed(0)} ms ${list(ms(checked))}, CPU ${median(cpuMs(checked)).toFixed(0)} ms ${list(cpuMs(checked))}`,
+  );
+  console.log(
+    `  ${label} checks cost (target < 15%): wall ${pct(median(ms(checked)), median(ms(plain)))} (median of the pairs: ${(paired * 100).toFixed(1)}%), CPU ${pct(median(cpuMs(checked)), median(cpuMs(plain)))}`,
+  );
+}
+const own = dagTimes.map((t, i) => ({ ms: t, cpuMs: dagCpu[i] }));
+console.log(`  dag run CPU time (user + system, all threads): ${median(dagCpu).toFixed(0)} ms ${list(dagCpu)}`);
+if (WITH_CHECKS) {
+  const count = processors.reduce((n, p) => n + p.checks.length, 0);
+  console.log(`  checks: ${count} on the ${processors.length} processors`);
+  checksCost('this checkout:', own, checkTimes);
+}
+if (BASELINE) {
+  console.log(
+    `  baseline ${BASELINE} dag run: ${median(ms(baseTimes)).toFixed(0)} ms ${list(ms(baseTimes))}, CPU ${median(cpuMs(baseTimes)).toFixed(0)} ms ${list(cpuMs(baseTimes))}`,
+  );
+  if (WITH_CHECKS) {
+    checksCost('baseline:', baseTimes, baseCheckTimes);
+    const checkedMs = median(ms(checkTimes));
+    console.log(
+      `  with checks, this checkout against the baseline: wall ${pct(checkedMs, median(ms(baseCheckTimes)))}, CPU ${pct(median(cpuMs(checkTimes)), median(cpuMs(baseCheckTimes)))}`,
+    );
+  }
+}
+console.log(`  load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)}`);
 console.log(`  jobs: ${jobs} (target ⌈${DAYS}/${BATCH}⌉ × ${processors.length} = ${expectedJobs}); partitions built: ${built}`);
 if (process.env.KEEP_BENCH) console.log(work);
 else rmSync(work, { recursive: true, force: true });

@@ -5,6 +5,9 @@
  * are written with the COMMIT. A crash, an error or an interrupt before COMMIT leaves the old partitions,
  * the old columns and the old ledger untouched (DuckDB's ALTER TABLE is transactional). Four round trips
  * per batch: statements that need no answer in between travel together, and the rows are written once.
+ * A batch with checks (DESIGN §9) is written the same way and its checks run with the count, over the
+ * rows just written, before the COMMIT; only when an error check fails (or a check cannot run) is the
+ * transaction rolled back and the batch re-written the careful way, without its failing days.
  */
 import { formatDay, type Day } from '../../core/dates.js';
 import { readsItself, tableName, type ProcessorAction } from '../../core/model.js';
@@ -24,7 +27,18 @@ import {
 } from '../port.js';
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
-import { checkedWriteStatements, findingStatements, runChecks, stagedCountStatement, stageStatements, stagingTable } from './checks.js';
+import {
+  checkedWriteStatements,
+  countedChecksQuery,
+  findingStatements,
+  readFindings,
+  rowCountFindings,
+  runEachCheck,
+  samplesQuery,
+  stagedCountStatement,
+  stageStatements,
+  stagingTable,
+} from './checks.js';
 import { classifyDuckdbError, duckdbFailure, type SerialConnection } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
 import { CATALOG, dateLiteral, dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
@@ -89,6 +103,23 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
   const inside = `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM ${table} WHERE ${column} ${inBatch(job)} GROUP BY 1`;
   return tableExists ? inside : `${inside} UNION ALL SELECT NULL, count(*)::DOUBLE FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
 }
+
+/**
+ * countStatement with every check's offending count, in one query over the rows just written
+ * (checks.ts countedChecksQuery): the counts' rows have a NULL dag_check, a new table's rows outside
+ * start..end come as one more with a NULL day. Inside the transaction, so the rows checked are the
+ * rows the COMMIT makes visible; a clean batch's checks add no rows to the answer.
+ */
+export function checkedCountStatement(job: BatchJob, tableExists: boolean): string {
+  const table = qualifiedTable(job.processor.table);
+  const column = quoteIdent(job.processor.partitionColumn);
+  const outside = `SELECT NULL::INTEGER, NULL::INTEGER, count(*)::DOUBLE, NULL::BIGINT, NULL::VARCHAR FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
+  return countedChecksQuery(job, table, tableExists ? undefined : outside);
+}
+
+/** The table's rows in start..end: inside the batch's transaction, the rows just written. */
+const batchRows = (job: BatchJob): string =>
+  `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
 
 /**
  * The batch's ledger rows (every day of the batch, 0 rows for days without any) and its check
@@ -248,13 +279,26 @@ async function stageOnce(
       checks.set(key, true);
       if (changesTable(plan)) checks.changed(tableName(job.processor.table));
     };
-    if (job.processor.checks.length > 0) return done(await stageChecked(connection, ledgerSchema, job, select, { exists, changes }, checked, onCommitted));
+    const withChecks = job.processor.checks.length > 0;
+    const careful = async (): Promise<Step<StagedBatch>> => {
+      await connection.run('ROLLBACK');
+      return done(await stageChecked(connection, ledgerSchema, job, select, { exists, changes }, checked, onCommitted));
+    };
     const written = await checked(() => connection.changes(writeStatements(job, select, exists, changes).join(';\n')));
-    const [days = [], counts = []] = await checked(() => connection.columns(countStatement(job, exists)));
+    let answer: unknown[][];
+    try {
+      answer = await checked(() => connection.columns(withChecks ? checkedCountStatement(job, exists) : countStatement(job, exists)));
+    } catch (error) {
+      // A check that cannot run: the careful way runs the checks one by one and names it.
+      if (!withChecks || signal.aborted) throw error;
+      return await careful();
+    }
+    const [days = [], counts = []] = withChecks ? answer.slice(1) : answer;
     const rowsByDay = new Map<Day, number>();
     let inside = 0;
     let outside = 0;
     days.forEach((day, i) => {
+      if (withChecks && answer[0]?.[i] !== null) return;
       const count = Number(counts[i] ?? 0);
       if (day === null) outside += count;
       else {
@@ -269,8 +313,15 @@ async function stageOnce(
       const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
       throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
     }
+    const counted = withChecks ? [...readFindings(job, answer), ...rowCountFindings(job, rowsByDay)] : [];
+    // An error check failed: its days' old rows are gone from this transaction, so it starts again.
+    if (failedDays(counted).length > 0) return await careful();
+    // Warnings only: their samples, from the same rows in the same transaction.
+    const findings = counted.length === 0 ? counted : readFindings(job, await checked(() => connection.columns(samplesQuery(job, batchRows(job), counted))));
+    // The same rows, so no error finding can appear here; should one, the written rows must not commit.
+    if (failedDays(findings).length > 0) return await careful();
     const rows = new Map(job.batch.days.map((day) => [day, rowsByDay.get(day) ?? 0]));
-    return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted));
+    return done(stagedBatch(connection, ledgerSchema, job, rows, onCommitted, findings));
   } catch (error) {
     if (opened) await connection.run('ROLLBACK').catch(() => undefined);
     if (signal.aborted) return failed({ category: 'CANCELLED', message: `${where}: cancelled; the old partitions are kept` });
@@ -284,10 +335,12 @@ async function stageOnce(
 }
 
 /**
- * A batch with checks (DESIGN §9), inside its transaction: the SELECT's rows go to a temporary table
- * once, rows outside start..end are refused as usual, each check runs once over the staged rows, and
- * only the partitions no error check failed replace the table's. A check that cannot run throws (the
- * caller rolls back): nothing is written.
+ * The careful way for a batch whose checks failed or could not run in place (DESIGN §9), in a new
+ * transaction: the SELECT's rows go to a temporary table once, rows outside start..end are refused as
+ * usual, each check runs once over the staged rows (one query each, so that a check that cannot run
+ * is named), and only the partitions no error check failed replace the table's. A check that cannot
+ * run throws (the caller rolls back): nothing is written. The findings are these checks', over the
+ * rows this transaction commits.
  */
 async function stageChecked(
   connection: SerialConnection,
@@ -312,7 +365,7 @@ async function stageChecked(
     const [badDays = [], badCounts = []] = await checked(() => connection.columns(outsideStatement(job, select)));
     throw outOfRange(job, badDays as (number | null)[], badCounts as number[]);
   }
-  const found = await checked(() => runChecks(connection, job, stage));
+  const found = await checked(() => runEachCheck(connection, job, stage));
   if (!found.ok) throw BatchError.of(found.failure);
   const failed = failedDays(found.value);
   await checked(() => connection.run(checkedWriteStatements(job, stage, plan.exists, failed).join(';\n')));

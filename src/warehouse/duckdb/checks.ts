@@ -1,8 +1,11 @@
 /**
- * Data checks on DuckDB (DESIGN §9): one query per check per batch, over a relation holding the
- * batch's rows (the staged rows of a SQL batch inside its transaction, or the table's batch range
- * after a command). Each query answers, per partition with offending rows, their count and up to
- * five of them as JSON, so the cost is one scan per check whatever the batch's length.
+ * Data checks on DuckDB (DESIGN §9): every check of a batch in one query, over a relation holding the
+ * batch's rows (the table's batch range inside a SQL batch's transaction, the staged rows of a batch
+ * being re-written without its failing days, or the table's batch range after a command). Each check
+ * answers, per partition with offending rows, their count and up to five of them as JSON; the checks
+ * travel as one UNION ALL, so a batch pays one round trip for its checks whatever their number or the
+ * batch's length, and a clean batch's checks yield no rows at all. In place (countedChecksQuery) the
+ * checks first only count, in the query that counts the batch's rows; samples are read when needed.
  */
 import type { Day } from '../../core/dates.js';
 import type { Check, CheckRule } from '../../core/model.js';
@@ -19,30 +22,40 @@ function literal(value: string | number | boolean): string {
   return String(value);
 }
 
+/** A rule that looks at one row at a time (not_null, accepted_values): the condition of an offending row. */
+function rowCondition(rule: CheckRule): string | undefined {
+  if (rule.kind === 'not_null') return rule.columns.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ');
+  if (rule.kind === 'accepted_values')
+    return `${quoteIdent(rule.column)} IS NOT NULL AND ${quoteIdent(rule.column)} NOT IN (${rule.values.map(literal).join(', ')})`;
+  return undefined;
+}
+
 /** The offending rows of one rule, as a SELECT over `rows` that yields the partition column. */
 function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
   const pc = quoteIdent(job.processor.partitionColumn);
   switch (rule.kind) {
     case 'not_null':
-      return `SELECT * FROM ${rows} WHERE ${rule.columns.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ')}`;
+    case 'accepted_values':
+      return `SELECT * FROM ${rows} WHERE ${rowCondition(rule)}`;
     case 'unique': {
       const keys = [job.processor.partitionColumn, ...rule.columns.filter((c) => c !== job.processor.partitionColumn)].map(quoteIdent);
       return `SELECT ${keys.join(', ')}, count(*) AS copies FROM ${rows} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
     }
     case 'row_count': {
-      const bounds = [rule.min === undefined ? '' : `count(r.${pc}) < ${rule.min}`, rule.max === undefined ? '' : `count(r.${pc}) > ${rule.max}`].filter(
+      const bounds = [rule.min === undefined ? '' : `coalesce(c.n, 0) < ${rule.min}`, rule.max === undefined ? '' : `coalesce(c.n, 0) > ${rule.max}`].filter(
         Boolean,
       );
       const days = job.batch.days.map(dateLiteral).join(', ');
-      return `SELECT d.day AS ${pc}, count(r.${pc}) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN ${rows} AS r ON r.${pc} = d.day GROUP BY d.day HAVING ${bounds.join(' OR ')}`;
+      // Counted per day first, then joined with the batch's days: a join of a few dozen rows.
+      return `SELECT d.day AS ${pc}, coalesce(c.n, 0) AS "rows" FROM unnest([${days}]) AS d(day) LEFT JOIN (SELECT ${pc}, count(*) AS n FROM ${rows} GROUP BY ${pc}) AS c ON c.${pc} = d.day WHERE ${bounds.join(' OR ')}`;
     }
-    case 'accepted_values':
-      return `SELECT * FROM ${rows} WHERE ${quoteIdent(rule.column)} IS NOT NULL AND ${quoteIdent(rule.column)} NOT IN (${rule.values.map(literal).join(', ')})`;
     case 'relationships': {
       const to = job.pipeline.nodes.get(rule.to);
       if (!to) throw new Error(`${rule.to} is not in the pipeline`); // validate refuses it
       const upc = quoteIdent(to.partitionColumn);
-      return `SELECT r.* FROM ${rows} AS r WHERE r.${quoteIdent(rule.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${qualifiedTable(to.table)} AS u WHERE u.${upc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)} AND u.${upc} = r.${pc} AND u.${quoteIdent(rule.field)} = r.${quoteIdent(rule.column)})`;
+      // An anti join with the upstream's batch range (NOT EXISTS with the same equalities, planned cheaper).
+      const upstream = `(SELECT * FROM ${qualifiedTable(to.table)} WHERE ${upc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)})`;
+      return `SELECT r.* FROM ${rows} AS r ANTI JOIN ${upstream} AS u ON u.${upc} = r.${pc} AND u.${quoteIdent(rule.field)} = r.${quoteIdent(rule.column)} WHERE r.${quoteIdent(rule.column)} IS NOT NULL`;
     }
     case 'sql':
       return renderBatchTemplate(job, rule.text, {
@@ -56,35 +69,123 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
   }
 }
 
-/** Per offending partition: its day, the count, and up to five sample rows (JSON), in one query. */
-export function checkQuery(job: BatchJob, check: Check, rows: string): string {
+/**
+ * One check's offending partitions: per partition its day, the count, and up to five sample rows (JSON),
+ * as rows (dag_check, day, offending, dag_rank, sample) where dag_check is the check's index.
+ */
+function checkRows(job: BatchJob, check: Check, index: number, rows: string): string {
   const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
   const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
-  return `SELECT day, offending, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS} ORDER BY day, dag_rank`;
+  return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
+}
+
+/** One check's offending partitions with their counts only (no samples, NULL dag_rank and sample): cheaper. */
+function checkCounts(job: BatchJob, check: Check, index: number, rows: string): string {
+  const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
+  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+  return `SELECT ${index}::INTEGER AS dag_check, ${dayExpression(pc)} AS day, count(*)::DOUBLE AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch} GROUP BY ${pc}`;
+}
+
+/** The columns of every check's rows (checkRows, checkCounts), for a query that puts other rows beside them. */
+const CHECK_COLUMNS = 'dag_check, day, offending, dag_rank, sample';
+/** Findings in check order, then day, then sample. */
+const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
+
+/**
+ * The batch's rows per day and every check's offending rows per day, counted (no samples), in one
+ * query over `table`, whose rows in start..end are the batch's: the checks that look at one row at a
+ * time are counted by the scan that counts the rows, row_count is decided from those counts
+ * (rowCountFindings), and the others (unique, relationships, sql) are one branch each. The answer
+ * (CHECK_COLUMNS, CHECK_ORDER): (NULL, day, rows) per day with rows, (check index, day, offending)
+ * per offending day, and the rows of `extra`, a branch of the caller's in the same columns.
+ */
+export function countedChecksQuery(job: BatchJob, table: string, extra?: string): string {
+  const pc = quoteIdent(job.processor.partitionColumn);
+  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+  const perRow = job.processor.checks.flatMap((check, index) => {
+    const condition = rowCondition(check.rule);
+    return condition === undefined ? [] : [{ index, condition }];
+  });
+  const counts = ['count(*)::DOUBLE', ...perRow.map(({ condition }) => `count_if(${condition})::DOUBLE`)].map((count, k) => `${count} AS dag_${k}`);
+  // One row per day and count, unnested side by side: the rows (dag_check NULL), then each check's.
+  const perDay = `SELECT unnest([NULL::INTEGER${perRow.map(({ index }) => `, ${index}`).join('')}]) AS dag_check, day, unnest([${counts.map((_, k) => `dag_${k}`).join(', ')}]) AS offending FROM (SELECT ${dayExpression(pc)} AS day, ${counts.join(', ')} FROM ${table} WHERE ${inBatch} GROUP BY 1)`;
+  const counted = `SELECT dag_check, day, offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${perDay}) WHERE dag_check IS NULL OR offending > 0`;
+  const rows = `(SELECT * FROM ${table} WHERE ${inBatch})`;
+  const others = job.processor.checks.flatMap((check, i) =>
+    rowCondition(check.rule) !== undefined || check.rule.kind === 'row_count' ? [] : [checkCounts(job, check, i, rows)],
+  );
+  return `SELECT ${CHECK_COLUMNS} FROM (${[counted, ...others, ...(extra === undefined ? [] : [extra])].join('\nUNION ALL\n')})\n${CHECK_ORDER}`;
+}
+
+/** The row_count checks' findings from the batch's rows per day (a day without rows has 0), as their query finds them. */
+export function rowCountFindings(job: BatchJob, rowsByDay: ReadonlyMap<Day, number>): CheckFinding[] {
+  return job.processor.checks.flatMap((check) => {
+    const { rule } = check;
+    if (rule.kind !== 'row_count') return [];
+    return job.batch.days.flatMap((day) => {
+      const rows = rowsByDay.get(day) ?? 0;
+      const offends = (rule.min !== undefined && rows < rule.min) || (rule.max !== undefined && rows > rule.max);
+      return offends ? [{ check: check.name, severity: check.severity, day, offending: 1, samples: [] }] : [];
+    });
+  });
+}
+
+/** The findings of `found` (from counts only) again, with their samples: one query over the checks that found rows. */
+export function samplesQuery(job: BatchJob, rows: string, found: readonly CheckFinding[]): string {
+  const names = new Set(found.map((f) => f.check));
+  const branches = job.processor.checks.flatMap((check, i) => (names.has(check.name) ? [checkRows(job, check, i, rows)] : []));
+  return `${branches.join('\nUNION ALL\n')}\n${CHECK_ORDER}`;
 }
 
 /**
- * Runs every check of the processor over `rows`; the findings, or the failure of the first check that
- * could not run (a binder error — unknown column, bad SQL — is data-independent, as duckdbFailure says).
+ * The findings in an answer's columns (dag_check, day, offending, dag_rank, sample; CHECK_ORDER),
+ * skipping rows whose dag_check is NULL (rows of another kind the query put beside them).
+ */
+export function readFindings(job: BatchJob, answer: readonly (readonly unknown[])[]): CheckFinding[] {
+  const [indices = [], days = [], counts = [], , samples = []] = answer;
+  const findings: (CheckFinding & { samples: string[] })[] = [];
+  indices.forEach((index, i) => {
+    if (index === null) return;
+    const check = job.processor.checks[Number(index)];
+    if (!check) throw new Error(`check #${String(index)} is not one of ${job.processor.name}'s`);
+    const day = days[i] as Day;
+    let finding = findings.at(-1);
+    if (!finding || finding.check !== check.name || finding.day !== day) {
+      finding = { check: check.name, severity: check.severity, day, offending: Number(counts[i] ?? 0), samples: [] };
+      findings.push(finding);
+    }
+    if (samples[i] !== null && samples[i] !== undefined) finding.samples.push(shortSample(String(samples[i])));
+  });
+  return findings;
+}
+
+/**
+ * Runs every check of the processor over `rows` in one query and returns the findings. When that query
+ * fails, the checks run one by one (runEachCheck) to name the check at fault: so only outside a
+ * transaction, or where the failure has not aborted it (see stageChecked in batch.ts).
  */
 export async function runChecks(connection: SerialConnection, job: BatchJob, rows: string): Promise<Step<CheckFinding[]>> {
+  if (job.processor.checks.length === 0) return done([]);
+  try {
+    const union = job.processor.checks.map((check, i) => checkRows(job, check, i, rows)).join('\nUNION ALL\n');
+    return done(readFindings(job, await connection.columns(`${union}\n${CHECK_ORDER}`)));
+  } catch {
+    return runEachCheck(connection, job, rows);
+  }
+}
+
+/**
+ * Runs the checks one query each; the findings, or the failure of the first check that could not run
+ * (a binder error — unknown column, bad SQL — is data-independent, as duckdbFailure says).
+ */
+export async function runEachCheck(connection: SerialConnection, job: BatchJob, rows: string): Promise<Step<CheckFinding[]>> {
   const findings: CheckFinding[] = [];
-  for (const check of job.processor.checks) {
-    let answer: unknown[][];
+  for (const [i, check] of job.processor.checks.entries()) {
     try {
-      answer = await connection.columns(checkQuery(job, check, rows));
+      findings.push(...readFindings(job, await connection.columns(`${checkRows(job, check, i, rows)}\n${CHECK_ORDER}`)));
     } catch (error) {
       return failed(duckdbFailure(error, `check ${check.name} could not run: ${checkProblem(job, check, error)}`));
     }
-    const [days = [], counts = [], samples = []] = answer;
-    const byDay = new Map<Day, CheckFinding & { samples: string[] }>();
-    days.forEach((day, i) => {
-      const key = day as Day;
-      let finding = byDay.get(key);
-      if (!finding) byDay.set(key, (finding = { check: check.name, severity: check.severity, day: key, offending: Number(counts[i] ?? 0), samples: [] }));
-      finding.samples.push(shortSample(String(samples[i])));
-    });
-    findings.push(...byDay.values());
   }
   return done(findings);
 }
