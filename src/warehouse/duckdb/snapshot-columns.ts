@@ -2,7 +2,8 @@
  * The DuckDB snapshot read column-wise (issue 15): every result is numeric DOUBLE columns copied into
  * Float64Arrays (SerialConnection.numbers), never a JS value per cell nor a text blob. Inventories
  * are read many tables per query (UNION ALL of bounded groups), and a source partition's version is
- * compared with the recorded one in SQL: JS gets one changed-since time per partition, not strings.
+ * compared with each recorded one in SQL: JS gets a time and a 0/1 per recorded version, not strings,
+ * and keeps the latest (sliceSources).
  * The ledger comes back as numbers too: code fingerprints and run ids as indexes into short lists.
  */
 import type { PipelineNode } from '../../core/model.js';
