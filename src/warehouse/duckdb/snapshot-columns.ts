@@ -2,7 +2,8 @@
  * The DuckDB snapshot read column-wise (issue 15): every result is numeric DOUBLE columns copied into
  * Float64Arrays (SerialConnection.numbers), never a JS value per cell nor a text blob. Inventories
  * are read many tables per query (UNION ALL of bounded groups), and a source partition's version is
- * compared with the recorded one in SQL: JS gets one changed-since time per partition, not strings.
+ * compared with each recorded one in SQL: JS gets a time and a 0/1 per recorded version, not strings,
+ * and keeps the latest (sliceSources).
  * The ledger comes back as numbers too: code fingerprints and run ids as indexes into short lists.
  */
 import type { PipelineNode } from '../../core/model.js';
@@ -38,30 +39,31 @@ export interface InventorySlice {
   readonly low: Float64Array;
 }
 
-const KIND_CODE: Readonly<Record<InventoryKind, number>> = { processor: 0, pending: 1, hashed: 2 };
-
 /**
- * One query for a group of tables: per table its days, counts and (hashed sources) hash halves, then
- * the latest recorded version of each source partition joined in and compared as text, in SQL.
- * `recordedTable` is the ledger's source_versions table, when it exists.
+ * One query for a group of tables: per table its days, counts and (hashed sources) hash halves, each
+ * joined with every version recorded for it (a source partition recorded k times comes back k times:
+ * sliceSources keeps the latest). Comparing the current version with the recorded text stays in SQL
+ * (exact, one 0/1 per recorded row); finding the latest is left to JS, where the rows arrive grouped:
+ * an arg_max over `source_versions` plus an ORDER BY were two thirds of a 300-source plan (issue 15).
+ * Tables are grouped by their DATE column itself (an expression key loses DuckDB's perfect-hash
+ * aggregate). `recordedTable` is the ledger's source_versions table, when it exists.
+ * Columns: table index, day, rows, hash high, hash low (NaN: none), recorded at (NaN: none), same (0/1).
  */
 export function inventoryGroupSql(requests: readonly InventoryRequest[], recordedTable: string | undefined): string {
   if (requests.every((r) => r.kind === 'processor')) return processorGroupSql(requests);
   const branches = requests.map(({ node, kind }, i) => {
     const column = `t.${quoteIdent(node.partitionColumn)}`;
-    const hash = kind === 'hashed' ? hashHalves('sum(hash(t))').join(', ') : 'NULL::HUGEINT, NULL::HUGEINT';
-    return `SELECT ${i} AS t, ${KIND_CODE[kind]} AS k, ${dayExpression(column)} AS day, count(*) AS n, ${hash} FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY 3`;
+    const hash = kind === 'hashed' ? 'sum(hash(t))' : 'NULL::HUGEINT';
+    return `SELECT ${i} AS t, ${column} AS d, count(*) AS n, ${hash} AS h FROM ${qualifiedTable(node.table)} AS t WHERE ${column} IS NOT NULL GROUP BY ${column}`;
   });
+  const [high, low] = hashHalves('v.h');
+  const inventory = `SELECT v.t::DOUBLE, (v.d - DATE '1970-01-01')::DOUBLE, v.n::DOUBLE, coalesce((${high})::DOUBLE, 'nan'::DOUBLE), coalesce((${low})::DOUBLE, 'nan'::DOUBLE)`;
+  const from = `FROM (${branches.join(' UNION ALL ')}) AS v`;
   const hashed = requests.map((r, i) => [r, i] as const).filter(([r]) => r.kind === 'hashed');
-  const version = `v.hi::VARCHAR || '.' || v.lo::VARCHAR || ':' || v.n::VARCHAR`;
-  const compare =
-    recordedTable !== undefined && hashed.length > 0 ? `coalesce(CASE WHEN r.version = ${version} THEN r.at END, 'infinity'::DOUBLE)` : `'infinity'::DOUBLE`;
-  const changed = `CASE v.k WHEN 0 THEN 'nan'::DOUBLE WHEN 1 THEN 'infinity'::DOUBLE ELSE ${compare} END`;
-  const join =
-    recordedTable !== undefined && hashed.length > 0
-      ? ` LEFT JOIN (SELECT s.t, ${dayExpression('partition_date')} AS day, arg_max(version, recorded_at) AS version, epoch_ms(max(recorded_at))::DOUBLE AS at FROM ${recordedTable} JOIN (VALUES ${hashed.map(([r, i]) => `(${quoteString(r.node.name)}, ${i})`).join(', ')}) AS s(source, t) USING (source) GROUP BY 1, 2) AS r ON r.t = v.t AND r.day = v.day`
-      : '';
-  return `SELECT v.t::DOUBLE, v.day::DOUBLE, v.n::DOUBLE, ${changed}, coalesce(v.hi::DOUBLE, 'nan'::DOUBLE), coalesce(v.lo::DOUBLE, 'nan'::DOUBLE) FROM (${branches.join(' UNION ALL ')}) AS v(t, k, day, n, hi, lo)${join} ORDER BY 1, 2`;
+  if (recordedTable === undefined || hashed.length === 0) return `${inventory}, 'nan'::DOUBLE, 0::DOUBLE ${from}`;
+  const version = `(${high})::VARCHAR || '.' || (${low})::VARCHAR || ':' || v.n::VARCHAR`;
+  const recorded = `SELECT s.t, r.partition_date, r.version, r.recorded_at FROM ${recordedTable} AS r JOIN (VALUES ${hashed.map(([r, i]) => `(${quoteString(r.node.name)}, ${i})`).join(', ')}) AS s(source, t) USING (source)`;
+  return `${inventory}, coalesce(epoch_ms(r.recorded_at)::DOUBLE, 'nan'::DOUBLE), coalesce((r.version = ${version})::DOUBLE, 0::DOUBLE) ${from} LEFT JOIN (${recorded}) AS r ON r.t = v.t AND r.partition_date = v.d`;
 }
 
 /** Processors only: day and row count, no versions (three result columns instead of six). */
@@ -98,6 +100,96 @@ export function sliceByTable(columns: readonly Float64Array[], count: number): I
   return slices;
 }
 
+/**
+ * A sources query's result (inventoryGroupSql) as one slice per request: rows in (table, day) order
+ * (sorted here when DuckDB returned them otherwise), one row per partition. Of a partition's recorded
+ * versions the latest counts (as arg_max did): changedAt is when it was recorded if it is the current
+ * version, else Infinity (changed, or never recorded; two versions recorded at the same latest time
+ * count as changed unless both match). Pending sources are Infinity, processors NaN.
+ */
+export function sliceSources(columns: readonly Float64Array[], requests: readonly InventoryRequest[]): InventorySlice[] {
+  const [t = new Float64Array(), days = t, rows = t, high = t, low = t, at = t, same = t] = columns;
+  const order = tableDayOrder(t, days);
+  const size = t.length;
+  const kinds = Float64Array.from(requests, (r) => KIND_CODE[r.kind]);
+  if (order === 'unique') {
+    // The usual case: in order, at most one recorded version per partition. changedAt in place.
+    for (let k = 0; k < size; k++) {
+      const kind = kinds[t[k] as number];
+      at[k] = kind === PROCESSOR ? NaN : kind === PENDING || same[k] !== 1 || Number.isNaN(at[k]) ? Infinity : (at[k] as number);
+    }
+    return sliceByTable([t, days, rows, at, high, low], requests.length);
+  }
+  const [outT, outDays, outRows, changedAt, outHigh, outLow] = [0, 1, 2, 3, 4, 5].map(() => new Float64Array(size)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const current = new Uint8Array(size); // 1 while every version recorded at the latest time matches
+  let n = -1;
+  for (let k = 0; k < size; k++) {
+    const row = order === 'sorted' ? k : (order[k] as number);
+    const table = t[row] as number;
+    const day = days[row] as number;
+    if (n < 0 || outT[n] !== table || outDays[n] !== day) {
+      n++;
+      outT[n] = table;
+      outDays[n] = day;
+      outRows[n] = rows[row] as number;
+      outHigh[n] = high[row] as number;
+      outLow[n] = low[row] as number;
+      changedAt[n] = NaN; // the latest recorded time, for now
+      current[n] = 1;
+    }
+    const when = at[row] as number;
+    if (Number.isNaN(when)) continue;
+    const latest = changedAt[n] as number;
+    if (Number.isNaN(latest) || when > latest) {
+      changedAt[n] = when;
+      current[n] = same[row] === 1 ? 1 : 0;
+    } else if (when === latest && same[row] !== 1) current[n] = 0;
+  }
+  for (let k = 0; k <= n; k++) {
+    const kind = kinds[outT[k] as number];
+    if (kind === PROCESSOR) changedAt[k] = NaN;
+    else if (kind === PENDING || current[k] === 0 || Number.isNaN(changedAt[k])) changedAt[k] = Infinity;
+  }
+  return sliceByTable(
+    [outT, outDays, outRows, changedAt, outHigh, outLow].map((column) => column.subarray(0, n + 1)),
+    requests.length,
+  );
+}
+
+/**
+ * The rows' order by (table, day): 'unique' when they are in it with no (table, day) twice (the usual
+ * case: DuckDB returns the groups in order), 'sorted' when in it with repeats, else the permutation.
+ */
+function tableDayOrder(t: Float64Array, days: Float64Array): 'unique' | 'sorted' | Uint32Array {
+  let unique = true;
+  for (let k = 1; k < t.length; k++) {
+    const table = t[k] as number;
+    const before = t[k - 1] as number;
+    if (table > before) continue;
+    const day = days[k] as number;
+    const dayBefore = days[k - 1] as number;
+    if (table < before || day < dayBefore)
+      return Uint32Array.from(t, (_, i) => i).sort((a, b) => (t[a] as number) - (t[b] as number) || (days[a] as number) - (days[b] as number));
+    if (day === dayBefore) unique = false;
+  }
+  return unique ? 'unique' : 'sorted';
+}
+
+const [PROCESSOR, PENDING, HASHED] = [0, 1, 2];
+const KIND_CODE: Readonly<Record<InventoryKind, number>> = { processor: PROCESSOR, pending: PENDING, hashed: HASHED };
+
+/** A group's result as slices: processors-only results have their own shape (processorGroupSql). */
+function slicesOf(columns: readonly Float64Array[], requests: readonly InventoryRequest[]): InventorySlice[] {
+  return requests.every((r) => r.kind === 'processor') ? sliceByTable(columns, requests.length) : sliceSources(columns, requests);
+}
+
 /** An inventory query failed because of one table (a view over a moved file, say): `reads` names it. */
 export class TableReadError extends Error {
   constructor(
@@ -107,6 +199,13 @@ export class TableReadError extends Error {
     super(`${reads}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }
+
+/**
+ * Rows per table a group's result is first sized for (ten years of days, rounded up); grown when more
+ * come. Passing a size streams the result chunk by chunk off the main thread, where a materialized
+ * one was converted chunk by chunk on it (getChunk: a third of a 300-source plan's JS time).
+ */
+const ROWS_GUESS = 4096;
 
 /**
  * Reads a group's inventories in one query. When it fails, each table is read alone to find the
@@ -120,13 +219,13 @@ export async function readInventoryGroup(
   reads: (node: PipelineNode) => string,
 ): Promise<(InventorySlice | TableReadError)[]> {
   try {
-    return sliceByTable(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests.length);
+    return slicesOf(await connection.numbers(inventoryGroupSql(requests, recordedTable), ROWS_GUESS * requests.length), requests);
   } catch (error) {
     if (classifyDuckdbError(error) === 'CANCELLED') throw error;
     const slices: (InventorySlice | TableReadError)[] = [];
     for (const request of requests) {
       try {
-        slices.push(sliceByTable(await connection.numbers(inventoryGroupSql([request], recordedTable)), 1)[0] as InventorySlice);
+        slices.push(slicesOf(await connection.numbers(inventoryGroupSql([request], recordedTable)), [request])[0] as InventorySlice);
       } catch (alone) {
         if (classifyDuckdbError(alone) === 'CANCELLED') throw alone;
         slices.push(new TableReadError(reads(request.node), alone));
