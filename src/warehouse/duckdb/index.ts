@@ -112,6 +112,7 @@ class DuckdbWarehouse implements Warehouse {
       if (!db) return emptySnapshot(pipeline, nodes);
       if (!this.options.readOnly) await this.migrated(pipeline);
       const pool: SerialConnection[] = [];
+      let snapshot: Snapshot;
       try {
         for (let i = 0; i < SNAPSHOT_PARALLELISM; i++) pool.push(await db.connect());
         const reader = {
@@ -122,10 +123,14 @@ class DuckdbWarehouse implements Warehouse {
           byTable: this.ledger !== 'v1',
           unreadable: options.unreadable ?? 'throw',
         };
-        return await readDuckdbSnapshot(reader, pipeline, nodes);
+        snapshot = await readDuckdbSnapshot(reader, pipeline, nodes);
       } finally {
         for (const connection of pool) connection.close();
       }
+      // Read-only: nothing else reads much after the snapshot; DuckDB's memory (the blocks of every table
+      // read, hundreds of MB for thousands of tables) goes back before planning adds its own (issue 15).
+      if (this.options.readOnly) await db.releaseMemory();
+      return snapshot;
     });
   }
 
