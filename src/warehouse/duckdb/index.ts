@@ -106,13 +106,12 @@ class DuckdbWarehouse implements Warehouse {
     this.targetName = target.name;
   }
 
-  readSnapshot(pipeline: Pipeline, nodes: readonly string[], options: SnapshotOptions = {}): Promise<Snapshot> {
-    return this.gate.shared(async () => {
+  async readSnapshot(pipeline: Pipeline, nodes: readonly string[], options: SnapshotOptions = {}): Promise<Snapshot> {
+    const snapshot = await this.gate.shared(async () => {
       const db = this.db;
       if (!db) return emptySnapshot(pipeline, nodes);
       if (!this.options.readOnly) await this.migrated(pipeline);
       const pool: SerialConnection[] = [];
-      let snapshot: Snapshot;
       try {
         for (let i = 0; i < SNAPSHOT_PARALLELISM; i++) pool.push(await db.connect());
         const reader = {
@@ -123,15 +122,20 @@ class DuckdbWarehouse implements Warehouse {
           byTable: this.ledger !== 'v1',
           unreadable: options.unreadable ?? 'throw',
         };
-        snapshot = await readDuckdbSnapshot(reader, pipeline, nodes);
+        return await readDuckdbSnapshot(reader, pipeline, nodes);
       } finally {
         for (const connection of pool) connection.close();
       }
-      // Read-only: nothing else reads much after the snapshot; DuckDB's memory (the blocks of every table
-      // read, hundreds of MB for thousands of tables) goes back before planning adds its own (issue 15).
-      if (this.options.readOnly) await db.releaseMemory();
-      return snapshot;
     });
+    // Read-only: little is read after the snapshot, so DuckDB's memory (the blocks of every table read,
+    // hundreds of MB for thousands of tables) goes back before planning adds its own (issue 15). Alone:
+    // a query running beside the low limit could fail for memory or spill.
+    if (this.options.readOnly)
+      await this.gate.exclusive(
+        async () => this.db?.releaseMemory(),
+        async () => undefined,
+      );
+    return snapshot;
   }
 
   /**
