@@ -74,6 +74,30 @@ function windowAt(reader: Reader, p: number, day: Day, calendar: Calendar, out: 
   out.noPartition = last - first + 1 - Math.max(0, clippedLast - clippedFirst + 1);
 }
 
+/** Runs shorter than this are shared (lookbacks of a week, offsets, `same`: nearly every reason). */
+const SHARED_RUN = 32;
+const sharedRuns = new WeakMap<Calendar, Map<number, readonly Day[]>>();
+
+/**
+ * `days` (ascending), or an equal list met before in this plan: a run of up to 31 consecutive days is
+ * kept once per calendar. The 1.3M non-fresh partitions of a 2,000 × 3,650 plan each held their own
+ * one- to seven-day lists in their reasons and needs (issue 15). Shared lists are frozen: reasons are
+ * read-only, and a consumer that changed one would change every partition naming it.
+ */
+function shared(days: Day[], calendar: Calendar): readonly Day[] {
+  const n = days.length;
+  const first = days[0];
+  if (first === undefined || n >= SHARED_RUN || (days[n - 1] as Day) - first !== n - 1) return days;
+  let runs = sharedRuns.get(calendar);
+  if (!runs) sharedRuns.set(calendar, (runs = new Map()));
+  // Unique per run: n < SHARED_RUN.
+  const key = first * SHARED_RUN + n;
+  const known = runs.get(key);
+  if (known) return known;
+  runs.set(key, Object.freeze(days));
+  return days;
+}
+
 export interface JudgeContext {
   readonly calendar: Calendar;
   readonly frame: Frame;
@@ -266,12 +290,13 @@ export function judgeInputs(
       if (c === InputClass.LackMissing || c === InputClass.StaleBlocked) rank = 0;
       else if (c === InputClass.LackOutOfRange) rank = Math.min(rank, 1);
     }
-    if (changedDays.length > 0) changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: name, days: changedDays });
-    if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: name, days: rebuiltDays });
-    if (staleDays.length > 0) stale.push({ kind: 'upstream_stale', upstream: name, days: staleDays });
+    if (changedDays.length > 0)
+      changed.push({ kind: hasLedger ? 'upstream_changed' : 'external_older_than_upstream', upstream: name, days: shared(changedDays, calendar) });
+    if (rebuiltDays.length > 0) rebuilt.push({ kind: 'upstream_rebuilt', upstream: name, days: shared(rebuiltDays, calendar) });
+    if (staleDays.length > 0) stale.push({ kind: 'upstream_stale', upstream: name, days: shared(staleDays, calendar) });
     // Read without min, a partition that is gone and will not be built leaves its present reader built
     // on data that no longer exists (make: "no rule to make target").
-    if (present && reader.min === undefined && goneDays.length > 0) gone.push({ kind: 'upstream_missing', upstream: name, days: goneDays });
+    if (present && reader.min === undefined && goneDays.length > 0) gone.push({ kind: 'upstream_missing', upstream: name, days: shared(goneDays, calendar) });
 
     const min = lookbackMin(reader.min, reader.self, possible);
     let needDays: Day[] = [];
@@ -287,7 +312,7 @@ export function judgeInputs(
         needDays = staleDays;
       }
     } else needDays = lackingDays;
-    if (needDays.length > 0) needs.push({ upstream: name, days: needDays });
+    if (needDays.length > 0) needs.push({ upstream: name, days: shared(needDays, calendar) });
     if (blocks) worst = Math.min(worst, rank);
     if (withUpstreams)
       upstreams.push({

@@ -121,9 +121,10 @@ export class SerialConnection {
  * A read-only open only reads the snapshot (plan, explain, report). One DuckDB thread per query: the
  * snapshot's queries already run side by side on three connections, and on two cores extra worker
  * threads cost more CPU than they save (a 300-source plan: 22% less CPU with one; issue 15). No
- * memory_limit: a low one (256MB) does bound the buffer pool of a 2,000-table plan (peak RSS 767 →
- * 364 MiB), but a 2,000 × 3,650 plan then spills its sorts into `.tmp` in the working directory (a
- * plan must not write there) and ran many times slower (bench/README.md).
+ * memory_limit while reading: a low one (256MB) does bound the buffer pool of a 2,000-table plan
+ * (peak RSS 767 → 364 MiB), but a 2,000 × 3,650 plan then spills its sorts into `.tmp` in the working
+ * directory (a plan must not write there) and ran many times slower (bench/README.md); the memory
+ * is given back after the snapshot instead (releaseMemory).
  */
 const READ_ONLY_CONFIG: Record<string, string> = { threads: '1' };
 
@@ -170,6 +171,25 @@ export class OpenDatabase {
     const connection = await this.instance.connect();
     await connection.run(`USE ${CATALOG}`);
     return new SerialConnection(connection, this.onStatement);
+  }
+
+  /**
+   * Gives back the buffer pool's memory once a read-only command has read what it needs (issue 15):
+   * lowering memory_limit evicts every unpinned block (a read-only file's blocks are clean: nothing is
+   * written, no `.tmp` folder is made) and DuckDB returns the freed memory to the OS; the limit is then
+   * set back to what it was (`RESET` would show the default but leave the low limit in force), so
+   * later queries (a report's history) run as before. Best effort: if DuckDB cannot evict down to the
+   * low limit it refuses the setting, and the command only keeps more memory.
+   */
+  async releaseMemory(): Promise<void> {
+    const [[limit] = []] = await this.main.columns(`SELECT current_setting('memory_limit')`);
+    try {
+      await this.main.run(`SET memory_limit = '1MB'`);
+    } catch {
+      // Pinned blocks above the limit: they stay.
+    } finally {
+      await this.main.run(`SET memory_limit = ${quoteString(String(limit))}`);
+    }
   }
 
   /**

@@ -106,8 +106,8 @@ class DuckdbWarehouse implements Warehouse {
     this.targetName = target.name;
   }
 
-  readSnapshot(pipeline: Pipeline, nodes: readonly string[], options: SnapshotOptions = {}): Promise<Snapshot> {
-    return this.gate.shared(async () => {
+  async readSnapshot(pipeline: Pipeline, nodes: readonly string[], options: SnapshotOptions = {}): Promise<Snapshot> {
+    const snapshot = await this.gate.shared(async () => {
       const db = this.db;
       if (!db) return emptySnapshot(pipeline, nodes);
       if (!this.options.readOnly) await this.migrated(pipeline);
@@ -127,6 +127,15 @@ class DuckdbWarehouse implements Warehouse {
         for (const connection of pool) connection.close();
       }
     });
+    // Read-only: little is read after the snapshot, so DuckDB's memory (the blocks of every table read,
+    // hundreds of MB for thousands of tables) goes back before planning adds its own (issue 15). Alone:
+    // a query running beside the low limit could fail for memory or spill.
+    if (this.options.readOnly)
+      await this.gate.exclusive(
+        async () => this.db?.releaseMemory(),
+        async () => undefined,
+      );
+    return snapshot;
   }
 
   /**
