@@ -6,6 +6,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { CODES } from './codes.js';
+import { fastYamlValue } from './fast-yaml.js';
 
 export type PathSegment = string | number;
 export type Path = readonly PathSegment[];
@@ -43,6 +44,24 @@ export type ParsedYaml = { ok: true; document: ConfigDocument; diagnostics: Diag
  * sub-tree (the `dag` key of package.json).
  */
 export function parseYamlDocument(file: string, displayFile: string, text: string, root: Path = []): ParsedYaml {
+  const fast = fastYamlValue(text);
+  if (!fast) return parseWithPositions(file, displayFile, text, root);
+  // Positions are only wanted for a diagnostic: the `yaml` parser then reads the file, once.
+  let positioned: ConfigDocument | undefined;
+  const position = (path: Path, part?: 'key' | 'value'): Position => {
+    if (!positioned) {
+      const parsed = parseWithPositions(file, displayFile, text, root);
+      positioned = parsed.ok ? parsed.document : plainDocument(file, displayFile, undefined);
+    }
+    return positioned.position(path, part);
+  };
+  let value = fast.value;
+  for (const segment of root) value = isRecord(value) ? value[String(segment)] : undefined;
+  return { ok: true, document: { file, displayFile, value, position }, diagnostics: [] };
+}
+
+/** The `yaml` parser, with a position for every value, the syntax problems it finds, and duplicate keys. */
+function parseWithPositions(file: string, displayFile: string, text: string, root: Path): ParsedYaml {
   const lineCounter = new LineCounter();
   // The parser's own duplicate-key check is quadratic per mapping (10,000 processors took seconds);
   // duplicateKeys() below does the same in one pass.
