@@ -121,7 +121,6 @@ class DuckdbWarehouse implements Warehouse {
           targetName: this.target.name,
           byTable: this.ledger !== 'v1',
           unreadable: options.unreadable ?? 'throw',
-          boundBufferPool: this.options.readOnly === true,
         };
         return await readDuckdbSnapshot(reader, pipeline, nodes);
       } finally {

@@ -36,8 +36,6 @@ export interface SnapshotReader extends LedgerReader {
   readonly targetName: string;
   /** What a failing inventory query does (SnapshotOptions): throw, or name the table in Snapshot.unreadable. */
   readonly unreadable: 'throw' | 'report';
-  /** A read-only open: nothing else runs on the instance, so its buffer pool may be bounded while the snapshot reads (boundBufferPool). */
-  readonly boundBufferPool?: boolean;
 }
 
 /** One query of the snapshot and what it reads, so a failure can name it. */
@@ -123,12 +121,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   }
   // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
   queries += tasks.length + (readsLedger ? 1 : 0);
-  const restore = reader.boundBufferPool ? await boundBufferPool(reader.main, groups) : undefined;
-  try {
-    await runSideBySide(reader, tasks);
-  } finally {
-    await restore?.();
-  }
+  await runSideBySide(reader, tasks);
   // No version of an unreadable source can be computed: its readers fail before they would need one.
   for (const name of unreadable.keys()) pendingVersions.delete(name);
 
@@ -217,41 +210,6 @@ async function runSideBySide(reader: SnapshotReader, tasks: readonly Task[]): Pr
     const { task, error } = failed;
     throw error instanceof TableReadError ? snapshotError(reader, error.reads, error.cause) : snapshotError(reader, task.reads, error);
   }
-}
-
-/** Room for what the snapshot's queries hold besides table blocks: each group's aggregate and result, on every connection. */
-const BUFFER_POOL_BASE = 256 * 2 ** 20;
-/** And per ledger row: the ledger query sorts its rows before they are streamed (7.3M rows at 2,000 × 3,650). */
-const BYTES_PER_LEDGER_ROW = 256;
-const MEMORY_UNITS: Readonly<Record<string, number>> = {
-  bytes: 1,
-  KiB: 2 ** 10,
-  MiB: 2 ** 20,
-  GiB: 2 ** 30,
-  TiB: 2 ** 40,
-  KB: 1e3,
-  MB: 1e6,
-  GB: 1e9,
-  TB: 1e12,
-};
-
-/**
- * Lowers DuckDB's memory limit while the snapshot reads, and returns how to put it back. DuckDB
- * keeps every table block it reads (256 KiB, however small the table) in its buffer pool until the
- * limit is reached, each in freshly allocated memory: page faults and zeroing made up most of a
- * 2,000-table plan's CPU time (issue 15: 9.6 → 6.5 s CPU, 800 → 375 MiB peak). Under a limit it
- * evicts a block already read (read-only: dropping it writes nothing) and reuses the memory. The
- * limit leaves room for the queries' own data, so that nothing needs to spill to a temp file.
- */
-async function boundBufferPool(main: SerialConnection, groups: readonly LedgerNames[]): Promise<(() => Promise<void>) | undefined> {
-  const [[current] = []] = await main.columns(`SELECT current_setting('memory_limit')`);
-  const text = String(current);
-  const [, amount = '', unit = ''] = /^([\d.]+)\s*([A-Za-z]+)$/.exec(text) ?? [];
-  const limit = BUFFER_POOL_BASE + BYTES_PER_LEDGER_ROW * groups.reduce((sum, group) => sum + group.partitions, 0);
-  const scale = MEMORY_UNITS[unit];
-  if (scale === undefined || Number(amount) * scale <= limit) return undefined;
-  await main.run(`SET memory_limit = '${Math.ceil(limit / 2 ** 20)}MiB'`);
-  return () => main.run(`SET memory_limit = ${quoteString(text)}`);
 }
 
 /** Runs one query on main, turning its failure into the same error as a pool task's. */
