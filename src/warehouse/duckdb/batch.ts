@@ -28,9 +28,11 @@ import {
 import { decideSchemaChange, partitionColumnProblem, type Column, type SchemaChange } from '../schema-change.js';
 import { batchLabel, firstLine, renderBatchTemplate } from '../shared.js';
 import {
+  batchRows,
   checkedWriteStatements,
   countedChecksQuery,
   findingStatements,
+  inBatch,
   readFindings,
   rowCountFindings,
   runEachCheck,
@@ -64,8 +66,6 @@ function columnsStatement(job: BatchJob, select: string): string {
   const { schema, name } = job.processor.table;
   return `SELECT true, column_name, column_type FROM (DESCRIBE ${select}) UNION ALL SELECT false, column_name, data_type FROM (SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ${quoteString(CATALOG)} AND schema_name = ${quoteString(schema)} AND table_name = ${quoteString(name)} ORDER BY column_index)`;
 }
-
-const inBatch = (job: BatchJob): string => `BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
 
 /** The table's schema changes as DuckDB statements; they run inside the batch's transaction. */
 export function alterStatements(job: BatchJob, changes: readonly SchemaChange[]): string[] {
@@ -116,10 +116,6 @@ export function checkedCountStatement(job: BatchJob, tableExists: boolean): stri
   const outside = `SELECT NULL::INTEGER, NULL::INTEGER, count(*)::DOUBLE, NULL::BIGINT, NULL::VARCHAR FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
   return countedChecksQuery(job, table, tableExists ? undefined : outside);
 }
-
-/** The table's rows in start..end: inside the batch's transaction, the rows just written. */
-const batchRows = (job: BatchJob): string =>
-  `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
 
 /**
  * The batch's ledger rows (every day of the batch, 0 rows for days without any) and its check

@@ -22,6 +22,13 @@ function literal(value: string | number | boolean): string {
   return String(value);
 }
 
+/** `BETWEEN start AND end` of the batch, for a partition column. */
+export const inBatch = (job: BatchJob): string => `BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+
+/** The rows of `job`'s table in the batch's range (inside the batch's transaction, the rows just written). */
+export const batchRows = (job: BatchJob): string =>
+  `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
+
 /** A rule that looks at one row at a time (not_null, accepted_values): the condition of an offending row. */
 function rowCondition(rule: CheckRule): string | undefined {
   if (rule.kind === 'not_null') return rule.columns.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ');
@@ -54,7 +61,7 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
       if (!to) throw new Error(`${rule.to} is not in the pipeline`); // validate refuses it
       const upc = quoteIdent(to.partitionColumn);
       // An anti join with the upstream's batch range (NOT EXISTS with the same equalities, planned cheaper).
-      const upstream = `(SELECT * FROM ${qualifiedTable(to.table)} WHERE ${upc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)})`;
+      const upstream = `(SELECT * FROM ${qualifiedTable(to.table)} WHERE ${upc} ${inBatch(job)})`;
       return `SELECT r.* FROM ${rows} AS r ANTI JOIN ${upstream} AS u ON u.${upc} = r.${pc} AND u.${quoteIdent(rule.field)} = r.${quoteIdent(rule.column)} WHERE r.${quoteIdent(rule.column)} IS NOT NULL`;
     }
     case 'sql':
@@ -75,15 +82,15 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
  */
 function checkRows(job: BatchJob, check: Check, index: number, rows: string): string {
   const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
-  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
-  return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
+  const within = `${pc} ${inBatch(job)}`;
+  return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${within}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
 }
 
 /** One check's offending partitions with their counts only (no samples, NULL dag_rank and sample): cheaper. */
 function checkCounts(job: BatchJob, check: Check, index: number, rows: string): string {
   const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
-  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
-  return `SELECT ${index}::INTEGER AS dag_check, ${dayExpression(pc)} AS day, count(*)::DOUBLE AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${inBatch} GROUP BY ${pc}`;
+  const within = `${pc} ${inBatch(job)}`;
+  return `SELECT ${index}::INTEGER AS dag_check, ${dayExpression(pc)} AS day, count(*)::DOUBLE AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${within} GROUP BY ${pc}`;
 }
 
 /** The columns of every check's rows (checkRows, checkCounts), for a query that puts other rows beside them. */
@@ -101,16 +108,16 @@ const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
  */
 export function countedChecksQuery(job: BatchJob, table: string, extra?: string): string {
   const pc = quoteIdent(job.processor.partitionColumn);
-  const inBatch = `${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
+  const within = `${pc} ${inBatch(job)}`;
   const perRow = job.processor.checks.flatMap((check, index) => {
     const condition = rowCondition(check.rule);
     return condition === undefined ? [] : [{ index, condition }];
   });
   const counts = ['count(*)::DOUBLE', ...perRow.map(({ condition }) => `count_if(${condition})::DOUBLE`)].map((count, k) => `${count} AS dag_${k}`);
   // One row per day and count, unnested side by side: the rows (dag_check NULL), then each check's.
-  const perDay = `SELECT unnest([NULL::INTEGER${perRow.map(({ index }) => `, ${index}`).join('')}]) AS dag_check, day, unnest([${counts.map((_, k) => `dag_${k}`).join(', ')}]) AS offending FROM (SELECT ${dayExpression(pc)} AS day, ${counts.join(', ')} FROM ${table} WHERE ${inBatch} GROUP BY 1)`;
+  const perDay = `SELECT unnest([NULL::INTEGER${perRow.map(({ index }) => `, ${index}`).join('')}]) AS dag_check, day, unnest([${counts.map((_, k) => `dag_${k}`).join(', ')}]) AS offending FROM (SELECT ${dayExpression(pc)} AS day, ${counts.join(', ')} FROM ${table} WHERE ${within} GROUP BY 1)`;
   const counted = `SELECT dag_check, day, offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${perDay}) WHERE dag_check IS NULL OR offending > 0`;
-  const rows = `(SELECT * FROM ${table} WHERE ${inBatch})`;
+  const rows = `(SELECT * FROM ${table} WHERE ${within})`;
   const others = job.processor.checks.flatMap((check, i) =>
     rowCondition(check.rule) !== undefined || check.rule.kind === 'row_count' ? [] : [checkCounts(job, check, i, rows)],
   );
@@ -221,10 +228,7 @@ export function checkedWriteStatements(job: BatchJob, stage: string, tableExists
   const clean = failed.length === 0 ? '' : ` WHERE ${pc} NOT IN (${failed.map(dateLiteral).join(', ')})`;
   return [
     ...(tableExists
-      ? [
-          `DELETE FROM ${table} WHERE ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}${kept}`,
-          `INSERT INTO ${table} BY NAME SELECT * FROM ${stage}${clean}`,
-        ]
+      ? [`DELETE FROM ${table} WHERE ${pc} ${inBatch(job)}${kept}`, `INSERT INTO ${table} BY NAME SELECT * FROM ${stage}${clean}`]
       : [`CREATE TABLE ${table} AS SELECT * FROM ${stage}${clean}`]),
     `DROP TABLE ${stage}`,
   ];
@@ -233,7 +237,7 @@ export function checkedWriteStatements(job: BatchJob, stage: string, tableExists
 /** Rows per day of the staged rows; rows outside start..end (or without a date) come back under a NULL day. */
 export function stagedCountStatement(job: BatchJob, stage: string): string {
   const pc = quoteIdent(job.processor.partitionColumn);
-  return `SELECT CASE WHEN ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)} THEN ${dayExpression(pc)} END, count(*)::DOUBLE FROM ${stage} GROUP BY 1`;
+  return `SELECT CASE WHEN ${pc} ${inBatch(job)} THEN ${dayExpression(pc)} END, count(*)::DOUBLE FROM ${stage} GROUP BY 1`;
 }
 
 /** `_dag.checks` rows of a batch's findings, as one INSERT (none without findings). */

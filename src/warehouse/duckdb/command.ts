@@ -12,10 +12,10 @@ import { unfinishedFingerprint } from '../../core/snapshot.js';
 import { done, failed, type BatchJob, type CheckFinding, type InputFingerprints, type RowCounts, type Step } from '../port.js';
 import { batchLabel, firstLine } from '../shared.js';
 import { countStatement, failedDays } from './batch.js';
-import { findingStatements, runChecks } from './checks.js';
+import { batchRows, findingStatements, runChecks } from './checks.js';
 import { duckdbFailure, type OpenDatabase } from './connection.js';
 import { partitionRow, replacePartitionRows } from './ledger.js';
-import { CATALOG, dateLiteral, qualifiedTable, quoteIdent, quoteString } from './sql.js';
+import { CATALOG, dateLiteral, quoteString } from './sql.js';
 
 /** How long to keep retrying to reopen the file after the command ended (a grandchild may still hold it). */
 const REOPEN_ATTEMPTS = 50;
@@ -93,9 +93,7 @@ export async function readPartitions(db: OpenDatabase, job: BatchJob): Promise<S
  */
 export async function checkPartitions(db: OpenDatabase, job: BatchJob): Promise<Step<readonly CheckFinding[]>> {
   if (job.processor.checks.length === 0) return done([]);
-  const pc = quoteIdent(job.processor.partitionColumn);
-  const rows = `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${pc} BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)})`;
-  const found = await runChecks(db.main, job, rows);
+  const found = await runChecks(db.main, job, batchRows(job));
   return found.ok ? found : failed({ ...found.failure, message: `${batchLabel(job)}: ${found.failure.message}` });
 }
 
