@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBMaterializedResult, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { WarehouseError, type FailureCategory, type JobFailure } from '../port.js';
 import { firstLine } from '../shared.js';
 import * as nodeApi from './node-api.js';
@@ -44,36 +44,48 @@ export class SerialConnection {
 
   /**
    * Runs a query whose columns are all non-null DOUBLEs and returns them as Float64Arrays, copied
-   * chunk by chunk from DuckDB's vectors: no JS value per cell, so millions of rows cost milliseconds.
-   * With `rows` (the row count expected) the result is streamed into arrays of that size (grown if
-   * more come), so DuckDB never holds the whole result beside the copy (a 7M-row ledger: 350 MB each).
+   * chunk by chunk from DuckDB's streamed vectors: no JS value per cell, so millions of rows cost
+   * milliseconds, and DuckDB never holds the whole result beside the copy (a 7M-row ledger: 350 MB
+   * each). With `rows` (the exact count expected) the arrays are allocated once at that size;
+   * without, chunks are kept and joined at the end: a guessed size over-allocated fresh memory that
+   * cost more than the copy (2,000 small tables: 200 MB zeroed for 60k rows; issue 15).
    */
   numbers(sql: string, rows?: number): Promise<Float64Array[]> {
     this.onStatement?.(sql);
     return this.enqueue(async () => {
-      const result = rows === undefined ? await this.connection.run(sql) : await this.connection.stream(sql);
-      const size = rows ?? (result as DuckDBMaterializedResult).rowCount;
-      let columns = Array.from({ length: result.columnCount }, () => new Float64Array(size));
-      let offset = 0;
-      const copy = (chunk: DuckDBDataChunk): void => {
-        if (offset + chunk.rowCount > columns[0]!.length) {
-          const grown = Math.max(2 * columns[0]!.length, offset + chunk.rowCount);
-          columns = columns.map((column) => {
-            const bigger = new Float64Array(grown);
-            bigger.set(column.subarray(0, offset));
-            return bigger;
-          });
-        }
-        columns.forEach((column, c) => {
+      const result = await this.connection.stream(sql);
+      const width = result.columnCount;
+      const vectors = (chunk: DuckDBDataChunk): Float64Array[] =>
+        Array.from({ length: width }, (_, c) => {
           const items = (chunk.getColumnVector(c) as unknown as { items?: unknown }).items;
           if (!(items instanceof Float64Array)) throw new Error(`numbers(): column ${c} is not DOUBLE`);
-          column.set(items.subarray(0, chunk.rowCount), offset);
+          return items.subarray(0, chunk.rowCount);
         });
+      const chunks: Float64Array[][] = [];
+      let exact = rows === undefined ? undefined : Array.from({ length: width }, () => new Float64Array(rows));
+      let offset = 0;
+      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        const parts = vectors(chunk);
+        if (exact && offset + chunk.rowCount > (exact[0]?.length ?? 0)) {
+          // More rows than announced: fall back to collecting chunks.
+          chunks.push(exact.map((column) => column.subarray(0, offset)));
+          exact = undefined;
+        }
+        if (exact) for (const [c, part] of parts.entries()) exact[c]?.set(part, offset);
+        else chunks.push(parts.map((part) => part.slice()));
         offset += chunk.rowCount;
-      };
-      if (rows === undefined) for (let k = 0; k < (result as DuckDBMaterializedResult).chunkCount; k++) copy((result as DuckDBMaterializedResult).getChunk(k));
-      else for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) copy(chunk);
-      return columns.map((column) => (column.length === offset ? column : column.subarray(0, offset)));
+      }
+      if (exact) return exact.map((column) => (column.length === offset ? column : column.subarray(0, offset)));
+      return Array.from({ length: width }, (_, c) => {
+        const column = new Float64Array(offset);
+        let at = 0;
+        for (const parts of chunks) {
+          const part = parts[c] as Float64Array;
+          column.set(part, at);
+          at += part.length;
+        }
+        return column;
+      });
     });
   }
 
@@ -121,10 +133,10 @@ export class SerialConnection {
  * A read-only open only reads the snapshot (plan, explain, report). One DuckDB thread per query: the
  * snapshot's queries already run side by side on three connections, and on two cores extra worker
  * threads cost more CPU than they save (a 300-source plan: 22% less CPU with one; issue 15). No
- * memory_limit while reading: a low one (256MB) does bound the buffer pool of a 2,000-table plan
- * (peak RSS 767 → 364 MiB), but a 2,000 × 3,650 plan then spills its sorts into `.tmp` in the working
- * directory (a plan must not write there) and ran many times slower (bench/README.md); the memory
- * is given back after the snapshot instead (releaseMemory).
+ * memory_limit for the whole open: a 2,000 × 3,650 plan sorts its 7.3M ledger rows, which a low
+ * limit spills into `.tmp` in the working directory (a plan must not write there) many times slower
+ * (bench/README.md). Only the many small processor inventories are read bounded (bounded()), and the
+ * memory is given back after the snapshot (releaseMemory).
  */
 const READ_ONLY_CONFIG: Record<string, string> = { threads: '1' };
 
@@ -182,14 +194,40 @@ export class OpenDatabase {
    * low limit it refuses the setting, and the command only keeps more memory.
    */
   async releaseMemory(): Promise<void> {
-    const [[limit] = []] = await this.main.columns(`SELECT current_setting('memory_limit')`);
+    const limit = await this.setting('memory_limit');
     try {
       await this.main.run(`SET memory_limit = '1MB'`);
     } catch {
       // Pinned blocks above the limit: they stay.
     } finally {
-      await this.main.run(`SET memory_limit = ${quoteString(String(limit))}`);
+      await this.main.run(`SET memory_limit = ${quoteString(limit)}`);
     }
+  }
+
+  /**
+   * Runs `work` (read-only queries, nothing else running) with the buffer pool bounded to `limit` and
+   * no spilling: DuckDB then evicts the blocks it has read and reuses their memory for the next
+   * table's, where unbounded it keeps every block in freshly faulted memory (2,000 small tables:
+   * 500 MB, and more than half the snapshot's CPU in the kernel; issue 15). With no temp directory a
+   * query that needs more than the limit fails with an Out of Memory error (isOutOfMemory) instead
+   * of writing `.tmp` into the working directory: the caller runs it again after. Both settings are
+   * put back whatever happens.
+   */
+  async bounded<T>(limit: string, work: () => Promise<T>): Promise<T> {
+    const [memory, temp] = [await this.setting('memory_limit'), await this.setting('temp_directory')];
+    await this.main.run(`SET temp_directory = ''`);
+    try {
+      await this.main.run(`SET memory_limit = ${quoteString(limit)}`);
+      return await work();
+    } finally {
+      await this.main.run(`SET memory_limit = ${quoteString(memory)}`);
+      await this.main.run(`SET temp_directory = ${quoteString(temp)}`);
+    }
+  }
+
+  private async setting(name: string): Promise<string> {
+    const [[value] = []] = await this.main.columns(`SELECT current_setting(${quoteString(name)})`);
+    return String(value);
   }
 
   /**
@@ -246,6 +284,11 @@ export function classifyDuckdbError(error: unknown): FailureCategory {
   if (isDataIndependent(message)) return 'PROCESSOR_ERROR';
   if (/^(IO Error|TransactionContext Error|Transaction Error|Out of Memory Error)|[Cc]onflict|Could not set lock/.test(message)) return 'TRANSIENT';
   return 'PROCESSOR_ERROR';
+}
+
+/** DuckDB ran out of the memory it may use (a bounded read: OpenDatabase.bounded). */
+export function isOutOfMemory(error: unknown): boolean {
+  return /^Out of Memory Error/.test(error instanceof Error ? error.message : String(error));
 }
 
 function isDataIndependent(message: string): boolean {

@@ -8,7 +8,7 @@
  */
 import type { PipelineNode } from '../../core/model.js';
 import type { PartitionColumns } from '../../core/snapshot-columns.js';
-import { classifyDuckdbError, type SerialConnection } from './connection.js';
+import { classifyDuckdbError, isOutOfMemory, type SerialConnection } from './connection.js';
 import { dayExpression, qualifiedTable, quoteIdent, quoteString } from './sql.js';
 
 /** Tables per inventory query: enough to make a table cost a fraction of a round trip, small enough to stay a readable statement. */
@@ -206,27 +206,23 @@ export class TableReadError extends Error {
 }
 
 /**
- * Rows per table a group's result is first sized for (ten years of days, rounded up); grown when more
- * come. Passing a size streams the result chunk by chunk off the main thread, where a materialized
- * one was converted chunk by chunk on it (getChunk: a third of a 300-source plan's JS time).
- */
-const ROWS_GUESS = 4096;
-
-/**
  * Reads a group's inventories in one query. When it fails, each table is read alone to find the
  * ones at fault: their places hold a TableReadError naming them, the others their inventory (an
- * interrupt is passed on as it is: another query failed).
+ * interrupt is passed on as it is: another query failed; so is running out of memory in a
+ * `bounded` read).
  */
 export async function readInventoryGroup(
   connection: SerialConnection,
   requests: readonly InventoryRequest[],
   recordedTable: string | undefined,
   reads: (node: PipelineNode) => string,
+  bounded = false,
 ): Promise<(InventorySlice | TableReadError)[]> {
   try {
-    return slicesOf(await connection.numbers(inventoryGroupSql(requests, recordedTable), ROWS_GUESS * requests.length), requests);
+    return slicesOf(await connection.numbers(inventoryGroupSql(requests, recordedTable)), requests);
   } catch (error) {
-    if (classifyDuckdbError(error) === 'CANCELLED') throw error;
+    // Bounded, running out of memory says nothing about the tables: the caller reads them again unbounded.
+    if (classifyDuckdbError(error) === 'CANCELLED' || (bounded && isOutOfMemory(error))) throw error;
     const slices: (InventorySlice | TableReadError)[] = [];
     for (const request of requests) {
       try {

@@ -12,7 +12,7 @@ import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js
 import type { Snapshot, TableInventory } from '../../core/snapshot.js';
 import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import { WarehouseError } from '../port.js';
-import type { SerialConnection } from './connection.js';
+import { isOutOfMemory, type SerialConnection } from './connection.js';
 import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
 import {
   hashHalves,
@@ -36,12 +36,22 @@ export interface SnapshotReader extends LedgerReader {
   readonly targetName: string;
   /** What a failing inventory query does (SnapshotOptions): throw, or name the table in Snapshot.unreadable. */
   readonly unreadable: 'throw' | 'report';
+  /** Runs read-only queries with DuckDB's buffer pool bounded (OpenDatabase.bounded); read-only opens only. */
+  readonly bounded?: <T>(work: () => Promise<T>) => Promise<T>;
 }
+
+/**
+ * Processor tables from which their inventories are read with the buffer pool bounded: every table
+ * costs at least one 256 KiB block, so below this many the blocks fit in the bound anyway and the
+ * bounded pass would only add its settings (and defer the ledger's read).
+ */
+export const BOUNDED_FROM_TABLES = 256;
 
 /** One query of the snapshot and what it reads, so a failure can name it. */
 interface Task {
   readonly reads: string;
-  readonly run: (connection: SerialConnection) => Promise<void>;
+  /** `underBound`: running in a bounded buffer pool, where running out of memory is passed on. */
+  readonly run: (connection: SerialConnection, underBound?: boolean) => Promise<void>;
 }
 
 /** What a warehouse that does not exist yet holds: nothing. */
@@ -101,11 +111,16 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     Array.from({ length: Math.ceil(list.length / TABLES_PER_QUERY) }, (_, k) => list.slice(k * TABLES_PER_QUERY, (k + 1) * TABLES_PER_QUERY)),
   );
   const unreadable = new Map<string, string>();
+  // Many processor tables: their inventories first, alone, in a bounded buffer pool; a group that
+  // needs more memory than the bound is read again with the rest (readBounded).
+  const boundProcessors = reader.bounded !== undefined && processors.length >= BOUNDED_FROM_TABLES;
+  const boundedTasks: Task[] = [];
   for (const group of inventoryGroups) {
-    tasks.push({
+    const bounded = boundProcessors && group.every((request) => request.kind === 'processor');
+    (bounded ? boundedTasks : tasks).push({
       reads: group.map(({ node }) => tableReads(node)).join(', '),
-      run: async (connection) => {
-        const slices = await readInventoryGroup(connection, group, recordedTable, tableReads);
+      run: async (connection, underBound = false) => {
+        const slices = await readInventoryGroup(connection, group, recordedTable, tableReads, underBound);
         for (const [i, request] of group.entries()) {
           const slice = slices[i] as InventorySlice | TableReadError;
           if (!(slice instanceof TableReadError)) {
@@ -120,8 +135,10 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     });
   }
   // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
-  queries += tasks.length + (readsLedger ? 1 : 0);
-  await runSideBySide(reader, tasks);
+  queries += boundedTasks.length + tasks.length + (readsLedger ? 1 : 0);
+  const again = await readBounded(reader, boundedTasks);
+  queries += again.length;
+  await runSideBySide(reader, [...tasks, ...again]);
   // No version of an unreadable source can be computed: its readers fail before they would need one.
   for (const name of unreadable.keys()) pendingVersions.delete(name);
 
@@ -210,6 +227,30 @@ async function runSideBySide(reader: SnapshotReader, tasks: readonly Task[]): Pr
     const { task, error } = failed;
     throw error instanceof TableReadError ? snapshotError(reader, error.reads, error.cause) : snapshotError(reader, task.reads, error);
   }
+}
+
+/**
+ * Runs the tasks side by side in a bounded buffer pool and returns those that ran out of memory
+ * there, to be run again unbounded.
+ */
+async function readBounded(reader: SnapshotReader, tasks: readonly Task[]): Promise<Task[]> {
+  const again: Task[] = [];
+  if (tasks.length === 0 || reader.bounded === undefined) return [...tasks];
+  const deferring = tasks.map(
+    (task): Task => ({
+      reads: task.reads,
+      run: async (connection) => {
+        try {
+          await task.run(connection, true);
+        } catch (error) {
+          if (!isOutOfMemory(error)) throw error;
+          again.push(task);
+        }
+      },
+    }),
+  );
+  await reader.bounded(() => runSideBySide(reader, deferring));
+  return again;
 }
 
 /** Runs one query on main, turning its failure into the same error as a pool task's. */
