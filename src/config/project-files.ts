@@ -4,26 +4,48 @@
  * out), and code files are hashed for the fingerprint.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, sep } from 'node:path';
+import { lstatSync, readFileSync, realpathSync, type Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 export interface ProjectFolder {
   /** Absolute, as written (resolved from the pipeline file's path). */
   readonly dir: string;
   /** The folder's real path, to compare real paths of files against. */
   readonly realDir: string;
+  /** Real paths of the folders files were found in, for one load of the pipeline (realFilePath). */
+  readonly realFolders: Map<string, string | undefined>;
 }
 
 export function projectFolder(dir: string): ProjectFolder {
-  return { dir, realDir: realPathOrUndefined(dir) ?? dir };
+  return { dir, realDir: realPathOrUndefined(dir) ?? dir, realFolders: new Map() };
 }
 
 function realPathOrUndefined(file: string): string | undefined {
   try {
-    return realpathSync(file);
+    return realpathSync.native(file);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A file's real path from its folder's, which is resolved once per folder: realpath(3) resolves
+ * every folder on the way for every file (2,000 SQL files in one folder: 75 ms of loading the
+ * pipeline; issue 15). A file that is itself a link is resolved whole.
+ */
+function realFilePath(project: ProjectFolder, file: string): string | undefined {
+  let stats: Stats | undefined;
+  try {
+    stats = lstatSync(file);
+  } catch {
+    return undefined;
+  }
+  if (stats.isSymbolicLink()) return realPathOrUndefined(file);
+  const folder = dirname(file);
+  const { realFolders } = project;
+  if (!realFolders.has(folder)) realFolders.set(folder, realPathOrUndefined(folder));
+  const real = realFolders.get(folder);
+  return real === undefined ? undefined : join(real, basename(file));
 }
 
 function isWithin(dir: string, file: string): boolean {
@@ -38,7 +60,7 @@ function isWithin(dir: string, file: string): boolean {
  */
 export function placement(project: ProjectFolder, file: string): 'inside' | 'outside' | 'link-outside' {
   if (!isWithin(project.dir, file)) return 'outside';
-  const real = realPathOrUndefined(file);
+  const real = realFilePath(project, file);
   return real === undefined || isWithin(project.realDir, real) ? 'inside' : 'link-outside';
 }
 

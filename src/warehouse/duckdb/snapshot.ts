@@ -47,6 +47,13 @@ export interface SnapshotReader extends LedgerReader {
  */
 export const BOUNDED_FROM_TABLES = 256;
 
+/**
+ * Ledger rows up to which the ledger is read inside the bound too, beside the inventories (its sort:
+ * ~50 bytes a row); a larger one is read after, unbounded (a 7.3M-row ledger would run out of memory
+ * there and be read twice).
+ */
+export const BOUNDED_LEDGER_ROWS = 250_000;
+
 /** One query of the snapshot and what it reads, so a failure can name it. */
 interface Task {
   readonly reads: string;
@@ -90,14 +97,20 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   let checkFailures = new Map<string, Map<Day, string>>();
   const inventories = new Map<string, InventorySlice>();
   const tasks: Task[] = [];
+  // Many processor tables: their inventories first, alone, in a bounded buffer pool (readBounded),
+  // with the ledger's reads beside them when the ledger is small enough for its sort to fit.
+  const boundProcessors = reader.bounded !== undefined && processors.length >= BOUNDED_FROM_TABLES;
+  const ledgerRows = groups.reduce((sum, group) => sum + group.partitions, 0);
+  const boundedTasks: Task[] = [];
+  const ledgerTasks = boundProcessors && ledgerRows <= BOUNDED_LEDGER_ROWS ? boundedTasks : tasks;
   const readsLedger = processors.length > 0 && ledgerExists('partitions');
   if (readsLedger)
-    tasks.push({
+    ledgerTasks.push({
       reads: partitionsTable,
       run: async (connection) => void (ledger = await readLedgerColumns(connection, reader, processors)),
     });
   if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
-    tasks.push({
+    ledgerTasks.push({
       reads: `the ledger table ${reader.ledgerSchema}.failures`,
       run: async (connection) => void ({ failures, checkFailures } = await readFailures(connection, reader, processors)),
     });
@@ -111,10 +124,6 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
     Array.from({ length: Math.ceil(list.length / TABLES_PER_QUERY) }, (_, k) => list.slice(k * TABLES_PER_QUERY, (k + 1) * TABLES_PER_QUERY)),
   );
   const unreadable = new Map<string, string>();
-  // Many processor tables: their inventories first, alone, in a bounded buffer pool; a group that
-  // needs more memory than the bound is read again with the rest (readBounded).
-  const boundProcessors = reader.bounded !== undefined && processors.length >= BOUNDED_FROM_TABLES;
-  const boundedTasks: Task[] = [];
   for (const group of inventoryGroups) {
     const bounded = boundProcessors && group.every((request) => request.kind === 'processor');
     (bounded ? boundedTasks : tasks).push({
