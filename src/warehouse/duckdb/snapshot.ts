@@ -57,6 +57,8 @@ export const BOUNDED_LEDGER_ROWS = 250_000;
 /** One query of the snapshot and what it reads, so a failure can name it. */
 interface Task {
   readonly reads: string;
+  /** The queries it sends (1 unless said). */
+  readonly queries?: number;
   /** `underBound`: running in a bounded buffer pool, where running out of memory is passed on. */
   readonly run: (connection: SerialConnection, underBound?: boolean) => Promise<void>;
 }
@@ -107,6 +109,8 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   if (readsLedger)
     ledgerTasks.push({
       reads: partitionsTable,
+      // Its fingerprints and run ids, then its rows as numbers.
+      queries: 2,
       run: async (connection) => void (ledger = await readLedgerColumns(connection, reader, processors)),
     });
   if (processors.length > 0 && ledgerExists('failures') && ledgerExists('partitions'))
@@ -143,10 +147,8 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       },
     });
   }
-  // The ledger is read in two queries (its fingerprints and run ids, then its rows as numbers).
-  queries += boundedTasks.length + tasks.length + (readsLedger ? 1 : 0);
   const again = await readBounded(reader, boundedTasks);
-  queries += again.length;
+  for (const task of [...boundedTasks, ...tasks, ...again]) queries += task.queries ?? 1;
   await runSideBySide(reader, [...tasks, ...again]);
   // No version of an unreadable source can be computed: its readers fail before they would need one.
   for (const name of unreadable.keys()) pendingVersions.delete(name);
