@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBMaterializedResult, DuckDBValue } from '@duckdb/node-api';
 import { WarehouseError, type FailureCategory, type JobFailure } from '../port.js';
 import { firstLine } from '../shared.js';
 import * as nodeApi from './node-api.js';
@@ -44,48 +44,36 @@ export class SerialConnection {
 
   /**
    * Runs a query whose columns are all non-null DOUBLEs and returns them as Float64Arrays, copied
-   * chunk by chunk from DuckDB's streamed vectors: no JS value per cell, so millions of rows cost
-   * milliseconds, and DuckDB never holds the whole result beside the copy (a 7M-row ledger: 350 MB
-   * each). With `rows` (the exact count expected) the arrays are allocated once at that size;
-   * without, chunks are kept and joined at the end: a guessed size over-allocated fresh memory that
-   * cost more than the copy (2,000 small tables: 200 MB zeroed for 60k rows; issue 15).
+   * chunk by chunk from DuckDB's vectors: no JS value per cell, so millions of rows cost milliseconds.
+   * With `rows` (the row count expected) the result is streamed into arrays of that size (grown if
+   * more come), so DuckDB never holds the whole result beside the copy (a 7M-row ledger: 350 MB each).
    */
   numbers(sql: string, rows?: number): Promise<Float64Array[]> {
     this.onStatement?.(sql);
     return this.enqueue(async () => {
-      const result = await this.connection.stream(sql);
-      const width = result.columnCount;
-      const vectors = (chunk: DuckDBDataChunk): Float64Array[] =>
-        Array.from({ length: width }, (_, c) => {
+      const result = rows === undefined ? await this.connection.run(sql) : await this.connection.stream(sql);
+      const size = rows ?? (result as DuckDBMaterializedResult).rowCount;
+      let columns = Array.from({ length: result.columnCount }, () => new Float64Array(size));
+      let offset = 0;
+      const copy = (chunk: DuckDBDataChunk): void => {
+        if (offset + chunk.rowCount > columns[0]!.length) {
+          const grown = Math.max(2 * columns[0]!.length, offset + chunk.rowCount);
+          columns = columns.map((column) => {
+            const bigger = new Float64Array(grown);
+            bigger.set(column.subarray(0, offset));
+            return bigger;
+          });
+        }
+        columns.forEach((column, c) => {
           const items = (chunk.getColumnVector(c) as unknown as { items?: unknown }).items;
           if (!(items instanceof Float64Array)) throw new Error(`numbers(): column ${c} is not DOUBLE`);
-          return items.subarray(0, chunk.rowCount);
+          column.set(items.subarray(0, chunk.rowCount), offset);
         });
-      const chunks: Float64Array[][] = [];
-      let exact = rows === undefined ? undefined : Array.from({ length: width }, () => new Float64Array(rows));
-      let offset = 0;
-      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-        const parts = vectors(chunk);
-        if (exact && offset + chunk.rowCount > (exact[0]?.length ?? 0)) {
-          // More rows than announced: fall back to collecting chunks.
-          chunks.push(exact.map((column) => column.subarray(0, offset)));
-          exact = undefined;
-        }
-        if (exact) for (const [c, part] of parts.entries()) exact[c]?.set(part, offset);
-        else chunks.push(parts.map((part) => part.slice()));
         offset += chunk.rowCount;
-      }
-      if (exact) return exact.map((column) => (column.length === offset ? column : column.subarray(0, offset)));
-      return Array.from({ length: width }, (_, c) => {
-        const column = new Float64Array(offset);
-        let at = 0;
-        for (const parts of chunks) {
-          const part = parts[c] as Float64Array;
-          column.set(part, at);
-          at += part.length;
-        }
-        return column;
-      });
+      };
+      if (rows === undefined) for (let k = 0; k < (result as DuckDBMaterializedResult).chunkCount; k++) copy((result as DuckDBMaterializedResult).getChunk(k));
+      else for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) copy(chunk);
+      return columns.map((column) => (column.length === offset ? column : column.subarray(0, offset)));
     });
   }
 

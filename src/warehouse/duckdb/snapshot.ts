@@ -119,9 +119,11 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       run: async (connection) => void ({ failures, checkFailures } = await readFailures(connection, reader, processors)),
     });
   const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
+  const entries = new Map(groups.map((group) => [reader.byTable ? (group.table ?? '') : group.processor, group.partitions]));
   const requests: InventoryRequest[] = existing.map((node) => ({
     node,
     kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed',
+    ...(node.kind === 'processor' ? { expected: entries.get(ledgerKeyOf(node, reader.byTable)) ?? 0 } : {}),
   }));
   // Processors and sources in separate groups: a processors-only query returns half the columns.
   const inventoryGroups = [requests.filter((r) => r.kind === 'processor'), requests.filter((r) => r.kind !== 'processor')].flatMap((list) =>
