@@ -199,13 +199,19 @@ export class OpenDatabase {
    * 500 MB, and more than half the snapshot's CPU in the kernel; issue 15). With no temp directory a
    * query that needs more than the limit fails with an Out of Memory error (isOutOfMemory) instead
    * of writing `.tmp` into the working directory: the caller runs it again after. Both settings are
-   * put back whatever happens.
+   * put back whatever happens. Should DuckDB refuse a setting, `work` runs unbounded (it accepts a
+   * limit below what it holds, and queries that need more then fail for memory, as above).
    */
   async bounded<T>(limit: string, work: () => Promise<T>): Promise<T> {
     const [memory, temp] = [await this.setting('memory_limit'), await this.setting('temp_directory')];
-    await this.main.run(`SET temp_directory = ''`);
     try {
+      await this.main.run(`SET temp_directory = ''`);
       await this.main.run(`SET memory_limit = ${quoteString(limit)}`);
+    } catch {
+      await this.main.run(`SET temp_directory = ${quoteString(temp)}`);
+      return work();
+    }
+    try {
       return await work();
     } finally {
       await this.main.run(`SET memory_limit = ${quoteString(memory)}`);

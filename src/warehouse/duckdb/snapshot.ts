@@ -101,7 +101,8 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
   const tasks: Task[] = [];
   // Many processor tables: their inventories first, alone, in a bounded buffer pool (readBounded),
   // with the ledger's reads beside them when the ledger is small enough for its sort to fit.
-  const boundProcessors = reader.bounded !== undefined && processors.length >= BOUNDED_FROM_TABLES;
+  const processorTables = existing.filter((node) => node.kind === 'processor').length;
+  const boundProcessors = reader.bounded !== undefined && processorTables >= BOUNDED_FROM_TABLES;
   const ledgerRows = groups.reduce((sum, group) => sum + group.partitions, 0);
   const boundedTasks: Task[] = [];
   const ledgerTasks = boundProcessors && ledgerRows <= BOUNDED_LEDGER_ROWS ? boundedTasks : tasks;
