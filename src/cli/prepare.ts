@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { formatPosition, requirePipeline } from '../config/require.js';
+import type { ResolvedTargets } from '../config/resolve-targets.js';
 import { makeCalendar } from '../core/calendar.js';
 import { calendarBehind, calendarBehindMessage, type CalendarBehind } from '../core/calendar-coverage.js';
 import type { DayRange } from '../core/dates.js';
@@ -17,7 +18,7 @@ import { readClosure, selectProcessors } from '../core/selection.js';
 import { assumeUnreadable, readersOf, unbuildable } from '../core/unreadable.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { unselectedUpstream, upstreamGaps, type UpstreamGap } from '../core/upstream-gaps.js';
-import { openWarehouse, resolveTargetName } from '../warehouse/open.js';
+import { openWarehouse, prefetchReadOnly, resolveTargetName } from '../warehouse/open.js';
 import type { Warehouse } from '../warehouse/port.js';
 import type { CliIO } from './io.js';
 import { invocationToday } from './today.js';
@@ -45,9 +46,25 @@ export interface Loaded {
 /** The valid pipeline and the target name, before any selection. */
 export type LoadedPipeline = Pick<Loaded, 'pipeline' | 'warnings' | 'targetName'>;
 
-export async function loadPipelineAndTarget(io: CliIO, options: PrepareOptions): Promise<LoadedPipeline> {
+/**
+ * `readOnly`: the command opens its target read-only next, so the open starts as soon as the file's
+ * targets are known and runs beside the rest of loading (prefetchReadOnly: a DuckDB file's catalog
+ * loads on DuckDB's thread while the processors' SQL is read and hashed; issue 15).
+ */
+export async function loadPipelineAndTarget(io: CliIO, options: PrepareOptions, readOnly = false): Promise<LoadedPipeline> {
   io.doing = 'loading the pipeline';
-  const { pipeline, warnings } = await requirePipeline({ cwd: io.cwd, ...(options.pipeline !== undefined ? { file: options.pipeline } : {}) });
+  const { pipeline, warnings } = await requirePipeline({
+    cwd: io.cwd,
+    ...(options.pipeline !== undefined ? { file: options.pipeline } : {}),
+    ...(readOnly
+      ? {
+          onTargets: async ({ targets, defaultTarget }: ResolvedTargets) => {
+            const target = targets.get(options.target ?? defaultTarget);
+            if (target) await prefetchReadOnly(target, io.env);
+          },
+        }
+      : {}),
+  });
   return { pipeline, warnings, targetName: resolveTargetName(pipeline, options.target) };
 }
 
@@ -67,8 +84,8 @@ export function withSelection(loaded: LoadedPipeline, select: string | readonly 
   return { pipeline, warnings, targetName, selection, readNodes: readClosure(pipeline, selection) };
 }
 
-export async function loadAndSelect(io: CliIO, options: PrepareOptions): Promise<Loaded> {
-  return withSelection(await loadPipelineAndTarget(io, options), options.select);
+export async function loadAndSelect(io: CliIO, options: PrepareOptions, readOnly = false): Promise<Loaded> {
+  return withSelection(await loadPipelineAndTarget(io, options, readOnly), options.select);
 }
 
 /** `lockFirst` (run): the adapter may defer opening storage until the run's lock is taken. */

@@ -11,7 +11,8 @@ import { CODES } from './codes.js';
 import { parseYamlDocument, plainDocument, type ConfigDocument } from './document.js';
 import { findPipelineFile } from './discover.js';
 import { displayPath } from './report.js';
-import { resolvePipeline } from './resolve.js';
+import { resolvePipeline, targetsOf } from './resolve.js';
+import type { ResolvedTargets } from './resolve-targets.js';
 import { checkShape } from './schema-check.js';
 
 export type LoadOutcome =
@@ -22,6 +23,12 @@ export interface LoadOptions {
   readonly cwd: string;
   /** `--pipeline FILE`, relative to cwd; skips discovery. */
   readonly file?: string;
+  /**
+   * Called with the targets once the file is parsed and before its processors are resolved (reading,
+   * normalising and hashing their SQL: most of loading a large pipeline), so that a read-only command
+   * can start opening its target beside it. Awaited; should not throw.
+   */
+  readonly onTargets?: (targets: ResolvedTargets) => Promise<void>;
 }
 
 function readTextOrUndefined(file: string): string | undefined {
@@ -81,6 +88,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadOutcome> {
   if (doc.value === null || doc.value === undefined) doc = { ...doc, value: {} };
 
   diagnostics.push(...checkShape(doc));
+  if (options.onTargets) await options.onTargets(targetsOf(doc, options.cwd));
   const globFiles = usesCodeGlobs(doc.value) ? await loadGlobFiles() : () => [];
   const { pipeline, reporter } = resolvePipeline(doc, { cwd: options.cwd, readText: readTextOrUndefined, globFiles });
   diagnostics.push(...reporter.diagnostics);

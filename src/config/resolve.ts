@@ -16,7 +16,7 @@ import { checkBigqueryBatchSize, checkBigqueryLabels } from './bigquery-rails.js
 import { checkLedgerSchema, checkWebhooks } from './rails.js';
 import { Reporter } from './report.js';
 import { declaredUpstream, notifyOf, resolveProcessor, tableRef } from './resolve-processor.js';
-import { resolveTargets } from './resolve-targets.js';
+import { resolveTargets, type ResolvedTargets } from './resolve-targets.js';
 import { durationProblem, parseRetention } from './values.js';
 
 export interface ResolveOptions {
@@ -142,14 +142,28 @@ function upstreamKey(report: Reporter, reader: string, name: string): string | n
   return Array.isArray(upstream) ? upstream.indexOf(name) : name;
 }
 
+function documentBasics(doc: ConfigDocument): { top: Record<string, unknown>; baseDir: string; name: string } {
+  const top = isRecord(doc.value) ? doc.value : {};
+  const baseDir = dirname(doc.file);
+  return { top, baseDir, name: typeof top.name === 'string' ? top.name : basename(baseDir) };
+}
+
+/**
+ * The document's targets as resolvePipeline will resolve them, before its processors are: what a
+ * read-only command may start opening while the rest loads (LoadOptions.onTargets). Problems are
+ * left to resolvePipeline to report.
+ */
+export function targetsOf(doc: ConfigDocument, cwd: string): ResolvedTargets {
+  const { top, baseDir, name } = documentBasics(doc);
+  return resolveTargets(top, baseDir, name, new Reporter(doc, cwd));
+}
+
 export function resolvePipeline(
   doc: ConfigDocument,
   options: ResolveOptions,
   report = new Reporter(doc, options.cwd),
 ): { pipeline: Pipeline | undefined; reporter: Reporter } {
-  const top = isRecord(doc.value) ? doc.value : {};
-  const baseDir = dirname(doc.file);
-  const name = typeof top.name === 'string' ? top.name : basename(baseDir);
+  const { top, baseDir, name } = documentBasics(doc);
   const { targets, defaultTarget } = resolveTargets(top, baseDir, name, report);
   const defaults = isRecord(top.defaults) ? top.defaults : {};
   const partitionColumn = typeof defaults.partition_column === 'string' ? defaults.partition_column : DEFAULTS.partitionColumn;

@@ -1,5 +1,5 @@
 /** Opens the adapter for a target by its type; the only place that knows every adapter. */
-import type { Pipeline } from '../core/model.js';
+import type { Pipeline, Target } from '../core/model.js';
 import { UserError } from '../core/diagnostics.js';
 import type { Warehouse } from './port.js';
 
@@ -41,5 +41,21 @@ export async function openWarehouse(pipeline: Pipeline, targetName: string, opti
       const { openBigquery } = await import('./bigquery/index.js');
       return openBigquery(target, options);
     }
+  }
+}
+
+/**
+ * Starts opening a target read-only before its pipeline is fully loaded; the next read-only
+ * openWarehouse of it takes what was started. Best effort: it never throws (an open that fails fails
+ * again, with its error, when the command opens the target). Only DuckDB files gain from it: attaching
+ * one loads its catalog on DuckDB's thread (2,001 tables: ~200 ms) while loading goes on.
+ */
+export async function prefetchReadOnly(target: Target, env: OpenOptions['env']): Promise<void> {
+  if (target.type !== 'duckdb') return;
+  try {
+    const { prefetchDuckdb } = await import('./duckdb/index.js');
+    await prefetchDuckdb(target, env);
+  } catch {
+    // Opened again, and reported, by openWarehouse.
   }
 }

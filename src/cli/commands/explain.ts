@@ -126,7 +126,7 @@ export function registerExplain(program: Command, io: CliIO): void {
       const shaped = /^\d{4}-\d{2}-\d{2}$/.test(date);
       throw new UserError(shaped ? `${date} is not a valid date` : `cannot read '${date}' as a date`, 2, 'write DATE as YYYY-MM-DD, e.g. 2021-11-03');
     }
-    const loadedPipeline = await loadPipelineAndTarget(io, flags);
+    const loadedPipeline = await loadPipelineAndTarget(io, flags, true);
     const processor = processorNamed(loadedPipeline.pipeline, name, 'explain');
     const loaded = withSelection(loadedPipeline, `+${name}`);
     printWarnings(io, loaded.warnings);

@@ -55,7 +55,7 @@ export function registerPlan(program: Command, io: CliIO): void {
   });
   command.action(async (flags: PlanFlags) => {
     io.doing = 'plan';
-    const loaded = await loadAndSelect(io, flags);
+    const loaded = await loadAndSelect(io, flags, true);
     const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
     printWarnings(io, loaded.warnings);
     const warehouse = await openTarget(io, loaded, true);

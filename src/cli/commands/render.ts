@@ -94,7 +94,7 @@ export function registerRender(program: Command, io: CliIO): void {
   });
   command.action(async (name: string, flags: RenderFlags) => {
     io.doing = 'render';
-    const loadedPipeline = await loadPipelineAndTarget(io, flags);
+    const loadedPipeline = await loadPipelineAndTarget(io, flags, true);
     const { pipeline } = loadedPipeline;
     const processor = processorNamed(pipeline, name, 'render');
     const range = parseRange(flags.range, () => invocationToday(io, pipeline.timeZone));

@@ -58,7 +58,7 @@ export function registerReport(program: Command, io: CliIO): void {
   command.action(async (flags: ReportFlags) => {
     io.doing = 'report';
     const { runs } = flags;
-    const loaded = await loadAndSelect(io, flags);
+    const loaded = await loadAndSelect(io, flags, true);
     const range = parseRange(flags.range, () => invocationToday(io, loaded.pipeline.timeZone));
     printWarnings(io, loaded.warnings);
     const warehouse = await openTarget(io, loaded, true);

@@ -53,7 +53,7 @@ export function registerRuns(program: Command, io: CliIO): void {
   verbHelp(command, HELP);
   command.action(async (runId: string | undefined, flags: RunsFlags) => {
     io.doing = 'runs';
-    const loadedPipeline = await loadPipelineAndTarget(io, flags);
+    const loadedPipeline = await loadPipelineAndTarget(io, flags, true);
     const loaded = withSelection(loadedPipeline, undefined);
     printWarnings(io, loaded.warnings);
     const warehouse = await openTarget(io, loaded, true);

@@ -137,6 +137,15 @@ export class OpenDatabase {
   ) {}
 
   static async open(path: string, readOnly: boolean, onStatement?: StatementHook): Promise<OpenDatabase> {
+    return (await OpenDatabase.begin(path, readOnly, onStatement)).attached;
+  }
+
+  /**
+   * Opens in two steps: resolves once the instance and its first connection exist and the ATTACH is
+   * sent (DuckDB runs it on its own thread: a file's catalog of thousands of tables takes ~200 ms),
+   * with `attached` for the rest; the caller may do other work in between (prefetchDuckdb).
+   */
+  static async begin(path: string, readOnly: boolean, onStatement?: StatementHook): Promise<{ attached: Promise<OpenDatabase> }> {
     if (!readOnly) {
       try {
         mkdirSync(dirname(path), { recursive: true });
@@ -149,21 +158,26 @@ export class OpenDatabase {
       }
     }
     const instance = await nodeApi.DuckDBInstance.create(':memory:', readOnly ? READ_ONLY_CONFIG : {});
+    let connection: DuckDBConnection;
     try {
-      const connection = await instance.connect();
-      const attach = `ATTACH ${quoteString(path)} AS ${CATALOG}${readOnly ? ' (READ_ONLY)' : ''}`;
-      try {
-        await connection.run(attach);
-        await connection.run(`USE ${CATALOG}`);
-      } catch (error) {
-        connection.disconnectSync();
-        throw openError(path, error);
-      }
-      return new OpenDatabase(instance, new SerialConnection(connection, onStatement), onStatement);
+      connection = await instance.connect();
     } catch (error) {
       instance.closeSync();
       throw error;
     }
+    const attach = connection.run(`ATTACH ${quoteString(path)} AS ${CATALOG}${readOnly ? ' (READ_ONLY)' : ''}`);
+    const attached = (async () => {
+      try {
+        await attach;
+        await connection.run(`USE ${CATALOG}`);
+      } catch (error) {
+        connection.disconnectSync();
+        instance.closeSync();
+        throw openError(path, error);
+      }
+      return new OpenDatabase(instance, new SerialConnection(connection, onStatement), onStatement);
+    })();
+    return { attached };
   }
 
   /** A fresh connection for one batch; the caller closes it. */

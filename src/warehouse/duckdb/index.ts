@@ -70,14 +70,43 @@ const SNAPSHOT_PARALLELISM = 2;
  */
 const SNAPSHOT_BOUND = '64MB';
 
+/** Read-only opens started early (prefetchDuckdb), by file path; each taken once. */
+const prefetched = new Map<string, Promise<OpenDatabase>>();
+
+/**
+ * Starts a read-only open of the target's file and returns once its ATTACH is under way (DuckDB
+ * attaches on its own thread); openDuckdb read-only then takes it instead of opening again. Only for
+ * the CLI's statement log (DAG_LOG_SQL), as openDuckdb would set it up.
+ */
+export async function prefetchDuckdb(target: DuckdbTarget, env: DuckdbOptions['env']): Promise<void> {
+  if (prefetched.has(target.path) || !existsSync(target.path)) return;
+  const { attached } = await OpenDatabase.begin(target.path, true, statementLog(env));
+  attached.catch(() => undefined); // reported when taken; a command that never opens leaves it to the exit
+  prefetched.set(target.path, attached);
+}
+
+function takePrefetched(target: DuckdbTarget, options: DuckdbOptions): Promise<OpenDatabase> | undefined {
+  const attached = prefetched.get(target.path);
+  if (!attached || !options.readOnly) return undefined;
+  prefetched.delete(target.path);
+  return attached;
+}
+
 export async function openDuckdb(target: DuckdbTarget, options: DuckdbOptions): Promise<Warehouse> {
+  // Started while the pipeline loaded (the CLI's read-only commands): its statement hook is the log's.
+  const early = options.onStatement === undefined ? takePrefetched(target, options) : undefined;
+  if (early) return openedDuckdb(target, { ...options, onStatement: statementLog(options.env) }, await early);
   const logged = options.onStatement === undefined ? statementLog(options.env) : undefined;
   if (logged) return openDuckdb(target, { ...options, onStatement: logged });
   // `dag run`: take dag's lock before opening the file (see lock-first.ts).
   if (options.lockFirst && !options.readOnly)
     return openAfterLock(target.name, `${target.path}.lock`, () => openDuckdb(target, { ...options, lockFirst: false }));
   if (options.readOnly && !existsSync(target.path)) return new DuckdbWarehouse(target, options, undefined);
-  const db = await OpenDatabase.open(target.path, options.readOnly, options.onStatement);
+  return openedDuckdb(target, options, await OpenDatabase.open(target.path, options.readOnly, options.onStatement));
+}
+
+/** The warehouse on an opened file: the ledger's version and shape checked first. */
+async function openedDuckdb(target: DuckdbTarget, options: DuckdbOptions, db: OpenDatabase): Promise<Warehouse> {
   let ledger: LedgerState;
   try {
     // Every open checks the ledger's version and shape (a newer or damaged one is refused here, before
