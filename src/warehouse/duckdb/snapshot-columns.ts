@@ -182,11 +182,38 @@ function tableDayOrder(t: Float64Array, days: Float64Array): 'unique' | 'sorted'
     if (table > before) continue;
     const day = days[k] as number;
     const dayBefore = days[k - 1] as number;
-    if (table < before || day < dayBefore)
-      return Uint32Array.from(t, (_, i) => i).sort((a, b) => (t[a] as number) - (t[b] as number) || (days[a] as number) - (days[b] as number));
+    if (table < before || day < dayBefore) return byTableDay(t, days);
     if (day === dayBefore) unique = false;
   }
   return unique ? 'unique' : 'sorted';
+}
+
+/**
+ * The permutation that orders rows by (table, day): a counting sort on table × day span, the keys
+ * being small integers (a 300-source plan's joined groups come back in hash order: a comparison
+ * sort of 233k rows a group was most of sliceSources). Rows of one (table, day) keep no particular
+ * order; sliceSources needs none. A sparse key range falls back to a comparison sort.
+ */
+function byTableDay(t: Float64Array, days: Float64Array): Uint32Array {
+  const size = t.length;
+  let first = Infinity;
+  let last = -Infinity;
+  let tables = 0;
+  for (let k = 0; k < size; k++) {
+    const day = days[k] as number;
+    if (day < first) first = day;
+    if (day > last) last = day;
+    if ((t[k] as number) >= tables) tables = (t[k] as number) + 1;
+  }
+  const span = last - first + 1;
+  if (!(tables * span <= 4 * size + 1_000_000))
+    return Uint32Array.from(t, (_, i) => i).sort((a, b) => (t[a] as number) - (t[b] as number) || (days[a] as number) - (days[b] as number));
+  const starts = new Uint32Array(tables * span + 1);
+  for (let k = 0; k < size; k++) (starts[(t[k] as number) * span + (days[k] as number) - first + 1] as number)++;
+  for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] as number) + (starts[b - 1] as number);
+  const order = new Uint32Array(size);
+  for (let k = 0; k < size; k++) order[(starts[(t[k] as number) * span + (days[k] as number) - first] as number)++] = k;
+  return order;
 }
 
 const [PROCESSOR, PENDING, HASHED] = [0, 1, 2];
