@@ -75,8 +75,9 @@ const prefetched = new Map<string, Promise<OpenDatabase>>();
 
 /**
  * Starts a read-only open of the target's file and returns once its ATTACH is under way (DuckDB
- * attaches on its own thread); openDuckdb read-only then takes it instead of opening again. Only for
- * the CLI's statement log (DAG_LOG_SQL), as openDuckdb would set it up.
+ * attaches on its own thread); the next read-only openDuckdb of the file takes it instead of opening
+ * again. Its statements go to the log `env` names (DAG_LOG_SQL), as openDuckdb's would, so an open
+ * given its own statement hook never takes it.
  */
 export async function prefetchDuckdb(target: DuckdbTarget, env: DuckdbOptions['env']): Promise<void> {
   if (prefetched.has(target.path) || !existsSync(target.path)) return;
