@@ -92,6 +92,11 @@ export function ledgerKeyOf(node: PipelineNode, byTable: boolean): string {
   return byTable ? tableName(node.table) : node.name;
 }
 
+/** The key a group of ledger rows is owned by: its table (ledger version 2) or its processor name (version 1), as ledgerKeyOf. */
+export function ledgerKeyOfGroup(group: LedgerNames, byTable: boolean): string {
+  return byTable ? (group.table ?? '') : group.processor;
+}
+
 /** One group of ledger rows: the name and table they were recorded under, and how many dates. */
 export interface LedgerNames {
   readonly processor: string;
@@ -111,7 +116,7 @@ export function ledgerIdentity(pipeline: Pipeline, groups: readonly LedgerNames[
   const formerNames = new Map<string, string[]>();
   const orphanedLedger: OrphanedLedger[] = [];
   for (const group of groups) {
-    const current = owner.get(byTable ? (group.table ?? '') : group.processor);
+    const current = owner.get(ledgerKeyOfGroup(group, byTable));
     if (current === undefined) orphanedLedger.push(group);
     else if (current !== group.processor) {
       const names = formerNames.get(current) ?? [];

@@ -33,6 +33,7 @@ import {
   countedChecksQuery,
   findingStatements,
   inBatch,
+  outsideBatch,
   readFindings,
   rowCountFindings,
   runEachCheck,
@@ -101,7 +102,7 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
   const table = qualifiedTable(job.processor.table);
   const column = quoteIdent(job.processor.partitionColumn);
   const inside = `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM ${table} WHERE ${column} ${inBatch(job)} GROUP BY 1`;
-  return tableExists ? inside : `${inside} UNION ALL SELECT NULL, count(*)::DOUBLE FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
+  return tableExists ? inside : `${inside} UNION ALL SELECT NULL, count(*)::DOUBLE FROM ${table} WHERE ${outsideBatch(job, column)}`;
 }
 
 /**
@@ -113,8 +114,8 @@ export function countStatement(job: BatchJob, tableExists: boolean): string {
 export function checkedCountStatement(job: BatchJob, tableExists: boolean): string {
   const table = qualifiedTable(job.processor.table);
   const column = quoteIdent(job.processor.partitionColumn);
-  const outside = `SELECT NULL::INTEGER, NULL::INTEGER, count(*)::DOUBLE, NULL::BIGINT, NULL::VARCHAR FROM ${table} WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
-  return countedChecksQuery(job, table, tableExists ? undefined : outside);
+  const outside = `SELECT NULL::INTEGER, NULL::INTEGER, count(*)::DOUBLE, NULL::BIGINT, NULL::VARCHAR FROM ${table} WHERE ${outsideBatch(job, column)}`;
+  return countedChecksQuery(job, tableExists ? undefined : outside);
 }
 
 /**
@@ -143,7 +144,7 @@ export function failedDays(findings: readonly CheckFinding[]): Day[] {
 /** Where the SELECT's rows fall outside start..end, for the failure message (runs the SELECT again). */
 function outsideStatement(job: BatchJob, select: string): string {
   const column = quoteIdent(job.processor.partitionColumn);
-  return `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM (${select}) AS dag_rows WHERE ${column} IS NULL OR ${column} NOT ${inBatch(job)} GROUP BY 1`;
+  return `SELECT ${dayExpression(column)}, count(*)::DOUBLE FROM (${select}) AS dag_rows WHERE ${outsideBatch(job, column)} GROUP BY 1`;
 }
 
 /** A failure decided by the adapter (not thrown by DuckDB). */

@@ -25,6 +25,9 @@ function literal(value: string | number | boolean): string {
 /** `BETWEEN start AND end` of the batch, for a partition column. */
 export const inBatch = (job: BatchJob): string => `BETWEEN ${dateLiteral(job.batch.start)} AND ${dateLiteral(job.batch.end)}`;
 
+/** The condition of a row outside the batch: `column` (quoted) NULL or not in start..end. */
+export const outsideBatch = (job: BatchJob, column: string): string => `${column} IS NULL OR ${column} NOT ${inBatch(job)}`;
+
 /** The rows of `job`'s table in the batch's range (inside the batch's transaction, the rows just written). */
 export const batchRows = (job: BatchJob): string =>
   `(SELECT * FROM ${qualifiedTable(job.processor.table)} WHERE ${quoteIdent(job.processor.partitionColumn)} ${inBatch(job)})`;
@@ -76,21 +79,24 @@ function offendingRows(job: BatchJob, rule: CheckRule, rows: string): string {
   }
 }
 
+/** A check's offending rows within the batch, as `o`: the FROM of checkRows and checkCounts. */
+function offendingInBatch(job: BatchJob, check: Check, rows: string, pc: string): string {
+  return `FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${pc} ${inBatch(job)}`;
+}
+
 /**
  * One check's offending partitions: per partition its day, the count, and up to five sample rows (JSON),
  * as rows (dag_check, day, offending, dag_rank, sample) where dag_check is the check's index.
  */
 function checkRows(job: BatchJob, check: Check, index: number, rows: string): string {
   const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
-  const within = `${pc} ${inBatch(job)}`;
-  return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${within}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
+  return `SELECT ${index}::INTEGER AS dag_check, day, offending, dag_rank, sample FROM (SELECT ${dayExpression(pc)} AS day, (count(*) OVER (PARTITION BY ${pc}))::DOUBLE AS offending, row_number() OVER (PARTITION BY ${pc}) AS dag_rank, to_json(o)::VARCHAR AS sample ${offendingInBatch(job, check, rows, pc)}) WHERE dag_rank <= ${SAMPLE_ROWS}`;
 }
 
 /** One check's offending partitions with their counts only (no samples, NULL dag_rank and sample): cheaper. */
 function checkCounts(job: BatchJob, check: Check, index: number, rows: string): string {
   const pc = `o.${quoteIdent(job.processor.partitionColumn)}`;
-  const within = `${pc} ${inBatch(job)}`;
-  return `SELECT ${index}::INTEGER AS dag_check, ${dayExpression(pc)} AS day, count(*)::DOUBLE AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (\n${offendingRows(job, check.rule, rows)}\n) AS o WHERE ${within} GROUP BY ${pc}`;
+  return `SELECT ${index}::INTEGER AS dag_check, ${dayExpression(pc)} AS day, count(*)::DOUBLE AS offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample ${offendingInBatch(job, check, rows, pc)} GROUP BY ${pc}`;
 }
 
 /** The columns of every check's rows (checkRows, checkCounts), for a query that puts other rows beside them. */
@@ -100,13 +106,14 @@ const CHECK_ORDER = 'ORDER BY dag_check, day, dag_rank';
 
 /**
  * The batch's rows per day and every check's offending rows per day, counted (no samples), in one
- * query over `table`, whose rows in start..end are the batch's: the checks that look at one row at a
+ * query over the processor's table, whose rows in start..end are the batch's: the checks that look at one row at a
  * time are counted by the scan that counts the rows, row_count is decided from those counts
  * (rowCountFindings), and the others (unique, relationships, sql) are one branch each. The answer
  * (CHECK_COLUMNS, CHECK_ORDER): (NULL, day, rows) per day with rows, (check index, day, offending)
  * per offending day, and the rows of `extra`, a branch of the caller's in the same columns.
  */
-export function countedChecksQuery(job: BatchJob, table: string, extra?: string): string {
+export function countedChecksQuery(job: BatchJob, extra?: string): string {
+  const table = qualifiedTable(job.processor.table);
   const pc = quoteIdent(job.processor.partitionColumn);
   const within = `${pc} ${inBatch(job)}`;
   const perRow = job.processor.checks.flatMap((check, index) => {
@@ -117,9 +124,8 @@ export function countedChecksQuery(job: BatchJob, table: string, extra?: string)
   // One row per day and count, unnested side by side: the rows (dag_check NULL), then each check's.
   const perDay = `SELECT unnest([NULL::INTEGER${perRow.map(({ index }) => `, ${index}`).join('')}]) AS dag_check, day, unnest([${counts.map((_, k) => `dag_${k}`).join(', ')}]) AS offending FROM (SELECT ${dayExpression(pc)} AS day, ${counts.join(', ')} FROM ${table} WHERE ${within} GROUP BY 1)`;
   const counted = `SELECT dag_check, day, offending, NULL::BIGINT AS dag_rank, NULL::VARCHAR AS sample FROM (${perDay}) WHERE dag_check IS NULL OR offending > 0`;
-  const rows = `(SELECT * FROM ${table} WHERE ${within})`;
   const others = job.processor.checks.flatMap((check, i) =>
-    rowCondition(check.rule) !== undefined || check.rule.kind === 'row_count' ? [] : [checkCounts(job, check, i, rows)],
+    rowCondition(check.rule) !== undefined || check.rule.kind === 'row_count' ? [] : [checkCounts(job, check, i, batchRows(job))],
   );
   return `SELECT ${CHECK_COLUMNS} FROM (${[counted, ...others, ...(extra === undefined ? [] : [extra])].join('\nUNION ALL\n')})\n${CHECK_ORDER}`;
 }

@@ -10,7 +10,7 @@
 import type { Day } from '../../core/dates.js';
 import { tableName, type Pipeline, type PipelineNode } from '../../core/model.js';
 import type { Snapshot, TableInventory } from '../../core/snapshot.js';
-import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
+import { calendarDays, firstLine, ledgerIdentity, ledgerKeyOf, ledgerKeyOfGroup, nodesToRead, readersBySource, type LedgerNames } from '../shared.js';
 import { WarehouseError } from '../port.js';
 import { isOutOfMemory, type SerialConnection } from './connection.js';
 import { InventoryView, LedgerView, type PartitionColumns } from '../../core/snapshot-columns.js';
@@ -120,7 +120,7 @@ export async function readDuckdbSnapshot(reader: SnapshotReader, pipeline: Pipel
       run: async (connection) => void ({ failures, checkFailures } = await readFailures(connection, reader, processors)),
     });
   const recordedTable = ledgerExists('source_versions') ? ledgerTable(reader.ledgerSchema, 'source_versions') : undefined;
-  const entries = new Map(groups.map((group) => [reader.byTable ? (group.table ?? '') : group.processor, group.partitions]));
+  const entries = new Map(groups.map((group) => [ledgerKeyOfGroup(group, reader.byTable), group.partitions]));
   const requests: InventoryRequest[] = existing.map((node) => ({
     node,
     kind: node.kind === 'processor' ? 'processor' : pendingVersions.has(node.name) ? 'pending' : 'hashed',
@@ -295,7 +295,7 @@ function snapshotError(reader: SnapshotReader, reads: string, error: unknown): W
  * where it overlaps the first batches instead of delaying the plan.
  */
 function sourcesWithoutLedgeredReaders(nodes: readonly PipelineNode[], groups: readonly LedgerNames[], byTable: boolean): Set<string> {
-  const ledgered = new Set(groups.map((group) => (byTable ? (group.table ?? '') : group.processor)));
+  const ledgered = new Set(groups.map((group) => ledgerKeyOfGroup(group, byTable)));
   const byName = new Map(nodes.map((node) => [node.name, node]));
   const hasEntries = (name: string): boolean => {
     const node = byName.get(name);
